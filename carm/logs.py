@@ -1,0 +1,35 @@
+"""structlog set-up: one JSON object per event on stderr (or readable lines on a terminal).
+
+`CARM_LOG_FORMAT=json|console` forces one; `CARM_LOG_LEVEL` sets the level.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import structlog
+
+__all__ = ["configure"]
+
+
+def configure(stream=None) -> None:
+    stream = stream or sys.stderr
+    fmt = os.environ.get("CARM_LOG_FORMAT") or ("console" if stream.isatty() else "json")
+    level = getattr(logging, os.environ.get("CARM_LOG_LEVEL", "INFO").upper(), logging.INFO)
+    renderer = structlog.dev.ConsoleRenderer(colors=False) if fmt == "console" else structlog.processors.JSONRenderer(sort_keys=True)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )
+    # pyx12 logs through the standard library; keep its chatter out of the way.
+    logging.getLogger("pyx12").setLevel(logging.ERROR)

@@ -1,0 +1,104 @@
+"""997 functional acknowledgements and TA1 interchange acknowledgements.
+
+Built by the engine from `edi.results`, not by pyx12's writer, which stamps
+ISA13 from the clock, writes GS08 `00401`, puts the TA1 after GE and answers
+only the last interchange of a file (PYX12-NOTES).  Here:
+
+* every inbound interchange is answered by its own outbound interchange,
+  sender and receiver swapped, ISA15 echoed;
+* ISA13 and GS06 come from the persistent per-partner sequence;
+* one 997 per inbound functional group (AK1…AK9), GS08 = `004010`;
+* AK901 is derived from the AK5s: `A`, `P` (some sets rejected), `R`;
+* a TA1 when ISA14 = 1 or when the envelope is rejected (then no 997);
+  TA1s travel in their own interchange, right after the ISA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from .results import GroupResult, InterchangeResult, SetResult
+from .guide import RECEIVER_ID, RECEIVER_QUALIFIER
+from .writer import OUTBOUND_DELIMITERS, FunctionalGroup, Interchange
+
+__all__ = ["ack_997_sets", "functional_ack_interchanges", "ta1_interchanges", "NextNumber"]
+
+#: (partner, kind) -> next control number; see `edi.store.ControlNumbers.next`.
+NextNumber = Callable[[str, str], int]
+
+_MAX_CODES = 5  # AK502-AK506 and AK905-AK909
+
+
+def partner_key(ic: InterchangeResult) -> str:
+    """The trading partner an interchange came from: `ISA05:ISA06`."""
+    return f"{ic.sender[0]}:{ic.sender[1]}"
+
+
+def _ak2_loop(st: SetResult) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = [("AK2", st.set_id, st.control_number)]
+    for err in st.errors:
+        out.append(("AK3", err.segment_id[:3], str(err.position), err.loop_id[:4], err.code))
+        for ele in err.elements:
+            where = str(ele.position)
+            if ele.component is not None:
+                where += f"{OUTBOUND_DELIMITERS.component}{ele.component}"
+            out.append(("AK4", where, ele.data_element, ele.code, ele.bad_value[:99]))
+    out.append(("AK5", st.ack_code, *st.codes[:_MAX_CODES]))
+    return out
+
+
+def ack_997_sets(group: GroupResult) -> list[tuple[str, ...]]:
+    """The body of the 997 acknowledging `group` (AK1 … AK9), without ST/SE."""
+    body: list[tuple[str, ...]] = [("AK1", group.functional_id, group.control_number)]
+    for st in group.sets:
+        body += _ak2_loop(st)
+    received = len(group.sets)
+    included = group.declared_sets if group.declared_sets is not None else received
+    body.append(
+        ("AK9", group.ack_code, str(included), str(received), str(group.accepted_count), *group.codes[:_MAX_CODES])
+    )
+    return body
+
+
+def functional_ack_interchanges(
+    ic: InterchangeResult, next_number: NextNumber, when: datetime
+) -> list[Interchange]:
+    """The 997 interchange answering `ic` (none when the envelope was rejected)."""
+    if not ic.usable or not ic.groups:
+        return []
+    partner = partner_key(ic)
+    outbound = Interchange(
+        sender=(RECEIVER_QUALIFIER, RECEIVER_ID),
+        receiver=ic.sender,
+        control_number=next_number(partner, "ISA"),
+        when=when,
+        usage=ic.usage if ic.usage in ("P", "T") else "P",
+    )
+    # One FA group per application sender the FI used (GS02), in file order.
+    by_sender: dict[str, FunctionalGroup] = {}
+    for group in ic.groups:
+        fa = by_sender.get(group.sender_code)
+        if fa is None:
+            fa = FunctionalGroup("FA", RECEIVER_ID, group.sender_code or ic.sender[1], next_number(partner, "GS"))
+            by_sender[group.sender_code] = fa
+            outbound.groups.append(fa)
+        fa.sets.append(("997", ack_997_sets(group)))
+    return [outbound]
+
+
+def ta1_interchanges(ic: InterchangeResult, next_number: NextNumber, when: datetime) -> list[Interchange]:
+    """The TA1 interchange answering `ic`, when one was requested or the envelope is rejected."""
+    if not ic.needs_ta1:
+        return []
+    ta1 = (ic.control_number, ic.date, ic.time, ic.ta1_ack, ic.ta1_code)
+    return [
+        Interchange(
+            sender=(RECEIVER_QUALIFIER, RECEIVER_ID),
+            receiver=ic.sender,
+            control_number=next_number(partner_key(ic), "ISA"),
+            when=when,
+            usage=ic.usage if ic.usage in ("P", "T") else "P",
+            ta1s=[ta1],
+        )
+    ]

@@ -1,0 +1,262 @@
+"""Business validation of payments and the 824 application advice that reports it.
+
+A syntactically accepted 820 set (AK5 `A`) becomes a `Payment`; the checks
+here judge it and give a `PaymentVerdict`:
+
+* `TR` — the whole payment is refused (820 guide): total out of balance
+  (TED 010), a currency other than CAD (D17-R29, TED 012), a method the agency
+  does not take — wire, cheque (D17-R27, TED 012) —, an amount not above zero
+  (TED 012), a payer whose BN9 fails its check digit (TED 011), an unknown
+  payment kind (TED 012);
+* `TE` — some remittance lines are set aside (`OTI*IR`): an RM15 that is not
+  a valid program account (TED 011), an interim payment line with no security
+  account number (D17-R22, Annex G, TED 007), a malformed ASEC (TED 011);
+* `TA` — every line can be applied.
+
+Checks that need account data (unknown RM15 or ASEC, no broker relationship,
+unknown payer, duplicate trace number) are `Check`s the ledger passes in;
+they return findings of the same shape.  Money that is refused or set aside
+is held in suspense by the ledger (`PaymentVerdict.suspense_cents`), except a
+duplicate, which is refused and not held.
+
+Findings are values; the 824 writer turns them into OTI/TED loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .guide import ACCEPTED_METHODS, PAYMENT_KINDS
+from .identifiers import asec_problem, bn9_problem, rm15_problem
+from .payments import Payment, RemittanceLine, format_cents
+
+__all__ = [
+    "Finding",
+    "LineVerdict",
+    "PaymentVerdict",
+    "Check",
+    "judge",
+    "advice_824_body",
+    "ACCEPTED_METHODS",
+    "PAYMENT_KINDS",
+    "TED",
+]
+
+#: TED01 codes the engine uses (X12 647).
+TED = {
+    "006": "duplicate",
+    "007": "missing data",
+    "010": "total out of balance",
+    "011": "not matching",
+    "012": "invalid combination",
+    "024": "other unlisted reason",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A business problem with a payment or one of its lines (one TED).
+
+    Attributes:
+        code: TED01 (`006`, `007`, `010`, `011`, `012`, `024`).
+        message: TED02, what the FI operator reads (≤ 60 characters in the 824).
+        segment_id / position / element / data_element / bad_value: TED03–TED07,
+            the place in the 820 set, when there is one.
+        rule: the DOMAIN rule or guide clause behind it.
+    """
+
+    code: str
+    message: str
+    segment_id: str = ""
+    position: int | None = None
+    element: int | None = None
+    data_element: str = ""
+    bad_value: str = ""
+    rule: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LineVerdict:
+    """One remittance line as judged: applied, or set aside with its findings."""
+
+    line: RemittanceLine
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def applied(self) -> bool:
+        return not self.findings
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentVerdict:
+    """A payment as judged: the OTI01 of its 824 and what happens to its money.
+
+    Attributes:
+        payment: the payment judged.
+        refusals: set-level findings; any refuses the whole payment (`TR`).
+        lines: one verdict per remittance line, in file order.
+    """
+
+    payment: Payment
+    refusals: tuple[Finding, ...]
+    lines: tuple[LineVerdict, ...]
+
+    @property
+    def code(self) -> str:
+        if self.refusals:
+            return "TR"
+        if any(not lv.applied for lv in self.lines):
+            return "TE"
+        return "TA"
+
+    @property
+    def duplicate(self) -> bool:
+        return any(f.code == "006" for f in self.refusals)
+
+    @property
+    def applicable_lines(self) -> tuple[LineVerdict, ...]:
+        return () if self.refusals else tuple(lv for lv in self.lines if lv.applied)
+
+    @property
+    def suspense_cents(self) -> int:
+        """Money that arrived but is not applied: held against payer and trace."""
+        if self.duplicate:
+            return 0
+        if self.refusals:
+            return max(self.payment.total_cents, 0)
+        return sum(lv.line.amount_cents for lv in self.lines if not lv.applied)
+
+
+#: A check returns set-level findings and findings per line (by `RemittanceLine.number`).
+Check = Callable[[Payment], tuple[list[Finding], dict[int, list[Finding]]]]
+
+
+def _syntax_free_checks(payment: Payment) -> tuple[list[Finding], dict[int, list[Finding]]]:
+    """The checks that need no account data (issue: total, currency, method, kind, check digits, INT ASEC)."""
+    refusals: list[Finding] = []
+    if payment.total_cents <= 0:
+        refusals.append(Finding("012", "payment total must be above zero", "BPR", 2, 2, "782", format_cents(payment.total_cents), "820 guide BPR02"))
+    if payment.method not in ACCEPTED_METHODS:
+        refusals.append(
+            Finding("012", f"payment method {payment.method} is not accepted", "BPR", 2, 4, "591", payment.method, "D17-R27")
+        )
+    if payment.currency is not None and payment.currency != "CAD":
+        refusals.append(Finding("012", f"currency {payment.currency}: CAD only", "CUR", None, 2, "100", payment.currency, "D17-R29"))
+    if payment.kind not in PAYMENT_KINDS:
+        refusals.append(Finding("012", f"payment kind {payment.kind} is not SOA, ADV or INT", "REF", None, 2, "127", payment.kind, "D17-R22"))
+    bn9 = bn9_problem(payment.payer_bn9)
+    if bn9:
+        refusals.append(Finding("011", f"unknown payer: {bn9}", "N1", None, 4, "67", payment.payer_bn9, "DOMAIN §1"))
+    if payment.payer_asec is not None and asec_problem(payment.payer_asec):
+        refusals.append(
+            Finding("011", f"payer security account {payment.payer_asec} is malformed", "REF", None, 2, "127", payment.payer_asec, "DOMAIN §1")
+        )
+    non_positive = [line for line in payment.lines if line.amount_cents <= 0]
+    for line in non_positive:
+        refusals.append(
+            Finding("012", f"line {line.number} amount must be above zero", "RMR", line.position, 4, "782", format_cents(line.amount_cents), "820 guide RMR04")
+        )
+    if payment.lines_total_cents != payment.total_cents:
+        refusals.append(
+            Finding(
+                "010",
+                f"lines total {format_cents(payment.lines_total_cents)} != BPR02 {format_cents(payment.total_cents)}",
+                "BPR",
+                2,
+                2,
+                "782",
+                format_cents(payment.total_cents),
+                "820 guide: sum of RMR04 = BPR02",
+            )
+        )
+    per_line: dict[int, list[Finding]] = {}
+    for line in payment.lines:
+        found: list[Finding] = []
+        problem = rm15_problem(line.rm15)
+        if problem:
+            found.append(Finding("011", problem, "RMR", line.position, 2, "127", line.rm15, "DOMAIN §1"))
+        if line.asec is not None and asec_problem(line.asec):
+            found.append(Finding("011", f"security account {line.asec} is malformed", "REF", line.position + 1, 2, "127", line.asec, "DOMAIN §1"))
+        if payment.kind == "INT" and line.asec is None:
+            found.append(
+                Finding("007", "interim payment line needs its security account", "RMR", line.position, None, "", "", "D17-R22, 820 guide 9.2")
+            )
+        if found:
+            per_line.setdefault(line.number, []).extend(found)
+    return refusals, per_line
+
+
+def judge(payment: Payment, checks: Sequence[Check] = ()) -> PaymentVerdict:
+    """Run the account-free checks, then `checks` (the ledger's), and merge their findings."""
+    refusals, per_line = _syntax_free_checks(payment)
+    for check in checks:
+        more_refusals, more_lines = check(payment)
+        refusals += more_refusals
+        for number, found in more_lines.items():
+            per_line.setdefault(number, []).extend(found)
+    lines = tuple(LineVerdict(line, tuple(per_line.get(line.number, ()))) for line in payment.lines)
+    return PaymentVerdict(payment, tuple(refusals), lines)
+
+
+def _ted(finding: Finding) -> tuple[str, ...]:
+    return (
+        "TED",
+        finding.code,
+        finding.message[:60],
+        finding.segment_id,
+        "" if finding.position is None else str(finding.position),
+        "" if finding.element is None else str(finding.element),
+        finding.data_element,
+        finding.bad_value[:99],
+    )
+
+
+def advice_824_body(
+    verdict: PaymentVerdict,
+    *,
+    group_sender: str,
+    group_receiver: str,
+    group_date: str,
+    group_time: str,
+    group_control: str,
+    when: datetime,
+) -> list[tuple[str, ...]]:
+    """The body of the 824 answering one 820 set (BGN, OTI loops), without ST/SE."""
+    p = verdict.payment
+    src = p.source
+    body: list[tuple[str, ...]] = [
+        ("BGN", "11", f"{src.interchange}-{src.group}-{src.set_control}"[:30], when.strftime("%Y%m%d"), when.strftime("%H%M")),
+        (
+            "OTI",
+            verdict.code,
+            "TN",
+            p.trace[:30],
+            group_sender,
+            group_receiver,
+            group_date if len(group_date) == 8 and group_date.isdigit() else "",
+            group_time[:4] if len(group_time) >= 4 and group_time[:4].isdigit() else "",
+            group_control,
+            src.set_control,
+            "820",
+            "004010",
+        ),
+        ("AMT", "2", format_cents(p.total_cents)),
+    ]
+    body += [_ted(f) for f in verdict.refusals]
+    if not verdict.refusals:
+        for lv in verdict.lines:
+            if lv.applied:
+                continue
+            body.append(("OTI", "IR", "11", lv.line.rm15[:30]))
+            body.append(("AMT", "2", format_cents(lv.line.amount_cents)))
+            body += [_ted(f) for f in lv.findings]
+    return body
+
+
+def all_findings(verdict: PaymentVerdict) -> Iterable[Finding]:
+    yield from verdict.refusals
+    for lv in verdict.lines:
+        yield from lv.findings
+

@@ -1,0 +1,58 @@
+"""Identifiers of the domain: BN9, RM15 program accounts, security account numbers.
+
+DOMAIN.md §1: a BN9 is 9 digits whose last is a Luhn (mod 10) check digit over
+the first 8; an RM15 is BN9 + `RM` + 4 digits; a security account number
+(ASEC) is 5 characters.  Functions return booleans or the reason, never raise.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["luhn_check_digit", "is_valid_bn9", "rm15_problem", "bn9_problem", "asec_problem"]
+
+_RM15 = re.compile(r"^(\d{9})RM(\d{4})$")
+_ASEC = re.compile(r"^[A-Z0-9]{5}$")
+
+
+def luhn_check_digit(digits: str) -> int:
+    """The Luhn digit that completes `digits` (doubling every second digit from the right of the result)."""
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        n = int(char)
+        if i % 2 == 0:  # these positions are doubled once the check digit is appended
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return (10 - total % 10) % 10
+
+
+def is_valid_bn9(bn9: str) -> bool:
+    return len(bn9) == 9 and bn9.isdigit() and luhn_check_digit(bn9[:8]) == int(bn9[8])
+
+
+def bn9_problem(bn9: str) -> str | None:
+    """Why `bn9` is not a business number, or None."""
+    if len(bn9) != 9 or not bn9.isdigit():
+        return f"{bn9!r} is not a 9-digit business number"
+    if not is_valid_bn9(bn9):
+        return f"business number {bn9} fails its check digit"
+    return None
+
+
+def rm15_problem(rm15: str) -> str | None:
+    """Why `rm15` is not an import/export program account (`123456782RM0001`), or None."""
+    match = _RM15.match(rm15)
+    if match is None:
+        return f"{rm15!r} is not an RM program account (9 digits + RM + 4 digits)"
+    if not is_valid_bn9(match.group(1)):
+        return f"program account {rm15}: business number fails its check digit"
+    return None
+
+
+def asec_problem(asec: str) -> str | None:
+    """Why `asec` is not a 5-character security account number, or None."""
+    if not _ASEC.match(asec):
+        return f"{asec!r} is not a 5-character security account number"
+    return None

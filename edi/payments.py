@@ -1,0 +1,254 @@
+"""Typed payments: an 820 transaction set turned into immutable records.
+
+`PaymentBuilder` is fed the segments of one set as the validator streams
+them, so a 100,000-line payment never sits in memory as segments, only as
+its `RemittanceLine`s.  It also makes the guide's syntax rules that pyx12's
+map cannot express (`docs/820-guide.md`), returning them as `SegmentError`s
+for the 997:
+
+* an amount that is not whole cents (`12.345`) — AK4 code 6, since no
+  integer number of cents can hold it (money is never rounded);
+* an `ENT` with no `RMR` — AK3 code 3 on the missing `RMR` (pyx12 cannot see it).
+
+Money is integer cents everywhere; `parse_amount` is the only place text
+becomes money.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from .reader import Segment
+from .results import ElementError, SegmentError
+
+__all__ = ["Payment", "RemittanceLine", "Source", "PaymentBuilder", "parse_amount", "format_cents"]
+
+_AMOUNT = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+
+
+def parse_amount(text: str) -> int | None:
+    """X12 `R` amount → integer cents; None when it is not a number or not whole cents.
+
+    >>> parse_amount("1234.5"), parse_amount("12.340"), parse_amount("12.345")
+    (123450, 1234, None)
+    """
+    if not _AMOUNT.match(text):
+        return None
+    try:
+        cents = Decimal(text) * 100
+    except InvalidOperation:  # pragma: no cover - the regex admits only numbers
+        return None
+    if cents != cents.to_integral_value():
+        return None
+    return int(cents)
+
+
+def format_cents(cents: int) -> str:
+    """Integer cents → X12 `R` text with two decimals (`-12.05`)."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a payment came from, down to the bytes.
+
+    Attributes:
+        file_digest: SHA-256 of the file (hex).
+        sender: ISA05:ISA06 of the interchange.
+        interchange: ISA13.
+        group: GS06.
+        set_control: ST02.
+        file_index: index of the ST segment in the file.
+        test: True when ISA15 = `T` (validated and acknowledged, never posted).
+    """
+
+    file_digest: str
+    sender: str
+    interchange: str
+    group: str
+    set_control: str
+    file_index: int
+    test: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RemittanceLine:
+    """One ENT loop: an amount for one importer account.
+
+    Attributes:
+        number: ENT01 (the FI's line number) or the ordinal when absent.
+        rm15: RMR02, the importer's program account.
+        amount_cents: RMR04 in cents.
+        asec: REF*ZZ after the RMR, or None when not given.
+        position: position of the RMR in the set (for TED04 / AK302).
+        file_index: index of the RMR segment in the file.
+    """
+
+    number: int
+    rm15: str
+    amount_cents: int
+    asec: str | None
+    position: int
+    file_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """One 820 transaction set: one payment (820 guide, D17 Annexes F/G).
+
+    Attributes:
+        kind: REF*ZZ in the header — `SOA`, `ADV` or `INT` (D17-R22).
+        total_cents: BPR02.
+        method: BPR04 (`ACH`, `BOP`; others are refused by the checks, D17-R27).
+        credit_debit: BPR03.
+        handling: BPR01.
+        effective_date: BPR16, or None when it is not a date.
+        trace: TRN02, the FI's trace number (the duplicate key).
+        originator: TRN03.
+        currency: CUR02, or None when no CUR was sent.
+        created: DTM*097 date and time, or None.
+        payer_name / payer_bn9: N102 / N104 of the PR loop.
+        payer_asec: REF*ZZ in the PR loop, or None.
+        lines: the remittance lines in file order.
+        source: where it came from.
+    """
+
+    kind: str
+    total_cents: int
+    method: str
+    credit_debit: str
+    handling: str
+    effective_date: date | None
+    trace: str
+    originator: str
+    currency: str | None
+    created: datetime | None
+    payer_name: str
+    payer_bn9: str
+    payer_asec: str | None
+    lines: tuple[RemittanceLine, ...]
+    source: Source
+
+    @property
+    def lines_total_cents(self) -> int:
+        return sum(line.amount_cents for line in self.lines)
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        return datetime.strptime(text, "%Y%m%d").date() if len(text) == 8 else None
+    except ValueError:
+        return None
+
+
+class PaymentBuilder:
+    """Builds one `Payment` from the segments of an 820 set, fed in order."""
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+        self._fields: dict[str, str] = {}
+        self._created: datetime | None = None
+        self._loop = "header"
+        self._lines: list[RemittanceLine] = []
+        self._ent_number: int | None = None
+        self._ent_position = 0
+        self._rmr: tuple[str, int | None, int, int] | None = None
+        self._line_asec: str | None = None
+        self._ordinal = 0
+        self._total: int | None = None
+
+    def _amount(self, seg: Segment, position: int, element: int, data_element: str) -> tuple[int | None, list[SegmentError]]:
+        text = seg.get(element)
+        cents = parse_amount(text)
+        if cents is None and _AMOUNT.match(text):
+            error = ElementError(
+                element, None, data_element, "6", text, f"{seg.id}{element:02d} {text!r} is not a whole number of cents"
+            )
+            return None, [SegmentError(seg.id, position, "", "8", error.message, (error,), seg.index, seg.offset)]
+        return cents, []
+
+    def feed(self, seg: Segment, position: int) -> list[SegmentError]:
+        """Take the next segment of the set; return guide-level syntax errors."""
+        sid = seg.id
+        errors: list[SegmentError] = []
+        if sid in ("ENT", "SE"):
+            errors += self._close_line(seg, position)
+        if sid == "BPR":
+            self._fields.update(handling=seg.get(1), credit_debit=seg.get(3), method=seg.get(4), date=seg.get(16))
+            self._total, errors = self._amount(seg, position, 2, "782")
+        elif sid == "TRN":
+            self._fields.update(trace=seg.get(2), originator=seg.get(3))
+        elif sid == "CUR":
+            self._fields["currency"] = seg.get(2)
+        elif sid == "DTM" and seg.get(1) == "097":
+            day = _parse_date(seg.get(2))
+            if day is not None:
+                hhmm = seg.get(3)
+                try:
+                    when = datetime.strptime(hhmm[:4], "%H%M").time() if len(hhmm) >= 4 else datetime.min.time()
+                except ValueError:
+                    when = datetime.min.time()
+                self._created = datetime.combine(day, when)
+        elif sid == "N1":
+            self._loop = "payer" if seg.get(1) == "PR" else "payee" if seg.get(1) == "PE" else "n1"
+            if self._loop == "payer":
+                self._fields.update(payer_name=seg.get(2), payer_bn9=seg.get(4))
+        elif sid == "REF" and seg.get(1) == "ZZ":
+            if self._loop == "header":
+                self._fields["kind"] = seg.get(2)
+            elif self._loop == "payer":
+                self._fields["payer_asec"] = seg.get(2)
+            elif self._loop == "ent" and self._rmr is not None:
+                self._line_asec = seg.get(2)
+        elif sid == "ENT":
+            self._loop = "ent"
+            self._ordinal += 1
+            number = seg.get(1)
+            self._ent_number = int(number) if number.isdigit() else self._ordinal
+            self._ent_position = position
+        elif sid == "RMR" and self._loop == "ent" and self._rmr is None:
+            cents, errors = self._amount(seg, position, 4, "782")
+            self._rmr = (seg.get(2), cents, position, seg.index)
+        return errors
+
+    def _close_line(self, seg: Segment, position: int) -> list[SegmentError]:
+        if self._loop != "ent" or self._ent_number is None:
+            return []
+        number, rmr, asec = self._ent_number, self._rmr, self._line_asec
+        self._ent_number, self._rmr, self._line_asec = None, None, None
+        if rmr is None:
+            # PYX12-NOTES: an ENT followed by ENT or SE is invisible to the map walker.
+            message = f"ENT {number} (segment {self._ent_position}) has no RMR: mandatory segment missing"
+            return [SegmentError("RMR", position, "", "3", message, (), seg.index, seg.offset)]
+        rm15, cents, rmr_position, rmr_index = rmr
+        if cents is not None:
+            self._lines.append(RemittanceLine(number, rm15, cents, asec or None, rmr_position, rmr_index))
+        return []
+
+    def finish(self) -> Payment | None:
+        """The payment, or None when a required piece never arrived (the 997 says which)."""
+        f = self._fields
+        if self._total is None or "trace" not in f or "kind" not in f or "payer_bn9" not in f:
+            return None
+        return Payment(
+            kind=f["kind"],
+            total_cents=self._total,
+            method=f.get("method", ""),
+            credit_debit=f.get("credit_debit", ""),
+            handling=f.get("handling", ""),
+            effective_date=_parse_date(f.get("date", "")),
+            trace=f["trace"],
+            originator=f.get("originator", ""),
+            currency=f.get("currency"),
+            created=self._created,
+            payer_name=f.get("payer_name", ""),
+            payer_bn9=f["payer_bn9"],
+            payer_asec=f.get("payer_asec") or None,
+            lines=tuple(self._lines),
+            source=self._source,
+        )

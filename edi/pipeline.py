@@ -1,0 +1,302 @@
+"""One inbound file through the EDI stages: read → validate → 997/TA1 → judge → 824.
+
+`acknowledge_file` is the stage function the CLI and the DAGs call.  It
+returns an `Outcome` (results, verdicts, documents) and never raises on bad
+input.  Re-running it on the same bytes changes nothing: the documents first
+written for a file digest are stored and returned again, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import structlog
+from sqlalchemy import Connection
+
+from .acks import functional_ack_interchanges, partner_key, ta1_interchanges
+from .advice import Check, PaymentVerdict, advice_824_body, judge
+from .payments import Payment, format_cents
+from .results import AK5_TEXT, AK9_TEXT, TA1_TEXT, FileResult, GroupResult, InterchangeResult, SetResult
+from .store import AckArchive, ControlNumbers
+from .guide import RECEIVER_ID, RECEIVER_QUALIFIER
+from .validate import validate_stream
+from .writer import FunctionalGroup, Interchange
+
+__all__ = ["acknowledge_file", "Outcome", "SetOutcome", "DOCUMENT_KINDS"]
+
+log = structlog.get_logger("edi.pipeline")
+
+#: Kinds of document written for an inbound file, in the order they are sent.
+DOCUMENT_KINDS = ("ta1", "997", "824")
+
+
+@dataclass(frozen=True, slots=True)
+class SetOutcome:
+    """One transaction set after every EDI stage.
+
+    Attributes:
+        interchange / group / result: where it sits and what syntax found.
+        verdict: the business verdict (824) for a syntactically accepted 820,
+            else None.
+    """
+
+    interchange: InterchangeResult
+    group: GroupResult
+    result: SetResult
+    verdict: PaymentVerdict | None
+
+    @property
+    def payment(self) -> Payment | None:
+        return self.result.payload
+
+    @property
+    def postable(self) -> bool:
+        """True when the ledger may post it: envelope, group and set accepted, production, not refused."""
+        return (
+            self.verdict is not None
+            and self.interchange.usage == "P"
+            and self.verdict.code != "TR"
+        )
+
+    def summary(self) -> dict:
+        ic, group, st, verdict = self.interchange, self.group, self.result, self.verdict
+        row: dict = {
+            "interchange": ic.control_number,
+            "sender": partner_key(ic),
+            "group": group.control_number,
+            "set": st.control_number,
+            "set_id": st.set_id,
+            "usage": ic.usage,
+            "ta1": ic.ta1_ack if ic.needs_ta1 else None,
+            "ak9": group.ack_code,
+            "ak5": st.ack_code,
+            "ak5_codes": list(st.codes),
+            "segment_errors": len(st.errors),
+            "advice": verdict.code if verdict else None,
+        }
+        if st.errors:
+            first = st.errors[0]
+            detail = first.elements[0].message if first.elements else first.message
+            row["first_error"] = f"{first.segment_id} at {first.position}: {detail}"
+        elif st.codes:
+            row["first_error"] = AK5_TEXT.get(st.codes[0], st.codes[0])
+        elif group.codes:
+            row["first_error"] = AK9_TEXT.get(group.codes[0], group.codes[0])
+        payment = self.payment
+        if payment is not None and verdict is not None:
+            row.update(
+                trace=payment.trace,
+                kind=payment.kind,
+                payer=payment.payer_bn9,
+                total=format_cents(payment.total_cents),
+                lines=len(payment.lines),
+                applied=len(verdict.applicable_lines),
+                set_aside=len(payment.lines) - len(verdict.applicable_lines),
+                suspense=format_cents(verdict.suspense_cents),
+                findings=[f"{f.code} {f.message}" for f in verdict.refusals]
+                + [f"line {lv.line.number}: {f.code} {f.message}" for lv in verdict.lines for f in lv.findings],
+            )
+        return row
+
+    def summary_line(self) -> str:
+        s = self.summary()
+        parts = [f"ISA {s['interchange']}", f"GS {s['group']}", f"ST {s['set_id']} {s['set']}", f"997 {s['ak5']}"]
+        if s["ak5_codes"]:
+            parts[-1] += "(" + ",".join(s["ak5_codes"]) + ")"
+        if s["ak9"] != "A":
+            parts.append(f"AK9 {s['ak9']}")
+        if s["advice"]:
+            parts.append(f"824 {s['advice']}")
+            parts.append(f"trace {s['trace']} {s['kind']} {s['total']} CAD, {s['applied']}/{s['lines']} lines applied")
+            if s["suspense"] != "0.00":
+                parts.append(f"suspense {s['suspense']}")
+        if s.get("first_error"):
+            parts.append(s["first_error"])
+        elif s.get("findings"):
+            parts.append(s["findings"][0])
+        if s["usage"] == "T":
+            parts.append("test interchange: not posted")
+        return " | ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A file after the EDI stages.
+
+    Attributes:
+        name: the file's name as received.
+        result: what validation found.
+        sets: every set with its verdict.
+        documents: kind (`ta1`, `997`, `824`) → (file name, bytes) to send back.
+        replayed: True when these documents were first written for an earlier
+            receipt of the same bytes.
+    """
+
+    name: str
+    result: FileResult
+    sets: tuple[SetOutcome, ...]
+    documents: dict[str, tuple[str, bytes]]
+    replayed: bool
+
+    @property
+    def exit_code(self) -> int:
+        """0 every set accepted; 1 something rejected or set aside; 2 nothing could be read or answered."""
+        interchanges = self.result.interchanges
+        if not interchanges or not any(ic.usable for ic in interchanges):
+            return 2
+        if any(not ic.usable for ic in interchanges):
+            return 1
+        if any(group.ack_code != "A" for ic in interchanges for group in ic.groups):
+            return 1
+        if any(s.result.ack_code != "A" or (s.verdict is not None and s.verdict.code != "TA") for s in self.sets):
+            return 1
+        return 0
+
+    def envelope_lines(self) -> list[str]:
+        """One line per interchange rejected at the envelope, and per reader problem."""
+        lines = [f"file: {p.message} (byte {p.offset})" for p in self.result.problems]
+        for ic in self.result.interchanges:
+            if not ic.usable:
+                lines.append(
+                    f"ISA {ic.control_number} from {partner_key(ic)} | TA1 R {ic.ta1_code} "
+                    f"{TA1_TEXT.get(ic.ta1_code, '')}: {ic.ta1_message}"
+                )
+        return lines
+
+
+def _check_cross_file_duplicates(result: FileResult, archive: AckArchive, when: datetime) -> FileResult:
+    """TA1 025 for an interchange whose (sender, ISA13) another file already brought."""
+    checked = []
+    for ic in result.interchanges:
+        other = archive.interchange_seen(partner_key(ic), ic.control_number, result.digest)
+        if other is not None and ic.usable:
+            ic = replace(
+                ic,
+                ta1_code="025",
+                ta1_message=f"interchange {ic.control_number} was already received in file {other[:12]}",
+            )
+        elif ic.usable:
+            archive.record_interchange(partner_key(ic), ic.control_number, result.digest, when)
+        checked.append(ic)
+    return replace(result, interchanges=tuple(checked))
+
+
+def _judge_sets(result: FileResult, checks: Sequence[Check]) -> tuple[SetOutcome, ...]:
+    outcomes = []
+    for ic, group, st in result.sets():
+        verdict = None
+        if ic.usable and group.ack_code != "R" and st.accepted and isinstance(st.payload, Payment):
+            verdict = judge(st.payload, checks)
+        outcomes.append(SetOutcome(ic, group, st, verdict))
+    return tuple(outcomes)
+
+
+def _advice_interchanges(sets: Sequence[SetOutcome], numbers: ControlNumbers, when: datetime) -> list[Interchange]:
+    out: list[Interchange] = []
+    current: tuple[InterchangeResult, Interchange] | None = None
+    for s in sets:
+        if s.verdict is None:
+            continue
+        ic, gs = s.interchange, s.group
+        if current is None or current[0] is not ic:
+            partner = partner_key(ic)
+            outbound = Interchange(
+                sender=(RECEIVER_QUALIFIER, RECEIVER_ID),
+                receiver=ic.sender,
+                control_number=numbers.next(partner, "ISA"),
+                when=when,
+                usage=ic.usage,
+            )
+            outbound.groups.append(FunctionalGroup("AG", RECEIVER_ID, gs.sender_code, numbers.next(partner, "GS")))
+            out.append(outbound)
+            current = (ic, outbound)
+        body = advice_824_body(
+            s.verdict,
+            group_sender=gs.sender_code,
+            group_receiver=gs.receiver_code,
+            group_date=gs.date,
+            group_time=gs.time,
+            group_control=gs.control_number,
+            when=when,
+        )
+        current[1].groups[-1].sets.append(("824", body))
+    return out
+
+
+def acknowledge_file(
+    stream: BinaryIO,
+    name: str,
+    *,
+    conn: Connection,
+    when: datetime,
+    checks: Sequence[Check] = (),
+) -> Outcome:
+    """Validate, acknowledge and judge one inbound file; store and return the documents.
+
+    `conn` is a connection inside a transaction (control numbers and the
+    archive are written through it); `when` is the processing time written in
+    the outbound envelopes.
+    """
+    result = validate_stream(stream)
+    archive = AckArchive(conn)
+    bound = log.bind(file=name, digest=result.digest[:16], size=result.size)
+    stored = archive.documents(result.digest)
+    if stored:
+        # Same bytes again: same answers, and nothing judged anew (the first
+        # receipt's verdicts stand; the ledger is idempotent on the digest).
+        sets = _judge_sets(result, checks)
+        bound.info("file.replayed", documents=sorted(stored))
+        return Outcome(name, result, sets, stored, True)
+
+    result = _check_cross_file_duplicates(result, archive, when)
+    numbers = ControlNumbers(conn)
+    sets = _judge_sets(result, checks)
+    ta1: list[Interchange] = []
+    fa: list[Interchange] = []
+    for ic in result.interchanges:
+        ta1 += ta1_interchanges(ic, numbers.next, when)
+        fa += functional_ack_interchanges(ic, numbers.next, when)
+    ag = _advice_interchanges(sets, numbers, when)
+
+    documents: dict[str, tuple[str, bytes]] = {}
+    for sequence, (kind, interchanges) in enumerate((("ta1", ta1), ("997", fa), ("824", ag))):
+        if interchanges:
+            content = b"".join(i.render() for i in interchanges)
+            doc_name = f"{name}.{kind}.x12"
+            archive.save_document(result.digest, kind, doc_name, content, sequence, when)
+            documents[kind] = (doc_name, content)
+
+    for ic in result.interchanges:
+        bound.info(
+            "interchange.acknowledged",
+            isa13=ic.control_number,
+            sender=partner_key(ic),
+            ta1=ic.ta1_code,
+            groups=len(ic.groups),
+            reason=ic.ta1_message or None,
+        )
+    for s in sets:
+        bound.info("set.judged", **{k: v for k, v in s.summary().items() if k not in ("findings",)})
+    for problem in result.problems:
+        bound.warning("file.problem", code=problem.code, message=problem.message, offset=problem.offset)
+    return Outcome(name, result, sets, documents, False)
+
+
+def write_documents(outcome: Outcome, out_dir: Path) -> list[Path]:
+    """Write the outcome's documents into `out_dir` (atomically: temp file, then rename)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in DOCUMENT_KINDS:
+        if kind not in outcome.documents:
+            continue
+        doc_name, content = outcome.documents[kind]
+        target = out_dir / doc_name
+        temp = out_dir / f".{doc_name}.part"
+        temp.write_bytes(content)
+        temp.replace(target)
+        written.append(target)
+    return written

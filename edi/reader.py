@@ -1,0 +1,335 @@
+"""Streaming X12 reader: bytes in, positioned segments out.
+
+The reader learns the delimiters from each ISA it meets (element separator at
+byte 4, component separator ISA16, segment terminator right after it, the
+repetition separator ISA11 from version 00402 on), so one file may hold several
+interchanges with different delimiters.  Whatever follows a terminator as line
+breaks (CR, LF) is skipped.  Memory stays flat: the reader holds one read
+buffer and the segment being cut, whatever the size of the file.
+
+Every segment carries where it came from — its 1-based index in the file and
+the byte offset of its first byte — so a 997, an 824 or a log line can point
+at the exact bytes.
+
+What the reader cannot make sense of is reported as a `ReadProblem` value
+(`reader.problems`), never raised: an empty file, no ISA, bytes before the
+ISA, an ISA too short to learn delimiters from, a segment cut off by the end
+of the file.  The envelope checks (counts, control numbers) are not the
+reader's business; `edi.validate` does them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+__all__ = ["Delimiters", "ReadProblem", "Segment", "X12Reader", "ISA_LENGTH"]
+
+#: A well-formed ISA is exactly 106 characters, its terminator included.
+ISA_LENGTH = 106
+_CHUNK = 1 << 16
+#: A segment longer than this is cut (and reported) so memory stays bounded.
+MAX_SEGMENT_BYTES = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+_LINE_BREAKS = b"\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    """The separators an ISA declares.
+
+    Attributes:
+        element: data element separator (ISA byte 4).
+        component: component element separator (ISA16).
+        segment: segment terminator (the byte after ISA16).
+        repetition: repetition separator (ISA11) from version 00402 on, else None.
+        suffix: the line break written after each terminator, if any ("", "\\n", "\\r\\n").
+    """
+
+    element: str = "*"
+    component: str = ":"
+    segment: str = "~"
+    repetition: str | None = None
+    suffix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One X12 segment, split into its elements.
+
+    Attributes:
+        elements: the segment ID followed by its data elements, as text; a
+            composite element stays one string (split it with `components`).
+        index: 1-based position of the segment in the file.
+        offset: byte offset of the segment's first byte in the file.
+        delimiters: the delimiters in force for this segment.
+        terminated: False when the file ended before the segment's terminator.
+    """
+
+    elements: tuple[str, ...]
+    index: int
+    offset: int
+    delimiters: Delimiters
+    terminated: bool = True
+
+    @property
+    def id(self) -> str:
+        return self.elements[0]
+
+    def get(self, position: int) -> str:
+        """Element `position` (1-based, as in `BPR02`), or '' when absent."""
+        try:
+            return self.elements[position]
+        except IndexError:
+            return ""
+
+    def components(self, position: int) -> list[str]:
+        return self.get(position).split(self.delimiters.component)
+
+    def text(self) -> str:
+        """The segment as written, without its terminator."""
+        return self.delimiters.element.join(self.elements)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadProblem:
+    """Something in the bytes the reader could not turn into segments.
+
+    Attributes:
+        code: short machine code (`empty`, `no-isa`, `leading-bytes`,
+            `bad-isa`, `unterminated`, `segment-too-long`).
+        message: what an operator reads.
+        offset: byte offset where it was found.
+    """
+
+    code: str
+    message: str
+    offset: int
+
+
+def _decode(raw: bytes) -> str:
+    # X12 is ASCII; accented payer names may arrive as UTF-8 or Latin-1.  Latin-1
+    # never fails, so every byte reaches the validator, which flags what is
+    # outside the character set.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def parse_isa_delimiters(head: bytes) -> tuple[Delimiters, int] | str:
+    """Learn the delimiters from the bytes of an ISA.
+
+    Returns `(delimiters, isa_length)` with the length including the
+    terminator, or a message saying why no delimiters can be learned.  A
+    fixed-width ISA has its separators at known places; one that is not fixed
+    width (IDs not padded) is read by counting 16 element separators, and the
+    envelope check reports the width.
+    """
+    if len(head) < 4 or not head.startswith(b"ISA"):
+        return "the interchange does not start with ISA"
+    element = head[3:4]
+    if element.isalnum() or element in b" \r\n":
+        return f"ISA element separator {element!r} is not usable"
+    pos = 0
+    for _ in range(16):
+        pos = head.find(element, pos + 1)
+        if pos < 0:
+            return "the ISA has fewer than 16 elements"
+    if pos + 3 > len(head):
+        return "the file ends inside the ISA"
+    component = head[pos + 1 : pos + 2]
+    terminator = _utf8_char(head, pos + 2)
+    isa_length = pos + 2 + len(terminator)
+    isa_text = head[:pos].decode("latin-1")
+    fields = isa_text.split(element.decode("latin-1"))
+    repetition = None
+    if len(fields) > 12 and fields[12] >= "00402" and len(fields[11]) == 1 and not fields[11].isalnum():
+        repetition = fields[11]
+    suffix = b""
+    rest = head[isa_length:]
+    while rest[: len(suffix) + 1] and rest[len(suffix) : len(suffix) + 1] in (b"\r", b"\n") and terminator not in (b"\r", b"\n"):
+        suffix = rest[: len(suffix) + 1]
+    delimiters = Delimiters(
+        element=element.decode("latin-1"),
+        component=component.decode("latin-1"),
+        segment=terminator.decode("utf-8") if len(terminator) > 1 else terminator.decode("latin-1"),
+        repetition=repetition,
+        suffix=suffix.decode("latin-1"),
+    )
+    return delimiters, isa_length
+
+
+def _utf8_char(data: bytes, pos: int) -> bytes:
+    """The character at `pos`: one byte, or a whole UTF-8 sequence (a terminator
+    such as U+2026 is three bytes)."""
+    first = data[pos : pos + 1]
+    if first and first[0] >= 0xC2:
+        for width in (2, 3, 4):
+            candidate = data[pos : pos + width]
+            try:
+                char = candidate.decode("utf-8")
+                # Only characters beyond Latin-1 take several bytes, so that
+                # `_encode` gives back exactly these bytes.
+                if len(char) == 1 and ord(char) > 0xFF:
+                    return candidate
+            except UnicodeDecodeError:
+                continue
+    return first
+
+
+class X12Reader:
+    """Iterate the segments of an X12 byte stream.
+
+    Usage::
+
+        reader = X12Reader(stream)
+        for segment in reader:
+            ...
+        reader.problems  # what could not be read, as values
+
+    Attributes:
+        problems: `ReadProblem`s found so far.
+        bytes_read: bytes consumed from the stream.
+    """
+
+    def __init__(self, stream: BinaryIO, chunk_size: int = _CHUNK) -> None:
+        self._stream = stream
+        self._chunk = chunk_size
+        self._buf = bytearray()
+        self._base = 0  # file offset of self._buf[0]
+        self._eof = False
+        self.problems: list[ReadProblem] = []
+        self.bytes_read = 0
+
+    # -- buffer management -------------------------------------------------
+    def _fill(self, need: int) -> bool:
+        """Make at least `need` bytes available in the buffer, if the stream has them."""
+        while len(self._buf) < need and not self._eof:
+            data = self._stream.read(self._chunk)
+            if not data:
+                self._eof = True
+                break
+            self._buf += data
+            self.bytes_read += len(data)
+        return len(self._buf) >= need
+
+    def _consume(self, n: int) -> None:
+        del self._buf[:n]
+        self._base += n
+
+    def _skip_line_breaks(self, terminator: bytes) -> None:
+        while True:
+            if not self._buf and not self._fill(1):
+                return
+            i = 0
+            while i < len(self._buf) and self._buf[i : i + 1] in (b"\r", b"\n") and self._buf[i : i + 1] != terminator:
+                i += 1
+            self._consume(i)
+            if self._buf or self._eof:
+                return
+
+    # -- iteration -----------------------------------------------------------
+    def __iter__(self) -> Iterator[Segment]:
+        index = 0
+        self._fill(ISA_LENGTH + 8)
+        if not self._buf:
+            self.problems.append(ReadProblem("empty", "the file is empty", 0))
+            return
+        if self._buf.startswith(_BOM):
+            self._consume(len(_BOM))
+        self._skip_line_breaks(b"")
+        start = self._find_isa()
+        if start is None:
+            return
+        delimiters: Delimiters | None = None
+        while True:
+            if not self._buf and not self._fill(1):
+                return
+            if self._buf[:3] == b"ISA" and (len(self._buf) < 4 or not self._buf[3:4].isalnum()):
+                self._fill(ISA_LENGTH + 8)
+                learned = parse_isa_delimiters(bytes(self._buf[: ISA_LENGTH * 4]))
+                if isinstance(learned, str):
+                    self.problems.append(ReadProblem("bad-isa", learned, self._base))
+                    return
+                delimiters, isa_length = learned
+                index += 1
+                raw = bytes(self._buf[: isa_length - 1])
+                offset = self._base
+                self._consume(isa_length)
+                yield _make_segment(raw, index, offset, delimiters, True)
+                self._skip_line_breaks(_encode(delimiters.segment))
+                continue
+            assert delimiters is not None
+            terminator = _encode(delimiters.segment)
+            raw, terminated = self._cut(terminator)
+            if raw is None:
+                return
+            index += 1
+            offset = self._base
+            self._consume(len(raw) + (len(terminator) if terminated else 0))
+            if not terminated:
+                self.problems.append(
+                    ReadProblem("unterminated", f"the file ends inside segment {index} (no terminator)", offset)
+                )
+            yield _make_segment(raw, index, offset, delimiters, terminated)
+            self._skip_line_breaks(terminator)
+
+    def _find_isa(self) -> int | None:
+        """Position the buffer on the first ISA; report and skip any bytes before it."""
+        scanned = 0
+        while True:
+            pos = self._buf.find(b"ISA")
+            if pos >= 0:
+                if pos:
+                    skipped = bytes(self._buf[:pos])
+                    self.problems.append(
+                        ReadProblem(
+                            "leading-bytes",
+                            f"{scanned + pos} bytes before the first ISA were not X12: {skipped[:40]!r}",
+                            self._base,
+                        )
+                    )
+                    self._consume(pos)
+                    self._fill(ISA_LENGTH + 8)
+                return 0
+            if self._eof or scanned > MAX_SEGMENT_BYTES:
+                self.problems.append(ReadProblem("no-isa", "no ISA segment: this is not an X12 interchange", 0))
+                return None
+            keep = 2  # an 'IS' at the end of the buffer may continue in the next chunk
+            drop = max(len(self._buf) - keep, 0)
+            scanned += drop
+            self._consume(drop)
+            if not self._fill(len(self._buf) + 1):
+                self.problems.append(ReadProblem("no-isa", "no ISA segment: this is not an X12 interchange", 0))
+                return None
+
+    def _cut(self, terminator: bytes) -> tuple[bytes | None, bool]:
+        """Return the bytes up to the next terminator (and whether one was found)."""
+        searched = 0
+        while True:
+            pos = self._buf.find(terminator, searched)
+            if pos >= 0:
+                return bytes(self._buf[:pos]), True
+            if len(self._buf) >= MAX_SEGMENT_BYTES:
+                self.problems.append(
+                    ReadProblem("segment-too-long", f"no segment terminator within {MAX_SEGMENT_BYTES} bytes", self._base)
+                )
+                return bytes(self._buf[:MAX_SEGMENT_BYTES]), False
+            searched = len(self._buf)
+            if not self._fill(len(self._buf) + 1):
+                rest = bytes(self._buf)
+                if not rest.strip():
+                    self._consume(len(rest))
+                    return None, False
+                return rest, False
+
+
+def _encode(delimiter: str) -> bytes:
+    return delimiter.encode("utf-8") if ord(delimiter) > 0xFF else delimiter.encode("latin-1")
+
+
+def _make_segment(raw: bytes, index: int, offset: int, delimiters: Delimiters, terminated: bool) -> Segment:
+    text = _decode(raw)
+    return Segment(tuple(text.split(delimiters.element)), index, offset, delimiters, terminated)

@@ -1,0 +1,527 @@
+"""Validate an X12 file: the envelope by the engine, each set by pyx12 against our map.
+
+One pass over the stream (`edi.reader`), memory flat:
+
+* **Envelope** (ISA/IEA, GS/GE, ST/SE) is checked here, for every interchange
+  of the file — delimiters, ISA fields, counts, control numbers, nesting, a
+  file cut short — giving TA1, AK9 and AK5 codes.  pyx12 checks only the last
+  interchange and raises on a group it has no map for (PYX12-NOTES); the engine
+  answers those with TA1 / `AK9*R*…*2` instead.
+* **Sets** of a supported group are walked through pyx12's map walker
+  (`walk_tree.walk_errors`) and element validator (`segment_if.is_valid_errors`)
+  segment by segment, against `mappings/820.4010.CARM.xml`, giving the AK3/AK4
+  detail.  The guide's own syntax rules that a map cannot express are added by
+  `edi.payments.PaymentBuilder`, which builds the typed payment in the same pass.
+
+Everything found is a value in an `edi.results.FileResult`; nothing here
+raises on bad input.  See `docs/decisions.md` for the choices made where X12
+or the guide leave room (strict ISA width, string comparison of ISA13/IEA02…).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyx12.map_if
+import pyx12.map_index
+import pyx12.params
+import pyx12.segment
+from pyx12.map_if._composite import composite_if
+from pyx12.map_walker import walk_tree
+
+from mappings import MAP_DIR
+
+from .errors import MapError
+from .guide import RECEIVER_ID, RECEIVER_QUALIFIER, SUPPORTED
+from .payments import PaymentBuilder, Source
+from .reader import ISA_LENGTH, Segment, X12Reader
+from .results import ElementError, FileResult, GroupResult, InterchangeResult, SegmentError, SetResult
+
+__all__ = ["validate_stream", "validate_path"]
+
+log = logging.getLogger(__name__)
+
+_ISA_QUALIFIERS = {"01", "08", "09", "12", "14", "16", "20", "27", "28", "29", "30", "33", "ZZ"}
+_DIGITS = re.compile(r"^\d+$")
+_TIME = re.compile(r"^\d{4}(\d{2}(\d{1,2})?)?$")
+
+
+# --------------------------------------------------------------------------- maps
+class _Maps:
+    """pyx12 maps, loaded once per process (loading a map costs ~100 ms)."""
+
+    def __init__(self, map_dir: Path) -> None:
+        self.dir = str(map_dir)
+        self.param = pyx12.params.params()
+        try:
+            self.index = pyx12.map_index.map_index(self.dir)
+        except Exception as exc:  # pyx12 raises assorted errors for a missing or broken folder
+            raise MapError(f"pyx12 maps in {self.dir} cannot be loaded: {exc}") from exc
+        self._maps: dict[str, Any] = {}
+
+    def for_group(self, icvn: str, version: str, functional_id: str) -> Any | None:
+        if (icvn, version, functional_id) not in SUPPORTED:
+            return None
+        name = self.index.get_filename(icvn, version, functional_id)
+        if name is None:  # pragma: no cover - SUPPORTED and maps.xml are kept in step
+            return None
+        if name not in self._maps:
+            try:
+                self._maps[name] = pyx12.map_if.load_map_file(name, self.param, self.dir)
+            except Exception as exc:
+                raise MapError(f"pyx12 map {name} cannot be loaded: {exc}") from exc
+        return self._maps[name]
+
+
+@lru_cache(maxsize=4)
+def _maps(map_dir: Path = MAP_DIR) -> _Maps:
+    return _Maps(map_dir)
+
+
+# ----------------------------------------------------------------- pyx12 bridge
+def _element_error(err: Any) -> ElementError:
+    node = err.map_node
+    value = err.err_val or ""
+    if node is not None:
+        parent = getattr(node, "parent", None)
+        if isinstance(parent, composite_if):
+            return ElementError(parent.seq, node.seq, node.data_ele or "", err.err_cde, value, err.err_str)
+        return ElementError(node.seq, None, node.data_ele or "", err.err_cde, value, err.err_str)
+    digits = re.findall(r"\d+", err.refdes or "")
+    position = int(digits[-1]) if digits else 1
+    return ElementError(max(position, 1), None, "", err.err_cde, value, err.err_str)
+
+
+def _walk_error(err: Any, seg: Segment, position: int) -> SegmentError:
+    if err.seg_data is not None:
+        seg_id = err.seg_data.get_seg_id() or seg.id
+        where = err.seg_count if err.seg_count is not None else position
+    else:
+        seg_id, where = seg.id, position
+    missing = err.err_cde == "3"
+    return SegmentError(
+        seg_id,
+        where,
+        err.ls_id or "",
+        err.err_cde,
+        err.err_str,
+        (),
+        None if missing else seg.index,
+        None if missing else seg.offset,
+    )
+
+
+# --------------------------------------------------------------- envelope checks
+def _check_isa(seg: Segment, isa_length: int) -> tuple[str, str] | None:
+    """The first ISA problem as (TA105 code, message), or None."""
+    d = seg.delimiters
+    e = seg.elements
+    if len(e) != 17:
+        return "022", f"the ISA has {len(e) - 1} elements, not 16"
+    if d.element == d.segment:
+        return "026", "the element separator is the segment terminator"
+    if d.segment.isalnum() or d.segment == " ":
+        return "004", f"segment terminator {d.segment!r} is not allowed"
+    if d.component in (d.element, d.segment) or d.component.isalnum():
+        return "027", f"component separator {d.component!r} is not usable"
+    checks = [
+        ("010", e[1] in ("00", "03"), "ISA01 must be 00 or 03"),
+        ("011", len(e[2]) == 10, "ISA02 must be 10 characters"),
+        ("012", e[3] in ("00", "01"), "ISA03 must be 00 or 01"),
+        ("013", len(e[4]) == 10, "ISA04 must be 10 characters"),
+        ("005", e[5] in _ISA_QUALIFIERS, f"ISA05 qualifier {e[5]!r} is not valid"),
+        ("006", len(e[6]) == 15 and e[6].strip() != "", "ISA06 sender ID must be 15 characters"),
+        ("007", e[7] == RECEIVER_QUALIFIER, f"ISA07 must be {RECEIVER_QUALIFIER}"),
+        ("008", len(e[8]) == 15, "ISA08 receiver ID must be 15 characters"),
+        ("009", e[8].strip() == RECEIVER_ID, f"ISA08 {e[8].strip()!r} is not {RECEIVER_ID}"),
+        ("014", _is_date(e[9], "%y%m%d"), f"ISA09 {e[9]!r} is not a YYMMDD date"),
+        ("015", _is_date(e[10], "%H%M") and len(e[10]) == 4, f"ISA10 {e[10]!r} is not an HHMM time"),
+        ("016", e[11] == "U", "ISA11 must be U in version 00401"),
+        ("017", len(e[12]) == 5 and e[12].isdigit(), f"ISA12 {e[12]!r} is not a version"),
+        ("003", e[12] == "00401", f"ISA12 version {e[12]!r} is not supported (00401 only)"),
+        ("018", len(e[13]) == 9 and e[13].isdigit(), f"ISA13 {e[13]!r} is not a 9-digit control number"),
+        ("019", e[14] in ("0", "1"), "ISA14 must be 0 or 1"),
+        ("020", e[15] in ("P", "T"), "ISA15 must be P or T"),
+        ("027", len(e[16]) == 1, "ISA16 must be one character"),
+    ]
+    for code, ok, message in checks:
+        if not ok:
+            return code, message
+    if isa_length != ISA_LENGTH:
+        return "022", f"the ISA is {isa_length} characters, not the fixed {ISA_LENGTH}"
+    return None
+
+
+def _is_date(text: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(text, fmt)
+    except ValueError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ the walk
+@dataclass
+class _Set:
+    st: Segment
+    map: Any
+    source: Source | None
+    position: int = 1
+    errors: list[SegmentError] = field(default_factory=list)
+    codes: set[str] = field(default_factory=set)
+    walker: walk_tree | None = None
+    node: Any = None
+    builder: PaymentBuilder | None = None
+
+
+@dataclass
+class _Group:
+    gs: Segment
+    map: Any
+    codes: set[str] = field(default_factory=set)
+    sets: list[SetResult] = field(default_factory=list)
+    declared: int | None = None
+
+
+@dataclass
+class _Interchange:
+    isa: Segment
+    ta1: tuple[str, str] | None
+    groups: list[GroupResult] = field(default_factory=list)
+
+
+class _Validator:
+    def __init__(self, maps: _Maps) -> None:
+        self._maps = maps
+        self.interchanges: list[InterchangeResult] = []
+        self._ic: _Interchange | None = None
+        self._group: _Group | None = None
+        self._set: _Set | None = None
+        self._after_iea = False
+        self._seen_isa13: set[tuple[str, str]] = set()
+
+    # -- interchange ----------------------------------------------------------
+    def _flag(self, code: str, message: str) -> None:
+        """Reject the current interchange (first problem wins: TA1 carries one code)."""
+        if self._ic is not None and self._ic.ta1 is None:
+            self._ic.ta1 = (code, message)
+
+    def isa(self, seg: Segment) -> None:
+        if self._ic is not None:
+            self.end_interchange(None)
+        isa_length = len(seg.text()) + len(seg.delimiters.segment)
+        problem = _check_isa(seg, isa_length)
+        key = (f"{seg.get(5)}:{seg.get(6).strip()}", seg.get(13))
+        if problem is None and key in self._seen_isa13:
+            problem = ("025", f"interchange control number {seg.get(13)} appears twice in the file")
+        self._seen_isa13.add(key)
+        self._ic = _Interchange(seg, problem)
+        self._after_iea = False
+
+    def end_interchange(self, iea: Segment | None) -> None:
+        self._close_group(None)
+        ic = self._ic
+        assert ic is not None
+        if iea is None:
+            self._flag("023", "the interchange has no IEA: the file ended or another ISA began")
+        else:
+            if not _DIGITS.match(iea.get(1)) or int(iea.get(1)) != len(ic.groups):
+                self._flag("021", f"IEA01 says {iea.get(1)!r} groups, the interchange holds {len(ic.groups)}")
+            if iea.get(2) != ic.isa.get(13):
+                self._flag("001", f"IEA02 {iea.get(2)!r} does not match ISA13 {ic.isa.get(13)!r}")
+        isa = ic.isa
+        code, message = ic.ta1 or ("000", "")
+        self.interchanges.append(
+            InterchangeResult(
+                sender=(isa.get(5), isa.get(6).strip()),
+                receiver=(isa.get(7), isa.get(8).strip()),
+                control_number=isa.get(13),
+                date=isa.get(9),
+                time=isa.get(10),
+                ack_requested=isa.get(14) == "1",
+                usage=isa.get(15),
+                ta1_code=code,
+                ta1_message=message,
+                groups=tuple(ic.groups),
+                file_index=isa.index,
+                file_offset=isa.offset,
+            )
+        )
+        self._ic = None
+        self._after_iea = iea is not None
+
+    # -- group -------------------------------------------------------------------
+    def gs(self, seg: Segment) -> None:
+        self._close_group(None)
+        assert self._ic is not None
+        icvn = self._ic.isa.get(12)
+        group = _Group(seg, self._maps.for_group(icvn, seg.get(8), seg.get(1)))
+        if group.map is None:
+            known = any(fic == seg.get(1) for (_, _, fic) in SUPPORTED)
+            group.codes.add("2" if known else "1")
+        if not (_DIGITS.match(seg.get(6)) and len(seg.get(6)) <= 9):
+            group.codes.add("6")
+        problem = self._gs_problem(seg)
+        if problem:
+            self._flag("024", problem)
+        self._group = group
+
+    def _gs_problem(self, seg: Segment) -> str | None:
+        if len(seg.elements) != 9:
+            return f"GS has {len(seg.elements) - 1} elements, not 8"
+        if not seg.get(2) or len(seg.get(2)) > 15:
+            return "GS02 application sender code must be 2 to 15 characters"
+        if seg.get(3) != RECEIVER_ID:
+            return f"GS03 {seg.get(3)!r} is not {RECEIVER_ID}"
+        if not _is_date(seg.get(4), "%Y%m%d") or len(seg.get(4)) != 8:
+            return f"GS04 {seg.get(4)!r} is not a CCYYMMDD date"
+        if not _TIME.match(seg.get(5)) or not _is_date(seg.get(5)[:4], "%H%M"):
+            return f"GS05 {seg.get(5)!r} is not an HHMM time"
+        if seg.get(7) != "X":
+            return "GS07 must be X"
+        return None
+
+    def ge(self, seg: Segment) -> None:
+        if self._group is None:
+            self._flag("022", f"GE at segment {seg.index} closes no group")
+            return
+        self._close_group(seg)
+
+    def _close_group(self, ge: Segment | None) -> None:
+        if self._set is not None:
+            self._close_set(None)
+        group = self._group
+        if group is None:
+            return
+        gs = group.gs
+        if ge is None:
+            group.codes.add("3")
+        else:
+            count = ge.get(1)
+            group.declared = int(count) if _DIGITS.match(count) else None
+            if group.declared != len(group.sets):
+                group.codes.add("5")
+            control = ge.get(2)
+            if not (_DIGITS.match(control) and _DIGITS.match(gs.get(6)) and int(control) == int(gs.get(6))):
+                group.codes.add("4")
+        assert self._ic is not None
+        self._ic.groups.append(
+            GroupResult(
+                functional_id=gs.get(1),
+                sender_code=gs.get(2),
+                receiver_code=gs.get(3),
+                control_number=gs.get(6),
+                version=gs.get(8),
+                date=gs.get(4),
+                time=gs.get(5),
+                declared_sets=group.declared,
+                sets=tuple(group.sets),
+                codes=tuple(sorted(group.codes, key=int)),
+                file_index=gs.index,
+            )
+        )
+        self._group = None
+
+    # -- set ------------------------------------------------------------------------
+    def st(self, seg: Segment) -> None:
+        if self._group is None:
+            self._flag("022", f"ST at segment {seg.index} is outside a functional group")
+            return
+        if self._set is not None:
+            self._close_set(None)
+        group = self._group
+        state = _Set(seg, group.map, None)
+        if not seg.get(1):
+            state.codes.add("6")
+        if not (4 <= len(seg.get(2)) <= 9):
+            state.codes.add("7")
+        expected = SUPPORTED.get((self._ic.isa.get(12), group.gs.get(8), group.gs.get(1))) if self._ic else None
+        if group.map is None or seg.get(1) != expected:
+            state.codes.add("1")
+            state.map = None
+        else:
+            assert self._ic is not None
+            isa = self._ic.isa
+            state.source = Source(
+                file_digest="",
+                sender=f"{isa.get(5)}:{isa.get(6).strip()}",
+                interchange=isa.get(13),
+                group=group.gs.get(6),
+                set_control=seg.get(2),
+                file_index=seg.index,
+                test=isa.get(15) == "T",
+            )
+            state.builder = PaymentBuilder(state.source)
+            walker = walk_tree()
+            walker.forceWalkCounterToLoopStart("/ISA_LOOP", "/ISA_LOOP/ISA")
+            walker.forceWalkCounterToLoopStart("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
+            state.walker = walker
+            state.node = state.map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
+        self._set = state
+        self._check(state, seg)
+
+    def body(self, seg: Segment) -> None:
+        state = self._set
+        if state is None:
+            if self._group is not None:
+                self._flag("022", f"segment {seg.id} at {seg.index} is outside a transaction set")
+            else:
+                self._flag("022", f"segment {seg.id} at {seg.index} is outside a functional group")
+            return
+        state.position += 1
+        self._check(state, seg)
+
+    def se(self, seg: Segment) -> None:
+        if self._set is None:
+            self._flag("022", f"SE at segment {seg.index} closes no transaction set")
+            return
+        self._set.position += 1
+        self._check(self._set, seg)
+        self._close_set(seg)
+
+    def _check(self, state: _Set, seg: Segment) -> None:
+        if state.map is None:
+            return
+        try:
+            p12 = pyx12.segment.Segment(
+                seg.text(), seg.delimiters.segment, seg.delimiters.element, seg.delimiters.component
+            )
+            node, _, _, walk_errors = state.walker.walk_errors(state.node, p12, state.position, seg.index, None)
+            state.errors += [_walk_error(err, seg, state.position) for err in walk_errors]
+            if node is not None:
+                state.node = node
+                _, element_errors = node.is_valid_errors(p12)
+                if element_errors:
+                    elements = tuple(_element_error(err) for err in element_errors)
+                    message = "; ".join(err.err_str for err in element_errors)
+                    state.errors.append(
+                        SegmentError(seg.id, state.position, "", "8", message, elements, seg.index, seg.offset)
+                    )
+        except Exception as exc:  # noqa: BLE001 - a pyx12 failure on odd input must not lose the file
+            log.warning("pyx12 failed on segment %s at %s: %r", seg.id, seg.index, exc)
+            state.errors.append(
+                SegmentError(seg.id, state.position, "", "1", f"segment could not be validated: {exc}", (), seg.index, seg.offset)
+            )
+        if state.builder is not None:
+            state.errors += state.builder.feed(seg, state.position)
+
+    def _close_set(self, se: Segment | None) -> None:
+        state = self._set
+        assert state is not None and self._group is not None
+        self._set = None
+        st = state.st
+        if se is None:
+            state.codes.add("2")
+            if state.builder is not None:
+                state.builder = None
+        else:
+            if se.get(2) != st.get(2):
+                state.codes.add("3")
+            if se.get(1) != str(state.position):
+                state.codes.add("4")
+        errors = tuple(sorted(state.errors, key=lambda e: (e.position, e.code)))
+        if errors:
+            state.codes.add("5")
+        payload = None
+        if state.builder is not None and not state.codes:
+            payload = state.builder.finish()
+        self._group.sets.append(
+            SetResult(
+                set_id=st.get(1),
+                control_number=st.get(2),
+                codes=tuple(sorted(state.codes, key=int)),
+                errors=errors,
+                segment_count=state.position,
+                file_index=st.index,
+                file_offset=st.offset,
+                payload=payload,
+            )
+        )
+
+    # -- dispatch --------------------------------------------------------------------
+    def feed(self, seg: Segment) -> None:
+        sid = seg.id
+        if sid == "ISA":
+            self.isa(seg)
+            return
+        if self._ic is None:
+            # Between an IEA and the next ISA: the interchange is already closed;
+            # the stray segment is reported on it.
+            if self.interchanges:
+                last = self.interchanges[-1]
+                if last.ta1_code == "000":
+                    self.interchanges[-1] = replace(
+                        last, ta1_code="022", ta1_message=f"segment {sid} at {seg.index} follows the IEA"
+                    )
+            return
+        if sid == "IEA":
+            self.end_interchange(seg)
+        elif sid == "GS":
+            self.gs(seg)
+        elif sid == "GE":
+            self.ge(seg)
+        elif sid == "ST":
+            self.st(seg)
+        elif sid == "SE":
+            self.se(seg)
+        elif sid == "TA1" and self._group is None:
+            pass  # an interchange acknowledgment may stand between ISA and the first GS
+        else:
+            self.body(seg)
+
+    def finish(self) -> None:
+        if self._ic is not None:
+            self.end_interchange(None)
+
+
+class _HashingReader:
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.sha = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._stream.read(n)
+        self.sha.update(data)
+        return data
+
+
+def validate_stream(stream: BinaryIO, *, map_dir: Path = MAP_DIR) -> FileResult:
+    """Validate every interchange in `stream`; return what was found, as values."""
+    hashing = _HashingReader(stream)
+    reader = X12Reader(hashing)  # type: ignore[arg-type]
+    validator = _Validator(_maps(map_dir))
+    for seg in reader:
+        validator.feed(seg)
+    if reader.problems and validator._ic is not None:
+        problem = next((p for p in reader.problems if p.code in ("bad-isa", "segment-too-long")), None)
+        if problem is not None:
+            validator._flag("022", problem.message)
+    validator.finish()
+    digest = hashing.sha.hexdigest()
+    interchanges = tuple(_with_digest(ic, digest) for ic in validator.interchanges)
+    return FileResult(digest=digest, size=reader.bytes_read, interchanges=interchanges, problems=tuple(reader.problems))
+
+
+def _with_digest(ic: InterchangeResult, digest: str) -> InterchangeResult:
+    """Stamp the file digest on every payment's source (known only at the end of the stream)."""
+    groups = []
+    for group in ic.groups:
+        sets = []
+        for st in group.sets:
+            if st.payload is not None:
+                st = replace(st, payload=replace(st.payload, source=replace(st.payload.source, file_digest=digest)))
+            sets.append(st)
+        groups.append(replace(group, sets=tuple(sets)))
+    return replace(ic, groups=tuple(groups))
+
+
+def validate_path(path: str | Path, *, map_dir: Path = MAP_DIR) -> FileResult:
+    with open(path, "rb") as stream:
+        return validate_stream(stream, map_dir=map_dir)

@@ -1,0 +1,1 @@
+"""The accounts-receivable ledger of customs accounts (issue 3): not built yet."""

@@ -1,0 +1,68 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL, both real), paths, sample files."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from carm import db
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus"
+FIXTURES = ROOT / "fixtures"
+
+PG_URL = os.environ.get("CARM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _sqlite(tmp_path: Path) -> Iterator[Engine]:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'carm.db'}")
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _postgres() -> Iterator[Engine]:
+    """A fresh database on the real server for each test; dropped afterwards.
+
+    No skip when the server is down: CI starts it (scripts/test) and a test
+    that cannot reach it must fail, not hide.
+    """
+    name = f"carm_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name)
+    engine = db.make_engine(url.render_as_string(hide_password=False))
+    db.upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path) -> Iterator[Engine]:
+    """The project database on SQLite and on PostgreSQL (every test using it runs on both)."""
+    if request.param == "sqlite":
+        yield from _sqlite(tmp_path)
+    else:
+        yield from _postgres()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path) -> Iterator[Engine]:
+    yield from _sqlite(tmp_path)
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[Engine]:
+    yield from _postgres()
