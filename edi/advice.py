@@ -137,21 +137,21 @@ def _syntax_free_checks(payment: Payment) -> tuple[list[Finding], dict[int, list
     """The checks that need no account data (issue: total, currency, method, kind, check digits, INT ASEC)."""
     refusals: list[Finding] = []
     if payment.total_cents <= 0:
-        refusals.append(Finding("012", "payment total must be above zero", "BPR", 2, 2, "782", format_cents(payment.total_cents), "820 guide BPR02"))
+        refusals.append(Finding("012", "payment total must be above zero", "BPR", payment.position_of("BPR"), 2, "782", format_cents(payment.total_cents), "820 guide BPR02"))
     if payment.method not in ACCEPTED_METHODS:
         refusals.append(
-            Finding("012", f"payment method {payment.method} is not accepted", "BPR", 2, 4, "591", payment.method, "D17-R27")
+            Finding("012", f"payment method {payment.method} is not accepted", "BPR", payment.position_of("BPR"), 4, "591", payment.method, "D17-R27")
         )
     if payment.currency is not None and payment.currency != "CAD":
-        refusals.append(Finding("012", f"currency {payment.currency}: CAD only", "CUR", None, 2, "100", payment.currency, "D17-R29"))
+        refusals.append(Finding("012", f"currency {payment.currency} is not accepted - CAD only", "CUR", payment.position_of("CUR"), 2, "100", payment.currency, "D17-R29"))
     if payment.kind not in PAYMENT_KINDS:
-        refusals.append(Finding("012", f"payment kind {payment.kind} is not SOA, ADV or INT", "REF", None, 2, "127", payment.kind, "D17-R22"))
+        refusals.append(Finding("012", f"payment kind {payment.kind} is not SOA, ADV or INT", "REF", payment.position_of("KIND"), 2, "127", payment.kind, "D17-R22"))
     bn9 = bn9_problem(payment.payer_bn9)
     if bn9:
-        refusals.append(Finding("011", f"unknown payer: {bn9}", "N1", None, 4, "67", payment.payer_bn9, "DOMAIN §1"))
+        refusals.append(Finding("011", f"unknown payer - {bn9}", "N1", payment.position_of("PAYER"), 4, "67", payment.payer_bn9, "DOMAIN §1"))
     if payment.payer_asec is not None and asec_problem(payment.payer_asec):
         refusals.append(
-            Finding("011", f"payer security account {payment.payer_asec} is malformed", "REF", None, 2, "127", payment.payer_asec, "DOMAIN §1")
+            Finding("011", f"payer security account {payment.payer_asec} is malformed", "REF", payment.position_of("PAYER_ASEC"), 2, "127", payment.payer_asec, "DOMAIN §1")
         )
     non_positive = [line for line in payment.lines if line.amount_cents <= 0]
     for line in non_positive:
@@ -164,7 +164,7 @@ def _syntax_free_checks(payment: Payment) -> tuple[list[Finding], dict[int, list
                 "010",
                 f"lines total {format_cents(payment.lines_total_cents)} != BPR02 {format_cents(payment.total_cents)}",
                 "BPR",
-                2,
+                payment.position_of("BPR"),
                 2,
                 "782",
                 format_cents(payment.total_cents),

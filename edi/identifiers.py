@@ -47,7 +47,7 @@ def rm15_problem(rm15: str) -> str | None:
     if match is None:
         return f"{rm15!r} is not an RM program account (9 digits + RM + 4 digits)"
     if not is_valid_bn9(match.group(1)):
-        return f"program account {rm15}: business number fails its check digit"
+        return f"program account {rm15} - business number fails its check digit"
     return None
 
 

@@ -116,6 +116,8 @@ class Payment:
         payer_asec: REF*ZZ in the PR loop, or None.
         lines: the remittance lines in file order.
         source: where it came from.
+        positions: position in the set of the header segments, by role
+            (`BPR`, `TRN`, `CUR`, `KIND`, `PAYER`, `PAYER_ASEC`), for TED04.
     """
 
     kind: str
@@ -133,6 +135,10 @@ class Payment:
     payer_asec: str | None
     lines: tuple[RemittanceLine, ...]
     source: Source
+    positions: tuple[tuple[str, int], ...] = ()
+
+    def position_of(self, role: str) -> int | None:
+        return next((pos for key, pos in self.positions if key == role), None)
 
     @property
     def lines_total_cents(self) -> int:
@@ -161,6 +167,7 @@ class PaymentBuilder:
         self._line_asec: str | None = None
         self._ordinal = 0
         self._total: int | None = None
+        self._positions: dict[str, int] = {}
 
     def _amount(self, seg: Segment, position: int, element: int, data_element: str) -> tuple[int | None, list[SegmentError]]:
         text = seg.get(element)
@@ -179,11 +186,14 @@ class PaymentBuilder:
         if sid in ("ENT", "SE"):
             errors += self._close_line(seg, position)
         if sid == "BPR":
+            self._positions["BPR"] = position
             self._fields.update(handling=seg.get(1), credit_debit=seg.get(3), method=seg.get(4), date=seg.get(16))
             self._total, errors = self._amount(seg, position, 2, "782")
         elif sid == "TRN":
+            self._positions["TRN"] = position
             self._fields.update(trace=seg.get(2), originator=seg.get(3))
         elif sid == "CUR":
+            self._positions["CUR"] = position
             self._fields["currency"] = seg.get(2)
         elif sid == "DTM" and seg.get(1) == "097":
             day = _parse_date(seg.get(2))
@@ -197,11 +207,14 @@ class PaymentBuilder:
         elif sid == "N1":
             self._loop = "payer" if seg.get(1) == "PR" else "payee" if seg.get(1) == "PE" else "n1"
             if self._loop == "payer":
+                self._positions["PAYER"] = position
                 self._fields.update(payer_name=seg.get(2), payer_bn9=seg.get(4))
         elif sid == "REF" and seg.get(1) == "ZZ":
             if self._loop == "header":
+                self._positions["KIND"] = position
                 self._fields["kind"] = seg.get(2)
             elif self._loop == "payer":
+                self._positions["PAYER_ASEC"] = position
                 self._fields["payer_asec"] = seg.get(2)
             elif self._loop == "ent" and self._rmr is not None:
                 self._line_asec = seg.get(2)
@@ -251,4 +264,5 @@ class PaymentBuilder:
             payer_asec=f.get("payer_asec") or None,
             lines=tuple(self._lines),
             source=self._source,
+            positions=tuple(sorted(self._positions.items())),
         )

@@ -23,7 +23,7 @@ from .payments import Payment, format_cents
 from .results import AK5_TEXT, AK9_TEXT, TA1_TEXT, FileResult, GroupResult, InterchangeResult, SetResult
 from .store import AckArchive, ControlNumbers
 from .guide import RECEIVER_ID, RECEIVER_QUALIFIER
-from .validate import validate_stream
+from .validate import _ta1_choice, validate_stream
 from .writer import FunctionalGroup, Interchange
 
 __all__ = ["acknowledge_file", "Outcome", "SetOutcome", "DOCUMENT_KINDS"]
@@ -72,8 +72,9 @@ class SetOutcome:
             "set_id": st.set_id,
             "usage": ic.usage,
             "ta1": ic.ta1_ack if ic.needs_ta1 else None,
-            "ak9": group.ack_code,
-            "ak5": st.ack_code,
+            "ta1_code": ic.ta1_code,
+            "ak9": group.ack_code if ic.usable else None,
+            "ak5": st.ack_code if ic.usable else None,
             "ak5_codes": list(st.codes),
             "segment_errors": len(st.errors),
             "advice": verdict.code if verdict else None,
@@ -104,7 +105,11 @@ class SetOutcome:
 
     def summary_line(self) -> str:
         s = self.summary()
-        parts = [f"ISA {s['interchange']}", f"GS {s['group']}", f"ST {s['set_id']} {s['set']}", f"997 {s['ak5']}"]
+        parts = [f"ISA {s['interchange']}", f"GS {s['group']}", f"ST {s['set_id']} {s['set']}"]
+        if not self.interchange.usable:
+            parts.append(f"interchange rejected (TA1 R {self.interchange.ta1_code}): not acknowledged by 997, not posted")
+            return " | ".join(parts)
+        parts.append(f"997 {s['ak5']}")
         if s["ak5_codes"]:
             parts[-1] += "(" + ",".join(s["ak5_codes"]) + ")"
         if s["ak9"] != "A":
@@ -173,12 +178,11 @@ def _check_cross_file_duplicates(result: FileResult, archive: AckArchive, when: 
     checked = []
     for ic in result.interchanges:
         other = archive.interchange_seen(partner_key(ic), ic.control_number, result.digest)
-        if other is not None and ic.usable:
-            ic = replace(
-                ic,
-                ta1_code="025",
-                ta1_message=f"interchange {ic.control_number} was already received in file {other[:12]}",
-            )
+        if other is not None:
+            problem = ("025", f"interchange {ic.control_number} was already received in file {other[:12]}")
+            problems = (*ic.envelope_problems, problem)
+            code, message = _ta1_choice(list(problems))
+            ic = replace(ic, ta1_code=code, ta1_message=message, envelope_problems=problems)
         elif ic.usable:
             archive.record_interchange(partner_key(ic), ic.control_number, result.digest, when)
         checked.append(ic)

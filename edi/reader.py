@@ -255,7 +255,7 @@ class X12Reader:
                     return
                 delimiters, isa_length = learned
                 index += 1
-                raw = bytes(self._buf[: isa_length - 1])
+                raw = bytes(self._buf[: isa_length - len(_encode(delimiters.segment))])
                 offset = self._base
                 self._consume(isa_length)
                 yield _make_segment(raw, index, offset, delimiters, True)
@@ -266,6 +266,10 @@ class X12Reader:
             raw, terminated = self._cut(terminator)
             if raw is None:
                 return
+            if not raw and terminated and terminator in (b"\n", b"\r"):
+                # a blank line in a line-per-segment file is layout, not a segment
+                self._consume(len(terminator))
+                continue
             index += 1
             offset = self._base
             self._consume(len(raw) + (len(terminator) if terminated else 0))

@@ -222,6 +222,8 @@ class InterchangeResult:
         usage: ISA15 (`P` production, `T` test).
         ta1_code: TA105; '000' when the envelope is sound.
         ta1_message: what exactly was wrong, for operators.
+        envelope_problems: every envelope problem found as (TA105 code, message);
+            the TA1 carries one (`ta1_code`), the log carries them all.
         groups: the functional groups received.
         file_index / file_offset: position of the ISA in the file.
     """
@@ -235,6 +237,7 @@ class InterchangeResult:
     usage: str
     ta1_code: str
     ta1_message: str
+    envelope_problems: tuple[tuple[str, str], ...]
     groups: tuple[GroupResult, ...]
     file_index: int
     file_offset: int

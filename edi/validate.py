@@ -49,6 +49,7 @@ __all__ = ["validate_stream", "validate_path"]
 log = logging.getLogger(__name__)
 
 _ISA_QUALIFIERS = {"01", "08", "09", "12", "14", "16", "20", "27", "28", "29", "30", "33", "ZZ"}
+_AUTH_QUALIFIERS = {"00", "01", "02", "03", "04", "05", "06"}
 _DIGITS = re.compile(r"^\d+$")
 _TIME = re.compile(r"^\d{4}(\d{2}(\d{1,2})?)?$")
 
@@ -119,20 +120,21 @@ def _walk_error(err: Any, seg: Segment, position: int) -> SegmentError:
 
 
 # --------------------------------------------------------------- envelope checks
-def _check_isa(seg: Segment, isa_length: int) -> tuple[str, str] | None:
-    """The first ISA problem as (TA105 code, message), or None."""
+def _check_isa(seg: Segment, isa_length: int) -> list[tuple[str, str]]:
+    """Every ISA problem as (TA105 code, message)."""
     d = seg.delimiters
     e = seg.elements
     if len(e) != 17:
-        return "022", f"the ISA has {len(e) - 1} elements, not 16"
+        return [("022", f"the ISA has {len(e) - 1} elements, not 16")]
+    problems: list[tuple[str, str]] = []
     if d.element == d.segment:
-        return "026", "the element separator is the segment terminator"
+        problems.append(("026", "the element separator is the segment terminator"))
     if d.segment.isalnum() or d.segment == " ":
-        return "004", f"segment terminator {d.segment!r} is not allowed"
+        problems.append(("004", f"segment terminator {d.segment!r} is not allowed"))
     if d.component in (d.element, d.segment) or d.component.isalnum():
-        return "027", f"component separator {d.component!r} is not usable"
+        problems.append(("027", f"component separator {d.component!r} is not usable"))
     checks = [
-        ("010", e[1] in ("00", "03"), "ISA01 must be 00 or 03"),
+        ("010", e[1] in _AUTH_QUALIFIERS, f"ISA01 {e[1]!r} is not an authorization qualifier"),
         ("011", len(e[2]) == 10, "ISA02 must be 10 characters"),
         ("012", e[3] in ("00", "01"), "ISA03 must be 00 or 01"),
         ("013", len(e[4]) == 10, "ISA04 must be 10 characters"),
@@ -141,9 +143,9 @@ def _check_isa(seg: Segment, isa_length: int) -> tuple[str, str] | None:
         ("007", e[7] == RECEIVER_QUALIFIER, f"ISA07 must be {RECEIVER_QUALIFIER}"),
         ("008", len(e[8]) == 15, "ISA08 receiver ID must be 15 characters"),
         ("009", e[8].strip() == RECEIVER_ID, f"ISA08 {e[8].strip()!r} is not {RECEIVER_ID}"),
-        ("014", _is_date(e[9], "%y%m%d"), f"ISA09 {e[9]!r} is not a YYMMDD date"),
+        ("014", _is_date(e[9], "%y%m%d") and len(e[9]) == 6, f"ISA09 {e[9]!r} is not a YYMMDD date"),
         ("015", _is_date(e[10], "%H%M") and len(e[10]) == 4, f"ISA10 {e[10]!r} is not an HHMM time"),
-        ("016", e[11] == "U", "ISA11 must be U in version 00401"),
+        ("016", e[11] == "U" or e[12] != "00401", "ISA11 must be U in version 00401"),
         ("017", len(e[12]) == 5 and e[12].isdigit(), f"ISA12 {e[12]!r} is not a version"),
         ("003", e[12] == "00401", f"ISA12 version {e[12]!r} is not supported (00401 only)"),
         ("018", len(e[13]) == 9 and e[13].isdigit(), f"ISA13 {e[13]!r} is not a 9-digit control number"),
@@ -151,12 +153,42 @@ def _check_isa(seg: Segment, isa_length: int) -> tuple[str, str] | None:
         ("020", e[15] in ("P", "T"), "ISA15 must be P or T"),
         ("027", len(e[16]) == 1, "ISA16 must be one character"),
     ]
-    for code, ok, message in checks:
-        if not ok:
-            return code, message
+    problems += [(code, message) for code, ok, message in checks if not ok]
     if isa_length != ISA_LENGTH:
-        return "022", f"the ISA is {isa_length} characters, not the fixed {ISA_LENGTH}"
-    return None
+        problems.append(("022", f"the ISA is {isa_length} characters, not the fixed {ISA_LENGTH}"))
+    return problems
+
+
+#: Which TA105 code a TA1 carries when an interchange has several problems:
+#: the envelope's own syntax first, then its structure and trailers, then
+#: whether the engine supports it, then whom it is addressed to.
+_TA1_PRIORITY = {
+    code: rank
+    for rank, codes in enumerate(
+        [
+            ("004", "026", "027", "010", "011", "012", "013", "005", "006", "008", "014", "015", "016", "017", "018", "019", "020"),
+            ("023", "022", "021", "001", "025"),
+            ("024",),
+            ("003",),
+            ("007", "009"),
+        ]
+    )
+    for code in codes
+}
+
+
+#: Problems about whom a group is addressed to rank with the ISA's addressing.
+_ADDRESSING = "addressing: "
+
+
+def _ta1_choice(problems: list[tuple[str, str]]) -> tuple[str, str]:
+    if not problems:
+        return "000", ""
+
+    def rank(problem: tuple[str, str]) -> int:
+        return 4 if problem[1].startswith(_ADDRESSING) else _TA1_PRIORITY.get(problem[0], 0)
+
+    return min(problems, key=rank)
 
 
 def _is_date(text: str, fmt: str) -> bool:
@@ -193,7 +225,7 @@ class _Group:
 @dataclass
 class _Interchange:
     isa: Segment
-    ta1: tuple[str, str] | None
+    problems: list[tuple[str, str]]
     groups: list[GroupResult] = field(default_factory=list)
 
 
@@ -209,20 +241,20 @@ class _Validator:
 
     # -- interchange ----------------------------------------------------------
     def _flag(self, code: str, message: str) -> None:
-        """Reject the current interchange (first problem wins: TA1 carries one code)."""
-        if self._ic is not None and self._ic.ta1 is None:
-            self._ic.ta1 = (code, message)
+        """Record an envelope problem: the interchange will be rejected (`_ta1_choice` picks the TA105)."""
+        if self._ic is not None:
+            self._ic.problems.append((code, message))
 
     def isa(self, seg: Segment) -> None:
         if self._ic is not None:
             self.end_interchange(None)
         isa_length = len(seg.text()) + len(seg.delimiters.segment)
-        problem = _check_isa(seg, isa_length)
+        problems = _check_isa(seg, isa_length)
         key = (f"{seg.get(5)}:{seg.get(6).strip()}", seg.get(13))
-        if problem is None and key in self._seen_isa13:
-            problem = ("025", f"interchange control number {seg.get(13)} appears twice in the file")
+        if key in self._seen_isa13:
+            problems.append(("025", f"interchange control number {seg.get(13)} appears twice in the file"))
         self._seen_isa13.add(key)
-        self._ic = _Interchange(seg, problem)
+        self._ic = _Interchange(seg, problems)
         self._after_iea = False
 
     def end_interchange(self, iea: Segment | None) -> None:
@@ -237,7 +269,7 @@ class _Validator:
             if iea.get(2) != ic.isa.get(13):
                 self._flag("001", f"IEA02 {iea.get(2)!r} does not match ISA13 {ic.isa.get(13)!r}")
         isa = ic.isa
-        code, message = ic.ta1 or ("000", "")
+        code, message = _ta1_choice(ic.problems)
         self.interchanges.append(
             InterchangeResult(
                 sender=(isa.get(5), isa.get(6).strip()),
@@ -249,6 +281,7 @@ class _Validator:
                 usage=isa.get(15),
                 ta1_code=code,
                 ta1_message=message,
+                envelope_problems=tuple(ic.problems),
                 groups=tuple(ic.groups),
                 file_index=isa.index,
                 file_offset=isa.offset,
@@ -268,25 +301,27 @@ class _Validator:
             group.codes.add("2" if known else "1")
         if not (_DIGITS.match(seg.get(6)) and len(seg.get(6)) <= 9):
             group.codes.add("6")
-        problem = self._gs_problem(seg)
-        if problem:
+        # GS04/GS05 formats are version-specific (YYMMDD before 004010): judged only in ours.
+        problems = self._gs_problems(seg) if icvn == "00401" else []
+        for problem in problems:
             self._flag("024", problem)
         self._group = group
 
-    def _gs_problem(self, seg: Segment) -> str | None:
+    def _gs_problems(self, seg: Segment) -> list[str]:
         if len(seg.elements) != 9:
-            return f"GS has {len(seg.elements) - 1} elements, not 8"
-        if not seg.get(2) or len(seg.get(2)) > 15:
-            return "GS02 application sender code must be 2 to 15 characters"
+            return [f"GS has {len(seg.elements) - 1} elements, not 8"]
+        problems = []
+        if not (2 <= len(seg.get(2)) <= 15):
+            problems.append("GS02 application sender code must be 2 to 15 characters")
         if seg.get(3) != RECEIVER_ID:
-            return f"GS03 {seg.get(3)!r} is not {RECEIVER_ID}"
+            problems.append(f"{_ADDRESSING}GS03 {seg.get(3)!r} is not {RECEIVER_ID}")
         if not _is_date(seg.get(4), "%Y%m%d") or len(seg.get(4)) != 8:
-            return f"GS04 {seg.get(4)!r} is not a CCYYMMDD date"
+            problems.append(f"GS04 {seg.get(4)!r} is not a CCYYMMDD date")
         if not _TIME.match(seg.get(5)) or not _is_date(seg.get(5)[:4], "%H%M"):
-            return f"GS05 {seg.get(5)!r} is not an HHMM time"
+            problems.append(f"GS05 {seg.get(5)!r} is not an HHMM time")
         if seg.get(7) != "X":
-            return "GS07 must be X"
-        return None
+            problems.append("GS07 must be X")
+        return problems
 
     def ge(self, seg: Segment) -> None:
         if self._group is None:
@@ -456,10 +491,12 @@ class _Validator:
             # the stray segment is reported on it.
             if self.interchanges:
                 last = self.interchanges[-1]
-                if last.ta1_code == "000":
-                    self.interchanges[-1] = replace(
-                        last, ta1_code="022", ta1_message=f"segment {sid} at {seg.index} follows the IEA"
-                    )
+                problem = ("022", f"segment {sid} at {seg.index} follows the IEA")
+                problems = [*last.envelope_problems, problem]
+                code, message = _ta1_choice(problems)
+                self.interchanges[-1] = replace(
+                    last, ta1_code=code, ta1_message=message, envelope_problems=tuple(problems)
+                )
             return
         if sid == "IEA":
             self.end_interchange(seg)
@@ -471,8 +508,8 @@ class _Validator:
             self.st(seg)
         elif sid == "SE":
             self.se(seg)
-        elif sid == "TA1" and self._group is None:
-            pass  # an interchange acknowledgment may stand between ISA and the first GS
+        elif sid in ("TA1", "ISB", "ISE") and self._group is None:
+            pass  # interchange-level segments X12 allows between ISA and the first GS
         else:
             self.body(seg)
 

@@ -1,0 +1,46 @@
+"""Helpers shared by the EDI tests: a conforming 820 and ways to read the engine's answers."""
+
+from __future__ import annotations
+
+import io
+
+from edi.acks import ack_997_sets
+from edi.results import FileResult
+from edi.samples import Line, PaymentSpec, file_820
+from edi.validate import validate_stream
+from edi.writer import format_segment
+
+IMPORTER = "123456782"
+BROKER = "300000007"
+
+BASE_PAYMENT = PaymentSpec(
+    trace="TRACE0001",
+    payer_bn9=IMPORTER,
+    payer_name="NORTHERN IMPORTS LTD",
+    lines=[Line(f"{IMPORTER}RM0001", 100_00), Line(f"{IMPORTER}RM0002", 25_50)],
+)
+
+
+def base_file(**kwargs) -> bytes:
+    """One interchange (ISA13 000000001), one group (GS06 1), one set (ST02 0001) paying 125.50."""
+    return file_820([BASE_PAYMENT], **kwargs)
+
+
+def validate(data: bytes) -> FileResult:
+    return validate_stream(io.BytesIO(data))
+
+
+def ack_segments(data: bytes) -> list[str]:
+    """The AK1…AK9 segments of every 997 the engine would send, as text without terminators."""
+    result = validate(data)
+    out = []
+    for ic in result.interchanges:
+        if ic.usable:
+            for group in ic.groups:
+                out += [format_segment(seg).rstrip("~\n") for seg in ack_997_sets(group)]
+    return out
+
+
+def ta1s(data: bytes) -> list[tuple[str, str, str]]:
+    """(ISA13, TA104, TA105) for every interchange that gets a TA1."""
+    return [(ic.control_number, ic.ta1_ack, ic.ta1_code) for ic in validate(data).interchanges if ic.needs_ta1]
