@@ -30,6 +30,14 @@ NextNumber = Callable[[str, str], int]
 _MAX_CODES = 5  # AK502-AK506 and AK905-AK909
 
 
+def _valid(text: str, fmt: str, length: int) -> bool:
+    try:
+        datetime.strptime(text, fmt)
+    except ValueError:
+        return False
+    return len(text) == length
+
+
 def partner_key(ic: InterchangeResult) -> str:
     """The trading partner an interchange came from: `ISA05:ISA06`."""
     return f"{ic.sender[0]}:{ic.sender[1]}"
@@ -91,7 +99,13 @@ def ta1_interchanges(ic: InterchangeResult, next_number: NextNumber, when: datet
     """The TA1 interchange answering `ic`, when one was requested or the envelope is rejected."""
     if not ic.needs_ta1:
         return []
-    ta1 = (ic.control_number, ic.date, ic.time, ic.ta1_ack, ic.ta1_code)
+    # TA101-TA103 echo the inbound ISA13, ISA09, ISA10; when those are the
+    # very thing that is wrong, echoing them would make our own TA1 invalid X12
+    # (decision E13): zeros for the number, the processing time for date/time.
+    control = ic.control_number if len(ic.control_number) == 9 and ic.control_number.isdigit() else "0" * 9
+    date = ic.date if _valid(ic.date, "%y%m%d", 6) else when.strftime("%y%m%d")
+    time = ic.time if _valid(ic.time, "%H%M", 4) else when.strftime("%H%M")
+    ta1 = (control, date, time, ic.ta1_ack, ic.ta1_code)
     return [
         Interchange(
             sender=(RECEIVER_QUALIFIER, RECEIVER_ID),

@@ -44,3 +44,22 @@ def ack_segments(data: bytes) -> list[str]:
 def ta1s(data: bytes) -> list[tuple[str, str, str]]:
     """(ISA13, TA104, TA105) for every interchange that gets a TA1."""
     return [(ic.control_number, ic.ta1_ack, ic.ta1_code) for ic in validate(data).interchanges if ic.needs_ta1]
+
+
+def edit(data: bytes, old: str, new: str, *, fix_count: bool = True) -> bytes:
+    """Replace `old` by `new` in a one-segment-per-line file and, unless told not to,
+    recount SE01 so that the edit is the only error in the file."""
+    text = data.decode()
+    assert old in text, old
+    lines = text.replace(old, new).split("\n")
+    if fix_count:
+        start = None
+        for i, line in enumerate(lines):
+            if line.startswith("ST*"):
+                start = i
+            elif line.startswith("SE*") and start is not None:
+                parts = line.rstrip("~").split("*")
+                parts[1] = str(i - start + 1)
+                lines[i] = "*".join(parts) + "~"
+                start = None
+    return "\n".join(lines).encode()

@@ -1,0 +1,260 @@
+"""997 and TA1: one fixture per kind of error, with the exact segments the FI receives.
+
+The base file (`edi_helpers.base_file`) is one conforming 820 (ST02 0001 in
+group 1 of interchange 000000001); each case changes one thing in it.  SE01 is
+recounted unless the case is about the count, so each case has one error.
+Positions (AK302) count ST as 1: ST 1, BPR 2, TRN 3, CUR 4, REF 5, N1*PE 6,
+N1*PR 7, ENT 8, RMR 9, ENT 10, RMR 11, SE 12.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .edi_helpers import ack_segments, base_file, edit, ta1s
+
+BASE = base_file()
+OK_GROUP_END = ["AK9*A*1*1*1"]
+
+
+def acks(case: bytes) -> list[str]:
+    return ack_segments(case)
+
+
+def test_a_conforming_file_is_accepted():
+    assert acks(BASE) == ["AK1*RA*1", "AK2*820*0001", "AK5*A", "AK9*A*1*1*1"]
+    assert ta1s(BASE) == []
+
+
+CASES = {
+    # segment errors (AK3 code)
+    "missing mandatory BPR (AK3 3)": (
+        edit(BASE, "BPR*C*125.50*C*ACH************20261120~\n", ""),
+        ["AK3*BPR*2**3"],
+    ),
+    "missing mandatory TRN (AK3 3)": (
+        edit(BASE, "TRN*1*TRACE0001*1123456782~\n", ""),
+        ["AK3*TRN*3**3"],
+    ),
+    "missing payer N1*PR loop (AK3 3)": (
+        edit(BASE, "N1*PR*NORTHERN IMPORTS LTD*FI*123456782~\n", ""),
+        ["AK3*N1*7**3"],
+    ),
+    "no ENT loop at all (AK3 3)": (
+        edit(BASE, "ENT*1~\nRMR*11*123456782RM0001**100.00~\nENT*2~\nRMR*11*123456782RM0002**25.50~\n", ""),
+        ["AK3*ENT*8**3"],
+    ),
+    "ENT without RMR, found by the engine (AK3 3, decision E11)": (
+        edit(BASE, "RMR*11*123456782RM0001**100.00~\n", ""),
+        ["AK3*RMR*9**3"],
+    ),
+    "two RMR in one ENT (AK3 5: exceeds maximum use)": (
+        edit(BASE, "RMR*11*123456782RM0001**100.00~\n", "RMR*11*123456782RM0001**100.00~\nRMR*11*123456782RM0001**100.00~\n"),
+        ["AK3*RMR*10**5"],
+    ),
+    "a segment the guide does not have (AK3 1)": (
+        edit(BASE, "CUR*PR*CAD~\n", "CUR*PR*CAD~\nXYZ*1~\n"),
+        ["AK3*XYZ*5**1"],
+    ),
+    # element errors (AK3 8 + AK4 code)
+    "BPR02 not a number (AK4 6)": (
+        edit(BASE, "BPR*C*125.50", "BPR*C*12X"),
+        ["AK3*BPR*2**8", "AK4*2*782*6*12X"],
+    ),
+    "BPR02 a third decimal (AK4 6, decision E10)": (
+        edit(BASE, "RMR*11*123456782RM0002**25.50", "RMR*11*123456782RM0002**25.505"),
+        ["AK3*RMR*11**8", "AK4*4*782*6*25.505"],
+    ),
+    "BPR01 not C (AK4 7)": (edit(BASE, "BPR*C*", "BPR*X*"), ["AK3*BPR*2**8", "AK4*1*305*7*X"]),
+    "BPR16 not a date (AK4 8)": (
+        edit(BASE, "*20261120~\nTRN", "*20261350~\nTRN"),
+        ["AK3*BPR*2**8", "AK4*16*373*8*20261350"],
+    ),
+    "TRN02 longer than 30 (AK4 5)": (
+        edit(BASE, "TRN*1*TRACE0001", "TRN*1*" + "T" * 31),
+        ["AK3*TRN*3**8", "AK4*2*127*5*" + "T" * 31],
+    ),
+    "payment kind not SOA, ADV or INT (AK4 7, decision E12)": (
+        edit(BASE, "REF*ZZ*SOA", "REF*ZZ*XYZ"),
+        ["AK3*REF*5**8", "AK4*2*127*7*XYZ"],
+    ),
+    "RMR01 not 11 (AK4 7)": (
+        edit(BASE, "RMR*11*123456782RM0001", "RMR*IV*123456782RM0001"),
+        ["AK3*RMR*9**8", "AK4*1*128*7*IV"],
+    ),
+    "payer BN9 not 9 digits (AK4 7)": (
+        edit(BASE, "FI*123456782", "FI*12345"),
+        ["AK3*N1*7**8", "AK4*4*67*7*12345"],
+    ),
+    "a control character in the payer name (AK4 6)": (
+        edit(BASE, "NORTHERN IMPORTS LTD", "NORTHERN\x01IMPORTS"),
+        ["AK3*N1*7**8", "AK4*2*93*6*<SOH>"]  # pyx12 names the control character,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_syntax_error_gets_its_ak3_ak4_and_rejects_the_set(name):
+    case, detail = CASES[name]
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", *detail, "AK5*R*5", "AK9*R*1*1*0"]
+
+
+def test_wrong_segment_count_is_ak5_4():
+    case = edit(BASE, "SE*12*0001", "SE*13*0001", fix_count=False)
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK5*R*4", "AK9*R*1*1*0"]
+
+
+def test_trailer_control_number_mismatch_is_ak5_3():
+    case = edit(BASE, "SE*12*0001", "SE*12*0002", fix_count=False)
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK5*R*3", "AK9*R*1*1*0"]
+
+
+def test_missing_se_is_ak5_2():
+    case = edit(BASE, "SE*12*0001~\n", "", fix_count=False)
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK5*R*2", "AK9*R*1*1*0"]
+
+
+def test_a_set_that_is_not_an_820_is_ak5_1():
+    case = edit(BASE, "ST*820*0001", "ST*810*0001")
+    assert acks(case) == ["AK1*RA*1", "AK2*810*0001", "AK5*R*1", "AK9*R*1*1*0"]
+
+
+def test_group_count_mismatch_is_ak9_5():
+    case = edit(BASE, "GE*1*1", "GE*2*1", fix_count=False)
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK5*A", "AK9*R*2*1*1*5"]
+
+
+def test_group_control_number_mismatch_is_ak9_4():
+    case = edit(BASE, "GE*1*1", "GE*1*7", fix_count=False)
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK5*A", "AK9*R*1*1*1*4"]
+
+
+def test_missing_ge_is_ak9_3():
+    case = edit(BASE, "GE*1*1~\n", "", fix_count=False)
+    # the interchange then has no group closed by GE: only AK9 says so (IEA01 still counts 1 group)
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK5*A", "AK9*R*1*1*1*3"]
+
+
+def test_unsupported_version_is_ak9_2_not_an_exception():
+    """pyx12 raises EngineError on a GS08 it has no map for; the engine answers."""
+    case = edit(BASE, "*X*004010~", "*X*005010~", fix_count=False)
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK5*R*1", "AK9*R*1*1*0*2"]
+
+
+def test_unsupported_functional_group_is_ak9_1():
+    case = edit(BASE, "GS*RA*", "GS*IN*", fix_count=False)
+    assert acks(case) == ["AK1*IN*1", "AK2*820*0001", "AK5*R*1", "AK9*R*1*1*0*1"]
+
+
+def test_one_good_and_one_bad_set_is_ak9_p():
+    two = base_file().decode().replace("GE*1*1", "GE*2*1")
+    good = two[two.index("\nST*") + 1 : two.index("\nGE*") + 1]
+    bad = good.replace("ST*820*0001", "ST*820*0002").replace("SE*12*0001", "SE*12*0002").replace("BPR*C*125.50", "BPR*C*1X")
+    case = two.replace(good, good + bad).encode()
+    assert acks(case) == [
+        "AK1*RA*1",
+        "AK2*820*0001",
+        "AK5*A",
+        "AK2*820*0002",
+        "AK3*BPR*2**8",
+        "AK4*2*782*6*1X",
+        "AK5*R*5",
+        "AK9*P*2*2*1",
+    ]
+
+
+# ---------------------------------------------------------------- TA1
+def isa(**changes) -> bytes:
+    """The base file with ISA elements replaced (positions as in X12: 1 = ISA01)."""
+    text = BASE.decode()
+    elements = text[:105].split("*")
+    for position, value in changes.items():
+        elements[int(position[1:])] = value
+    return ("*".join(elements) + text[105:]).encode()
+
+
+def test_ta1_accepted_when_requested():
+    case = isa(p14="1")
+    assert ta1s(case) == [("000000001", "A", "000")]
+    assert acks(case)[-1] == "AK9*A*1*1*1"
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"p9": "261340"}, "014"),  # not a date
+        ({"p10": "2561"}, "015"),  # not a time
+        ({"p12": "00501"}, "003"),  # version not supported
+        ({"p14": "2"}, "019"),
+        ({"p15": "X"}, "020"),
+        ({"p11": "^"}, "016"),  # 00401 has no repetition separator
+        ({"p8": "SOMEBODYELSE   "}, "009"),  # not addressed to the agency
+        ({"p1": "99"}, "010"),
+    ],
+)
+def test_envelope_errors_reject_the_interchange_with_a_ta1_and_no_997(change, code):
+    case = isa(**change)
+    assert ta1s(case) == [("000000001", "R", code)]
+    assert acks(case) == []  # decision E2: no 997 inside a rejected envelope
+
+
+def test_iea_control_number_mismatch_is_ta1_001():
+    case = edit(BASE, "IEA*1*000000001", "IEA*1*000000002", fix_count=False)
+    assert ta1s(case) == [("000000001", "R", "001")]
+
+
+def test_iea_group_count_mismatch_is_ta1_021():
+    case = edit(BASE, "IEA*1*000000001", "IEA*2*000000001", fix_count=False)
+    assert ta1s(case) == [("000000001", "R", "021")]
+
+
+def test_truncated_file_is_ta1_023():
+    case = BASE[: BASE.index(b"GE*")]
+    assert ta1s(case) == [("000000001", "R", "023")]
+
+
+def test_unpadded_isa_is_rejected_with_the_element_at_fault():
+    """Decision E1: a readable ISA that is not fixed width."""
+    case = BASE.replace(b"*ZZ*BANKOFTEST     *", b"*ZZ*BANKOFTEST*", 1)
+    assert ta1s(case) == [("000000001", "R", "006")]
+
+
+def test_a_segment_outside_any_set_is_ta1_022():
+    case = edit(BASE, "GE*1*1", "RMR*11*123456782RM0001**1.00~\nGE*1*1", fix_count=False)
+    assert ta1s(case) == [("000000001", "R", "022")]
+
+
+def test_bad_gs_date_is_ta1_024():
+    case = edit(BASE, "*20261120*0930*1*X*", "*20261340*0930*1*X*", fix_count=False)
+    assert ta1s(case) == [("000000001", "R", "024")]
+
+
+def test_the_same_interchange_twice_in_a_file_is_ta1_025_on_the_second():
+    case = BASE + BASE
+    assert ta1s(case) == [("000000001", "R", "025")]
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK5*A", "AK9*A*1*1*1"]
+
+
+def test_each_interchange_of_a_file_is_judged_on_its_own():
+    second = edit(base_file(control_number=2), "IEA*1*000000002", "IEA*1*000000003", fix_count=False)
+    case = base_file() + second
+    from .edi_helpers import validate
+
+    codes = [(ic.control_number, ic.ta1_code) for ic in validate(case).interchanges]
+    assert codes == [("000000001", "000"), ("000000002", "001")]
+
+
+def test_a_ta1_never_echoes_an_invalid_control_number_date_or_time():
+    """Decision E13: the TA1 itself must be valid X12 even when the ISA it answers is not."""
+    from datetime import datetime
+
+    from edi.acks import ta1_interchanges
+
+    from .edi_helpers import validate
+
+    case = isa(p9="261340", p13="00000001A")
+    (ic,) = validate(case).interchanges
+    assert (ic.ta1_ack, ic.ta1_code) == ("R", "014")  # the date comes first; the others are logged
+    assert {c for c, _ in ic.envelope_problems} == {"014", "018", "001"}  # IEA02 no longer matches either
+    (outbound,) = ta1_interchanges(ic, lambda partner, kind: 5, datetime(2026, 11, 21, 8, 15))
+    assert outbound.ta1s == [("000000000", "261121", "0815", "R", "014")]
