@@ -257,4 +257,4 @@ def test_a_ta1_never_echoes_an_invalid_control_number_date_or_time():
     assert (ic.ta1_ack, ic.ta1_code) == ("R", "014")  # the date comes first; the others are logged
     assert {c for c, _ in ic.envelope_problems} == {"014", "018", "001"}  # IEA02 no longer matches either
     (outbound,) = ta1_interchanges(ic, lambda partner, kind: 5, datetime(2026, 11, 21, 8, 15))
-    assert outbound.ta1s == [("000000000", "261121", "0815", "R", "014")]
+    assert outbound.ta1s == [("000000000", "261121", "0930", "R", "014")]  # ISA10 was fine: echoed
