@@ -32,7 +32,8 @@ def _clean(value: str, delimiters: Delimiters) -> str:
 
 def format_segment(elements: SegmentData, delimiters: Delimiters = OUTBOUND_DELIMITERS) -> str:
     """One segment as text, terminator and suffix included, trailing empty elements dropped."""
-    values = [_clean(str(v), delimiters) for v in elements]
+    # Trailing spaces are "unnecessary" padding to X12 validators (pyx12 flags them).
+    values = [_clean(str(v), delimiters).rstrip(" ") for v in elements]
     while len(values) > 1 and values[-1] == "":
         values.pop()
     return delimiters.element.join(values) + delimiters.segment + delimiters.suffix

@@ -63,3 +63,17 @@ def edit(data: bytes, old: str, new: str, *, fix_count: bool = True) -> bytes:
                 lines[i] = "*".join(parts) + "~"
                 start = None
     return "\n".join(lines).encode()
+
+
+def pyx12_verdict(data: bytes) -> tuple[bool, list[str]]:
+    """Validate bytes the engine wrote with pyx12 itself, against the maps in mappings/."""
+    import pyx12.params
+    import pyx12.x12n_document
+
+    from mappings import MAP_DIR
+
+    ack = io.StringIO()
+    ok = pyx12.x12n_document.x12n_document(
+        pyx12.params.params(), io.StringIO(data.decode("ascii")), ack, None, map_path=str(MAP_DIR)
+    )
+    return bool(ok), [line for line in ack.getvalue().splitlines() if line.startswith(("AK3", "AK4", "AK5"))]

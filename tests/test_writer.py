@@ -38,7 +38,7 @@ def test_envelope_counts_and_control_numbers_are_written_for_the_caller():
 
 
 def test_trailing_empty_elements_are_dropped_and_delimiters_kept_out_of_data():
-    assert format_segment(("TED", "024", "bad *value* ~here~", "", "")) == "TED*024*bad  value   here ~\n"
+    assert format_segment(("TED", "024", "bad *value* ~here~", "", "")) == "TED*024*bad  value   here~\n"
     assert format_segment(("AK4", "2:1", "", "7")) == "AK4*2 1**7~\n"
 
 
