@@ -1,0 +1,96 @@
+"""The `carm edi validate` command as an operator runs it: a real process, files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import FIXTURES
+
+SAMPLES = FIXTURES / "820"
+
+
+def carm(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CARM_HOME": str(home), "CARM_LOG_FORMAT": "json"}
+    env.pop("CARM_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "carm.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("sample", "code", "documents"),
+    [
+        ("01-importer-soa-payment.x12", 0, {"997", "824"}),
+        ("02-broker-advance-and-interim.x12", 1, {"ta1", "997", "824"}),  # a line set aside: 824 TE
+        ("03-refused-wire-transfer.x12", 1, {"997", "824"}),  # 824 TR
+        ("04-syntax-error-amount.x12", 1, {"997"}),  # 997 R: no 824
+        ("05-broken-envelope.x12", 2, {"ta1"}),  # envelope rejected: nothing else can be answered
+        ("06-two-interchanges-one-test.x12", 0, {"997", "824"}),
+    ],
+)
+def test_validate_writes_the_answers_and_exits_by_the_verdict(tmp_path, sample, code, documents):
+    out = tmp_path / "out"
+    run = carm("edi", "validate", str(SAMPLES / sample), "--out", str(out), home=tmp_path)
+    assert run.returncode == code, run.stderr
+    assert {p.name.split(".")[-2] for p in out.iterdir()} == documents
+    assert run.stderr and all(json.loads(line)["file"] == sample for line in run.stderr.splitlines())
+
+
+def test_one_summary_line_per_set(tmp_path):
+    run = carm("edi", "validate", str(SAMPLES / "02-broker-advance-and-interim.x12"), "--out", str(tmp_path), home=tmp_path)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("ISA ")]
+    assert lines == [
+        "ISA 000000102 | GS 102 | ST 820 0001 | 997 A | 824 TE | trace NBK20261120000002 ADV 7810.25 CAD, "
+        "1/2 lines applied | suspense 310.25 | line 2: 011 program account 200000009RM0001 - business number fails its check digit",
+        "ISA 000000102 | GS 102 | ST 820 0002 | 997 A | 824 TA | trace NBK20261120000003 INT 2000.00 CAD, 1/1 lines applied",
+    ]
+
+
+def test_json_gives_one_object_per_set(tmp_path):
+    run = carm(
+        "edi", "validate", str(SAMPLES / "04-syntax-error-amount.x12"), "--out", str(tmp_path), "--json", home=tmp_path
+    )
+    (row,) = [json.loads(line) for line in run.stdout.splitlines()]
+    assert row["ak5"] == "R" and row["ak5_codes"] == ["5"] and row["ak9"] == "R"
+    assert row["advice"] is None and row["interchange"] == "000000104" and row["set"] == "0001"
+    assert row["first_error"].startswith("BPR at 2:")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\x00\x01\x02\xff" * 64, b"hello, this is not X12\n"],
+    ids=["empty", "binary", "text"],
+)
+def test_an_unusable_file_exits_2_with_the_reason(tmp_path, content):
+    bad = tmp_path / "bad.x12"
+    bad.write_bytes(content)
+    run = carm("edi", "validate", str(bad), "--out", str(tmp_path / "out"), home=tmp_path)
+    assert run.returncode == 2
+    assert run.stdout.startswith("file: ") and "Traceback" not in run.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_missing_file_and_bad_arguments_get_a_message_not_a_traceback(tmp_path):
+    run = carm("edi", "validate", str(tmp_path / "nope.x12"), "--out", str(tmp_path), home=tmp_path)
+    assert run.returncode == 2 and "nope.x12: no such file" in run.stderr and "Traceback" not in run.stderr
+    run = carm("edi", "validate", str(tmp_path), "--out", str(tmp_path), home=tmp_path)
+    assert run.returncode == 2 and "is a folder" in run.stderr
+    run = carm("edi", "validate", home=tmp_path)
+    assert run.returncode == 2 and "the following arguments are required" in run.stderr
+    run = carm("edi", "frobnicate", home=tmp_path)
+    assert run.returncode == 2 and "invalid choice" in run.stderr
+
+
+def test_rerunning_the_same_file_returns_the_same_bytes(tmp_path):
+    sample = SAMPLES / "01-importer-soa-payment.x12"
+    carm("edi", "validate", str(sample), "--out", str(tmp_path / "a"), home=tmp_path)
+    run = carm("edi", "validate", str(sample), "--out", str(tmp_path / "b"), home=tmp_path)
+    assert "returned again" in run.stdout
+    for first in (tmp_path / "a").iterdir():
+        assert (tmp_path / "b" / first.name).read_bytes() == first.read_bytes()
