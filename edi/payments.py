@@ -168,6 +168,7 @@ class PaymentBuilder:
         self._ordinal = 0
         self._total: int | None = None
         self._positions: dict[str, int] = {}
+        self._previous = ""
 
     def _amount(self, seg: Segment, position: int, element: int, data_element: str) -> tuple[int | None, list[SegmentError]]:
         text = seg.get(element)
@@ -184,7 +185,8 @@ class PaymentBuilder:
         sid = seg.id
         errors: list[SegmentError] = []
         if sid in ("ENT", "SE"):
-            errors += self._close_line(seg, position)
+            errors += self._close_line(seg, position, directly_after_ent=self._previous == "ENT" and sid == "ENT")
+        self._previous = sid
         if sid == "BPR":
             self._positions["BPR"] = position
             self._fields.update(handling=seg.get(1), credit_debit=seg.get(3), method=seg.get(4), date=seg.get(16))
@@ -229,15 +231,17 @@ class PaymentBuilder:
             self._rmr = (seg.get(2), cents, position, seg.index)
         return errors
 
-    def _close_line(self, seg: Segment, position: int) -> list[SegmentError]:
+    def _close_line(self, seg: Segment, position: int, directly_after_ent: bool) -> list[SegmentError]:
         if self._loop != "ent" or self._ent_number is None:
             return []
         number, rmr, asec = self._ent_number, self._rmr, self._line_asec
         self._ent_number, self._rmr, self._line_asec = None, None, None
         if rmr is None:
-            # PYX12-NOTES: an ENT followed by ENT or SE is invisible to the map walker.
-            message = f"ENT {number} (segment {self._ent_position}) has no RMR: mandatory segment missing"
-            return [SegmentError("RMR", position, "", "3", message, (), seg.index, seg.offset)]
+            if not directly_after_ent:
+                return []  # pyx12's walker reports this one (the ENT loop held another segment, or SE came)
+            # PYX12-NOTES: an ENT followed directly by ENT is invisible to the map walker.
+            message = f"ENT {number} (segment {self._ent_position}) has no RMR - mandatory segment missing"
+            return [SegmentError("RMR", position, "", "3", message, (), None, None)]
         rm15, cents, rmr_position, rmr_index = rmr
         if cents is not None:
             self._lines.append(RemittanceLine(number, rm15, cents, asec or None, rmr_position, rmr_index))

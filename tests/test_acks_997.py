@@ -48,6 +48,14 @@ CASES = {
         edit(BASE, "RMR*11*123456782RM0001**100.00~\n", ""),
         ["AK3*RMR*9**3"],
     ),
+    "ENT without RMR before SE (AK3 3, found by pyx12)": (
+        edit(BASE, "RMR*11*123456782RM0002**25.50~\n", ""),
+        ["AK3*RMR*11**3"],
+    ),
+    "ENT with a REF but no RMR (AK3 3, found by pyx12)": (
+        edit(BASE, "RMR*11*123456782RM0001**100.00~\n", "REF*ZZ*BRK01~\n"),
+        ["AK3*RMR*9**3"],
+    ),
     "two RMR in one ENT (AK3 5: exceeds maximum use)": (
         edit(BASE, "RMR*11*123456782RM0001**100.00~\n", "RMR*11*123456782RM0001**100.00~\nRMR*11*123456782RM0001**100.00~\n"),
         ["AK3*RMR*10**5"],
