@@ -12,9 +12,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["database_url", "make_engine", "upgrade", "home"]
+__all__ = ["database_url", "make_engine", "upgrade", "home", "insert_for"]
 
 
 def home() -> Path:
@@ -59,3 +60,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def insert_for(conn: Connection):
+    """The dialect's `insert` (with `on_conflict_do_update/nothing`): PostgreSQL or SQLite."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert

@@ -30,7 +30,8 @@ from sqlalchemy import (
     Table,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+
+from carm.db import insert_for
 
 __all__ = ["metadata", "ControlNumbers", "AckArchive", "MAX_CONTROL_NUMBER"]
 
@@ -71,10 +72,6 @@ outbound_document = Table(
 MAX_CONTROL_NUMBER = 999_999_999
 
 
-def _upsert(conn: Connection):
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
-
-
 class ControlNumbers:
     """Per-partner outbound control numbers, persistent and atomic."""
 
@@ -83,7 +80,7 @@ class ControlNumbers:
 
     def next(self, partner: str, kind: str) -> int:
         """The next number of `kind` (`ISA`, `GS`) for `partner`, starting at 1."""
-        insert = _upsert(self._conn)
+        insert = insert_for(self._conn)
         stmt = insert(control_sequence).values(partner=partner, kind=kind, last_value=1)
         stmt = stmt.on_conflict_do_update(
             index_elements=["partner", "kind"],
@@ -125,7 +122,7 @@ class AckArchive:
         return row.file_digest
 
     def record_interchange(self, sender: str, control_number: str, digest: str, when: datetime) -> None:
-        insert = _upsert(self._conn)
+        insert = insert_for(self._conn)
         self._conn.execute(
             insert(inbound_interchange)
             .values(sender=sender, control_number=control_number, file_digest=digest, received_at=when)

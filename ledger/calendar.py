@@ -1,0 +1,120 @@
+"""The billing calendar: periods, statement and due dates, business days, cut-offs.
+
+* D17-R15: billing period 18th → 17th (or the calendar month for some accounts);
+  the statement is issued on the 25th.  A period is named by the month it ends in:
+  `2026-11` runs 2026-10-18 → 2026-11-17.
+* D17-R31: the due date is the 10th weekday after the period end, holidays
+  counted as weekdays; when that day is a federal holiday the payment is due the
+  next business day (decision L5).  `due_dates(year)` publishes a year's calendar.
+* D17-R32: a payment counts for the day it is received when it arrives by the
+  method's cut-off (Eastern), else for the next business day.
+* Business days are weekdays that are not Canadian federal holidays (`holidays`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+import holidays
+
+from carm.clock import EASTERN
+
+from .policy import Policy
+
+__all__ = ["Period", "period_of", "period_named", "is_business_day", "next_business_day", "previous_business_day", "payment_day", "due_dates"]
+
+
+@lru_cache(maxsize=64)
+def _holidays(year: int, categories: tuple[str, ...]) -> frozenset[date]:
+    return frozenset(holidays.Canada(years=year, categories=categories))
+
+
+def is_business_day(day: date, policy: Policy) -> bool:
+    return day.weekday() < 5 and day not in _holidays(day.year, policy.holiday_categories)
+
+
+def next_business_day(day: date, policy: Policy) -> date:
+    day += timedelta(days=1)
+    while not is_business_day(day, policy):
+        day += timedelta(days=1)
+    return day
+
+
+def previous_business_day(day: date, policy: Policy) -> date:
+    day -= timedelta(days=1)
+    while not is_business_day(day, policy):
+        day -= timedelta(days=1)
+    return day
+
+
+def _add_weekdays(day: date, count: int) -> date:
+    while count:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """One billing period.
+
+    Attributes:
+        name: `YYYY-MM`, the month the period ends in.
+        start / end: first and last day, inclusive.
+        statement_date: the day its statement of account is issued.
+        due_date: the day its statement balance is due.
+    """
+
+    name: str
+    start: date
+    end: date
+    statement_date: date
+    due_date: date
+
+    def __contains__(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+def period_named(name: str, policy: Policy, calendar_month: bool = False) -> Period:
+    """The period `YYYY-MM` (ValueError when the name is not a month)."""
+    year, month = (int(part) for part in name.split("-"))
+    if not 1 <= month <= 12:
+        raise ValueError(f"{name!r} is not a YYYY-MM period")
+    if calendar_month:
+        start = date(year, month, 1)
+        end = (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
+    else:
+        end = date(year, month, policy.billing_day)
+        prev_year, prev_month = (year, month - 1) if month > 1 else (year - 1, 12)
+        start = date(prev_year, prev_month, policy.billing_day) + timedelta(days=1)
+    statement = date(end.year, end.month, policy.statement_day) if not calendar_month else end + timedelta(days=policy.statement_day - policy.billing_day)
+    due = _add_weekdays(end, policy.due_weekdays_after_period_end)
+    if not is_business_day(due, policy):
+        due = next_business_day(due, policy)
+    return Period(f"{year:04d}-{month:02d}", start, end, statement, due)
+
+
+def period_of(day: date, policy: Policy, calendar_month: bool = False) -> Period:
+    """The billing period a day belongs to."""
+    if calendar_month or day.day <= policy.billing_day:
+        return period_named(f"{day.year:04d}-{day.month:02d}", policy, calendar_month)
+    year, month = (day.year, day.month + 1) if day.month < 12 else (day.year + 1, 1)
+    return period_named(f"{year:04d}-{month:02d}", policy)
+
+
+def due_dates(year: int, policy: Policy) -> list[Period]:
+    """The year's published calendar (D17-R31): every period ending in `year`."""
+    return [period_named(f"{year:04d}-{month:02d}", policy) for month in range(1, 13)]
+
+
+def payment_day(received_at: datetime, method: str, policy: Policy) -> date:
+    """The business day a payment counts for (D17-R32): its receipt day in Eastern time
+    if it is a business day and the payment arrived by the method's cut-off, else the next business day."""
+    local = received_at.astimezone(EASTERN)
+    day = local.date()
+    if is_business_day(day, policy) and local.time() <= policy.cutoff_for(method):
+        return day
+    return next_business_day(day, policy)

@@ -1,0 +1,21 @@
+"""Exceptions of the ledger — bugs and broken invariants, never bad input.
+
+    LedgerError
+    ├── UnbalancedEntry        an entry whose debits and credits differ (a bug in the caller)
+    └── IdempotencyConflict    the same source key posted again with different content
+
+Bad input (an unknown RM15, a malformed declaration row) is a value: a
+finding in the 824, a problem in a load report.
+"""
+
+
+class LedgerError(Exception):
+    """Base of the ledger's exceptions."""
+
+
+class UnbalancedEntry(LedgerError):
+    """Debits and credits of an entry differ, or a line is not one-sided and positive."""
+
+
+class IdempotencyConflict(LedgerError):
+    """An idempotency key arrived again with a different payload (TigerBeetle's rule: report it)."""

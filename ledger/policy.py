@@ -1,0 +1,98 @@
+"""Every policy number of the ledger, in one place, overridable from a TOML file.
+
+Defaults are the memo's values (D17-5-1) where it gives one, else the public
+CARM fact DOMAIN.md cites; `docs/decisions.md` says why for each.  Set
+`CARM_POLICY=/path/policy.toml` to override any of them, e.g.::
+
+    late_payment_penalty_cents = 20000
+    offset_moment = "period_end"
+    [cutoff]
+    ACH = "23:59"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from datetime import time
+from pathlib import Path
+
+__all__ = ["Policy", "load_policy", "COMPONENTS"]
+
+#: Declaration components, in the order a payment is applied to one declaration (decision L3).
+COMPONENTS = ("duty", "sima", "excise_duty", "excise_tax", "gst")
+
+
+def _times(mapping: dict[str, str]) -> dict[str, time]:
+    return {k: time.fromisoformat(v) for k, v in mapping.items()}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The ledger's policy numbers.
+
+    Attributes:
+        billing_day: the last day of a billing period (the 17th, D17-R15).
+        calendar_month_accounts: RM15s billed by calendar month (courier LVS / CSA option 1).
+        statement_day: the day statements are issued (the 25th).
+        due_weekdays_after_period_end: due date = this many weekdays after the period end (D17-R31).
+        cutoff: latest Eastern time a payment counts for the day, per method (D17-R32; memo 16:00).
+        holiday_categories: `holidays` categories of Canadian federal holidays counted as non-business days.
+        late_payment_penalty_cents: flat late-payment penalty per instance (D17-R33, AMPS C336 $200).
+        interest_markup_bp: specified rate = prescribed + this many basis points (D17-R33: 6 points).
+        day_count: days in the year for daily compounding.
+        disbursement_threshold_cents: credit above which a disbursement is made (D17-R13: $1,000).
+        disbursement_months_in_credit: or after this many consecutive closes in credit (D17-R13: 2).
+        offset_moment: `period_end` (memo D17-R10) — the only moment implemented.
+        admin_fee_cents: fee for a partial non-electronic payment (D17-R34).
+        electronic_methods: methods that never bear the administrative fee.
+        arrears_notice_days: days overdue before an arrears notice (D17-R37: 30).
+        allocation_order: item kinds in the order a payment reaches them within one due date.
+    """
+
+    billing_day: int = 17
+    calendar_month_accounts: frozenset[str] = frozenset()
+    statement_day: int = 25
+    due_weekdays_after_period_end: int = 10
+    cutoff: dict[str, time] = field(
+        default_factory=lambda: _times({"ACH": "16:00", "BOP": "16:00", "CHK": "16:00", "*": "16:00"})
+    )
+    holiday_categories: tuple[str, ...] = ("public", "government")
+    late_payment_penalty_cents: int = 200_00
+    interest_markup_bp: int = 600
+    day_count: int = 365
+    disbursement_threshold_cents: int = 1_000_00
+    disbursement_months_in_credit: int = 2
+    offset_moment: str = "period_end"
+    admin_fee_cents: int = 25_00
+    electronic_methods: frozenset[str] = frozenset({"ACH", "BOP", "PAD", "CARD", "INTERAC"})
+    arrears_notice_days: int = 30
+    allocation_order: tuple[str, ...] = ("declaration", "adjustment", "interest", "penalty", "fee")
+
+    def cutoff_for(self, method: str) -> time:
+        return self.cutoff.get(method, self.cutoff.get("*", time(16, 0)))
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """The default policy, overridden by the TOML file at `path` or `$CARM_POLICY`."""
+    path = path or os.environ.get("CARM_POLICY")
+    policy = Policy()
+    if not path:
+        return policy
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    known = {f.name for f in fields(Policy)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown policy settings in {path}: {sorted(unknown)}")
+    changes: dict = {}
+    for key, value in data.items():
+        if key == "cutoff":
+            changes[key] = {**policy.cutoff, **_times(value)}
+        elif key in ("calendar_month_accounts", "electronic_methods"):
+            changes[key] = frozenset(value)
+        elif key in ("holiday_categories", "allocation_order"):
+            changes[key] = tuple(value)
+        else:
+            changes[key] = value
+    return replace(policy, **changes)

@@ -1,0 +1,320 @@
+"""The ledger's tables (SQLAlchemy Core).  Created by Alembic migration 0002.
+
+Reference data — who exists and who may act for whom (D17-R1…R5, Annex B):
+`business`, `program_account` (RM15), `security_account` (ASEC), `licensed_broker`,
+`relationship` (+ `relationship_account` for program-management scope),
+`designated_agent`, `interest_rate`.
+
+The debts: `declaration` (14-digit transaction numbers) and `declaration_adjustment`.
+
+The books — an append-only double-entry journal (D17-R18): `journal_entry`
+(one balanced entry, a reason code, an idempotency key from the source
+document) and `journal_line` (debit or credit, never both, never negative).
+`ar_item` names what a receivable line is about (a declaration component, a
+penalty, interest, a fee, a credit); its balance is the sum of its journal
+lines.  No row of `journal_entry`, `journal_line` or `ar_item` is ever updated
+or deleted; corrections are new entries.
+
+Caches, proved equal to the journal by `carm ledger check`: `item_balance`,
+`account_balance`.
+
+What happened: `payment`, `payment_line` (every 820 payment and its verdict),
+`posted_file`, `period_close`, `account_period`, `notice`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+
+# ------------------------------------------------------------------ reference data
+business = Table(
+    "business",
+    metadata,
+    Column("bn9", String(9), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # importer | broker | consultant
+    Column("language", String(2), nullable=False, server_default="en"),
+    Column("email", String(200)),
+    Column("email_notices", Boolean, nullable=False, server_default="0"),
+    CheckConstraint("role IN ('importer', 'broker', 'consultant')", name="ck_business_role"),
+    CheckConstraint("language IN ('en', 'fr')", name="ck_business_language"),
+)
+
+program_account = Table(
+    "program_account",
+    metadata,
+    Column("rm15", String(15), primary_key=True),
+    Column("bn9", String(9), ForeignKey("business.bn9"), nullable=False),
+    Column("status", String(8), nullable=False, server_default="active"),
+    Column("client_type", String(4), nullable=False),  # D17-R1 a..e: RPP DIR BRK BRKS CADP
+    Column("direct_gst", Boolean, nullable=False, server_default="0"),
+    Column("direct_security", Boolean, nullable=False, server_default="0"),
+    Column("calendar_month", Boolean, nullable=False, server_default="0"),
+    Column("opened_on", Date, nullable=False),
+    CheckConstraint("NOT (direct_gst AND direct_security)", name="ck_direct_options_exclusive"),  # D17-R5
+    CheckConstraint("status IN ('active', 'inactive')", name="ck_program_account_status"),
+)
+
+security_account = Table(
+    "security_account",
+    metadata,
+    Column("asec", String(5), primary_key=True),
+    Column("holder_bn9", String(9), ForeignKey("business.bn9"), nullable=False),
+    Column("holder_kind", String(12), nullable=False),  # importer | broker | consultant
+    Column("security_cents", BigInteger, nullable=False),
+    Column("status", String(8), nullable=False, server_default="active"),
+    CheckConstraint("security_cents >= 0", name="ck_security_amount"),
+)
+
+licensed_broker = Table(
+    "licensed_broker",
+    metadata,
+    Column("bn9", String(9), ForeignKey("business.bn9"), primary_key=True),
+    Column("licence", String(20), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+)
+
+relationship = Table(
+    "relationship",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("client_bn9", String(9), ForeignKey("business.bn9"), nullable=False),
+    Column("provider_bn9", String(9), ForeignKey("business.bn9"), nullable=False),
+    Column("scope", String(8), nullable=False),  # business | program (D17-R3)
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),
+    CheckConstraint("scope IN ('business', 'program')", name="ck_relationship_scope"),
+)
+
+relationship_account = Table(
+    "relationship_account",
+    metadata,
+    Column("relationship_id", String(40), ForeignKey("relationship.id"), nullable=False),
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), nullable=False),
+    PrimaryKeyConstraint("relationship_id", "rm15"),
+)
+
+designated_agent = Table(
+    "designated_agent",
+    metadata,
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), primary_key=True),
+    Column("agent_bn9", String(9), ForeignKey("business.bn9"), nullable=False),
+    Column("effective_from", Date, nullable=False),
+)
+
+interest_rate = Table(
+    "interest_rate",
+    metadata,
+    Column("effective_from", Date, primary_key=True),
+    Column("prescribed_bp", Integer, nullable=False),  # basis points a year
+)
+
+# ------------------------------------------------------------------ the debts
+declaration = Table(
+    "declaration",
+    metadata,
+    Column("transaction_number", String(14), primary_key=True),
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), nullable=False),
+    Column("asec", String(5)),
+    Column("broker_bn9", String(9)),
+    Column("release_date", Date, nullable=False),
+    Column("accounting_date", Date, nullable=False),
+    Column("under_review", Boolean, nullable=False, server_default="0"),
+    Column("duty_cents", BigInteger, nullable=False, server_default="0"),
+    Column("excise_tax_cents", BigInteger, nullable=False, server_default="0"),
+    Column("gst_cents", BigInteger, nullable=False, server_default="0"),
+    Column("sima_cents", BigInteger, nullable=False, server_default="0"),
+    Column("excise_duty_cents", BigInteger, nullable=False, server_default="0"),
+    Column("source", String(64), nullable=False),
+)
+
+declaration_adjustment = Table(
+    "declaration_adjustment",
+    metadata,
+    Column("reference", String(40), primary_key=True),
+    Column("transaction_number", String(14), ForeignKey("declaration.transaction_number"), nullable=False),
+    Column("kind", String(12), nullable=False),  # reassessment | refund (D17-R9)
+    Column("component", String(12), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("adjustment_date", Date, nullable=False),
+    Column("agent_bn9", String(9)),  # the agent who filed a refund (D17-R11)
+    Column("source", String(64), nullable=False),
+    CheckConstraint("amount_cents > 0", name="ck_adjustment_amount"),
+    CheckConstraint("kind IN ('reassessment', 'refund')", name="ck_adjustment_kind"),
+)
+
+# ------------------------------------------------------------------ the books
+ar_item = Table(
+    "ar_item",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(120), nullable=False, unique=True),
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), nullable=False),
+    Column("asec", String(5)),
+    Column("agent_bn9", String(9)),
+    Column("kind", String(12), nullable=False),
+    Column("component", String(12)),
+    Column("transaction_number", String(14)),
+    Column("posted_on", Date, nullable=False),
+    Column("due_date", Date),
+    Column("under_review", Boolean, nullable=False, server_default="0"),
+    Column("description", String(200), nullable=False),
+    Index("ix_ar_item_rm15", "rm15"),
+)
+
+journal_entry = Table(
+    "journal_entry",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(160), nullable=False, unique=True),
+    Column("entry_date", Date, nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    Column("reason", String(24), nullable=False),
+    Column("description", String(300), nullable=False),
+    Column("source", String(100)),
+    Column("reverses", Integer, ForeignKey("journal_entry.id")),
+    Index("ix_journal_entry_date", "entry_date"),
+)
+
+journal_line = Table(
+    "journal_line",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_id", Integer, ForeignKey("journal_entry.id"), nullable=False),
+    Column("account", String(12), nullable=False),
+    Column("rm15", String(15)),
+    Column("item_id", Integer, ForeignKey("ar_item.id")),
+    Column("party", String(40)),
+    Column("trace", String(30)),
+    Column("debit_cents", BigInteger, nullable=False),
+    Column("credit_cents", BigInteger, nullable=False),
+    CheckConstraint(
+        "(debit_cents > 0 AND credit_cents = 0) OR (credit_cents > 0 AND debit_cents = 0)",
+        name="ck_journal_line_one_side_positive",
+    ),
+    Index("ix_journal_line_entry", "entry_id"),
+    Index("ix_journal_line_item", "item_id"),
+    Index("ix_journal_line_account_rm15", "account", "rm15"),
+)
+
+item_balance = Table(
+    "item_balance",
+    metadata,
+    Column("item_id", Integer, ForeignKey("ar_item.id"), primary_key=True),
+    Column("rm15", String(15), nullable=False),
+    Column("balance_cents", BigInteger, nullable=False),
+    Index("ix_item_balance_rm15", "rm15"),
+)
+
+account_balance = Table(
+    "account_balance",
+    metadata,
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), primary_key=True),
+    Column("balance_cents", BigInteger, nullable=False),
+)
+
+# ------------------------------------------------------------------ what happened
+payment = Table(
+    "payment",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fi", String(40), nullable=False),
+    Column("trace", String(30), nullable=False),
+    Column("file_digest", String(64), nullable=False),
+    Column("interchange", String(9), nullable=False),
+    Column("group_control", String(9), nullable=False),
+    Column("set_control", String(9), nullable=False),
+    Column("kind", String(3), nullable=False),
+    Column("method", String(3), nullable=False),
+    Column("total_cents", BigInteger, nullable=False),
+    Column("payer_bn9", String(9), nullable=False),
+    Column("payer_asec", String(5)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("payment_day", Date, nullable=False),
+    Column("verdict", String(2), nullable=False),
+    Column("status", String(10), nullable=False),  # posted | refused | duplicate | test
+    Column("suspense_cents", BigInteger, nullable=False),
+    Column("entry_id", Integer, ForeignKey("journal_entry.id")),
+    # one set of one file is one payment row, whatever its fate
+    UniqueConstraint("file_digest", "interchange", "group_control", "set_control", name="uq_payment_source"),
+    # a trace number is posted once per FI; duplicates are kept, as duplicates (820 guide)
+    Index(
+        "uq_payment_fi_trace",
+        "fi",
+        "trace",
+        unique=True,
+        sqlite_where=text("status != 'duplicate'"),
+        postgresql_where=text("status != 'duplicate'"),
+    ),
+)
+
+payment_line = Table(
+    "payment_line",
+    metadata,
+    Column("payment_id", Integer, ForeignKey("payment.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("rm15", String(15), nullable=False),
+    Column("asec", String(5)),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("applied", Boolean, nullable=False),
+    Column("reason", Text),
+    PrimaryKeyConstraint("payment_id", "line_no"),
+)
+
+posted_file = Table(
+    "posted_file",
+    metadata,
+    Column("file_digest", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("payments", Integer, nullable=False),
+)
+
+period_close = Table(
+    "period_close",
+    metadata,
+    Column("period", String(7), primary_key=True),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+)
+
+account_period = Table(
+    "account_period",
+    metadata,
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("closing_balance_cents", BigInteger, nullable=False),
+    PrimaryKeyConstraint("rm15", "period"),
+)
+
+notice = Table(
+    "notice",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(160), nullable=False, unique=True),
+    Column("notice_date", Date, nullable=False),
+    Column("bn9", String(9), nullable=False),
+    Column("rm15", String(15)),
+    Column("kind", String(24), nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("data", Text, nullable=False),  # JSON: the facts the notice states
+    Index("ix_notice_bn9_date", "bn9", "notice_date"),
+)
