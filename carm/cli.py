@@ -1,7 +1,14 @@
 """The `carm` command.
 
-    carm edi validate FILE --out DIR [--json]
     carm db upgrade
+    carm edi validate FILE --out DIR [--json]
+    carm reference load FILE
+    carm declarations load FILE
+    carm payments ingest FILE --out DIR [--json]
+    carm account show RM15 [--as-of DATE] [--json]
+    carm period close PERIOD
+    carm collections run --date DATE
+    carm ledger check
 
 Exit codes (all commands that judge files): 0 every set accepted, 1 something
 rejected or set aside, 2 the file is unusable or the arguments are wrong.
@@ -12,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 from . import clock, db, logs
@@ -42,7 +50,204 @@ def _parser() -> argparse.ArgumentParser:
     dbp = sub.add_parser("db", help="the database").add_subparsers(dest="command", required=True, parser_class=_Parser)
     up = dbp.add_parser("upgrade", help="create or migrate the schema (idempotent)")
     up.set_defaults(func=_db_upgrade)
+
+    ref = sub.add_parser("reference", help="reference data").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    load = ref.add_parser("load", help="load businesses, accounts, securities, relationships, agents, rates (JSON)")
+    load.add_argument("file", type=Path)
+    load.set_defaults(func=_reference_load)
+
+    decl = sub.add_parser("declarations", help="the declarations feed").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    load = decl.add_parser("load", help="post accounted declarations, reassessments and refunds (CSV)")
+    load.add_argument("file", type=Path)
+    load.set_defaults(func=_declarations_load)
+
+    pay = sub.add_parser("payments", help="EDI 820 payments").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    ingest = pay.add_parser("ingest", help="validate, acknowledge (997/TA1/824) and post an 820 file")
+    ingest.add_argument("file", type=Path)
+    ingest.add_argument("--out", type=Path, required=True, help="folder for the acknowledgements")
+    ingest.add_argument("--json", action="store_true", help="one JSON object per set instead of a line")
+    ingest.add_argument("--received-at", type=_datetime, help="receipt time (ISO 8601; default: the file's modification time)")
+    ingest.set_defaults(func=_payments_ingest)
+
+    acct = sub.add_parser("account", help="customs accounts").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    show = acct.add_parser("show", help="balance, open items, credits, suspense and standing of an RM15 account")
+    show.add_argument("rm15")
+    show.add_argument("--as-of", type=_date, help="YYYY-MM-DD (default: today, Eastern)")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_account_show)
+
+    period = sub.add_parser("period", help="billing periods").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    close = period.add_parser("close", help="offset credits, snapshot balances, disburse (YYYY-MM)")
+    close.add_argument("period", type=_period)
+    close.set_defaults(func=_period_close)
+
+    coll = sub.add_parser("collections", help="penalties, interest, arrears").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = coll.add_parser("run", help="charge penalties and interest, raise arrears and security notices for a day")
+    run.add_argument("--date", type=_date, required=True)
+    run.set_defaults(func=_collections_run)
+
+    led = sub.add_parser("ledger", help="the books").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    check = led.add_parser("check", help="prove every entry balanced and every cached balance equal to the journal")
+    check.set_defaults(func=_ledger_check)
     return parser
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from None
+
+
+def _datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date and time") from None
+    return value if value.tzinfo else value.replace(tzinfo=clock.EASTERN)
+
+
+def _period(text: str) -> str:
+    try:
+        year, month = text.split("-")
+        if len(year) == 4 and len(month) == 2 and 1 <= int(month) <= 12:
+            return text
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM period")
+
+
+def _engine():
+    engine = db.make_engine()
+    db.upgrade(engine)
+    return engine
+
+
+def _reference_load(args: argparse.Namespace) -> int:
+    from ledger.reference import load_reference
+
+    if not args.file.is_file():
+        print(f"carm: {args.file}: no such file", file=sys.stderr)
+        return EXIT_UNUSABLE
+    with _engine().begin() as conn:
+        report = load_reference(conn, args.file)
+    for section, count in report.loaded.items():
+        print(f"{section}: {count} loaded")
+    for problem in report.problems:
+        print(f"not loaded: {problem.where}: {problem.message}")
+    return EXIT_REJECTED if report.problems else EXIT_OK
+
+
+def _declarations_load(args: argparse.Namespace) -> int:
+    from ledger.declarations import load_declarations
+    from ledger.policy import load_policy
+
+    if not args.file.is_file():
+        print(f"carm: {args.file}: no such file", file=sys.stderr)
+        return EXIT_UNUSABLE
+    with _engine().begin() as conn:
+        report = load_declarations(conn, args.file, policy=load_policy(), posted_at=clock.now())
+    print(f"declarations posted: {report.posted}, adjustments posted: {report.adjustments}, already posted: {report.already}")
+    for problem in report.problems:
+        print(f"not posted: {problem}")
+    return EXIT_REJECTED if report.problems else EXIT_OK
+
+
+def _payments_ingest(args: argparse.Namespace) -> int:
+    from edi.pipeline import write_documents
+    from ledger.ingest import ingest_file
+    from ledger.policy import load_policy
+
+    stream, problem = _open_input(args.file)
+    if problem:
+        print(f"carm: {problem}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    stream.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    received_at = args.received_at or datetime.fromtimestamp(args.file.stat().st_mtime, clock.EASTERN)
+    done = ingest_file(_engine(), args.file, args.file.name, received_at=received_at, policy=load_policy())
+    written = write_documents(done.outcome, args.out)
+    _print_outcome(done.outcome, args, written)
+    for p in done.posted:
+        if not args.json:
+            print(f"posted {p.trace}: {p.status}, applied {_money(p.applied_cents)}, left as credit "
+                  f"{_money(p.credit_cents)}, in suspense {_money(p.suspense_cents)}")
+    return done.outcome.exit_code
+
+
+def _money(cents: int) -> str:
+    from edi.payments import format_cents
+
+    return format_cents(cents)
+
+
+def _account_show(args: argparse.Namespace) -> int:
+    from ledger.accounts import account_view
+
+    as_of = args.as_of or clock.now().date()
+    with _engine().begin() as conn:
+        view = account_view(conn, args.rm15, as_of)
+    if view is None:
+        print(f"carm: {args.rm15}: no such program account", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if args.json:
+        print(json.dumps(view.as_dict(), sort_keys=True))
+        return EXIT_OK
+    print(f"{view.rm15}  {view.name}  ({view.status})  as of {view.as_of}")
+    print(f"balance {_money(view.balance)}   overdue {_money(view.overdue)}   "
+          f"{'in good standing' if view.good_standing else 'NOT in good standing'}")
+    print("open debts:")
+    for it in view.debts:
+        review = "  [under review]" if it.under_review else ""
+        print(f"  due {str(it.due_date or '-'):<10}  {_money(it.balance):>12}  {it.description}{review}")
+    print("credits:")
+    for it in view.credits:
+        print(f"  {it.posted_on}  {_money(it.balance):>12}  {it.description}")
+    print("suspense (by trace):")
+    for trace, cents in sorted(view.suspense.items()):
+        print(f"  {trace}  {_money(cents)}")
+    return EXIT_OK
+
+
+def _period_close(args: argparse.Namespace) -> int:
+    from ledger.close import close_period
+    from ledger.policy import load_policy
+
+    with _engine().begin() as conn:
+        report = close_period(conn, args.period, policy=load_policy(), closed_at=clock.now())
+    if report.already_closed:
+        print(f"period {args.period} was already closed: nothing changed")
+        return EXIT_OK
+    print(f"period {args.period} closed: {report.accounts} accounts, {report.offsets} offsets "
+          f"({_money(report.offset_cents)}), {report.disbursements} disbursements ({_money(report.disbursed_cents)})")
+    return EXIT_OK
+
+
+def _collections_run(args: argparse.Namespace) -> int:
+    from ledger.collections import run_collections
+    from ledger.policy import load_policy
+
+    with _engine().begin() as conn:
+        report = run_collections(conn, args.date, policy=load_policy(), at=clock.now())
+    print(f"collections {args.date}: {report.penalties} penalties ({_money(report.penalty_cents)}), "
+          f"{report.interest_items} interest charges ({_money(report.interest_cents)}), "
+          f"{report.arrears_notices} arrears notices, {report.security_alerts} security alerts")
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    return EXIT_OK
+
+
+def _ledger_check(args: argparse.Namespace) -> int:
+    from ledger.check import check_ledger
+
+    with _engine().begin() as conn:
+        problems = check_ledger(conn)
+    for problem in problems:
+        print(problem)
+    if problems:
+        return EXIT_REJECTED
+    print("ledger sound: every entry balanced, every cached balance equal to the journal")
+    return EXIT_OK
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -75,26 +280,28 @@ def _edi_validate(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"carm: {args.out}: cannot create the output folder ({exc.strerror})", file=sys.stderr)
         return EXIT_UNUSABLE
-    engine = db.make_engine()
-    db.upgrade(engine)
-    with stream, engine.begin() as conn:
+    with stream, _engine().begin() as conn:
         outcome = acknowledge_file(stream, args.file.name, conn=conn, when=clock.now())
     written = write_documents(outcome, args.out)
+    _print_outcome(outcome, args, written)
+    return outcome.exit_code
+
+
+def _print_outcome(outcome, args: argparse.Namespace, written: list[Path]) -> None:
     if args.json:
         for line in outcome.envelope_lines():
             print(json.dumps({"file": args.file.name, "problem": line}))
         for s in outcome.sets:
             print(json.dumps({"file": args.file.name, **s.summary()}, sort_keys=True))
-    else:
-        for line in outcome.envelope_lines():
-            print(line)
-        for s in outcome.sets:
-            print(s.summary_line())
-        for path in written:
-            print(f"wrote {path}")
-        if outcome.replayed:
-            print("same bytes as a file already received: acknowledgements returned again, nothing re-judged")
-    return outcome.exit_code
+        return
+    for line in outcome.envelope_lines():
+        print(line)
+    for s in outcome.sets:
+        print(s.summary_line())
+    for path in written:
+        print(f"wrote {path}")
+    if outcome.replayed:
+        print("same bytes as a file already received: acknowledgements returned again, nothing re-judged or re-posted")
 
 
 def main(argv: list[str] | None = None) -> int:

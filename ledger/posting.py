@@ -24,7 +24,6 @@ and on (FI, trace).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,18 +31,17 @@ from datetime import date, datetime
 import structlog
 from sqlalchemy import Connection, and_, or_, select
 
-from carm.db import insert_for
 from edi.advice import Finding, PaymentVerdict
 from edi.payments import Payment, format_cents
 from edi.pipeline import Outcome, SetOutcome
 
 from .calendar import payment_day
 from .journal import Entry, Item, Line, item, open_items, post
+from .notices import record_notice
 from .policy import COMPONENTS, Policy
 from .schema import (
     business,
     licensed_broker,
-    notice,
     payment as payment_table,
     payment_line,
     posted_file,
@@ -152,8 +150,10 @@ def payment_checks(conn: Connection):
 
 # ------------------------------------------------------------------ allocation
 def allocation_order(policy: Policy):
-    """Sort key for open items: oldest due first, then the policy's kind order, then
-    the component order within a declaration (decision L3), then transaction number."""
+    """Sort key for open items (decision L3): oldest due first; within a due date the
+    policy's kind order (declarations before interest, penalties, fees), then the
+    oldest declaration, each declaration settled whole in the component order
+    duty, SIMA, excise duty, excise tax, GST."""
     kinds = {k: i for i, k in enumerate(policy.allocation_order)}
     components = {c: i for i, c in enumerate(COMPONENTS)}
 
@@ -161,8 +161,9 @@ def allocation_order(policy: Policy):
         return (
             it.due_date or it.posted_on,
             kinds.get(it.kind, len(kinds)),
-            components.get(it.component or "", len(components)),
+            it.posted_on,
             it.transaction_number or "",
+            components.get(it.component or "", len(components)),
             it.id,
         )
 
@@ -247,15 +248,6 @@ def _lock_accounts(conn: Connection, rm15s: Sequence[str]) -> None:
         ).all()
 
 
-def _notice(conn: Connection, key: str, day: date, bn9: str, rm15: str | None, kind: str, urgent: bool, data: dict) -> None:
-    insert = insert_for(conn)
-    conn.execute(
-        insert(notice)
-        .values(key=key, notice_date=day, bn9=bn9, rm15=rm15, kind=kind, urgent=urgent, data=json.dumps(data, sort_keys=True))
-        .on_conflict_do_nothing()
-    )
-
-
 def post_payments(conn: Connection, outcome: Outcome, *, received_at: datetime, policy: Policy) -> list[PostedPayment]:
     """Post every production payment of an acknowledged file; nothing when the file was posted before."""
     digest = outcome.result.digest
@@ -320,8 +312,8 @@ def _post_one(conn: Connection, s: SetOutcome, received_at: datetime, policy: Po
     if rows:
         conn.execute(payment_line.insert(), [dict(payment_id=payment_id, **row) for row in rows])
     kind = "payment_refused" if verdict.refusals else ("payment_set_aside" if verdict.code == "TE" else "payment_applied")
-    _notice(
-        conn, f"{kind}:{fi}:{p.trace}", day, p.payer_bn9, None, kind, verdict.code != "TA",
+    record_notice(
+        conn, f"{kind}:{fi}:{p.trace}", day, p.payer_bn9, None, kind,
         {"trace": p.trace, "total_cents": p.total_cents, "applied_cents": applied, "credit_cents": credit,
          "suspense_cents": verdict.suspense_cents, "verdict": verdict.code,
          "findings": [f"{f.code} {f.message}" for f in verdict.refusals] + [f"line {lv.line.number}: {f.code} {f.message}" for lv in verdict.lines for f in lv.findings]},

@@ -23,7 +23,7 @@ from .edi_helpers import BASE_PAYMENT, base_file
 from edi.samples import Line, PaymentSpec, file_820
 
 VALID = base_file() + file_820(
-    [BASE_PAYMENT, PaymentSpec("TRACE0002", "200000008", [Line("200000008RM0001", 5_00, "BRK01")], kind="INT")],
+    [BASE_PAYMENT, PaymentSpec("TRACE0002", "200000008", [Line("200000008RM0001", 5_00, "40001")], kind="INT")],
     control_number=2,
     ack_requested=True,
 )
