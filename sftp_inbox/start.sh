@@ -121,11 +121,12 @@ ensure_account() {  # ensure_account USER COMMENT [SUPPLEMENTARY_GROUP]
 
 getent group "$PARTNER_GROUP" >/dev/null || quiet groupadd --system "$PARTNER_GROUP"
 ensure_account "$engine_user" "$MARK engine"
-id -nG "$engine_user" | tr ' ' '\n' | grep -qx "$PARTNER_GROUP" && die "$engine_user must not be in $PARTNER_GROUP"
+[[ " $(id -nG "$engine_user") " != *" $PARTNER_GROUP "* ]] || die "$engine_user must not be in $PARTNER_GROUP"
 
 # --- keys -----------------------------------------------------------------------------------------
 [ -s "$state/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "carm-sftp-host" -f "$state/ssh_host_ed25519_key"
 chmod 0600 "$state/ssh_host_ed25519_key"
+[ -s "$state/ssh_host_ed25519_key.pub" ] || ssh-keygen -y -f "$state/ssh_host_ed25519_key" > "$state/ssh_host_ed25519_key.pub"
 if [ -z "$engine_pubkey" ]; then
   [ -s "$state/engine_id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "$engine_user" -f "$state/engine_id_ed25519"
   chmod 0600 "$state/engine_id_ed25519"
@@ -158,15 +159,17 @@ write_keys() {  # write_keys USER < keys (one per line): root-owned, 0644, every
   chmod 0644 "$tmp"
   mv -f "$tmp" "$file"
 }
-grep -v '^[[:space:]]*\(#\|$\)' "$engine_pubkey" | write_keys "$engine_user"
+{ grep -v '^[[:space:]]*\(#\|$\)' "$engine_pubkey" || true; } | write_keys "$engine_user"
 [ -s "$keys_dir/$engine_user" ] || die "engine public key $engine_pubkey holds no key"
 
 # --- partners: account + chroot folder tree -------------------------------------------------------
 install -d -o root -g root -m 0755 "$partners_root"
 users=()
+declare -A in_registry=()
 while IFS=$'\t' read -r user partner_id role keys; do
   [ -n "$user" ] || continue
   users+=("$user")
+  in_registry[$user]=1
   ensure_account "$user" "$MARK partner $partner_id ($role)" "$PARTNER_GROUP"
   quiet usermod -a -G "$user" "$engine_user"   # the engine reads and moves what the partner uploads
   home=$partners_root/$user
@@ -184,7 +187,7 @@ done <<< "$accounts"
 if [ -f "$state/accounts" ]; then
   while read -r kind user; do
     [ "$kind" = partner ] || continue
-    printf '%s\n' "${users[@]}" | grep -qx "$user" && continue
+    [ -z "${in_registry[$user]:-}" ] || continue
     rm -f "$keys_dir/$user"
     note "$user is no longer in the registry: its keys are removed; account and folders kept"
   done < "$state/accounts"

@@ -99,8 +99,9 @@ def upgrade() -> None:
     sa.Column('entry_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['entry_id'], ['journal_entry.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('fi', 'trace', name='uq_payment_fi_trace')
+    sa.UniqueConstraint('file_digest', 'interchange', 'group_control', 'set_control', name='uq_payment_source')
     )
+    op.create_index('uq_payment_fi_trace', 'payment', ['fi', 'trace'], unique=True, sqlite_where=sa.text("status != 'duplicate'"), postgresql_where=sa.text("status != 'duplicate'"))
     op.create_table('program_account',
     sa.Column('rm15', sa.String(length=15), nullable=False),
     sa.Column('bn9', sa.String(length=9), nullable=False),
@@ -274,6 +275,7 @@ def downgrade() -> None:
     op.drop_table('security_account')
     op.drop_table('relationship')
     op.drop_table('program_account')
+    op.drop_index('uq_payment_fi_trace', table_name='payment', sqlite_where=sa.text("status != 'duplicate'"), postgresql_where=sa.text("status != 'duplicate'"))
     op.drop_table('payment')
     op.drop_table('licensed_broker')
     op.drop_table('posted_file')

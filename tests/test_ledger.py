@@ -1,0 +1,473 @@
+"""The ledger, rule by rule, with worked examples whose numbers are computed here by hand.
+
+Every test runs on SQLite and on PostgreSQL (the `engine` fixture).  Dates:
+billing period 2026-11 runs 2026-10-18 → 2026-11-17 and is due Tuesday
+2026-12-01 (the 10th weekday after the 17th, D17-R31); 2026-12 is due 2026-12-31.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import pytest
+from sqlalchemy import select, update
+
+from carm.clock import EASTERN
+from ledger.accounts import account_view
+from ledger.check import check_ledger
+from ledger.close import close_period
+from ledger.collections import run_collections
+from ledger.errors import IdempotencyConflict, UnbalancedEntry
+from ledger.journal import Entry, Line, post
+from ledger.reference import load_reference
+from ledger.schema import account_balance, journal_entry, payment, program_account
+
+from .ledger_helpers import (
+    AT, BROKER, CLIENT, IMPORTER, OTHER, POLICY, Line as PayLine, PaymentSpec,
+    balances, declare, notices, pay, setup_world, txn,
+)
+
+A1, A2 = f"{IMPORTER}RM0001", f"{IMPORTER}RM0002"
+C1, C2 = f"{CLIENT}RM0001", f"{CLIENT}RM0002"
+ON_TIME = datetime(2026, 11, 20, 10, 0, tzinfo=EASTERN)
+
+
+@pytest.fixture
+def world(engine):
+    setup_world(engine)
+    return engine
+
+
+def ok(engine) -> None:
+    with engine.begin() as conn:
+        assert check_ledger(conn) == []
+
+
+def collections(engine, day: date):
+    with engine.begin() as conn:
+        return run_collections(conn, day, policy=POLICY, at=AT)
+
+
+def close(engine, period: str):
+    with engine.begin() as conn:
+        return close_period(conn, period, policy=POLICY, closed_at=AT)
+
+
+# ------------------------------------------------------------------ declarations
+def test_a_declaration_is_one_debt_per_component_due_on_the_period_due_date(world):
+    """D17-R8, R31: accounted 2026-11-05 under security 40001 → due 2026-12-01."""
+    number = txn("40001", 1)
+    report = declare(world, dict(transaction_number=number, rm15=C1, asec="40001", broker_bn9=BROKER,
+                                 release_date="2026-11-04", accounting_date="2026-11-05", duty="5000.00", gst="2500.00"))
+    assert (report.posted, report.problems) == (1, [])
+    assert balances(world, C1) == {f"declaration:duty:{number}": 500000, f"declaration:gst:{number}": 250000}
+    assert {it.due_date for it in __import__("tests.ledger_helpers", fromlist=["items"]).items(world, C1)} == {date(2026, 12, 1)}
+    ok(world)
+
+
+def test_an_unsecured_declaration_is_due_at_release(world):
+    """D17-R21: no security account → payable at release."""
+    number = txn("50505", 1)
+    declare(world, dict(transaction_number=number, rm15=C2, release_date="2026-11-06", accounting_date="2026-11-06", duty="410.00", gst="90.00"))
+    from .ledger_helpers import items
+
+    assert {it.due_date for it in items(world, C2)} == {date(2026, 11, 6)}
+
+
+def test_loading_declarations_twice_changes_nothing_and_conflicts_are_reported(world):
+    row = dict(transaction_number=txn("12001", 1), rm15=A1, asec="12001", release_date="2026-11-01",
+               accounting_date="2026-11-02", duty="100.00")
+    assert declare(world, row).posted == 1
+    second = declare(world, row)
+    assert (second.posted, second.already, second.problems) == (0, 1, [])
+    conflict = declare(world, {**row, "duty": "999.00"})
+    assert conflict.posted == 0 and "already posted with other amounts" in conflict.problems[0]
+    assert balances(world, A1) == {f"declaration:duty:{row['transaction_number']}": 10000}
+    ok(world)
+
+
+def test_malformed_declaration_rows_are_reported_and_the_rest_posted(world):
+    good = dict(transaction_number=txn("12001", 2), rm15=A1, asec="12001", release_date="2026-11-01", accounting_date="2026-11-02", duty="1.00")
+    bad_check = {**good, "transaction_number": good["transaction_number"][:-1] + str((int(good["transaction_number"][-1]) + 1) % 10)}
+    report = declare(
+        world,
+        bad_check,
+        {**good, "transaction_number": txn("12001", 3), "rm15": "999999998RM0001"},
+        {**good, "transaction_number": txn("12001", 4), "duty": "-5.00"},
+        {**good, "transaction_number": txn("40001", 5)},  # does not start with its security account
+        good,
+    )
+    assert report.posted == 1
+    assert [p.split(": ", 1)[1] for p in report.problems] == [
+        f"transaction number {bad_check['transaction_number']} fails its check digit",
+        "program account '999999998RM0001' is not known",
+        "duty '-5.00' is not an amount in dollars and cents",
+        f"transaction number {txn('40001', 5)} does not start with security account 12001",
+    ]
+
+
+def test_a_refund_is_a_credit_on_the_account_associated_with_the_agent(world):
+    """D17-R9, R11."""
+    number = txn("40001", 1)
+    declare(
+        world,
+        dict(transaction_number=number, rm15=C1, asec="40001", broker_bn9=BROKER, release_date="2026-11-04",
+             accounting_date="2026-11-05", duty="5000.00"),
+        dict(record="refund", transaction_number=number, accounting_date="2026-11-10", reference="RF-1",
+             component="duty", amount="100.00", agent_bn9=BROKER),
+    )
+    from .ledger_helpers import items
+
+    credit = [it for it in items(world, C1) if it.balance < 0]
+    assert [(c.balance, c.agent_bn9) for c in credit] == [(-10000, BROKER)]
+    with world.begin() as conn:
+        assert account_view(conn, C1, date(2026, 11, 10)).balance == 500000 - 10000
+    ok(world)
+
+
+# ------------------------------------------------------------------ payments
+def _two_declarations(engine):
+    """A1 owes 600.00 due 2026-12-01 (period 2026-11) and 400.00 due 2026-12-31 (period 2026-12)."""
+    first, second = txn("12001", 11), txn("12001", 12)
+    declare(
+        engine,
+        dict(transaction_number=first, rm15=A1, asec="12001", release_date="2026-11-01", accounting_date="2026-11-02", duty="500.00", gst="100.00"),
+        dict(transaction_number=second, rm15=A1, asec="12001", release_date="2026-11-19", accounting_date="2026-11-20", duty="400.00"),
+    )
+    return first, second
+
+
+def test_a_payment_pays_the_oldest_due_first(world):
+    """Decision L3: 700.00 pays the 600.00 due 12-01 (duty then GST) and 100.00 of the 400.00 due 12-31."""
+    first, second = _two_declarations(world)
+    done = pay(world, PaymentSpec("T1", IMPORTER, [PayLine(A1, 700_00)]), received_at=ON_TIME)
+    assert [(p.status, p.applied_cents, p.credit_cents, p.suspense_cents) for p in done.posted] == [("posted", 70000, 0, 0)]
+    assert balances(world, A1) == {f"declaration:duty:{second}": 40000 - 10000}
+    ok(world)
+
+
+def test_an_overpayment_stays_on_the_account_as_an_unapplied_credit(world):
+    _two_declarations(world)
+    pay(world, PaymentSpec("T1", IMPORTER, [PayLine(A1, 1_250_00)]), received_at=ON_TIME)
+    assert balances(world, A1) == {"payment:unapplied payment T1 line 1": -25000}  # 1,250 - 600 - 400
+    ok(world)
+
+
+def test_a_broker_payment_reaches_only_the_debts_under_its_security(world):
+    """D17-R4, Annex F: the broker pays with ASEC 40001; the client's own debt is not touched."""
+    broker_decl, own_decl = txn("40001", 1), txn("50505", 2)
+    declare(
+        world,
+        dict(transaction_number=broker_decl, rm15=C1, asec="40001", broker_bn9=BROKER, release_date="2026-11-04", accounting_date="2026-11-05", duty="300.00"),
+        dict(transaction_number=own_decl, rm15=C1, release_date="2026-11-01", accounting_date="2026-11-01", duty="200.00"),
+    )
+    pay(world, PaymentSpec("B1", BROKER, [PayLine(C1, 350_00)], kind="ADV", payer_asec="40001"), received_at=ON_TIME)
+    assert balances(world, C1) == {f"declaration:duty:{own_decl}": 20000, "payment:unapplied payment B1 line 1": -5000}
+    ok(world)
+
+
+def test_an_interim_payment_waits_as_a_credit_tagged_with_its_security(world):
+    """D17-R22: applied at the next period close; meanwhile it lowers the security's utilization."""
+    number = txn("40001", 1)
+    declare(world, dict(transaction_number=number, rm15=C1, asec="40001", broker_bn9=BROKER, release_date="2026-11-04",
+                        accounting_date="2026-11-05", duty="8500.00"))
+    collections(world, date(2026, 11, 20))
+    assert [n.kind for n in notices(world, "security_exceeded")] == ["security_exceeded"]  # 8,500 > 8,000
+    pay(world, PaymentSpec("I1", CLIENT, [PayLine(C1, 1_000_00, "40001")], kind="INT"), received_at=ON_TIME)
+    assert balances(world, C1) == {f"declaration:duty:{number}": 850000, "payment:interim payment I1 line 1": -100000}
+    collections(world, date(2026, 11, 21))
+    assert len(notices(world, "security_exceeded")) == 1  # 8,500 - 1,000 = 7,500 ≤ 8,000: no new alert
+    close(world, "2026-11")  # received 11-20, after this period's end: it waits for the next
+    assert balances(world, C1)[f"declaration:duty:{number}"] == 850000
+    close(world, "2026-12")
+    assert balances(world, C1) == {f"declaration:duty:{number}": 750000}
+    ok(world)
+
+
+def test_lines_that_cannot_be_applied_are_held_in_suspense(world):
+    """820 guide: unknown RM15, inactive RM15, no relationship → line set aside (TE), money in suspense."""
+    _two_declarations(world)
+    done = pay(
+        world,
+        PaymentSpec("M1", IMPORTER, [
+            PayLine(A1, 600_00),
+            PayLine("999999998RM0001", 10_00),  # valid check digit, no such account
+            PayLine(f"{OTHER}RM0009", 20_00),  # inactive
+            PayLine(f"{OTHER}RM0001", 30_00),  # someone else's account, no relationship (D17-R3)
+        ]),
+        received_at=ON_TIME,
+    )
+    (s,) = done.outcome.sets
+    assert s.verdict.code == "TE"
+    assert [[f.message for f in lv.findings] for lv in s.verdict.lines] == [
+        [],
+        ["unknown program account 999999998RM0001"],
+        [f"program account {OTHER}RM0009 is not active"],
+        [f"no relationship lets {IMPORTER} pay {OTHER}RM0001"],
+    ]
+    assert [(p.applied_cents, p.suspense_cents) for p in done.posted] == [(60000, 6000)]
+    with world.begin() as conn:
+        assert account_view(conn, A1, date(2026, 11, 20)).suspense == {"M1": 6000}
+    ok(world)
+
+
+def test_relationship_scope_decides_what_a_broker_may_pay(world):
+    """D17-R3: program scope covers the listed account only; business scope every account, later ones too."""
+    spec = PaymentSpec("S1", BROKER, [PayLine(C1, 1_00), PayLine(C2, 2_00)], payer_asec="40001")
+    (s,) = pay(world, spec, received_at=ON_TIME).outcome.sets
+    assert [lv.applied for lv in s.verdict.lines] == [True, False]
+    with world.begin() as conn:
+        load_reference(conn, {
+            "relationships": [{"client_bn9": CLIENT, "provider_bn9": BROKER, "scope": "business", "start_date": "2024-01-01"}],
+            "program_accounts": [{"rm15": f"{CLIENT}RM0003", "client_type": "BRK"}],  # added later
+        })
+    spec = PaymentSpec("S2", BROKER, [PayLine(C2, 2_00), PayLine(f"{CLIENT}RM0003", 3_00)], payer_asec="40001")
+    (s,) = pay(world, spec, received_at=ON_TIME, control=2).outcome.sets
+    assert [lv.applied for lv in s.verdict.lines] == [True, True]
+
+
+def test_a_payment_from_an_unknown_payer_is_refused_and_held(world):
+    done = pay(world, PaymentSpec("U1", "500000005", [PayLine(A1, 75_00)]), received_at=ON_TIME)
+    (s,) = done.outcome.sets
+    assert (s.verdict.code, [f.code for f in s.verdict.refusals]) == ("TR", ["011"])
+    assert [(p.status, p.suspense_cents) for p in done.posted] == [("refused", 7500)]
+    assert balances(world, A1) == {}
+    ok(world)
+
+
+def test_a_broker_must_name_its_security_account(world):
+    (s,) = pay(world, PaymentSpec("N1", BROKER, [PayLine(C1, 1_00)]), received_at=ON_TIME).outcome.sets
+    assert [(f.code, f.message) for f in s.verdict.refusals] == [("007", "a broker payment needs the broker's security account")]
+
+
+def test_a_duplicate_trace_is_refused_and_not_held(world):
+    """820 guide: TED 006, not posted, not in suspense, shown as a duplicate."""
+    _two_declarations(world)
+    pay(world, PaymentSpec("D1", IMPORTER, [PayLine(A1, 100_00)]), received_at=ON_TIME)
+    again = pay(world, PaymentSpec("D1", IMPORTER, [PayLine(A1, 100_00)]), received_at=ON_TIME, control=2)
+    (s,) = again.outcome.sets
+    assert [(f.code, f.message) for f in s.verdict.refusals] == [("006", "trace number D1 was already received")]
+    assert s.verdict.suspense_cents == 0
+    assert [(p.status, p.entry_id) for p in again.posted] == [("duplicate", None)]
+    with world.begin() as conn:
+        assert conn.execute(select(payment.c.status).order_by(payment.c.id)).scalars().all() == ["posted", "duplicate"]
+    assert sum(balances(world, A1).values()) == 100000 - 10000
+    ok(world)
+
+
+def test_the_same_file_twice_is_posted_once(world):
+    _two_declarations(world)
+    spec = PaymentSpec("F1", IMPORTER, [PayLine(A1, 100_00)])
+    first = pay(world, spec, received_at=ON_TIME)
+    second = pay(world, spec, received_at=ON_TIME)
+    assert second.outcome.replayed and second.posted == []
+    assert second.outcome.documents == first.outcome.documents
+    assert sum(balances(world, A1).values()) == 100000 - 10000
+    ok(world)
+
+
+def test_a_test_interchange_is_acknowledged_but_never_posted(world):
+    _two_declarations(world)
+    done = pay(world, PaymentSpec("X1", IMPORTER, [PayLine(A1, 100_00)]), received_at=ON_TIME, usage="T")
+    assert done.outcome.sets[0].verdict.code == "TA" and done.posted == []
+    assert sum(balances(world, A1).values()) == 100000
+
+
+# ------------------------------------------------------------------ timeliness, penalty, interest
+def _owes_ten_thousand(engine) -> str:
+    number = txn("12001", 21)
+    declare(engine, dict(transaction_number=number, rm15=A1, asec="12001", release_date="2026-11-09", accounting_date="2026-11-10", duty="10000.00"))
+    return number
+
+
+@pytest.mark.parametrize(("received", "penalties"), [((15, 59), 0), ((16, 1), 1)])
+def test_a_payment_counts_for_its_day_only_by_the_cut_off(world, received, penalties):
+    """D17-R32 (memo 16:00 ET): paid in full on the due date before or after the cut-off."""
+    _owes_ten_thousand(world)
+    when = datetime(2026, 12, 1, *received, tzinfo=EASTERN)
+    pay(world, PaymentSpec("C1", IMPORTER, [PayLine(A1, 10_000_00)]), received_at=when)
+    report = collections(world, date(2026, 12, 2))
+    assert report.penalties == penalties
+    assert report.penalty_cents == 200_00 * penalties
+
+
+def test_the_late_payment_penalty_is_charged_once_per_due_date(world):
+    """D17-R33: $200 flat, once, however often collections run."""
+    _owes_ten_thousand(world)
+    assert collections(world, date(2026, 12, 2)).penalty_cents == 20000
+    assert collections(world, date(2026, 12, 3)).penalties == 0
+    assert collections(world, date(2026, 12, 3)).penalties == 0
+    assert balances(world, A1)["penalty:late-payment penalty: balance due 2026-12-01 unpaid"] == 20000
+    ok(world)
+
+
+def _compound(cents: int, annual: str, days: int) -> int:
+    """Daily compounding, the closed form: cents × ((1 + r/365)^days − 1), rounded half-even."""
+    factor = (Decimal(1) + Decimal(annual) / Decimal(365)) ** days - 1
+    return int((Decimal(cents) * factor).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def test_interest_runs_from_the_day_after_the_due_date_compounded_daily(world):
+    """D17-R33: 10,000.00 due 12-01, specified rate 2% + 6 points = 8%.
+    Collections on 12-11: days 12-02 … 12-11 = 10 days → 10,000.00 × ((1 + 0.08/365)^10 − 1) = 21.94.
+    On 12-12 one more day on 10,000.00 + 21.94 (the interest compounds; the 200.00 penalty does not bear it)."""
+    _owes_ten_thousand(world)
+    assert _compound(1_000_000, "0.08", 10) == 2194
+    report = collections(world, date(2026, 12, 11))
+    assert report.interest_cents == 2194
+    report = collections(world, date(2026, 12, 12))
+    assert report.interest_cents == 220  # 1,002,194 × 0.08 / 365 = 219.66
+    assert collections(world, date(2026, 12, 12)).interest_cents == 0  # the same day again: nothing
+    ok(world)
+
+
+def test_paying_late_and_running_collections_late_give_the_same_interest(world):
+    """Paid in full Friday 12-04 at 10:00: interest for 12-02, 12-03 and 12-04 (the day of payment),
+    3 days = 6.58, although collections only run on 12-11."""
+    _owes_ten_thousand(world)
+    pay(world, PaymentSpec("L1", IMPORTER, [PayLine(A1, 10_000_00)]), received_at=datetime(2026, 12, 4, 10, 0, tzinfo=EASTERN))
+    report = collections(world, date(2026, 12, 11))
+    assert report.interest_cents == _compound(1_000_000, "0.08", 3) == 658
+
+
+def test_a_payment_received_on_a_weekend_counts_for_the_next_business_day(world):
+    """D17-R32: received Sunday 12-06 → counts for Monday 12-07: 6 days of interest (12-02 … 12-07)."""
+    _owes_ten_thousand(world)
+    pay(world, PaymentSpec("W1", IMPORTER, [PayLine(A1, 10_000_00)]), received_at=datetime(2026, 12, 6, 10, 0, tzinfo=EASTERN))
+    assert collections(world, date(2026, 12, 11)).interest_cents == _compound(1_000_000, "0.08", 6) == 1316
+
+
+def test_a_rate_change_applies_from_its_effective_day(world):
+    """Prescribed 2% to 12-05, 5% from 12-06: 4 days at 8% then 6 days at 11%, compounding throughout."""
+    with world.begin() as conn:
+        load_reference(conn, {"interest_rates": [{"effective_from": "2026-12-06", "prescribed_rate": "5.00"}]})
+    _owes_ten_thousand(world)
+    after_four = Decimal(1_000_000) * (1 + Decimal("0.08") / 365) ** 4
+    after_ten = after_four * (1 + Decimal("0.11") / 365) ** 6
+    expected = int((after_ten - 1_000_000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    assert expected == 2688
+    assert collections(world, date(2026, 12, 11)).interest_cents == expected
+
+
+def test_standing_and_the_arrears_notice_thirty_days_after_the_due_date(world):
+    """D17-R36, R37: on 12-31 the 10,000.00 due 12-01 is 30 days overdue: notice with
+    overdue amount, the 200.00 penalty and 30 days of interest (12-02 … 12-31)."""
+    _owes_ten_thousand(world)
+    with world.begin() as conn:
+        assert account_view(conn, A1, date(2026, 12, 1)).good_standing
+        assert not account_view(conn, A1, date(2026, 12, 2)).good_standing
+    collections(world, date(2026, 12, 30))
+    assert notices(world, "arrears") == []
+    collections(world, date(2026, 12, 31))
+    (notice,) = notices(world, "arrears")
+    import json
+
+    interest = _compound(1_000_000, "0.08", 29) + round((1_000_000 + _compound(1_000_000, "0.08", 29)) * Decimal("0.08") / 365)
+    assert json.loads(notice.data) == {
+        "as_of": "2026-12-31", "due_date": "2026-12-01", "overdue_cents": 1_000_000, "penalties_cents": 20000,
+        "interest_cents": interest, "total_cents": 1_000_000 + 20000 + interest,
+    }
+    assert notice.urgent
+
+
+# ------------------------------------------------------------------ period close
+def test_close_offsets_an_agents_credit_against_that_agents_debts_first(world):
+    """D17-R10, R11: the broker's 200.00 refund pays the broker's 500.00 debt, not the older 300.00 one."""
+    own, brokered = txn("50505", 3), txn("40001", 2)
+    declare(
+        world,
+        dict(transaction_number=own, rm15=C1, release_date="2026-10-20", accounting_date="2026-10-20", duty="300.00"),
+        dict(transaction_number=brokered, rm15=C1, asec="40001", broker_bn9=BROKER, release_date="2026-11-04", accounting_date="2026-11-05", duty="500.00"),
+        dict(record="refund", transaction_number=brokered, accounting_date="2026-11-10", reference="RF-9", component="duty", amount="200.00", agent_bn9=BROKER),
+    )
+    report = close(world, "2026-11")
+    assert (report.offsets, report.offset_cents) == (1, 20000)
+    assert balances(world, C1) == {f"declaration:duty:{own}": 30000, f"declaration:duty:{brokered}": 30000}
+    assert close(world, "2026-11").already_closed
+    ok(world)
+
+
+def test_a_credit_above_the_threshold_is_disbursed_at_close(world):
+    """D17-R13: 2,000.00 paid, 1,500.00 refunded → no debt, credit 1,500.00 > 1,000.00 → paid out."""
+    number = txn("12001", 31)
+    declare(
+        world,
+        dict(transaction_number=number, rm15=A1, asec="12001", release_date="2026-10-20", accounting_date="2026-10-21", duty="2000.00"),
+    )
+    pay(world, PaymentSpec("P1", IMPORTER, [PayLine(A1, 2_000_00)]), received_at=ON_TIME)
+    declare(world, dict(record="refund", transaction_number=number, accounting_date="2026-11-12", reference="RF-2", component="duty", amount="1500.00"))
+    report = close(world, "2026-11")
+    assert (report.disbursements, report.disbursed_cents) == (1, 150000)
+    assert balances(world, A1) == {}
+    assert [n.kind for n in notices(world, "disbursement")] == ["disbursement"]
+    ok(world)
+
+
+def test_a_small_credit_is_disbursed_after_two_consecutive_months_in_credit(world):
+    """D17-R13: 500.00 ≤ 1,000.00 → kept at the 2026-11 close, paid out at the 2026-12 close."""
+    number = txn("12001", 32)
+    declare(world, dict(transaction_number=number, rm15=A2, asec="12001", release_date="2026-10-20", accounting_date="2026-10-21", duty="500.00"))
+    pay(world, PaymentSpec("P2", IMPORTER, [PayLine(A2, 500_00)]), received_at=ON_TIME)
+    declare(world, dict(record="refund", transaction_number=number, accounting_date="2026-11-12", reference="RF-3", component="duty", amount="500.00"))
+    assert close(world, "2026-11").disbursements == 0
+    assert close(world, "2026-12").disbursed_cents == 50000
+
+
+def test_no_disbursement_while_any_debt_stands_and_never_to_a_broker(world):
+    """D17-R12: a debt accounted after the period end blocks it; D17-R13: brokers never."""
+    with world.begin() as conn:
+        load_reference(conn, {"program_accounts": [{"rm15": f"{BROKER}RM0001", "client_type": "BRKS"}]})
+    number, later, brokers = txn("12001", 33), txn("12001", 34), txn("40001", 35)
+    declare(
+        world,
+        dict(transaction_number=number, rm15=A1, asec="12001", release_date="2026-10-20", accounting_date="2026-10-21", duty="3000.00"),
+        dict(transaction_number=brokers, rm15=f"{BROKER}RM0001", asec="40001", release_date="2026-10-20", accounting_date="2026-10-21", duty="3000.00"),
+    )
+    pay(world, PaymentSpec("P3", IMPORTER, [PayLine(A1, 3_000_00)]), received_at=ON_TIME)
+    pay(world, PaymentSpec("P4", BROKER, [PayLine(f"{BROKER}RM0001", 3_000_00)], payer_asec="40001"), received_at=ON_TIME, control=2)
+    declare(
+        world,
+        dict(record="refund", transaction_number=number, accounting_date="2026-11-12", reference="RF-4", component="duty", amount="2500.00"),
+        dict(record="refund", transaction_number=brokers, accounting_date="2026-11-12", reference="RF-5", component="duty", amount="2500.00"),
+        dict(transaction_number=later, rm15=A1, asec="12001", release_date="2026-11-18", accounting_date="2026-11-18", duty="10.00"),
+    )
+    assert close(world, "2026-11").disbursements == 0
+    assert sum(balances(world, A1).values()) == -250000 + 1000
+
+
+# ------------------------------------------------------------------ the books
+def test_the_journal_refuses_unbalanced_or_negative_entries(world):
+    with world.begin() as conn:
+        with pytest.raises(UnbalancedEntry):
+            post(conn, Entry("x:1", date(2026, 11, 1), "CORRECTION", "bad", (Line("BANK", debit=100), Line("REVENUE", credit=99))), AT)
+        with pytest.raises(UnbalancedEntry):
+            post(conn, Entry("x:2", date(2026, 11, 1), "CORRECTION", "bad", (Line("BANK", debit=-1), Line("REVENUE", credit=-1))), AT)
+        with pytest.raises(UnbalancedEntry):
+            post(conn, Entry("x:3", date(2026, 11, 1), "CORRECTION", "bad", (Line("BANK", debit=1.5), Line("REVENUE", credit=1.5))), AT)  # type: ignore[arg-type]
+
+
+def test_the_same_key_with_other_content_is_a_conflict_not_a_replay(world):
+    entry = Entry("c:1", date(2026, 11, 1), "CORRECTION", "move", (Line("BANK", debit=100), Line("REVENUE", credit=100)))
+    with world.begin() as conn:
+        first = post(conn, entry, AT)
+        assert first is not None and post(conn, entry, AT) is None
+        with pytest.raises(IdempotencyConflict):
+            post(conn, Entry("c:1", date(2026, 11, 1), "CORRECTION", "move", (Line("BANK", debit=5), Line("REVENUE", credit=5))), AT)
+        assert conn.execute(select(journal_entry.c.id)).scalars().all() == [first]
+
+
+def test_ledger_check_catches_a_cache_that_drifted_from_the_journal(world):
+    _two_declarations(world)
+    ok(world)
+    with world.begin() as conn:
+        conn.execute(update(account_balance).where(account_balance.c.rm15 == A1).values(balance_cents=1))
+        assert check_ledger(conn) == [f"account {A1}: cache 1 != journal 100000"]
+
+
+def test_direct_gst_and_direct_security_are_mutually_exclusive(world):
+    """D17-R5."""
+    with world.begin() as conn:
+        report = load_reference(conn, {"program_accounts": [{"rm15": f"{OTHER}RM0002", "client_type": "DIR", "direct_gst": True, "direct_security": True}]})
+        assert [p.message for p in report.problems] == ["direct GST and direct security options are mutually exclusive (D17-R5)"]
+        assert conn.execute(select(program_account.c.rm15).where(program_account.c.rm15 == f"{OTHER}RM0002")).first() is None
