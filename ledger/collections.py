@@ -2,6 +2,8 @@
 
 `run_collections(conn, day, …)` — deterministic and idempotent for a day:
 
+* **Settlement on the due date**: unapplied and interim payments standing on
+  the account by a due date pay the debts due then (D17-R22, decision L4).
 * **Late-payment penalty** (D17-R33): one instance per account and due date
   when, at the end of the due date, debts due that day were still unpaid
   (payments count for the day they arrived by the cut-off, D17-R32): a flat
@@ -32,6 +34,7 @@ import structlog
 from sqlalchemy import Connection, func, select
 
 from .accounts import DEBT_KINDS, INTEREST_BEARING, items_as_of
+from .close import offset_lines
 from .journal import Entry, Line, item, post
 from .notices import record_notice
 from .policy import Policy
@@ -46,6 +49,7 @@ getcontext().prec = 34
 @dataclass
 class CollectionsReport:
     day: date
+    settlements: int = 0
     penalties: int = 0
     penalty_cents: int = 0
     interest_items: int = 0
@@ -103,6 +107,7 @@ def run_collections(conn: Connection, day: date, *, policy: Policy, at: datetime
     rates = _rates(conn)
     accounts = conn.execute(select(program_account.c.rm15, program_account.c.bn9).order_by(program_account.c.rm15)).all()
     for account in accounts:
+        _settle_due_dates(conn, account, day, policy, at, report)
         _penalties(conn, account, day, policy, at, report)
         _interest(conn, account, day, rates, policy, at, report)
         _arrears(conn, account, day, policy, report)
@@ -111,6 +116,28 @@ def run_collections(conn: Connection, day: date, *, policy: Policy, at: datetime
              interest_items=report.interest_items, interest_cents=report.interest_cents,
              arrears_notices=report.arrears_notices, security_alerts=report.security_alerts, problems=report.problems)
     return report
+
+
+def _settle_due_dates(conn, account, day: date, policy: Policy, at: datetime, report: CollectionsReport) -> None:
+    """On each past due date, money the holder already paid — unapplied and interim payments
+    standing on the account by then (D17-R22: applied to the next statement) — settles the
+    debts due, before any penalty or interest is judged (decision L4)."""
+    items = items_as_of(conn, account.rm15)
+    due_dates = sorted({i.due_date for i in items if i.balance > 0 and i.due_date is not None and i.due_date < day})
+    for due in due_dates:
+        key = f"settle:{account.rm15}:{due}"
+        if conn.execute(select(journal_entry.c.id).where(journal_entry.c.key == key)).first():
+            continue
+        current = items_as_of(conn, account.rm15)
+        eligible = [
+            i for i in current
+            if (i.balance < 0 and i.kind == "payment" and i.posted_on <= due)
+            or (i.balance > 0 and i.due_date is not None and i.due_date <= due and i.kind in DEBT_KINDS)
+        ]
+        lines = offset_lines(eligible, policy)
+        if lines:
+            post(conn, Entry(key, due, "OFFSET", f"payments on {account.rm15} settle what is due {due}", tuple(lines)), at)
+            report.settlements += 1
 
 
 def _penalties(conn, account, day: date, policy: Policy, at: datetime, report: CollectionsReport) -> None:

@@ -14,6 +14,7 @@ path is root-owned and not group/world-writable, else under /var/lib/carm-sftp-t
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import shutil
@@ -21,6 +22,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +36,13 @@ STOP = ROOT / "sftp_inbox" / "stop.sh"
 SSHD = Path("/usr/sbin/sshd")
 
 #: Test accounts (fixed names, so that a crashed run's leftovers are reused, not accumulated).
+#: Test sessions on one machine take turns (LOCK), since they share these accounts.
 ENGINE_USER = "carmtest-engine"
 PARTNER_A = "carmtest-a"
 PARTNER_B = "carmtest-b"
+
+LOCK = Path("/run/lock/carm-sftp-tests.lock") if Path("/run/lock").is_dir() else ROOT / "var" / ".sftp-tests.lock"
+LOCK_WAIT = 600.0
 
 REGISTRY_HEADER = (
     "partner_id,role,isa_qualifier,isa_sender_id,gs_sender_code,business_number,security_account,"
@@ -57,6 +63,7 @@ class SftpServer:
     partner_keys: dict[str, Path] = field(default_factory=dict)
     registry: Path | None = None
     start_output: str = ""
+    lock_fd: int | None = None
 
     @property
     def engine_key(self) -> Path:
@@ -97,9 +104,30 @@ class SftpServer:
         return client
 
     def stop(self) -> None:
-        subprocess.run(["bash", str(STOP), "--remove-users", str(self.state)], capture_output=True, text=True, timeout=60)
-        shutil.rmtree(self.state, ignore_errors=True)
-        shutil.rmtree(self.keys, ignore_errors=True)
+        try:
+            subprocess.run(["bash", str(STOP), "--remove-users", str(self.state)], capture_output=True, text=True, timeout=60)
+            shutil.rmtree(self.state, ignore_errors=True)
+            shutil.rmtree(self.keys, ignore_errors=True)
+        finally:
+            if self.lock_fd is not None:
+                os.close(self.lock_fd)  # releases the lock
+                self.lock_fd = None
+
+
+def take_turn() -> int:
+    """Wait (up to LOCK_WAIT seconds) until no other test session runs its SFTP server; the lock's fd."""
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise ServerError(f"another test session has held {LOCK} for {LOCK_WAIT:.0f} s") from None
+            time.sleep(0.5)
 
 
 def generate_key(path: Path, comment: str) -> str:
@@ -164,10 +192,15 @@ def start_server() -> SftpServer:
         raise ServerError("the SFTP tests need root (start.sh creates Unix accounts and chroot folders)")
     if not SSHD.exists():
         raise ServerError(f"{SSHD} is missing: apt-get install -y openssh-server (scripts/test does it)")
-    keys = Path(tempfile.mkdtemp(prefix="carm-sftp-keys-"))
-    state = Path(tempfile.mkdtemp(prefix="sftp-test-", dir=state_base()))
-    state.chmod(0o755)
-    server = SftpServer(state=state, port=free_port(), keys=keys)
+    lock_fd = take_turn()
+    try:
+        keys = Path(tempfile.mkdtemp(prefix="carm-sftp-keys-"))
+        state = Path(tempfile.mkdtemp(prefix="sftp-test-", dir=state_base()))
+        state.chmod(0o755)
+    except BaseException:
+        os.close(lock_fd)
+        raise
+    server = SftpServer(state=state, port=free_port(), keys=keys, lock_fd=lock_fd)
     try:
         generate_key(server.engine_key, f"{ENGINE_USER}@test")
         rows = []

@@ -350,6 +350,19 @@ def test_a_rate_change_applies_from_its_effective_day(world):
     assert collections(world, date(2026, 12, 11)).interest_cents == expected
 
 
+def test_an_interim_payment_made_before_the_due_date_settles_it_no_penalty(world):
+    """D17-R22, decision L4: 1,000.00 due 12-01 (period 2026-11); an interim payment of 1,200.00 arrives
+    11-20, after the period end: on the due date it pays the 1,000.00; 200.00 stays as a credit."""
+    number = txn("12001", 41)
+    declare(world, dict(transaction_number=number, rm15=A1, asec="12001", release_date="2026-11-09", accounting_date="2026-11-10", duty="1000.00"))
+    close(world, "2026-11")  # period end 11-17: nothing to offset yet
+    pay(world, PaymentSpec("I9", IMPORTER, [PayLine(A1, 1_200_00, "12001")], kind="INT"), received_at=ON_TIME)
+    report = collections(world, date(2026, 12, 2))
+    assert (report.settlements, report.penalties, report.interest_cents) == (1, 0, 0)
+    assert balances(world, A1) == {"payment:interim payment I9 line 1": -20000}
+    ok(world)
+
+
 def test_standing_and_the_arrears_notice_thirty_days_after_the_due_date(world):
     """D17-R36, R37: on 12-31 the 10,000.00 due 12-01 is 30 days overdue: notice with
     overdue amount, the 200.00 penalty and 30 days of interest (12-02 … 12-31)."""
