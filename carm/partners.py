@@ -14,7 +14,7 @@ isa_qualifier      ISA05 of the partner's interchanges (``ZZ``, ``01``, ``14``..
 isa_sender_id      ISA06 without the padding (``BANKOFTEST``); with ``isa_qualifier``
 gs_sender_code     GS02 application sender code; required with an ISA sender
 business_number    BN9 (9 digits, Luhn check digit); required for brokers and importers
-security_account   the broker's 5-character security account number (``BRK01``); optional
+security_account   the broker's 5-character security account number (``40001``); optional
 sftp_user          the partner's Unix/SFTP account, its folder name under the SFTP root
                    (``^[a-z][a-z0-9_-]{0,31}$``); unique
 public_key         the partner's OpenSSH public key(s), ``ssh-ed25519 AAAA... comment``;

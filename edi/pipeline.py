@@ -189,6 +189,19 @@ def _check_cross_file_duplicates(result: FileResult, archive: AckArchive, when: 
     return replace(result, interchanges=tuple(checked))
 
 
+def _check_sender(result: FileResult, sender: str) -> FileResult:
+    """TA1 006 for an interchange whose ISA05/ISA06 is not the partner whose folder it came from."""
+    checked = []
+    for ic in result.interchanges:
+        if partner_key(ic) != sender:
+            problem = ("006", f"ISA05/ISA06 {partner_key(ic)} is not {sender}, the partner this file came from")
+            problems = (*ic.envelope_problems, problem)
+            code, message = _ta1_choice(list(problems))
+            ic = replace(ic, ta1_code=code, ta1_message=message, envelope_problems=problems)
+        checked.append(ic)
+    return replace(result, interchanges=tuple(checked))
+
+
 def _judge_sets(result: FileResult, checks: Sequence[Check]) -> tuple[SetOutcome, ...]:
     outcomes = []
     for ic, group, st in result.sets():
@@ -238,14 +251,18 @@ def acknowledge_file(
     conn: Connection,
     when: datetime,
     checks: Sequence[Check] = (),
+    sender: str | None = None,
 ) -> Outcome:
     """Validate, acknowledge and judge one inbound file; store and return the documents.
 
     `conn` is a connection inside a transaction (control numbers and the
     archive are written through it); `when` is the processing time written in
-    the outbound envelopes.
+    the outbound envelopes; `sender`, when known (the SFTP account the file
+    came from), is the only `ISA05:ISA06` its interchanges may carry.
     """
     result = validate_stream(stream)
+    if sender is not None:
+        result = _check_sender(result, sender)
     archive = AckArchive(conn)
     bound = log.bind(file=name, digest=result.digest[:16], size=result.size)
     stored = archive.documents(result.digest)

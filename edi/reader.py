@@ -261,7 +261,13 @@ class X12Reader:
                 yield _make_segment(raw, index, offset, delimiters, True)
                 self._skip_line_breaks(_encode(delimiters.segment))
                 continue
-            assert delimiters is not None
+            if delimiters is None:
+                # `_find_isa` stopped on an "ISA" that opens no segment ("ISAA*00…"):
+                # there are no delimiters to learn, so nothing more can be read.
+                learned = parse_isa_delimiters(bytes(self._buf[: ISA_LENGTH * 4]))
+                message = learned if isinstance(learned, str) else "the interchange does not start with ISA"
+                self.problems.append(ReadProblem("bad-isa", message, self._base))
+                return
             terminator = _encode(delimiters.segment)
             raw, terminated = self._cut(terminator)
             if raw is None:

@@ -8,6 +8,9 @@
   with the file it came in: a second file reusing a control number gets TA1 025.
 * `edi_outbound_document` — every acknowledgement written, keyed by the
   inbound file's digest: a file received twice gets the same bytes back.
+* `edi_inbound_file` — every file taken from a partner's inbox: digest, partner,
+  name, receipt time, where its original bytes are archived, and its fate
+  (processed or quarantined, with the reason).
 
 Tables are SQLAlchemy Core; the schema is created by the Alembic migrations
 in `carm/migrations` (`carm db upgrade`).
@@ -66,6 +69,21 @@ outbound_document = Table(
     Column("sequence", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("file_digest", "kind"),
+)
+
+inbound_file = Table(
+    "edi_inbound_file",
+    metadata,
+    Column("file_digest", String(64), primary_key=True),
+    Column("partner", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("archive_path", String(400), nullable=False),
+    Column("status", String(12), nullable=False),  # received | processed | quarantined
+    Column("reason", String(400)),
+    Column("exit_code", Integer),
+    Column("processed_at", DateTime(timezone=True)),
 )
 
 #: ISA13 is 9 digits; GS06 up to 9.  Sequences wrap past this to 1.

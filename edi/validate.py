@@ -32,9 +32,12 @@ from typing import Any, BinaryIO
 import pyx12.map_if
 import pyx12.map_index
 import pyx12.params
+import pyx12.path
 import pyx12.segment
+from pyx12.errors import EngineError
 from pyx12.map_if._composite import composite_if
 from pyx12.map_walker import walk_tree
+from pyx12.nodeCounter import NodeCounter
 
 from mappings import MAP_DIR
 
@@ -66,6 +69,16 @@ class _Maps:
         except Exception as exc:  # pyx12 raises assorted errors for a missing or broken folder
             raise MapError(f"pyx12 maps in {self.dir} cannot be loaded: {exc}") from exc
         self._maps: dict[str, Any] = {}
+        #: map name → whether `_PathCounter` may count its walk (see `_paths_are_exact`)
+        self._exact: dict[str, bool] = {}
+
+    def exact_paths(self, map_root: Any) -> bool:
+        for name, loaded in self._maps.items():
+            if loaded is map_root:
+                if name not in self._exact:
+                    self._exact[name] = _paths_are_exact(map_root)
+                return self._exact[name]
+        return False
 
     def for_group(self, icvn: str, version: str, functional_id: str) -> Any | None:
         if (icvn, version, functional_id) not in SUPPORTED:
@@ -84,6 +97,105 @@ class _Maps:
 @lru_cache(maxsize=4)
 def _maps(map_dir: Path = MAP_DIR) -> _Maps:
     return _Maps(map_dir)
+
+
+# ------------------------------------------------------- pyx12, without its hot spots
+# Profiling a 230,000-segment file (docs/performance.md) shows two pure
+# overheads inside pyx12 4.0.0 that this engine pays on every segment: the
+# parse of a reference designator (`BPR02`) into an `X12Path` by regex on
+# every element access, and the walker's loop/segment counter, an OrderedDict
+# keyed by `X12Path` objects whose hash re-formats the path on each look-up
+# and whose `reset_to_node` re-formats and re-splits every key on each loop
+# start.  The two classes below compute the same answers from memoized parses
+# and path text; together they take about 30 % off validation time.
+#: (segment ID, element index, component index) per reference designator: the
+#: designators come from the map, so the table stays small (bounded anyway).
+_REFDES: dict[str, tuple[str | None, int | None, int | None]] = {}
+_REFDES_MAX = 4096
+
+
+class _Pyx12Segment(pyx12.segment.Segment):
+    """`pyx12.segment.Segment` whose `_parse_refdes` is memoized (same results, same errors)."""
+
+    def _parse_refdes(self, ref_des: str) -> tuple[int | None, int | None]:
+        parsed = _REFDES.get(ref_des)
+        if parsed is None:
+            xp = pyx12.path.X12Path(ref_des)
+            parsed = (
+                xp.seg_id,
+                xp.ele_idx - 1 if xp.ele_idx is not None else None,
+                xp.subele_idx - 1 if xp.subele_idx is not None else None,
+            )
+            if len(_REFDES) < _REFDES_MAX:
+                _REFDES[ref_des] = parsed
+        seg_id, ele_idx, comp_idx = parsed
+        if seg_id is not None and seg_id != self.seg_id:
+            raise EngineError("Invalid Reference Designator: %s, seg_id: %s" % (ref_des, self.seg_id))
+        return ele_idx, comp_idx
+
+
+@lru_cache(maxsize=1024)
+def _path_text(path: str) -> str:
+    return pyx12.path.X12Path(path).format()
+
+
+class _PathCounter(NodeCounter):
+    """The walker's `NodeCounter`, keyed by path text instead of `X12Path` objects.
+
+    Same counts: two map paths are equal exactly when their texts are, which
+    `_Maps.exact_paths` checks for every node of a map before this is used;
+    "child of" is the same component-prefix test as `X12Path.is_child_path`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._counts: dict[str, int] = {}
+
+    @staticmethod
+    def _key(xpath: Any) -> str:
+        return _path_text(xpath) if isinstance(xpath, str) else xpath.format()
+
+    def reset_to_node(self, xpath: Any) -> None:
+        prefix = self._key(xpath) + "/"
+        counts = self._counts
+        for key in [key for key in counts if key.startswith(prefix)]:
+            del counts[key]
+
+    def increment(self, xpath: Any) -> None:
+        key = self._key(xpath)
+        self._counts[key] = self._counts.get(key, 0) + 1
+
+    def setCount(self, xpath: Any, ct: int) -> None:  # noqa: N802 - pyx12's name
+        self._counts[self._key(xpath)] = ct
+
+    def get_count(self, xpath: Any) -> int:
+        return self._counts.get(self._key(xpath), 0)
+
+    def getState(self) -> Any:  # noqa: N802 - pyx12's name
+        return dict(self._counts)
+
+
+def _new_walker(exact_paths: bool) -> walk_tree:
+    walker = walk_tree()
+    if exact_paths and isinstance(getattr(walker, "counter", None), NodeCounter):
+        walker.counter = _PathCounter()
+    walker.forceWalkCounterToLoopStart("/ISA_LOOP", "/ISA_LOOP/ISA")
+    walker.forceWalkCounterToLoopStart("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
+    return walker
+
+
+def _paths_are_exact(map_root: Any) -> bool:
+    """True when each node's path text names it exactly (text equal ⇔ `X12Path` equal)."""
+    try:
+        paths = [node.x12path for node in map_root.loop_segment_iterator()]
+        by_text: dict[str, Any] = {}
+        for path in paths:
+            text = path.format()
+            if pyx12.path.X12Path(text) != path or by_text.setdefault(text, path) != path:
+                return False
+        return True
+    except Exception:  # noqa: BLE001 - an unexpected map shape: keep pyx12's own counter
+        return False
 
 
 # ----------------------------------------------------------------- pyx12 bridge
@@ -394,10 +506,7 @@ class _Validator:
                 test=isa.get(15) == "T",
             )
             state.builder = PaymentBuilder(state.source)
-            walker = walk_tree()
-            walker.forceWalkCounterToLoopStart("/ISA_LOOP", "/ISA_LOOP/ISA")
-            walker.forceWalkCounterToLoopStart("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
-            state.walker = walker
+            state.walker = _new_walker(self._maps.exact_paths(state.map))
             state.node = state.map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
         self._set = state
         self._check(state, seg)
@@ -425,9 +534,7 @@ class _Validator:
         if state.map is None:
             return
         try:
-            p12 = pyx12.segment.Segment(
-                seg.text(), seg.delimiters.segment, seg.delimiters.element, seg.delimiters.component
-            )
+            p12 = _Pyx12Segment(seg.text(), seg.delimiters.segment, seg.delimiters.element, seg.delimiters.component)
             node, _, _, walk_errors = state.walker.walk_errors(state.node, p12, state.position, seg.index, None)
             state.errors += [_walk_error(err, seg, state.position) for err in walk_errors]
             if node is not None:

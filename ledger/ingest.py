@@ -36,13 +36,17 @@ class Ingested:
     posted: list[PostedPayment]
 
 
-def ingest_file(engine: Engine, data: bytes | Path, name: str, *, received_at: datetime, policy: Policy) -> Ingested:
-    """Acknowledge and post one inbound file (idempotent on its bytes)."""
+def ingest_file(
+    engine: Engine, data: bytes | Path, name: str, *, received_at: datetime, policy: Policy, sender: str | None = None
+) -> Ingested:
+    """Acknowledge and post one inbound file (idempotent on its bytes); `sender` as in `acknowledge_file`."""
     for attempt in range(1, ATTEMPTS + 1):
         stream = io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")
         try:
             with stream, engine.begin() as conn:
-                outcome = acknowledge_file(stream, name, conn=conn, when=received_at, checks=[payment_checks(conn)])
+                outcome = acknowledge_file(
+                    stream, name, conn=conn, when=received_at, checks=[payment_checks(conn)], sender=sender
+                )
                 posted = [] if outcome.replayed else post_payments(conn, outcome, received_at=received_at, policy=policy)
             return Ingested(outcome, posted)
         except (IntegrityError, OperationalError) as exc:

@@ -149,3 +149,12 @@ def test_824_for_a_refused_payment(sqlite_engine):
         "TED*012*payment method FWT is not accepted*BPR*2*4*591*FWT~",
     ]
     assert outcome.sets[0].verdict.suspense_cents == 9900  # D17-R27 refused, the money is held, not dropped
+
+
+def test_a_file_carrying_another_partners_sender_id_is_ta1_006(engine):
+    """An FI may only send interchanges under its own ISA05/ISA06: the SFTP account it came from decides."""
+    with engine.begin() as conn:
+        outcome = acknowledge_file(io.BytesIO(base_file()), "in.x12", conn=conn, when=WHEN, sender="ZZ:CAISSETEST")
+    (ic,) = outcome.result.interchanges
+    assert (ic.ta1_code, ic.ta1_message) == ("006", "ISA05/ISA06 ZZ:BANKOFTEST is not ZZ:CAISSETEST, the partner this file came from")
+    assert set(outcome.documents) == {"ta1"}

@@ -482,7 +482,7 @@ def test_fixture_registry_is_valid_and_names_the_820_sender():
     assert partners.by_isa_sender("ZZ", "BANKOFTEST     ") is bank  # ISA06 as padded in the envelope
     assert len([p for p in partners if p.role == "fi"]) == 2
     [broker] = [p for p in partners if p.role == "broker"]
-    assert (broker.business_number, broker.security_account) == ("300000007", "BRK01")
+    assert (broker.business_number, broker.security_account) == ("300000007", "40001")
     assert {p.business_number for p in partners if p.role == "importer"} == {"123456782", "200000008"}
     for sample in (FIXTURES / "820").glob("*.x12"):
         isa = sample.read_text().split("~", 1)[0].split("*")

@@ -1,0 +1,208 @@
+"""The engine's jobs, one function per Airflow task (the DAG files in `dags/` only call these).
+
+Configuration comes from the environment (embedded defaults in brackets):
+
+* `CARM_HOME` [`./var`] — the embedded default's state: `carm.db`, `partners/`, `archive/`;
+* `CARM_DATABASE_URL` [SQLite in `CARM_HOME`] — the ledger (PostgreSQL in production);
+* `CARM_TRANSPORT` [`local`] — `local` folders in `CARM_PARTNERS_DIR` [`$CARM_HOME/partners`],
+  or `sftp` (`CARM_SFTP_URL`, `CARM_SFTP_KEY`, `CARM_SFTP_KNOWN_HOSTS`: see `carm.sftp`);
+* `CARM_PARTNERS_FILE` [`fixtures/partners.csv`] — the trading-partner registry;
+* `CARM_POLICY` — policy overrides (`ledger.policy`).
+
+Every job is idempotent: run it again — after a crash, a retry, a replay — and
+it finishes what was left and changes nothing that was done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import structlog
+from sqlalchemy import Engine, select, update
+
+from carm import clock, db
+from carm.db import insert_for
+from carm.partners import PartnerRegistry, load_partners
+from carm.transport import PROCESSED, QUARANTINE, InboxFile, LocalFolders, PartnerFolders
+
+__all__ = [
+    "engine",
+    "transport",
+    "registry",
+    "pending_files",
+    "batches",
+    "process_inbound",
+    "close_period",
+    "run_collections",
+]
+
+log = structlog.get_logger("carm.jobs")
+
+
+# ------------------------------------------------------------------ wiring
+def engine() -> Engine:
+    eng = db.make_engine()
+    db.upgrade(eng)
+    return eng
+
+
+def transport() -> PartnerFolders:
+    kind = os.environ.get("CARM_TRANSPORT", "local")
+    if kind == "sftp":
+        from carm.sftp import SftpFolders
+
+        return SftpFolders.from_env()
+    if kind != "local":
+        raise ValueError(f"CARM_TRANSPORT={kind!r}: expected local or sftp")
+    return LocalFolders(os.environ.get("CARM_PARTNERS_DIR") or db.home() / "partners")
+
+
+def registry() -> PartnerRegistry:
+    path = os.environ.get("CARM_PARTNERS_FILE", "fixtures/partners.csv")
+    partners, problems = load_partners(path)
+    for problem in problems:
+        log.warning("partners.problem", file=str(path), problem=str(problem))
+    return partners
+
+
+def _policy():
+    from ledger.policy import load_policy
+
+    return load_policy()
+
+
+# ------------------------------------------------------------------ payment intake
+def pending_files() -> list[dict]:
+    """Every file waiting in an FI's inbox, and every file a stopped run had claimed (to resume)."""
+    folders = transport()
+    out = []
+    for partner in registry():
+        if partner.role != "fi":
+            continue
+        for claimed, files in ((True, folders.claimed(partner.sftp_user)), (False, folders.inbox(partner.sftp_user))):
+            out += [
+                {"partner": f.partner, "name": f.name, "size": f.size, "mtime": f.mtime, "claimed": claimed}
+                for f in files
+            ]
+    log.info("intake.pending", files=len(out), resumed=sum(1 for f in out if f["claimed"]))
+    return out
+
+
+def batches(files: list[dict], size: int = 20) -> list[list[dict]]:
+    """Files grouped for mapped tasks (one task per batch keeps the Airflow UI readable)."""
+    return [files[i : i + size] for i in range(0, len(files), size)]
+
+
+def _archive(data: bytes, digest: str, received_at: datetime) -> Path:
+    folder = db.home() / "archive" / received_at.strftime("%Y/%m/%d")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}.x12"
+    if not path.exists():
+        temp = folder / f".{digest}.part"
+        temp.write_bytes(data)
+        temp.replace(path)
+    return path
+
+
+def process_inbound(ref: dict) -> dict:
+    """Claim → archive → validate, acknowledge, post → deliver 997/TA1/824 → processed/ or quarantine/.
+
+    Safe to run again at any point: a claimed file is resumed, archiving and
+    posting are idempotent on the file digest, delivery on the bytes, moving on
+    the name.
+    """
+    from edi.store import inbound_file
+    from ledger.ingest import ingest_file
+
+    folders = transport()
+    partner = registry().by_sftp_user(ref["partner"])
+    file = InboxFile(ref["partner"], ref["name"], int(ref["size"]), float(ref["mtime"]))
+    bound = log.bind(partner=ref["partner"], file=ref["name"])
+    if not ref.get("claimed"):
+        if folders.claim(file) is None:
+            bound.info("intake.taken_by_another_worker")
+            return {"partner": ref["partner"], "name": ref["name"], "status": "taken"}
+    data = folders.read_claimed(file)
+    digest = hashlib.sha256(data).hexdigest()
+    received_at = datetime.fromtimestamp(file.mtime, clock.EASTERN)
+    bound = bound.bind(digest=digest[:16], size=len(data))
+    archived = _archive(data, digest, received_at)
+    eng = engine()
+    with eng.begin() as conn:
+        conn.execute(
+            insert_for(conn)(inbound_file)
+            .values(file_digest=digest, partner=ref["partner"], name=ref["name"][:200], size=len(data),
+                    received_at=received_at, archive_path=str(archived), status="received")
+            .on_conflict_do_nothing()
+        )
+    sender = partner.isa_sender if partner is not None else None
+    done = ingest_file(eng, data, ref["name"], received_at=received_at, policy=_policy(), sender=sender)
+    outcome = done.outcome
+    for kind in ("ta1", "997", "824"):
+        if kind in outcome.documents:
+            name, content = outcome.documents[kind]
+            folders.deliver(ref["partner"], name, content)
+    unusable = outcome.exit_code == 2
+    reason = "; ".join(outcome.envelope_lines())[:400] if unusable else None
+    folder = QUARANTINE if unusable else PROCESSED
+    folders.finish(file, folder)
+    with eng.begin() as conn:
+        conn.execute(
+            update(inbound_file)
+            .where(inbound_file.c.file_digest == digest)
+            .values(status="quarantined" if unusable else "processed", reason=reason, exit_code=outcome.exit_code,
+                    processed_at=clock.now())
+        )
+    eng.dispose()
+    summary = {
+        "partner": ref["partner"],
+        "name": ref["name"],
+        "digest": digest,
+        "status": folder,
+        "reason": reason,
+        "exit_code": outcome.exit_code,
+        "replayed": outcome.replayed,
+        "documents": sorted(name for name, _ in outcome.documents.values()),
+        "sets": [s.summary_line() for s in outcome.sets],
+        "posted": [{"trace": p.trace, "status": p.status, "applied_cents": p.applied_cents,
+                    "credit_cents": p.credit_cents, "suspense_cents": p.suspense_cents} for p in done.posted],
+    }
+    bound.info("intake.file_done", status=folder, exit_code=outcome.exit_code, reason=reason,
+               replayed=outcome.replayed, sets=len(outcome.sets), posted=len(done.posted))
+    return summary
+
+
+def inbound_files(status: str | None = None) -> list[dict]:
+    """Operators' view: files received, newest first."""
+    from edi.store import inbound_file
+
+    with engine().begin() as conn:
+        query = select(inbound_file).order_by(inbound_file.c.received_at.desc())
+        if status:
+            query = query.where(inbound_file.c.status == status)
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+# ------------------------------------------------------------------ period close, collections
+def close_period(period: str) -> dict:
+    from ledger.close import close_period as close
+
+    with engine().begin() as conn:
+        report = close(conn, period, policy=_policy(), closed_at=clock.now())
+    return {"period": period, "already_closed": report.already_closed, "offsets": report.offsets,
+            "offset_cents": report.offset_cents, "disbursements": report.disbursements,
+            "disbursed_cents": report.disbursed_cents}
+
+
+def run_collections(day: date) -> dict:
+    from ledger.collections import run_collections as run
+
+    with engine().begin() as conn:
+        report = run(conn, day, policy=_policy(), at=clock.now())
+    return {"day": str(day), "settlements": report.settlements, "penalties": report.penalties,
+            "penalty_cents": report.penalty_cents, "interest_cents": report.interest_cents,
+            "arrears_notices": report.arrears_notices, "security_alerts": report.security_alerts,
+            "problems": report.problems}

@@ -1,0 +1,25 @@
+"""What every CARM DAG shares: schedule time zone, retries, assets. No I/O here (parse time)."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset
+
+EASTERN = "America/Toronto"
+START = pendulum.datetime(2026, 11, 1, tz=EASTERN)
+DEFAULT_ARGS = {
+    "owner": "carm-payments",
+    "retries": 3,
+    "retry_delay": pendulum.duration(minutes=2),
+    "retry_exponential_backoff": True,
+}
+
+#: The ledger's journal: payments, declarations, penalties and interest post to it.
+LEDGER = Asset("carm://ledger/journal")
+#: A billing period has been closed (offsetting done, balances snapshotted).
+PERIOD_CLOSED = Asset("carm://ledger/period-close")
+
+
+def eastern_day(context) -> pendulum.Date:
+    """The business day a run is keyed on: its logical date in Eastern time (never `now()`)."""
+    return pendulum.instance(context["logical_date"]).in_timezone(EASTERN).date()
