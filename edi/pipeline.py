@@ -271,7 +271,9 @@ def acknowledge_file(
         # receipt's verdicts stand; the ledger is idempotent on the digest).
         sets = _judge_sets(result, checks)
         bound.info("file.replayed", documents=sorted(stored))
-        return Outcome(name, result, sets, stored, True)
+        # the same bytes under this upload's name, so the FI finds them beside its file
+        renamed = {kind: (f"{name}.{kind}.x12", content) for kind, (_, content) in stored.items()}
+        return Outcome(name, result, sets, renamed, True)
 
     result = _check_cross_file_duplicates(result, archive, when)
     numbers = ControlNumbers(conn)

@@ -220,11 +220,16 @@ class X12Reader:
         self._base += n
 
     def _skip_line_breaks(self, terminator: bytes) -> None:
+        # The CR / LF bytes that are layout here (not the terminator itself).
+        skip = _LINE_BREAKS.replace(terminator, b"") if len(terminator) == 1 else _LINE_BREAKS
         while True:
             if not self._buf and not self._fill(1):
                 return
-            i = 0
-            while i < len(self._buf) and self._buf[i : i + 1] in (b"\r", b"\n") and self._buf[i : i + 1] != terminator:
+            buf = self._buf
+            if buf[0] not in skip:  # the usual case: the next segment starts here
+                return
+            i, n = 1, len(buf)
+            while i < n and buf[i] in skip:
                 i += 1
             self._consume(i)
             if self._buf or self._eof:
@@ -244,22 +249,24 @@ class X12Reader:
         if start is None:
             return
         delimiters: Delimiters | None = None
+        terminator = b""
         while True:
             if not self._buf and not self._fill(1):
                 return
-            if self._buf[:3] == b"ISA" and (len(self._buf) < 4 or not self._buf[3:4].isalnum()):
+            if self._buf.startswith(b"ISA") and (len(self._buf) < 4 or not self._buf[3:4].isalnum()):
                 self._fill(ISA_LENGTH + 8)
                 learned = parse_isa_delimiters(bytes(self._buf[: ISA_LENGTH * 4]))
                 if isinstance(learned, str):
                     self.problems.append(ReadProblem("bad-isa", learned, self._base))
                     return
                 delimiters, isa_length = learned
+                terminator = _encode(delimiters.segment)
                 index += 1
-                raw = bytes(self._buf[: isa_length - len(_encode(delimiters.segment))])
+                raw = bytes(self._buf[: isa_length - len(terminator)])
                 offset = self._base
                 self._consume(isa_length)
                 yield _make_segment(raw, index, offset, delimiters, True)
-                self._skip_line_breaks(_encode(delimiters.segment))
+                self._skip_line_breaks(terminator)
                 continue
             if delimiters is None:
                 # `_find_isa` stopped on an "ISA" that opens no segment ("ISAA*00…"):
@@ -268,7 +275,6 @@ class X12Reader:
                 message = learned if isinstance(learned, str) else "the interchange does not start with ISA"
                 self.problems.append(ReadProblem("bad-isa", message, self._base))
                 return
-            terminator = _encode(delimiters.segment)
             raw, terminated = self._cut(terminator)
             if raw is None:
                 return

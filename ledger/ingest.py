@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from carm import clock
 from edi.pipeline import Outcome, acknowledge_file
 
 from .policy import Policy
@@ -37,15 +38,26 @@ class Ingested:
 
 
 def ingest_file(
-    engine: Engine, data: bytes | Path, name: str, *, received_at: datetime, policy: Policy, sender: str | None = None
+    engine: Engine,
+    data: bytes | Path,
+    name: str,
+    *,
+    received_at: datetime,
+    policy: Policy,
+    sender: str | None = None,
+    acknowledged_at: datetime | None = None,
 ) -> Ingested:
-    """Acknowledge and post one inbound file (idempotent on its bytes); `sender` as in `acknowledge_file`."""
+    """Acknowledge and post one inbound file (idempotent on its bytes).
+
+    `received_at` decides timeliness (D17-R32); `acknowledged_at` [now] is written in
+    the answers' envelopes; `sender` as in `acknowledge_file`."""
+    acknowledged_at = acknowledged_at or clock.now()
     for attempt in range(1, ATTEMPTS + 1):
         stream = io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")
         try:
             with stream, engine.begin() as conn:
                 outcome = acknowledge_file(
-                    stream, name, conn=conn, when=received_at, checks=[payment_checks(conn)], sender=sender
+                    stream, name, conn=conn, when=acknowledged_at, checks=[payment_checks(conn)], sender=sender
                 )
                 posted = [] if outcome.replayed else post_payments(conn, outcome, received_at=received_at, policy=policy)
             return Ingested(outcome, posted)

@@ -174,6 +174,7 @@ class BrokerTotal:
     """The part of an importer's total payable secured by a broker's security account (D17-R4)."""
 
     bn9: str
+    name: str
     asec: str
     amount: int
 

@@ -66,3 +66,21 @@ def sqlite_engine(tmp_path) -> Iterator[Engine]:
 @pytest.fixture
 def pg_engine() -> Iterator[Engine]:
     yield from _postgres()
+
+
+@pytest.fixture(scope="session")
+def sftp():
+    """The real OpenSSH SFTP server on loopback (sftp_inbox/start.sh), shared by the session.
+
+    Never skipped: when it cannot start (no root, no openssh-server) the tests fail with the reason.
+    """
+    from . import sftp_server
+
+    try:
+        server = sftp_server.start_server()
+    except sftp_server.ServerError as exc:
+        pytest.fail(f"the SFTP server did not start: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

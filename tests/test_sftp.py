@@ -38,18 +38,6 @@ FIXTURES = ROOT / "fixtures"
 # --- the server -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def sftp() -> Iterator[SftpServer]:
-    try:
-        server = sftp_server.start_server()
-    except sftp_server.ServerError as exc:
-        pytest.fail(f"the SFTP server did not start: {exc}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def engine_folders(server: SftpServer, **kwargs) -> SftpFolders:
     kwargs.setdefault("known_hosts", server.known_hosts)
     return SftpFolders("127.0.0.1", server.port, server.engine_user, key_filename=server.engine_key, **kwargs)

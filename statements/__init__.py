@@ -1,0 +1,72 @@
+"""What account holders and their agents receive (issue 4): Daily Notices, Statements of
+Account, and notices (avis) — D17-R14…R17, R35, G-R1.
+
+Each `carm` command is one call:
+
+    issue_daily_notices(conn, date, out)       carm notices daily --date DATE --out DIR
+    run_statements(conn, "YYYY-MM", out)      carm statements run --period YYYY-MM --out DIR
+    list_notices(conn, date_from=…, page=…)    carm notices list [--from] [--to] [--page N] [--bn9]
+    send_day_notices(conn, date, outbox)       carm notices send --date DATE --outbox DIR
+
+Documents are built from the journal (`iter_daily_notices`, `iter_statements`),
+written as XML validated against `mappings/*.xsd` (`to_xml`), and rendered
+as HTML and PDF in the recipient's language (`render_html`, `render_pdf`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from ledger.calendar import period_named
+from ledger.policy import Policy, load_policy
+
+from .daily import activity_window, iter_daily_notices
+from .errors import DeliveryError, InvalidDocument, Problem, StatementsError
+from .model import DailyNotice, Statement
+from .notices import (
+    NoticeEntry, NoticePage, SendReport, list_notices, notice_detail, record_relationship_notices, render_notice, send_notices,
+)
+from .output import FORMATS, RunReport, emit
+from .render import render_html, render_pdf
+from .soa import iter_statements, statement_problems
+from .xml import to_xml
+
+__all__ = [
+    "issue_daily_notices", "run_statements", "send_day_notices", "list_notices", "notice_detail",
+    "iter_daily_notices", "iter_statements", "to_xml", "render_html", "render_pdf", "render_notice",
+    "record_relationship_notices", "send_notices",
+    "DailyNotice", "Statement", "RunReport", "SendReport", "NoticeEntry", "NoticePage", "Problem",
+    "StatementsError", "InvalidDocument", "DeliveryError", "FORMATS",
+]
+
+
+def issue_daily_notices(
+    conn: Connection, issue_date: date, out: Path, *, policy: Policy | None = None, formats: tuple[str, ...] = FORMATS
+) -> RunReport:
+    """Write the Daily Notices issued on `issue_date` (reporting the business day before) into `out`."""
+    policy = policy or load_policy()
+    report = RunReport("DN", issue_date.isoformat())
+    if activity_window(issue_date, policy) is None:
+        report.problems.append(Problem("no_notice_day", f"no daily notice on {issue_date}: the day before is not a business day (D17-R14)", str(issue_date)))
+        return report
+    return emit(iter_daily_notices(conn, issue_date, policy=policy), Path(out), report, formats)
+
+
+def run_statements(
+    conn: Connection, period: str, out: Path, *, policy: Policy | None = None, formats: tuple[str, ...] = FORMATS
+) -> RunReport:
+    """Write every Statement of Account of billing period `period` (`YYYY-MM`) into `out`."""
+    policy = policy or load_policy()
+    period_named(period, policy)  # ValueError for a name that is not a month
+    report = RunReport("SOA", period, problems=statement_problems(conn, period))
+    return emit(iter_statements(conn, period, policy=policy), Path(out), report, formats)
+
+
+def send_day_notices(conn: Connection, day: date, outbox: Path, *, smtp_url: str | None = None) -> SendReport:
+    """Record the day's relationship-change notices, then e-mail the day's notices into `outbox`
+    (and to `$CARM_SMTP_URL` when set)."""
+    record_relationship_notices(conn, day)
+    return send_notices(conn, Path(outbox), date_from=day, smtp_url=smtp_url)

@@ -1,0 +1,104 @@
+"""Daily notices (DN, avis quotidien) — D17-R14, R16, R35.
+
+A Daily Notice issued on day D reports what was recorded on an account on the
+business day before it: D − 1 must be a business day, so notices go out
+Tuesday to Saturday for Monday-to-Friday activity and none after a weekend
+day or a federal holiday.  It includes every AR posting with an entry date
+after the previous business day up to D − 1 — postings the ledger dates on a
+weekend or holiday (interest from a Sunday collections run, an offset at a
+period end falling on a Saturday) appear on the next notice instead of none
+(decision S2 in docs/statements.md).
+
+Sections: *Transactions* (declarations and B2 reassessments), *Other
+transactions* (payments, credits, offsets, interest, penalties, fees,
+disbursements, corrections — D17-R35), *Under review* (declarations and
+reassessments under review).
+
+Who receives what (D17-R16, D17-R3, R4): one notice per program account with
+activity, keyed by RM15, to the holder or its one designated agent; one notice
+per broker security account, keyed by BN9 + ASEC, showing only the items
+tagged with that ASEC on the accounts its relationships cover that day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from sqlalchemy import Connection
+
+from ledger.calendar import is_business_day, previous_business_day
+from ledger.policy import Policy
+
+from .model import DailyAccount, DailyNotice, Holder, Line
+from .query import Coverage, Directory, accounts, balances_before, chunks, lines_between
+
+__all__ = ["activity_window", "iter_daily_notices"]
+
+TRANSACTION_TYPES = ("DECLARATION", "REASSESSMENT")
+
+
+def activity_window(issue_date: date, policy: Policy) -> tuple[date, date] | None:
+    """(first, last) entry dates a notice issued on `issue_date` reports, or None when no
+    notice is issued that day (D17-R14: the day before was not a business day)."""
+    activity = issue_date - timedelta(days=1)
+    if not is_business_day(activity, policy):
+        return None
+    return previous_business_day(activity, policy) + timedelta(days=1), activity
+
+
+def _section(rm15: str, name: str, lines: list[Line], closing: int) -> DailyAccount:
+    return DailyAccount(
+        rm15=rm15,
+        name=name,
+        transactions=tuple(l for l in lines if l.type in TRANSACTION_TYPES and not l.under_review),
+        other=tuple(l for l in lines if l.type not in TRANSACTION_TYPES),
+        under_review=tuple(l for l in lines if l.type in TRANSACTION_TYPES and l.under_review),
+        closing_balance=closing,
+    )
+
+
+def iter_daily_notices(conn: Connection, issue_date: date, *, policy: Policy, chunk_size: int = 2000) -> Iterator[DailyNotice]:
+    """Every Daily Notice issued on `issue_date`: importers' in RM15 order, then brokers' by BN9 and ASEC."""
+    window = activity_window(issue_date, policy)
+    if window is None:
+        return
+    first, last = window
+    directory = Directory(conn, last)
+    coverage = Coverage(conn, last)
+    per_broker: dict[tuple[str, str], list[DailyAccount]] = defaultdict(list)
+    for chunk in chunks(accounts(conn), chunk_size):
+        lo, hi = chunk[0].rm15, chunk[-1].rm15
+        moved = lines_between(conn, lo, hi, first, last)
+        if not any(moved.values()):
+            continue
+        before = balances_before(conn, lo, hi, first)
+        for rm15 in sorted(moved):
+            lines = moved[rm15]
+            if not lines:
+                continue
+            name = directory.name(rm15[:9])
+            opening = before.get(rm15, {})
+            yield DailyNotice(
+                issue_date=issue_date, activity_date=last, activity_from=first,
+                recipient=directory.recipient_for(rm15),
+                holder=Holder("importer", rm15[:9], name, rm15=rm15),
+                accounts=(_section(rm15, name, lines, sum(opening.values()) + sum(l.amount for l in lines)),),
+            )
+            by_asec: dict[str, list[Line]] = defaultdict(list)
+            for line in lines:
+                if line.asec in directory.broker_asecs:
+                    by_asec[line.asec].append(line)
+            for asec, tagged in sorted(by_asec.items()):
+                broker = directory.broker_asecs[asec]
+                if coverage.covers(broker, rm15):  # D17-R3: only accounts the relationship covers
+                    closing = opening.get(asec, 0) + sum(l.amount for l in tagged)
+                    per_broker[(broker, asec)].append(_section(rm15, name, tagged, closing))
+    for (broker, asec), sections in sorted(per_broker.items()):
+        yield DailyNotice(
+            issue_date=issue_date, activity_date=last, activity_from=first,
+            recipient=directory.party(broker),
+            holder=Holder("broker", broker, directory.name(broker), asec=asec),
+            accounts=tuple(sections),
+        )

@@ -1,0 +1,187 @@
+"""Words and numbers in the recipient's language (G-R1: English or French).
+
+Amounts use Babel's Canadian locales in accounting format: `$1,234.56` and
+`($1,234.56)` in English, `1 234,56 $` and `(1 234,56 $)` in French (the
+spaces are no-break spaces, U+00A0, as the fr_CA locale writes them) — a
+credit is shown in brackets (D17-R15 box I).  Money never passes through a
+float: cents become a `Decimal` with two places.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+from babel.dates import format_date
+from babel.numbers import get_currency_symbol, parse_pattern
+from babel import Locale
+
+__all__ = ["money", "long_date", "label", "LABELS", "LOCALES", "component_label", "type_label", "describe"]
+
+LOCALES = {"en": "en_CA", "fr": "fr_CA"}
+
+
+@lru_cache(maxsize=4)
+def _currency_format(language: str):
+    locale = Locale.parse(LOCALES[language])
+    return locale, locale.currency_formats["accounting"]
+
+
+def money(cents: int, language: str) -> str:
+    """Integer cents as the language writes Canadian dollars, credits in brackets."""
+    locale, pattern = _currency_format(language)
+    return pattern.apply(Decimal(cents).scaleb(-2), locale, currency="CAD", currency_digits=True)
+
+
+def long_date(day: date, language: str) -> str:
+    return format_date(day, "long", locale=LOCALES[language])
+
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "DN": "Daily notice",
+        "SOA": "Statement of account",
+        "document": "Document",
+        "recipient": "Recipient",
+        "importer": "Importer",
+        "broker": "Broker",
+        "program_account": "Program account",
+        "security_account": "Security account",
+        "issue_date": "Issue date",
+        "activity_date": "Activity of",
+        "activity_from": "Postings dated from",
+        "statement_date": "Statement date",
+        "billing_period": "Billing period",
+        "payment_due_date": "Payment due date",
+        "account": "Account",
+        "transactions": "Transactions",
+        "other_transactions": "Other transactions",
+        "under_review": "Under review",
+        "net_change": "Net change",
+        "closing_balance": "Balance at the end of the day",
+        "opening_balance": "Opening balance (D)",
+        "daily_summary": "Daily summary of declarations due {date}",
+        "other_items": "Other items with their own due dates",
+        "payments": "Payments, credits and offsets",
+        "interest": "Interest",
+        "penalties": "Penalties",
+        "fees": "Fees",
+        "total_payable": "Total payable (I)",
+        "importer_total": "Importer total payable",
+        "broker_total": "Broker total payable — {name} ({asec})",
+        "grand_total": "Grand total",
+        "total": "Total",
+        "none": "Nothing to report.",
+        "count": "Declarations",
+        "col_date": "Date",
+        "col_type": "Type",
+        "col_ref": "Transaction / reference",
+        "col_desc": "Description",
+        "col_due": "Due date",
+        "col_status": "Status",
+        "col_amount": "Amount",
+        "status_O": "O",
+        "status_note": "Status O: offset. Amounts in brackets are credits.",
+        "period_range": "{start} to {end}",
+        "page": "Page",
+    },
+    "fr": {
+        "DN": "Avis quotidien",
+        "SOA": "Relevé de compte",
+        "document": "Document",
+        "recipient": "Destinataire",
+        "importer": "Importateur",
+        "broker": "Courtier",
+        "program_account": "Compte de programme",
+        "security_account": "Compte de garantie",
+        "issue_date": "Date d'émission",
+        "activity_date": "Activité du",
+        "activity_from": "Inscriptions datées à partir du",
+        "statement_date": "Date du relevé",
+        "billing_period": "Période de facturation",
+        "payment_due_date": "Date d'échéance du paiement",
+        "account": "Compte",
+        "transactions": "Transactions",
+        "other_transactions": "Autres transactions",
+        "under_review": "En cours d'examen",
+        "net_change": "Variation nette",
+        "closing_balance": "Solde à la fin de la journée",
+        "opening_balance": "Solde d'ouverture (D)",
+        "daily_summary": "Sommaire quotidien des déclarations exigibles le {date}",
+        "other_items": "Autres éléments et leurs propres dates d'échéance",
+        "payments": "Paiements, crédits et compensations",
+        "interest": "Intérêts",
+        "penalties": "Pénalités",
+        "fees": "Frais",
+        "total_payable": "Total à payer (I)",
+        "importer_total": "Total à payer par l'importateur",
+        "broker_total": "Total à payer par le courtier — {name} ({asec})",
+        "grand_total": "Total général",
+        "total": "Total",
+        "none": "Rien à signaler.",
+        "count": "Déclarations",
+        "col_date": "Date",
+        "col_type": "Type",
+        "col_ref": "Transaction / référence",
+        "col_desc": "Description",
+        "col_due": "Échéance",
+        "col_status": "État",
+        "col_amount": "Montant",
+        "status_O": "O",
+        "status_note": "État O : compensation. Les montants entre parenthèses sont des crédits.",
+        "period_range": "du {start} au {end}",
+        "page": "Page",
+    },
+}
+
+_TYPES = {
+    "en": {
+        "DECLARATION": "Declaration", "REASSESSMENT": "Reassessment (B2)", "PAYMENT": "Payment",
+        "CREDIT": "Credit (refund)", "OFFSET": "Offset", "DISBURSEMENT": "Disbursement",
+        "INTEREST": "Interest", "PENALTY": "Penalty", "FEE": "Fee", "CORRECTION": "Correction",
+    },
+    "fr": {
+        "DECLARATION": "Déclaration", "REASSESSMENT": "Réévaluation (B2)", "PAYMENT": "Paiement",
+        "CREDIT": "Crédit (remboursement)", "OFFSET": "Compensation", "DISBURSEMENT": "Versement",
+        "INTEREST": "Intérêts", "PENALTY": "Pénalité", "FEE": "Frais", "CORRECTION": "Correction",
+    },
+}
+_COMPONENTS = {
+    "en": {"duty": "Duty", "sima": "SIMA duty", "excise_duty": "Excise duty", "excise_tax": "Excise tax", "gst": "GST"},
+    "fr": {"duty": "Droits de douane", "sima": "Droits LMSI", "excise_duty": "Droits d'accise", "excise_tax": "Taxe d'accise", "gst": "TPS"},
+}
+_KINDS = {
+    "en": {"payment": "unapplied payment", "interim": "interim payment", "credit": "refund", "interest": "interest",
+           "penalty": "late-payment penalty", "fee": "administrative fee", "adjustment": "B2 reassessment"},
+    "fr": {"payment": "paiement non appliqué", "interim": "paiement provisoire", "credit": "remboursement", "interest": "intérêts",
+           "penalty": "pénalité pour paiement en retard", "fee": "frais administratifs", "adjustment": "réévaluation B2"},
+}
+
+
+def label(key: str, language: str, **values: str) -> str:
+    text = LABELS[language][key]
+    return text.format(**values) if values else text
+
+
+def type_label(code: str, language: str) -> str:
+    return _TYPES[language].get(code, code)
+
+
+def component_label(code: str | None, language: str) -> str:
+    return _COMPONENTS[language].get(code or "", code or "")
+
+
+def describe(line, language: str) -> str:
+    """What a line is about, in the language: built from its codes, not the ledger's English text."""
+    if line.kind in ("declaration", "adjustment", "credit") and line.component:
+        what = component_label(line.component, language)
+        if line.kind != "declaration":
+            what = f"{_KINDS[language][line.kind]} — {what}"
+        return what
+    if line.kind == "payment":
+        return _KINDS[language]["interim" if "interim" in line.description else "payment"]
+    if line.kind in _KINDS[language]:
+        text = _KINDS[language][line.kind]
+        return text[0].upper() + text[1:]
+    return line.description

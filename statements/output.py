@@ -1,0 +1,101 @@
+"""Writing documents to a folder: names, sequences, idempotent bytes (issue 4 §5).
+
+Each document becomes `<recipient BN9>-<DN|SOA>-<YYYYMMDD>-<NNNN>.<xml|html|pdf>`:
+who receives it, what it is, its date (issue date of a DN, statement date of
+an SOA) and the recipient's sequence number for that type and date, given in
+the order the documents are produced (importers by RM15, then brokers by BN9
+and ASEC).  A file whose bytes are already on disk is left untouched; others
+are written to a temporary name and renamed, so a reader never sees half a
+file.  Re-running on the same ledger state therefore rewrites nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import structlog
+
+from .errors import Problem
+from .model import Document
+from .render import render_html, render_pdf
+from .xml import document_id, to_xml
+
+__all__ = ["RunReport", "emit", "write_if_changed", "FORMATS"]
+
+log = structlog.get_logger("statements")
+
+FORMATS = ("xml", "html", "pdf")
+_RENDER = {"xml": to_xml, "html": render_html, "pdf": render_pdf}
+
+
+@dataclass
+class RunReport:
+    """What a run produced.
+
+    Attributes:
+        doc_type: `DN` or `SOA`; label: the issue date or the period.
+        documents: how many documents; importer / broker: of which for each kind of holder.
+        written / unchanged: files whose bytes changed (or were new) / were already there.
+        files: every file of the run, in order.
+        problems: what a person should look at; none stops the run.
+    """
+
+    doc_type: str
+    label: str
+    documents: int = 0
+    importer: int = 0
+    broker: int = 0
+    written: int = 0
+    unchanged: int = 0
+    files: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def summary_line(self) -> str:
+        return (f"{self.doc_type} {self.label}: {self.documents} documents ({self.importer} importer, {self.broker} broker), "
+                f"{self.written} files written, {self.unchanged} unchanged")
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` unless it already holds exactly those bytes; True when written."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return True
+
+
+def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: tuple[str, ...] = FORMATS) -> RunReport:
+    """Number, render and write every document of `documents` into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown formats {sorted(unknown)}; choose among {FORMATS}")
+    sequence: dict[tuple[str, str], int] = defaultdict(int)
+    for doc in documents:
+        counter = (doc.recipient.bn9, doc.doc_date.isoformat())
+        sequence[counter] += 1
+        doc = replace(doc, sequence=sequence[counter])
+        stem = document_id(doc)
+        for fmt in formats:
+            path = out / f"{stem}.{fmt}"
+            if write_if_changed(path, _RENDER[fmt](doc)):
+                report.written += 1
+            else:
+                report.unchanged += 1
+            report.files.append(path)
+        report.documents += 1
+        if doc.holder.kind == "importer":
+            report.importer += 1
+        else:
+            report.broker += 1
+    log.info("statements.emitted", doc_type=report.doc_type, label=report.label, documents=report.documents,
+             written=report.written, unchanged=report.unchanged, problems=[p.message for p in report.problems])
+    return report

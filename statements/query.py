@@ -1,0 +1,205 @@
+"""Reading the ledger for documents: bulk, by ranges of program accounts.
+
+Statements for 100,000 accounts cannot afford queries per account, so every
+read here takes a contiguous range of RM15s (`chunks`) and answers for all of
+them at once, from the journal itself (never the caches: a document states
+what the books say on its day).
+
+Also here: who may see what on a day — relationship coverage (D17-R3),
+designated agents (Annex B), brokers' security accounts (D17-R4).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from ledger.schema import (
+    ar_item,
+    business,
+    designated_agent,
+    journal_entry,
+    journal_line,
+    payment,
+    program_account,
+    relationship,
+    relationship_account,
+    security_account,
+)
+
+from .model import LINE_TYPES, Line, Party
+
+__all__ = ["AccountRow", "accounts", "chunks", "lines_between", "balances_before", "Directory", "Coverage"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    rm15: str
+    bn9: str
+    client_type: str
+    calendar_month: bool
+
+
+def accounts(conn: Connection) -> list[AccountRow]:
+    """Every program account, in RM15 order."""
+    rows = conn.execute(
+        select(program_account.c.rm15, program_account.c.bn9, program_account.c.client_type, program_account.c.calendar_month)
+        .order_by(program_account.c.rm15)
+    )
+    return [AccountRow(r.rm15, r.bn9, r.client_type, bool(r.calendar_month)) for r in rows]
+
+
+def chunks(items: Sequence[AccountRow], size: int) -> Iterator[Sequence[AccountRow]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _reference(reason: str, entry_key: str, trace: str | None) -> str | None:
+    if trace:
+        return trace
+    if reason in ("REASSESSMENT", "REFUND") and entry_key.startswith("adj:"):
+        return entry_key[4:]
+    return None
+
+
+def lines_between(conn: Connection, lo: str, hi: str, first: date, last: date) -> dict[str, list[Line]]:
+    """The AR movements of accounts `lo`…`hi` with an entry date in [first, last], per RM15,
+    one `Line` per (entry, item), in entry order."""
+    query = (
+        select(
+            journal_line.c.rm15, journal_line.c.debit_cents, journal_line.c.credit_cents,
+            journal_entry.c.id.label("entry_id"), journal_entry.c.entry_date, journal_entry.c.reason,
+            journal_entry.c.key.label("entry_key"),
+            ar_item.c.id.label("item_id"), ar_item.c.kind, ar_item.c.component, ar_item.c.transaction_number,
+            ar_item.c.asec, ar_item.c.due_date, ar_item.c.under_review, ar_item.c.description,
+            payment.c.trace,
+        )
+        .select_from(
+            journal_line.join(journal_entry, journal_entry.c.id == journal_line.c.entry_id)
+            .join(ar_item, ar_item.c.id == journal_line.c.item_id)
+            .outerjoin(payment, payment.c.entry_id == journal_entry.c.id)
+        )
+        .where(
+            journal_line.c.account == "AR",
+            journal_line.c.rm15 >= lo, journal_line.c.rm15 <= hi,
+            journal_entry.c.entry_date >= first, journal_entry.c.entry_date <= last,
+        )
+        .order_by(journal_line.c.rm15, journal_entry.c.entry_date, journal_entry.c.id, ar_item.c.id)
+    )
+    out: dict[str, list[Line]] = defaultdict(list)
+    for r in conn.execute(query):
+        amount = int(r.debit_cents) - int(r.credit_cents)
+        lines = out[r.rm15]
+        if lines and lines[-1].entry_id == r.entry_id and lines[-1].item_id == r.item_id:
+            prev = lines[-1]
+            lines[-1] = replace(prev, amount=prev.amount + amount)
+            continue
+        kind = LINE_TYPES.get(r.reason, r.reason)  # an unknown reason fails the XSD: loud, as it should
+        lines.append(
+            Line(
+                date=r.entry_date, type=kind, amount=amount, description=r.description, kind=r.kind,
+                component=r.component, transaction_number=r.transaction_number, asec=r.asec,
+                due_date=r.due_date, under_review=bool(r.under_review),
+                reference=_reference(r.reason, r.entry_key, r.trace),
+                status="O" if r.reason == "OFFSET" else None,
+                entry_id=int(r.entry_id), item_id=int(r.item_id),
+            )
+        )
+    for rm15 in list(out):
+        out[rm15] = [line for line in out[rm15] if line.amount != 0]
+    return out
+
+
+def balances_before(conn: Connection, lo: str, hi: str, day: date) -> dict[str, dict[str | None, int]]:
+    """Balance of accounts `lo`…`hi` at the start of `day` (entries dated before it),
+    per RM15 and per the security account its items are tagged with."""
+    total = journal_line.c.debit_cents - journal_line.c.credit_cents
+    query = (
+        select(journal_line.c.rm15, ar_item.c.asec, func.sum(total))
+        .select_from(
+            journal_line.join(journal_entry, journal_entry.c.id == journal_line.c.entry_id)
+            .join(ar_item, ar_item.c.id == journal_line.c.item_id)
+        )
+        .where(
+            journal_line.c.account == "AR",
+            journal_line.c.rm15 >= lo, journal_line.c.rm15 <= hi,
+            journal_entry.c.entry_date < day,
+        )
+        .group_by(journal_line.c.rm15, ar_item.c.asec)
+    )
+    out: dict[str, dict[str | None, int]] = defaultdict(dict)
+    for rm15, asec, cents in conn.execute(query):
+        if int(cents):
+            out[rm15][asec] = int(cents)
+    return out
+
+
+class Directory:
+    """Businesses, designated agents and brokers' security accounts, as of one day."""
+
+    def __init__(self, conn: Connection, on: date) -> None:
+        self.on = on
+        self._business = {
+            r.bn9: (r.name, r.language, r.role)
+            for r in conn.execute(select(business.c.bn9, business.c.name, business.c.language, business.c.role))
+        }
+        self._agent = {
+            r.rm15: r.agent_bn9
+            for r in conn.execute(
+                select(designated_agent.c.rm15, designated_agent.c.agent_bn9).where(designated_agent.c.effective_from <= on)
+            )
+        }
+        #: security account → the broker holding it (D17-R4); importers' own securities are not brokers'.
+        self.broker_asecs: dict[str, str] = {
+            r.asec: r.holder_bn9
+            for r in conn.execute(
+                select(security_account.c.asec, security_account.c.holder_bn9).where(security_account.c.holder_kind == "broker")
+            )
+        }
+
+    def name(self, bn9: str) -> str:
+        found = self._business.get(bn9)
+        return found[0] if found else bn9
+
+    def party(self, bn9: str) -> Party:
+        name, language, _ = self._business.get(bn9, (bn9, "en", "importer"))
+        return Party(bn9, name, language)
+
+    def recipient_for(self, rm15: str) -> Party:
+        """Annex B / D17-R16: the one designated agent when there is one, else the holder."""
+        return self.party(self._agent.get(rm15, rm15[:9]))
+
+    def brokers(self) -> list[tuple[str, str]]:
+        """(broker BN9, ASEC) of every broker security account, in order."""
+        return sorted((bn9, asec) for asec, bn9 in self.broker_asecs.items())
+
+
+class Coverage:
+    """Which program accounts a provider may see on a day (D17-R3).
+
+    Business-management scope covers all the client's accounts, including ones
+    opened later; program-management scope only the listed accounts.  A
+    relationship counts on days from its start date to its end date inclusive.
+    A business always sees its own accounts.
+    """
+
+    def __init__(self, conn: Connection, on: date) -> None:
+        active = and_(relationship.c.start_date <= on, or_(relationship.c.end_date.is_(None), relationship.c.end_date >= on))
+        self._clients: dict[str, set[str]] = defaultdict(set)
+        self._accounts: dict[str, set[str]] = defaultdict(set)
+        for r in conn.execute(select(relationship.c.provider_bn9, relationship.c.client_bn9).where(active, relationship.c.scope == "business")):
+            self._clients[r.provider_bn9].add(r.client_bn9)
+        for r in conn.execute(
+            select(relationship.c.provider_bn9, relationship_account.c.rm15)
+            .join(relationship_account, relationship_account.c.relationship_id == relationship.c.id)
+            .where(active, relationship.c.scope == "program")
+        ):
+            self._accounts[r.provider_bn9].add(r.rm15)
+
+    def covers(self, provider: str, rm15: str) -> bool:
+        client = rm15[:9]
+        return client == provider or client in self._clients.get(provider, ()) or rm15 in self._accounts.get(provider, ())

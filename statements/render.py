@@ -1,0 +1,272 @@
+"""Readable renderings of documents, HTML and PDF, in the recipient's language (issue 4 §3).
+
+A document is first turned into a `View` — title, header facts, and blocks
+(headings, tables, summaries) already worded and formatted in the language —
+and the view is then laid out as HTML (Jinja2, `templates/document.html.j2`)
+or PDF (fpdf2, core Helvetica).  Both renderings therefore say exactly the
+same thing.  Output is deterministic: no clock is read (the PDF's creation
+date is the document's own date), so the same document gives the same bytes.
+
+The PDF uses the standard PDF fonts, which cover Latin-1: French is complete;
+a character outside Latin-1 in a business name (a curly quote, `œ`) is written
+as its nearest Latin-1 form (`statements.render.pdf_text`).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, time, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from fpdf import FPDF
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from .i18n import describe, label, long_date, money, type_label
+from .model import DailyNotice, Document, Line, Statement, StatementAccount
+from .xml import document_id
+
+__all__ = ["View", "Table", "view_of", "render_html", "render_pdf", "pdf_text"]
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass
+class Table:
+    """A titled table; the last column is an amount (right-aligned)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    total: tuple[str, str] | None = None
+    widths: tuple[int, ...] = (20, 30, 34, 50, 20, 10, 26)
+    empty: str = ""
+
+
+@dataclass
+class View:
+    language: str
+    title: str
+    meta: list[tuple[str, str]]
+    blocks: list[tuple[str, object]] = field(default_factory=list)  # ("heading", str) | ("table", Table) | ("summary", rows)
+    note: str = ""
+
+
+def _ref(line: Line) -> str:
+    """A declaration by its transaction number; anything else by its own reference (a payment's
+    trace, an adjustment's reference) then the transaction it touched."""
+    if line.type == "DECLARATION":
+        return line.transaction_number or ""
+    return " / ".join(part for part in (line.reference, line.transaction_number) if part)
+
+
+def _line_rows(lines: tuple[Line, ...], lang: str) -> list[list[str]]:
+    return [
+        [
+            line.date.isoformat(), type_label(line.type, lang), _ref(line), describe(line, lang),
+            line.due_date.isoformat() if line.due_date else "", line.status or "", money(line.amount, lang),
+        ]
+        for line in lines
+    ]
+
+
+def _lines_table(title: str, lines: tuple[Line, ...], lang: str) -> Table:
+    columns = [label(k, lang) for k in ("col_date", "col_type", "col_ref", "col_desc", "col_due", "col_status", "col_amount")]
+    return Table(title, columns, _line_rows(lines, lang), (label("total", lang), money(sum(l.amount for l in lines), lang)),
+                 empty=label("none", lang))
+
+
+def _holder_meta(doc: Document, lang: str) -> list[tuple[str, str]]:
+    meta = [(label("document", lang), document_id(doc)),
+            (label("recipient", lang), f"{doc.recipient.name} ({doc.recipient.bn9})")]
+    if doc.holder.kind == "importer":
+        meta.append((label("importer", lang), f"{doc.holder.name} — {doc.holder.rm15}"))
+    else:
+        meta.append((label("broker", lang), f"{doc.holder.name} — {doc.holder.bn9} / {doc.holder.asec}"))
+    return meta
+
+
+def _daily_view(doc: DailyNotice, lang: str) -> View:
+    meta = _holder_meta(doc, lang) + [
+        (label("issue_date", lang), long_date(doc.issue_date, lang)),
+        (label("activity_date", lang), long_date(doc.activity_date, lang)),
+    ]
+    if doc.activity_from != doc.activity_date:
+        meta.append((label("activity_from", lang), long_date(doc.activity_from, lang)))
+    view = View(lang, label("DN", lang), meta, note=label("status_note", lang))
+    for account in doc.accounts:
+        view.blocks.append(("heading", f"{label('account', lang)} {account.rm15} — {account.name}"))
+        view.blocks.append(("table", _lines_table(label("transactions", lang), account.transactions, lang)))
+        view.blocks.append(("table", _lines_table(label("other_transactions", lang), account.other, lang)))
+        view.blocks.append(("table", _lines_table(label("under_review", lang), account.under_review, lang)))
+        view.blocks.append(("summary", [
+            (label("net_change", lang), money(account.net_change, lang), False),
+            (label("closing_balance", lang), money(account.closing_balance, lang), True),
+        ]))
+    if len(doc.accounts) > 1:
+        view.blocks.append(("summary", [
+            (label("net_change", lang), money(doc.net_change, lang), False),
+            (label("closing_balance", lang), money(doc.closing_balance, lang), True),
+        ]))
+    return view
+
+
+def _daily_summary(account: StatementAccount, doc: Statement, lang: str) -> Table:
+    rows: list[list[str]] = []
+    for day in account.daily:
+        rows.append([day.date.isoformat(), str(len(day.transactions)), "", money(day.total, lang)])
+        rows.extend(["", "", f"{number}" + (f" ({asec})" if asec else ""), money(cents, lang)] for number, asec, cents in day.transactions)
+    return Table(
+        label("daily_summary", lang, date=long_date(doc.due_date, lang)),
+        [label("col_date", lang), label("count", lang), label("col_ref", lang), label("col_amount", lang)],
+        rows, (label("total", lang), money(account.daily_total, lang)), widths=(30, 30, 90, 40), empty=label("none", lang),
+    )
+
+
+def _statement_view(doc: Statement, lang: str) -> View:
+    meta = _holder_meta(doc, lang) + [
+        (label("statement_date", lang), long_date(doc.statement_date, lang)),
+        (label("billing_period", lang), label("period_range", lang, start=long_date(doc.period_start, lang), end=long_date(doc.period_end, lang))),
+        (label("payment_due_date", lang), long_date(doc.due_date, lang)),
+    ]
+    view = View(lang, label("SOA", lang), meta, note=label("status_note", lang))
+    for account in doc.accounts:
+        view.blocks.append(("heading", f"{label('account', lang)} {account.rm15} — {account.name}"))
+        view.blocks.append(("summary", [(label("opening_balance", lang), money(account.opening, lang), True)]))
+        view.blocks.append(("table", _daily_summary(account, doc, lang)))
+        for key, lines in (("other_items", account.other), ("under_review", account.under_review), ("payments", account.payments),
+                           ("interest", account.interest), ("penalties", account.penalties), ("fees", account.fees)):
+            view.blocks.append(("table", _lines_table(label(key, lang), lines, lang)))
+        rows = [(label("total_payable", lang), money(account.total_payable, lang), True)]
+        if doc.holder.kind == "importer":
+            rows.append((label("importer_total", lang), money(account.importer_total, lang), False))
+            for bt in account.broker_totals:
+                rows.append((label("broker_total", lang, name=bt.name, asec=bt.asec), money(bt.amount, lang), False))
+        rows.append((label("payment_due_date", lang), long_date(doc.due_date, lang), False))
+        view.blocks.append(("summary", rows))
+    if doc.holder.kind == "broker":
+        view.blocks.append(("summary", [(label("grand_total", lang), money(doc.grand_total, lang), True)]))
+    return view
+
+
+def view_of(doc: Document, language: str | None = None) -> View:
+    lang = language or doc.recipient.language
+    return _daily_view(doc, lang) if isinstance(doc, DailyNotice) else _statement_view(doc, lang)
+
+
+# ------------------------------------------------------------------ HTML
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return env
+
+
+def render_html(doc: Document, language: str | None = None) -> bytes:
+    view = view_of(doc, language)
+    return _environment().get_template("document.html.j2").render(view=view).encode("utf-8")
+
+
+# ------------------------------------------------------------------ PDF
+_PDF_REPLACEMENTS = str.maketrans({"\u202f": "\xa0", "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+                                   "\u2013": "-", "\u2014": "-", "\u0153": "oe", "\u0152": "OE", "\u2026": "..."})
+
+
+def pdf_text(text: str) -> str:
+    """`text` within Latin-1, the standard PDF fonts' range: typographic marks to their plain forms,
+    other letters without their accents, anything left as `?`."""
+    text = text.translate(_PDF_REPLACEMENTS)
+    try:
+        text.encode("latin-1")
+        return text
+    except UnicodeEncodeError:
+        out = []
+        for char in text:
+            if ord(char) < 256:
+                out.append(char)
+                continue
+            base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
+            out.append(base or "?")
+        return "".join(out)
+
+
+class _Pdf(FPDF):
+    def __init__(self, view: View) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.view = view
+        self.set_margins(10, 12, 10)
+        self.set_auto_page_break(True, margin=15)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("Helvetica", size=7)
+        self.cell(0, 5, pdf_text(f"{self.view.title} — {self.view.meta[0][1]} — {label('page', self.view.language)} {self.page_no()}/{{nb}}"), align="C")
+
+
+def _fit(pdf: FPDF, text: str, width: float) -> str:
+    if pdf.get_string_width(text) <= width - 1.5:
+        return text
+    while text and pdf.get_string_width(text + "...") > width - 1.5:
+        text = text[:-1]
+    return text + "..."
+
+
+def render_pdf(doc: Document, language: str | None = None) -> bytes:
+    view = view_of(doc, language)
+    pdf = _Pdf(view)
+    pdf.set_title(pdf_text(f"{view.title} {document_id(doc)}"))
+    pdf.set_producer("CARM payments engine")
+    pdf.set_creator("statements")
+    pdf.set_creation_date(datetime.combine(doc.doc_date, time(0, 0), tzinfo=timezone.utc))
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 15)
+    pdf.cell(0, 9, pdf_text(view.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=9)
+    for key, value in view.meta:
+        pdf.set_font("Helvetica", "B", 9)
+        pdf.cell(55, 5, pdf_text(key))
+        pdf.set_font("Helvetica", size=9)
+        pdf.cell(0, 5, pdf_text(value), new_x="LMARGIN", new_y="NEXT")
+    for kind, block in view.blocks:
+        if kind == "heading":
+            pdf.ln(3)
+            pdf.set_font("Helvetica", "B", 11)
+            pdf.cell(0, 7, pdf_text(block), border="B", new_x="LMARGIN", new_y="NEXT")
+        elif kind == "summary":
+            for text, value, strong in block:
+                pdf.set_font("Helvetica", "B" if strong else "", 9)
+                pdf.cell(150, 5, pdf_text(text), align="R")
+                pdf.cell(40, 5, pdf_text(value), align="R", new_x="LMARGIN", new_y="NEXT")
+        else:
+            _pdf_table(pdf, block)
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "I", 7)
+    pdf.cell(0, 4, pdf_text(view.note), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _pdf_table(pdf: FPDF, table: Table) -> None:
+    pdf.ln(1.5)
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.cell(0, 6, pdf_text(table.title), new_x="LMARGIN", new_y="NEXT")
+    widths = table.widths
+    last = len(widths) - 1
+    pdf.set_font("Helvetica", "B", 7)
+    pdf.set_fill_color(230, 230, 230)
+    for i, (col, w) in enumerate(zip(table.columns, widths)):
+        pdf.cell(w, 5, _fit(pdf, pdf_text(col), w), fill=True, align="R" if i == last else "L")
+    pdf.ln()
+    pdf.set_font("Helvetica", size=7)
+    if not table.rows:
+        pdf.set_font("Helvetica", "I", 7)
+        pdf.cell(0, 4.5, pdf_text(table.empty), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=7)
+    for row in table.rows:
+        for i, (value, w) in enumerate(zip(row, widths)):
+            pdf.cell(w, 4.5, _fit(pdf, pdf_text(value), w), align="R" if i == last else "L")
+        pdf.ln()
+    if table.total:
+        pdf.set_font("Helvetica", "B", 7)
+        pdf.cell(sum(widths[:-1]), 5, pdf_text(table.total[0]), border="T", align="R")
+        pdf.cell(widths[-1], 5, pdf_text(table.total[1]), border="T", align="R", new_x="LMARGIN", new_y="NEXT")

@@ -1,0 +1,158 @@
+"""Statements of account (SOA, relevé de compte) — D17-R15, R16, R35.
+
+One statement per billing period (`ledger.calendar.period_named`; the
+calendar month for accounts billed that way), dated the statement day and
+stating the payment due date.  For each program account:
+
+* **Opening balance** (box D): the balance at the end of the previous period;
+* **Daily summary** of the period's declarations due on the statement's due
+  date, one line per accounting day, each declaration with its total;
+* **Other items** with their own due dates: declarations due at release, B2
+  reassessments, corrections;
+* **Under review**: declarations and reassessments under review, with due dates;
+* **Payments, credits and offsets** (offsets with status `O`), disbursements;
+* **Interest**, **penalties**, **fees** (D17-R35);
+* **Total payable** (box I) = D + every section; negative is a credit;
+* on an importer's statement, the **broker totals** (the part secured by each
+  broker's security account, D17-R4) and the **importer total** (the rest).
+
+Importer statements are keyed by RM15 and go to the holder or its one
+designated agent; CADP accounts get none (D17-R15).  Broker statements are
+keyed by BN9 + ASEC: per client account covered by a relationship on the
+period's last day (D17-R3), only the items tagged with that ASEC, then the
+**grand total**.  An account gets a statement when it has an opening balance
+or any posting in the period.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+
+from sqlalchemy import Connection, select
+
+from ledger.calendar import Period, period_named
+from ledger.policy import Policy
+from ledger.schema import period_close
+
+from .errors import Problem
+from .model import BrokerTotal, DaySummary, Holder, Line, Statement, StatementAccount
+from .query import AccountRow, Coverage, Directory, accounts, balances_before, chunks, lines_between
+
+__all__ = ["iter_statements", "statement_problems"]
+
+PAYMENT_TYPES = ("PAYMENT", "CREDIT", "OFFSET", "DISBURSEMENT")
+
+
+def _daily(lines: list[Line]) -> tuple[DaySummary, ...]:
+    per_day: dict[date, dict[str, list]] = defaultdict(dict)
+    for line in lines:
+        entry = per_day[line.date].setdefault(line.transaction_number or "", [line.asec, 0])
+        entry[1] += line.amount
+    return tuple(
+        DaySummary(day, tuple((number, asec, cents) for number, (asec, cents) in sorted(txns.items())))
+        for day, txns in sorted(per_day.items())
+    )
+
+
+def account_part(
+    rm15: str, name: str, lines: list[Line], opening: int, due_date: date, broker_totals: tuple[BrokerTotal, ...] = ()
+) -> StatementAccount:
+    """Sort an account's period lines into the statement's sections (see the module docstring)."""
+    daily, other, review, pay, interest, penalties, fees = [], [], [], [], [], [], []
+    for line in lines:
+        if line.type in ("DECLARATION", "REASSESSMENT") and line.under_review:
+            review.append(line)
+        elif line.type == "DECLARATION" and line.due_date == due_date:
+            daily.append(line)
+        elif line.type in PAYMENT_TYPES:
+            pay.append(line)
+        elif line.type == "INTEREST":
+            interest.append(line)
+        elif line.type == "PENALTY":
+            penalties.append(line)
+        elif line.type == "FEE":
+            fees.append(line)
+        else:  # declarations due on their own dates, reassessments, corrections
+            other.append(line)
+    return StatementAccount(
+        rm15=rm15, name=name, opening=opening, daily=_daily(daily), other=tuple(other), under_review=tuple(review),
+        payments=tuple(pay), interest=tuple(interest), penalties=tuple(penalties), fees=tuple(fees),
+        broker_totals=broker_totals,
+    )
+
+
+def _broker_totals(opening: dict[str | None, int], lines: list[Line], directory: Directory) -> tuple[BrokerTotal, ...]:
+    closing: dict[str, int] = defaultdict(int)
+    seen: set[str] = set()
+    for asec, cents in opening.items():
+        if asec in directory.broker_asecs:
+            closing[asec] += cents
+            seen.add(asec)
+    for line in lines:
+        if line.asec in directory.broker_asecs:
+            closing[line.asec] += line.amount
+            seen.add(line.asec)
+    return tuple(BrokerTotal(directory.broker_asecs[a], directory.name(directory.broker_asecs[a]), a, closing[a]) for a in sorted(seen, key=lambda a: (directory.broker_asecs[a], a)))
+
+
+def statement_problems(conn: Connection, name: str) -> list[Problem]:
+    """What a person should know before statements of period `name` leave."""
+    closed = conn.execute(select(period_close.c.period).where(period_close.c.period == name)).first()
+    if closed is None:
+        return [Problem("period_not_closed", f"period {name} is not closed: credits are not yet offset (D17-R10)", name)]
+    return []
+
+
+def _period_for(row: AccountRow, name: str, policy: Policy) -> Period:
+    return period_named(name, policy, row.calendar_month or row.rm15 in policy.calendar_month_accounts)
+
+
+def iter_statements(conn: Connection, name: str, *, policy: Policy, chunk_size: int = 2000) -> Iterator[Statement]:
+    """Every Statement of Account of period `name`: importers' in RM15 order, then brokers' by BN9 and ASEC."""
+    standard = period_named(name, policy)
+    directory = Directory(conn, standard.end)
+    coverage = Coverage(conn, standard.end)
+    per_broker: dict[tuple[str, str], list[StatementAccount]] = defaultdict(list)
+    every = accounts(conn)
+    for group in (
+        [a for a in every if not (a.calendar_month or a.rm15 in policy.calendar_month_accounts)],
+        [a for a in every if a.calendar_month or a.rm15 in policy.calendar_month_accounts],
+    ):
+        for chunk in chunks(group, chunk_size):
+            period = _period_for(chunk[0], name, policy)
+            lo, hi = chunk[0].rm15, chunk[-1].rm15
+            moved = lines_between(conn, lo, hi, period.start, period.end)
+            before = balances_before(conn, lo, hi, period.start)
+            for row in chunk:
+                lines = moved.get(row.rm15, [])
+                opening = before.get(row.rm15, {})
+                if not lines and not any(opening.values()):
+                    continue
+                name_ = directory.name(row.bn9)
+                if row.client_type != "CADP":  # D17-R15: importers other than CADP, and brokers
+                    part = account_part(row.rm15, name_, lines, sum(opening.values()), period.due_date,
+                                        _broker_totals(opening, lines, directory))
+                    yield Statement(
+                        period=period.name, period_start=period.start, period_end=period.end,
+                        statement_date=period.statement_date, due_date=period.due_date,
+                        recipient=directory.recipient_for(row.rm15),
+                        holder=Holder("importer", row.bn9, name_, rm15=row.rm15), accounts=(part,),
+                    )
+                asecs = {a for a in opening if a in directory.broker_asecs} | {l.asec for l in lines if l.asec in directory.broker_asecs}
+                for asec in sorted(asecs):
+                    broker = directory.broker_asecs[asec]
+                    if not coverage.covers(broker, row.rm15):  # D17-R3
+                        continue
+                    tagged = [l for l in lines if l.asec == asec]
+                    if not tagged and not opening.get(asec):
+                        continue
+                    per_broker[(broker, asec)].append(account_part(row.rm15, name_, tagged, opening.get(asec, 0), period.due_date))
+    for (broker, asec), parts in sorted(per_broker.items()):
+        yield Statement(
+            period=standard.name, period_start=standard.start, period_end=standard.end,
+            statement_date=standard.statement_date, due_date=standard.due_date,
+            recipient=directory.party(broker), holder=Holder("broker", broker, directory.name(broker), asec=asec),
+            accounts=tuple(sorted(parts, key=lambda p: p.rm15)),
+        )

@@ -1,0 +1,194 @@
+"""Documents as XML under the project's XSDs (D17-R16: delivered as XML with an XSD).
+
+`to_xml(document)` builds the XML and validates it against
+`mappings/daily-notice.xsd` or `mappings/statement-of-account.xsd`; a document
+that fails is a bug in this package and raises `InvalidDocument` — it is never
+returned, so it can never be written.  Output is canonical for a given
+document: UTF-8, fixed element order, two-space indentation, no timestamps.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from lxml import etree
+
+from edi.payments import format_cents
+
+from .errors import InvalidDocument
+from .model import DailyAccount, DailyNotice, Document, Line, Party, Statement, StatementAccount
+
+__all__ = ["to_xml", "schema_for", "document_id", "DN_NS", "SOA_NS", "MAPPINGS"]
+
+MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
+DN_NS = "urn:carm:daily-notice:1"
+SOA_NS = "urn:carm:statement-of-account:1"
+_SCHEMAS = {"DN": (DN_NS, "daily-notice.xsd"), "SOA": (SOA_NS, "statement-of-account.xsd")}
+
+
+@lru_cache(maxsize=2)
+def schema_for(doc_type: str) -> etree.XMLSchema:
+    """The compiled XSD of `DN` or `SOA`."""
+    return etree.XMLSchema(etree.parse(str(MAPPINGS / _SCHEMAS[doc_type][1])))
+
+
+def document_id(doc: Document) -> str:
+    """`<recipient BN9>-<DN|SOA>-<YYYYMMDD>-<sequence>`: also the file name stem."""
+    return f"{doc.recipient.bn9}-{doc.doc_type}-{doc.doc_date:%Y%m%d}-{doc.sequence:04d}"
+
+
+class _Builder:
+    def __init__(self, ns: str) -> None:
+        self.ns = "{%s}" % ns
+
+    def el(self, parent, tag: str, text: object | None = None, **attrs):
+        node = etree.SubElement(parent, self.ns + tag, attrs) if parent is not None else etree.Element(self.ns + tag, attrs, nsmap={None: self.ns[1:-1]})
+        if text is not None:
+            node.text = str(text)
+        return node
+
+    def amount(self, parent, tag: str, cents: int, **attrs):
+        return self.el(parent, tag, format_cents(cents), **attrs)
+
+    def party(self, parent, tag: str, party: Party) -> None:
+        node = self.el(parent, tag)
+        self.el(node, "BN9", party.bn9)
+        self.el(node, "Name", party.name[:200])
+        self.el(node, "Language", party.language)
+
+    def line(self, parent, line: Line) -> None:
+        node = self.el(parent, "Line")
+        self.el(node, "Date", line.date.isoformat())
+        self.el(node, "Type", line.type)
+        if line.transaction_number:
+            self.el(node, "TransactionNumber", line.transaction_number)
+        if line.component:
+            self.el(node, "Component", line.component)
+        if line.asec:
+            self.el(node, "SecurityAccount", line.asec)
+        if line.reference:
+            self.el(node, "Reference", line.reference[:300])
+        self.el(node, "Description", line.description[:300])
+        if line.due_date:
+            self.el(node, "DueDate", line.due_date.isoformat())
+        if line.status:
+            self.el(node, "Status", line.status)
+        self.amount(node, "Amount", line.amount)
+
+    def section(self, parent, tag: str, lines: tuple[Line, ...]) -> None:
+        node = self.el(parent, tag)
+        for line in lines:
+            self.line(node, line)
+        self.amount(node, "Total", sum(l.amount for l in lines))
+
+
+def _daily(doc: DailyNotice) -> etree._Element:
+    b = _Builder(DN_NS)
+    root = b.el(None, "DailyNotice", version="1")
+    b.el(root, "DocumentId", document_id(doc))
+    b.el(root, "IssueDate", doc.issue_date.isoformat())
+    b.el(root, "ActivityDate", doc.activity_date.isoformat())
+    b.el(root, "ActivityFrom", doc.activity_from.isoformat())
+    b.party(root, "Recipient", doc.recipient)
+    holder = b.el(root, "Holder")
+    if doc.holder.kind == "importer":
+        node = b.el(holder, "Importer")
+        b.el(node, "RM15", doc.holder.rm15)
+        b.el(node, "Name", doc.holder.name[:200])
+    else:
+        node = b.el(holder, "Broker")
+        b.el(node, "BN9", doc.holder.bn9)
+        b.el(node, "SecurityAccount", doc.holder.asec)
+        b.el(node, "Name", doc.holder.name[:200])
+    for account in doc.accounts:
+        _daily_account(b, root, account)
+    b.amount(root, "NetChange", doc.net_change)
+    b.amount(root, "ClosingBalance", doc.closing_balance)
+    return root
+
+
+def _daily_account(b: _Builder, root, account: DailyAccount) -> None:
+    node = b.el(root, "Account")
+    b.el(node, "RM15", account.rm15)
+    b.el(node, "Name", account.name[:200])
+    b.section(node, "Transactions", account.transactions)
+    b.section(node, "OtherTransactions", account.other)
+    b.section(node, "UnderReview", account.under_review)
+    b.amount(node, "NetChange", account.net_change)
+    b.amount(node, "ClosingBalance", account.closing_balance)
+
+
+def _statement(doc: Statement) -> etree._Element:
+    b = _Builder(SOA_NS)
+    root = b.el(None, "StatementOfAccount", version="1")
+    b.el(root, "DocumentId", document_id(doc))
+    b.el(root, "StatementDate", doc.statement_date.isoformat())
+    period = b.el(root, "BillingPeriod")
+    b.el(period, "Name", doc.period)
+    b.el(period, "Start", doc.period_start.isoformat())
+    b.el(period, "End", doc.period_end.isoformat())
+    b.el(root, "PaymentDueDate", doc.due_date.isoformat())
+    b.party(root, "Recipient", doc.recipient)
+    if doc.holder.kind == "importer":
+        body = b.el(root, "ImporterStatement")
+        importer = b.el(body, "Importer")
+        b.el(importer, "RM15", doc.holder.rm15)
+        b.el(importer, "Name", doc.holder.name[:200])
+        (account,) = doc.accounts
+        node = _statement_account(b, body, "Account", account, doc)
+        b.amount(node, "ImporterTotal", account.importer_total)
+        for bt in account.broker_totals:
+            total = b.el(node, "BrokerTotal")
+            b.el(total, "BN9", bt.bn9)
+            b.el(total, "SecurityAccount", bt.asec)
+            b.amount(total, "Amount", bt.amount)
+    else:
+        body = b.el(root, "BrokerStatement")
+        broker = b.el(body, "Broker")
+        b.el(broker, "BN9", doc.holder.bn9)
+        b.el(broker, "SecurityAccount", doc.holder.asec)
+        b.el(broker, "Name", doc.holder.name[:200])
+        for account in doc.accounts:
+            _statement_account(b, body, "ClientAccount", account, doc)
+        b.amount(body, "GrandTotal", doc.grand_total)
+    return root
+
+
+def _statement_account(b: _Builder, parent, tag: str, account: StatementAccount, doc: Statement):
+    node = b.el(parent, tag)
+    b.el(node, "RM15", account.rm15)
+    b.el(node, "Name", account.name[:200])
+    b.amount(node, "OpeningBalance", account.opening, box="D")
+    summary = b.el(node, "DailySummary")
+    b.el(summary, "DueDate", doc.due_date.isoformat())
+    for day in account.daily:
+        d = b.el(summary, "Day")
+        b.el(d, "Date", day.date.isoformat())
+        b.el(d, "Count", len(day.transactions))
+        for number, asec, cents in day.transactions:
+            t = b.el(d, "Transaction")
+            b.el(t, "TransactionNumber", number)
+            if asec:
+                b.el(t, "SecurityAccount", asec)
+            b.amount(t, "Amount", cents)
+        b.amount(d, "Total", day.total)
+    b.amount(summary, "Total", account.daily_total)
+    b.section(node, "OtherItems", account.other)
+    b.section(node, "UnderReview", account.under_review)
+    b.section(node, "PaymentsCreditsOffsets", account.payments)
+    b.section(node, "Interest", account.interest)
+    b.section(node, "Penalties", account.penalties)
+    b.section(node, "Fees", account.fees)
+    b.amount(node, "TotalPayable", account.total_payable, box="I")
+    return node
+
+
+def to_xml(doc: Document) -> bytes:
+    """The document as XML bytes, validated against its XSD (InvalidDocument when it fails)."""
+    root = _daily(doc) if isinstance(doc, DailyNotice) else _statement(doc)
+    schema = schema_for(doc.doc_type)
+    if not schema.validate(root):
+        errors = "; ".join(f"line {e.line}: {e.message}" for e in schema.error_log)
+        raise InvalidDocument(f"{document_id(doc)} does not validate against its XSD: {errors}")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

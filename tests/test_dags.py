@@ -1,0 +1,247 @@
+"""The Airflow DAGs: integrity at parse time, and the payment intake run by Airflow
+(`airflow dags test`) against the real OpenSSH server on loopback.
+
+The FI (partner A of the test server, ISA sender ZZ:CARMTESTA) uploads with
+paramiko as itself; the engine reaches the folders as its own SFTP account.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from carm import db
+from carm.clock import EASTERN
+from carm.sftp import SftpFolders
+from carm.transport import InboxFile
+from edi.samples import Line, PaymentSpec, file_820
+from ledger.ingest import ingest_file
+from ledger.schema import payment
+
+from .conftest import ROOT
+from .ledger_helpers import IMPORTER, POLICY, balances, declare, setup_world, txn
+from .sftp_server import PARTNER_A, clean_partner, put
+
+DAGS = ROOT / "dags"
+A1 = f"{IMPORTER}RM0001"
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def _airflow_env(home: Path, extra: dict | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CARM_"))}
+    env.update(
+        AIRFLOW_HOME=str(home / "airflow"),
+        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow' / 'airflow.db'}",
+        CARM_LOG_FORMAT="json",
+    )
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("airflow")
+    (home / "airflow").mkdir()
+    done = subprocess.run([AIRFLOW, "db", "migrate"], env=_airflow_env(home), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return home
+
+
+# ------------------------------------------------------------------ integrity
+PARSE = textwrap.dedent(
+    """
+    import json, socket
+    def refuse(*args, **kwargs):
+        raise RuntimeError("network used at parse time")
+    socket.socket.connect = refuse
+    socket.create_connection = refuse
+    from airflow.dag_processing.dagbag import BundleDagBag
+    from pathlib import Path
+    bag = BundleDagBag(dag_folder={folder!r}, bundle_path=Path({folder!r}))  # as the DAG processor parses a bundle
+    out = {{"errors": {{k: str(v)[-500:] for k, v in bag.import_errors.items()}}, "dags": {{}}}}
+    for dag_id, dag in bag.dags.items():
+        out["dags"][dag_id] = {{
+            "tags": sorted(dag.tags), "doc": bool(dag.doc_md), "schedule": str(getattr(dag.timetable, "description", "")),
+            "tasks": {{t.task_id: {{"doc": bool(t.doc_md), "retries": t.retries}} for t in dag.tasks}},
+        }}
+    print("RESULT" + json.dumps(out))
+    """
+)
+
+
+def test_every_dag_imports_cleanly_without_touching_the_network_or_a_database(tmp_path):
+    """No connection, database or network work at parse time; tags, docs and retries everywhere."""
+    env = _airflow_env(tmp_path, {
+        "CARM_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/nothing",  # would fail if touched
+        "CARM_TRANSPORT": "sftp",
+        "CARM_SFTP_URL": "sftp://nobody@127.0.0.1:1",
+    })
+    (tmp_path / "airflow").mkdir()
+    done = subprocess.run([sys.executable, "-c", PARSE.format(folder=str(DAGS))], env=env, capture_output=True, text=True, timeout=300)
+    line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT")), None)
+    assert line, done.stdout[-2000:] + done.stderr[-3000:]
+    result = json.loads(line[len("RESULT"):])
+    assert result["errors"] == {}
+    expected = {"carm_payment_intake", "carm_collections", "carm_period_close"}
+    assert expected <= set(result["dags"])
+    for dag_id, dag in result["dags"].items():
+        assert "carm" in dag["tags"] and len(dag["tags"]) >= 2, dag_id
+        assert dag["doc"], f"{dag_id} has no doc_md"
+        for task_id, task in dag["tasks"].items():
+            assert task["doc"], f"{dag_id}.{task_id} has no doc_md"
+            assert task["retries"] >= 1, f"{dag_id}.{task_id} has no retries"
+
+
+# ------------------------------------------------------------------ end to end over SFTP
+@pytest.fixture
+def intake(sftp, airflow_home, tmp_path):
+    """A fresh ledger (SQLite) with A1 owing 500.00, and a function running the intake DAG with Airflow."""
+    clean_partner(sftp, PARTNER_A)
+    carm_home = tmp_path / "carm"
+    carm_home.mkdir()
+    url = f"sqlite:///{carm_home / 'carm.db'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    setup_world(engine)
+    declare(engine, dict(transaction_number=txn("12001", 1), rm15=A1, asec="12001", release_date="2026-11-01",
+                         accounting_date="2026-11-02", duty="500.00"))
+    env = _airflow_env(airflow_home, {
+        "CARM_HOME": str(carm_home),
+        "CARM_DATABASE_URL": url,
+        "CARM_TRANSPORT": "sftp",
+        "CARM_SFTP_URL": sftp.url,
+        "CARM_SFTP_KEY": str(sftp.engine_key),
+        "CARM_SFTP_KNOWN_HOSTS": str(sftp.known_hosts),
+        "CARM_PARTNERS_FILE": str(sftp.registry),
+    })
+
+    def run(day: str = "2026-11-20") -> subprocess.CompletedProcess:
+        done = subprocess.run([AIRFLOW, "dags", "test", "carm_payment_intake", day], env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0 and "state=success" in done.stdout + done.stderr, done.stdout[-3000:] + done.stderr[-3000:]
+        return done
+
+    run.engine = engine
+    yield run
+    engine.dispose()
+
+
+def _payment_file(trace: str = "SFTP1", cents: int = 300_00) -> bytes:
+    return file_820([PaymentSpec(trace, IMPORTER, [Line(A1, cents)])], sender_id="CARMTESTA", control_number=7)
+
+
+def _as_partner(sftp):
+    client = sftp.connect(PARTNER_A, sftp.partner_keys[PARTNER_A])
+    return client, client.open_sftp()
+
+
+def _posted(engine) -> int:
+    with engine.begin() as conn:
+        return conn.execute(select(func.count()).select_from(payment)).scalar()
+
+
+RECEIVED = datetime(2026, 11, 20, 10, 0, tzinfo=EASTERN).timestamp()
+
+
+def test_an_fi_file_dropped_over_sftp_is_acknowledged_in_its_outbox_and_posted(sftp, intake):
+    client, partner = _as_partner(sftp)
+    try:
+        put(partner, "inbox/pay1.x12", _payment_file(), mtime=RECEIVED)
+        intake()
+        outbox = sorted(partner.listdir("outbox"))
+        assert outbox == ["pay1.x12.824.x12", "pay1.x12.997.x12"]
+        with partner.open("outbox/pay1.x12.997.x12") as f:
+            ack = f.read().decode()
+        assert "AK1*RA*1~\nAK2*820*0001~\nAK5*A~\nAK9*A*1*1*1~" in ack
+        with partner.open("outbox/pay1.x12.824.x12") as f:
+            assert "OTI*TA*TN*SFTP1*" in f.read().decode()
+        assert [n for n in partner.listdir("inbox") if not n.startswith(".")] == []
+    finally:
+        client.close()
+    assert (sftp.partners_root / PARTNER_A / "processed" / "pay1.x12").exists()
+    assert balances(intake.engine, A1) == {f"declaration:duty:{txn('12001', 1)}": 200_00}  # 500.00 - 300.00
+
+
+def test_a_file_dropped_twice_is_posted_once_and_answered_the_same(sftp, intake):
+    client, partner = _as_partner(sftp)
+    try:
+        put(partner, "inbox/pay2.x12", _payment_file("SFTP2"), mtime=RECEIVED)
+        intake()
+        with partner.open("outbox/pay2.x12.997.x12") as f:
+            first = f.read()
+        put(partner, "inbox/pay2-again.x12", _payment_file("SFTP2"), mtime=RECEIVED)
+        intake()
+        with partner.open("outbox/pay2-again.x12.997.x12") as f:
+            again = f.read()
+    finally:
+        client.close()
+    assert again == first  # the same bytes: the stored answers are returned
+    assert _posted(intake.engine) == 1
+    assert balances(intake.engine, A1) == {f"declaration:duty:{txn('12001', 1)}": 200_00}
+
+
+def _engine_folders(sftp) -> SftpFolders:
+    return SftpFolders("127.0.0.1", sftp.port, sftp.engine_user, key_filename=sftp.engine_key, known_hosts=sftp.known_hosts)
+
+
+def test_a_run_killed_after_claiming_resumes_and_loses_nothing(sftp, intake):
+    client, partner = _as_partner(sftp)
+    try:
+        put(partner, "inbox/pay3.x12", _payment_file("SFTP3"), mtime=RECEIVED)
+    finally:
+        client.close()
+    with _engine_folders(sftp) as folders:
+        (waiting,) = folders.inbox(PARTNER_A)
+        assert folders.claim(waiting) is not None  # the worker died right here
+    intake()
+    assert (sftp.partners_root / PARTNER_A / "processed" / "pay3.x12").exists()
+    assert _posted(intake.engine) == 1
+
+
+def test_a_run_killed_after_posting_delivers_on_the_rerun_and_posts_nothing_twice(sftp, intake):
+    data = _payment_file("SFTP4")
+    client, partner = _as_partner(sftp)
+    try:
+        put(partner, "inbox/pay4.x12", data, mtime=RECEIVED)
+    finally:
+        client.close()
+    with _engine_folders(sftp) as folders:
+        (waiting,) = folders.inbox(PARTNER_A)
+        folders.claim(waiting)
+    # the worker posted, then died before delivering the answers or moving the file
+    ingest_file(intake.engine, data, "pay4.x12", received_at=datetime.fromtimestamp(RECEIVED, EASTERN), policy=POLICY, sender="ZZ:CARMTESTA")
+    assert _posted(intake.engine) == 1
+    intake()
+    assert _posted(intake.engine) == 1
+    assert balances(intake.engine, A1) == {f"declaration:duty:{txn('12001', 1)}": 200_00}
+    client, partner = _as_partner(sftp)
+    try:
+        assert sorted(partner.listdir("outbox")) == ["pay4.x12.824.x12", "pay4.x12.997.x12"]
+    finally:
+        client.close()
+
+
+def test_an_unreadable_file_is_quarantined_with_its_reason(sftp, intake):
+    client, partner = _as_partner(sftp)
+    try:
+        put(partner, "inbox/junk.x12", b"\x00\x01 this is not X12", mtime=RECEIVED)
+        intake()
+        assert partner.listdir("outbox") == []
+    finally:
+        client.close()
+    assert (sftp.partners_root / PARTNER_A / "quarantine" / "junk.x12").exists()
+    from edi.store import inbound_file
+
+    with intake.engine.begin() as conn:
+        (row,) = conn.execute(select(inbound_file.c.status, inbound_file.c.reason)).all()
+    assert row.status == "quarantined" and "no ISA segment" in row.reason
