@@ -250,6 +250,10 @@ def _pdf_table(pdf: FPDF, table: Table) -> None:
     pdf.ln(1.5)
     pdf.set_font("Helvetica", "B", 9)
     pdf.cell(0, 6, pdf_text(table.title), new_x="LMARGIN", new_y="NEXT")
+    if not table.rows:
+        pdf.set_font("Helvetica", "I", 7)
+        pdf.cell(0, 4.5, pdf_text(table.empty), new_x="LMARGIN", new_y="NEXT")
+        return
     widths = table.widths
     last = len(widths) - 1
     pdf.set_font("Helvetica", "B", 7)
@@ -258,10 +262,6 @@ def _pdf_table(pdf: FPDF, table: Table) -> None:
         pdf.cell(w, 5, _fit(pdf, pdf_text(col), w), fill=True, align="R" if i == last else "L")
     pdf.ln()
     pdf.set_font("Helvetica", size=7)
-    if not table.rows:
-        pdf.set_font("Helvetica", "I", 7)
-        pdf.cell(0, 4.5, pdf_text(table.empty), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", size=7)
     for row in table.rows:
         for i, (value, w) in enumerate(zip(row, widths)):
             pdf.cell(w, 4.5, _fit(pdf, pdf_text(value), w), align="R" if i == last else "L")

@@ -123,7 +123,7 @@ def pdf_text(data: bytes) -> str:
             chunks.append(zlib.decompress(match.group(1)).decode("latin-1"))
         except zlib.error:
             chunks.append(match.group(1).decode("latin-1"))
-    return "".join(chunks)
+    return re.sub(r"\\([()\\])", r"\1", "".join(chunks))  # PDF string escapes
 
 
 __all__ = [
