@@ -51,7 +51,7 @@ from .schema import (
     security_account,
 )
 
-__all__ = ["payment_checks", "post_payments", "allocation_order", "PostedPayment"]
+__all__ = ["payment_checks", "post_payments", "allocation_order", "administrative_fee_cents", "PostedPayment"]
 
 log = structlog.get_logger("ledger.posting")
 
@@ -168,6 +168,15 @@ def allocation_order(policy: Policy):
         )
 
     return key
+
+
+def administrative_fee_cents(method: str, kind: str, paid_cents: int, balance_due_cents: int, policy: Policy) -> int:
+    """D17-R34: a partial payment of a statement balance may bring an administrative fee
+    (manual allocation); waived when paid electronically.  The 820 carries only electronic
+    methods (ACH, BOP), so EDI payments never bear it; other channels would."""
+    if kind != "SOA" or method in policy.electronic_methods or paid_cents >= balance_due_cents:
+        return 0
+    return policy.admin_fee_cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +303,16 @@ def _post_one(conn: Connection, s: SetOutcome, received_at: datetime, policy: Po
             lines.append(Line("SUSPENSE", credit=verdict.suspense_cents, party=p.payer_bn9, trace=p.trace))
         status, reason = "refused", "PAYMENT_REFUSED"
     else:
+        due_before = sum(it.balance for lv in verdict.applicable_lines for it in open_items(conn, lv.line.rm15)
+                         if it.balance > 0 and it.due_date is not None and it.due_date <= day) if p.method not in policy.electronic_methods else 0
         ar_lines, applied, credit, rows = _allocate(conn, p, verdict, fi, day, policy, is_broker)
         lines += ar_lines
+        fee = administrative_fee_cents(p.method, p.kind, applied + credit, due_before, policy)
+        if fee and verdict.applicable_lines:
+            rm15 = verdict.applicable_lines[0].line.rm15
+            fee_item = item(conn, key=f"fee:{fi}:{p.trace}", rm15=rm15, kind="fee", posted_on=day, due_date=day,
+                            description=f"administrative fee: partial non-electronic payment {p.trace}")
+            lines += [Line("AR", debit=fee, rm15=rm15, item_id=fee_item), Line("FEE", credit=fee, rm15=rm15)]
         if verdict.suspense_cents:
             lines.append(Line("SUSPENSE", credit=verdict.suspense_cents, party=p.payer_bn9, trace=p.trace))
         status, reason = "posted", "PAYMENT"

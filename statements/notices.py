@@ -352,12 +352,12 @@ def _message(entry: NoticeEntry, to: str, name: str, sender: str) -> bytes:
     msg["Date"] = format_datetime(datetime.combine(entry.date, time(0, 0), tzinfo=EASTERN))
     digest = hashlib.sha256(entry.key.encode()).hexdigest()[:20]
     msg["Message-ID"] = f"<notice-{digest}@{sender.rsplit('@', 1)[-1]}>"
-    msg["Content-Language"] = "fr-CA" if entry.language == "fr" else "en-CA"
     msg["X-CARM-Notice"] = f"{entry.kind}; account={entry.account}; urgent={'yes' if entry.urgent else 'no'}"
     if entry.urgent:
         msg["Importance"] = "high"
     account_word = "Compte" if entry.language == "fr" else "Account"
     msg.set_content(f"{entry.type} — {long_date(entry.date, entry.language)}\n{account_word}: {entry.account}\n\n{entry.body}", charset="utf-8")
+    msg["Content-Language"] = "fr-CA" if entry.language == "fr" else "en-CA"  # after set_content, which clears Content-*
     return bytes(msg)
 
 

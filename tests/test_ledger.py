@@ -484,3 +484,19 @@ def test_direct_gst_and_direct_security_are_mutually_exclusive(world):
         report = load_reference(conn, {"program_accounts": [{"rm15": f"{OTHER}RM0002", "client_type": "DIR", "direct_gst": True, "direct_security": True}]})
         assert [p.message for p in report.problems] == ["direct GST and direct security options are mutually exclusive (D17-R5)"]
         assert conn.execute(select(program_account.c.rm15).where(program_account.c.rm15 == f"{OTHER}RM0002")).first() is None
+
+
+@pytest.mark.parametrize(
+    ("method", "kind", "paid", "due", "fee"),
+    [
+        ("CHK", "SOA", 400_00, 1_000_00, 25_00),  # partial, non-electronic: the fee
+        ("CHK", "SOA", 1_000_00, 1_000_00, 0),  # paid in full
+        ("ACH", "SOA", 400_00, 1_000_00, 0),  # electronic: waived
+        ("CHK", "ADV", 400_00, 1_000_00, 0),  # not a statement payment
+    ],
+)
+def test_the_administrative_fee_for_a_partial_non_electronic_payment(method, kind, paid, due, fee):
+    """D17-R34 (policy admin_fee_cents, 25.00 by default)."""
+    from ledger.posting import administrative_fee_cents
+
+    assert administrative_fee_cents(method, kind, paid, due, POLICY) == fee
