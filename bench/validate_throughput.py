@@ -4,6 +4,7 @@
     python bench/validate_throughput.py --sizes 10000 --repeat 5
     python bench/validate_throughput.py --file some.x12       # a file you already have
     python bench/validate_throughput.py --profile validate --sizes 100000   # cProfile once, top functions
+    python bench/validate_throughput.py --baseline /tmp/before   # also the engine of another checkout
 
 Three paths are measured on each file:
 
@@ -29,6 +30,10 @@ is the fallback where /proc is missing.  Map loading is inside the timed call fo
 all three (pyx12 loads its map on every call; the engine caches it per process,
 so a cold child loads it once) — about 0.1 s.  `tracemalloc` is not used: it
 slows pyx12's allocation-heavy code severalfold and ignores non-Python memory.
+
+`--baseline DIR` adds `validate@NAME` and `pipeline@NAME` rows measured with the
+engine code of another checkout (e.g. `git worktree add /tmp/before <commit>`),
+same file, same run — for before/after figures.
 
 Repeats are interleaved (validate, pipeline, pyx12, validate, …) so drift in the
 machine hits all three alike.  Each child checks the file was accepted (every set
@@ -84,9 +89,9 @@ def _reset_peak() -> bool:
         return False
 
 
-def _child(kind: str, path: str, profile: str | None) -> dict:
+def _child(kind: str, path: str, profile: str | None, root: str | None = None) -> dict:
     """Run one measurement in this (fresh) process; return the figures."""
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, root or str(ROOT))
     check: dict = {}
     if kind == "validate":
         from edi.validate import validate_path
@@ -165,8 +170,11 @@ def _child(kind: str, path: str, profile: str | None) -> dict:
         peak, method = _status_kb("VmHWM"), "VmHWM"
     else:  # no /proc: getrusage, which also holds import-time peaks
         baseline, peak, method = rusage_before, rusage_after, "ru_maxrss"
+    import edi
+
     return {
         "kind": kind,
+        "code": str(Path(edi.__file__).parent.parent) if kind != "pyx12" else None,
         "seconds": seconds,
         "baseline_kb": baseline,
         "peak_kb": peak,
@@ -178,11 +186,13 @@ def _child(kind: str, path: str, profile: str | None) -> dict:
 
 
 # ----------------------------------------------------------------------- parent side
-def _measure(kind: str, path: Path, profile: str | None = None) -> dict:
+def _measure(kind: str, path: Path, profile: str | None = None, root: Path | None = None) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(path)]
     if profile:
         cmd += ["--profile-out", profile]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if root is not None:
+        cmd += ["--root", str(root)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root or ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} on {path} failed:\n{proc.stderr}")
     if profile:
@@ -190,6 +200,9 @@ def _measure(kind: str, path: Path, profile: str | None = None) -> dict:
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     if not figures.get("accepted"):
         raise RuntimeError(f"{kind} did not accept {path}: {figures}")
+    expected = str((root or ROOT).resolve())
+    if figures.get("code") not in (None, expected):
+        raise RuntimeError(f"{kind} ran the engine in {figures['code']}, not {expected}")
     return figures
 
 
@@ -282,18 +295,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="where generated files go (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--profile", choices=KINDS, help="instead of timing: cProfile one run of this path (largest size) and print the top")
+    parser.add_argument("--baseline", type=Path, help="also measure validate and pipeline with the engine code of this checkout")
     parser.add_argument("--child", nargs=2, metavar=("PATH_KIND", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        print(json.dumps(_child(args.child[0], args.child[1], args.profile_out)))
+        print(json.dumps(_child(args.child[0], args.child[1], args.profile_out, args.root)))
         return 0
 
     kinds = [k for k in args.paths.split(",") if k]
     unknown = set(kinds) - set(KINDS)
     if unknown:
         parser.error(f"unknown path(s): {', '.join(sorted(unknown))}")
+    # (row label, path kind, code root or None for this checkout)
+    measured: list[tuple[str, str, Path | None]] = [(k, k, None) for k in kinds]
+    if args.baseline:
+        base = args.baseline.resolve()
+        if not (base / "edi" / "validate.py").exists():
+            parser.error(f"{base} is not a checkout of this project")
+        for k in kinds:
+            if k != "pyx12":
+                measured.append((f"{k}@{base.name}", k, base))
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench820-"))
     workdir.mkdir(parents=True, exist_ok=True)
 
@@ -327,10 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     for lines, path in files:
         segments, size = _count_segments(path)
-        runs: dict[str, list[dict]] = {k: [] for k in kinds}
+        runs: dict[str, list[dict]] = {label: [] for label, _, _ in measured}
         for i in range(args.repeat):
-            for kind in kinds:
-                figures = _measure(kind, path)
+            for kind, path_kind, root in measured:
+                figures = _measure(path_kind, path, root=root)
                 runs[kind].append(figures)
                 if not lines and "lines" in figures:
                     lines = figures["lines"]
@@ -339,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"peak RSS {figures['peak_kb'] / 1024:.1f} MiB",
                     file=sys.stderr,
                 )
-        summary = [_summarise(k, runs[k], lines, segments) for k in kinds]
+        summary = [_summarise(label, runs[label], lines, segments) for label, _, _ in measured]
         reference = next((s for s in summary if s["kind"] == "pyx12"), None)
         for s in summary:
             s["ratio"] = s["median"] / reference["median"] if reference else float("nan")

@@ -188,19 +188,22 @@ def _update_caches(conn: Connection, lines: Iterable[Line]) -> None:
         if line.rm15 is not None:
             per_account[line.rm15] = per_account.get(line.rm15, 0) + delta
     insert = insert_for(conn)
-    for (item_id, rm15), delta in sorted(per_item.items()):
-        stmt = insert(item_balance).values(item_id=item_id, rm15=rm15, balance_cents=delta)
+    # one executemany per cache, rows in key order (the same order in every worker: no deadlock)
+    if per_item:
+        stmt = insert(item_balance)
         conn.execute(
             stmt.on_conflict_do_update(
-                index_elements=["item_id"], set_={"balance_cents": item_balance.c.balance_cents + delta}
-            )
+                index_elements=["item_id"], set_={"balance_cents": item_balance.c.balance_cents + stmt.excluded.balance_cents}
+            ),
+            [{"item_id": i, "rm15": r, "balance_cents": d} for (i, r), d in sorted(per_item.items())],
         )
-    for rm15, delta in sorted(per_account.items()):
-        stmt = insert(account_balance).values(rm15=rm15, balance_cents=delta)
+    if per_account:
+        stmt = insert(account_balance)
         conn.execute(
             stmt.on_conflict_do_update(
-                index_elements=["rm15"], set_={"balance_cents": account_balance.c.balance_cents + delta}
-            )
+                index_elements=["rm15"], set_={"balance_cents": account_balance.c.balance_cents + stmt.excluded.balance_cents}
+            ),
+            [{"rm15": r, "balance_cents": d} for r, d in sorted(per_account.items())],
         )
 
 

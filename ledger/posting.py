@@ -208,6 +208,14 @@ def _allocate(
     rows: list[dict] = []
     items_by_account: dict[str, list[Item]] = {}
     remaining: dict[int, int] = {}  # item id -> balance left after this payment's earlier lines
+    if p.kind != "INT":  # every account of the payment in one query
+        wanted = sorted({lv.line.rm15 for lv in verdict.lines if lv.applied})
+        for it in open_items(conn, wanted) if wanted else []:
+            if it.balance > 0:
+                items_by_account.setdefault(it.rm15, []).append(it)
+                remaining[it.id] = it.balance
+        for rm15 in wanted:
+            items_by_account[rm15] = sorted(items_by_account.get(rm15, []), key=order)
     for lv in verdict.lines:
         line = lv.line
         asec = line.asec or p.payer_asec
@@ -218,10 +226,6 @@ def _allocate(
         rows.append(dict(line_no=line.number, rm15=line.rm15, asec=asec, amount_cents=line.amount_cents, applied=True, reason=None))
         left = line.amount_cents
         if p.kind != "INT":  # an interim payment waits for the next SOA (D17-R22)
-            if line.rm15 not in items_by_account:
-                items = sorted((it for it in open_items(conn, line.rm15) if it.balance > 0), key=order)
-                items_by_account[line.rm15] = items
-                remaining.update((it.id, it.balance) for it in items)
             restrict = line.asec if line.asec else (p.payer_asec if is_broker else None)
             for it in items_by_account[line.rm15]:
                 if left == 0:

@@ -28,6 +28,7 @@ def _currency_format(language: str):
     return locale, locale.currency_formats["accounting"]
 
 
+@lru_cache(maxsize=65536)  # statements repeat the same amounts (0.00 above all); Babel is the hot spot
 def money(cents: int, language: str) -> str:
     """Integer cents as the language writes Canadian dollars, credits in brackets."""
     locale, pattern = _currency_format(language)

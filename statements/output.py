@@ -21,7 +21,7 @@ import structlog
 
 from .errors import Problem
 from .model import Document
-from .render import render_html, render_pdf
+from .render import render_html, render_pdf, view_of
 from .xml import document_id, to_xml
 
 __all__ = ["RunReport", "emit", "write_if_changed", "FORMATS"]
@@ -29,7 +29,8 @@ __all__ = ["RunReport", "emit", "write_if_changed", "FORMATS"]
 log = structlog.get_logger("statements")
 
 FORMATS = ("xml", "html", "pdf")
-_RENDER = {"xml": to_xml, "html": render_html, "pdf": render_pdf}
+_RENDER = {"xml": lambda doc, view: to_xml(doc), "html": lambda doc, view: render_html(doc, view=view),
+           "pdf": lambda doc, view: render_pdf(doc, view=view)}
 
 
 @dataclass
@@ -84,9 +85,10 @@ def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: t
         sequence[counter] += 1
         doc = replace(doc, sequence=sequence[counter])
         stem = document_id(doc)
+        view = view_of(doc) if {"html", "pdf"} & set(formats) else None  # one wording for both renderings
         for fmt in formats:
             path = out / f"{stem}.{fmt}"
-            if write_if_changed(path, _RENDER[fmt](doc)):
+            if write_if_changed(path, _RENDER[fmt](doc, view)):
                 report.written += 1
             else:
                 report.unchanged += 1

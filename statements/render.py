@@ -163,8 +163,8 @@ def _environment() -> Environment:
     return env
 
 
-def render_html(doc: Document, language: str | None = None) -> bytes:
-    view = view_of(doc, language)
+def render_html(doc: Document, language: str | None = None, *, view: View | None = None) -> bytes:
+    view = view or view_of(doc, language)
     return _environment().get_template("document.html.j2").render(view=view).encode("utf-8")
 
 
@@ -212,8 +212,8 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
     return text + "..."
 
 
-def render_pdf(doc: Document, language: str | None = None) -> bytes:
-    view = view_of(doc, language)
+def render_pdf(doc: Document, language: str | None = None, *, view: View | None = None) -> bytes:
+    view = view or view_of(doc, language)
     pdf = _Pdf(view)
     pdf.set_title(pdf_text(f"{view.title} {document_id(doc)}"))
     pdf.set_producer("CARM payments engine")

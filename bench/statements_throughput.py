@@ -1,0 +1,196 @@
+"""Statements of account for many accounts: accounts per second and peak memory (issue 4 §8).
+
+    .venv/bin/python bench/statements_throughput.py --accounts 100000 [--url URL] [--formats xml,html,pdf]
+
+Generates a ledger directly with bulk inserts (the ledger's posting code is
+not what is measured here): for each importer account of period 2026-11 an
+opening debt accounted 2026-10-10, two declarations in the period (one with
+duty and GST), and a payment — every third account's declarations accounted
+under one of 50 brokers' security accounts, its client covered by a
+business-management relationship.  That is 4 journal entries, 5 items and 9
+AR lines per account.  Then `statements.run_statements` writes every
+statement in a child process, so its peak RSS is the statements run's own.
+
+Default database: SQLite in a temporary folder; `--url postgresql+psycopg://…`
+for PostgreSQL (a fresh database is created and dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from carm import db  # noqa: E402
+from edi.identifiers import luhn_check_digit  # noqa: E402
+from ledger.schema import (  # noqa: E402
+    ar_item, business, journal_entry, journal_line, period_close, program_account, relationship, security_account,
+)
+
+BROKERS = 50
+AT = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def bn9(n: int) -> str:
+    body = f"{n:08d}"
+    return body + str(luhn_check_digit(body))
+
+
+def txn(asec: str, n: int) -> str:
+    body = f"{asec}{n:08d}"
+    return body + str(luhn_check_digit(body))
+
+
+def generate(engine, accounts: int, batch: int = 20_000) -> None:
+    brokers = [bn9(90_000_000 + i) for i in range(BROKERS)]
+    with engine.begin() as conn:
+        conn.execute(business.insert(), [{"bn9": b, "name": f"BROKER {i}", "role": "broker", "language": "en", "email_notices": False}
+                                         for i, b in enumerate(brokers)])
+        conn.execute(security_account.insert(), [{"asec": f"{90000 + i}", "holder_bn9": b, "holder_kind": "broker", "security_cents": 10**9}
+                                                 for i, b in enumerate(brokers)])
+        conn.execute(period_close.insert().values(period="2026-11", closed_at=AT))
+    item_id = entry_id = 0
+    for start in range(0, accounts, batch):
+        rows = {"business": [], "program_account": [], "relationship": [], "ar_item": [], "journal_entry": [], "journal_line": []}
+        for n in range(start, min(accounts, start + batch)):
+            owner = bn9(10_000_000 + n)
+            rm15 = f"{owner}RM0001"
+            brokered = n % 3 == 0
+            asec = f"{90000 + n % BROKERS}" if brokered else "12345"
+            rows["business"].append({"bn9": owner, "name": f"IMPORTER {n}", "role": "importer", "language": "fr" if n % 4 == 0 else "en",
+                                     "email_notices": False})
+            rows["program_account"].append({"rm15": rm15, "bn9": owner, "status": "active", "client_type": "BRK" if brokered else "RPP",
+                                             "direct_gst": False, "direct_security": False, "calendar_month": False, "opened_on": date(2020, 1, 1)})
+            if brokered:
+                rows["relationship"].append({"id": f"{owner}:{brokers[n % BROKERS]}", "client_bn9": owner, "provider_bn9": brokers[n % BROKERS],
+                                             "scope": "business", "start_date": date(2024, 1, 1), "end_date": None})
+            debts = [  # (accounting date, due date, [(component, cents)])
+                (date(2026, 10, 10), date(2026, 10, 30), [("duty", 10_000 + n % 997)]),
+                (date(2026, 11, 5), date(2026, 12, 1), [("duty", 123_456 + n % 1000), ("gst", 6_173)]),
+                (date(2026, 11, 12), date(2026, 12, 1), [("duty", 50_000)]),
+            ]
+            first_item = None
+            for k, (day, due, parts) in enumerate(debts):
+                entry_id += 1
+                number = txn(asec, n * 3 + k)
+                rows["journal_entry"].append({"id": entry_id, "key": f"decl:{number}", "entry_date": day, "posted_at": AT, "reason": "DECLARATION",
+                                              "description": f"transaction {number} accounted", "source": "bench", "reverses": None})
+                for component, cents in parts:
+                    item_id += 1
+                    first_item = first_item or item_id
+                    rows["ar_item"].append({"id": item_id, "key": f"decl:{number}:{component}", "rm15": rm15, "asec": asec if brokered else None,
+                                            "agent_bn9": brokers[n % BROKERS] if brokered else None, "kind": "declaration", "component": component,
+                                            "transaction_number": number, "posted_on": day, "due_date": due, "under_review": False,
+                                            "description": f"{component} on transaction {number}"})
+                    rows["journal_line"].append({"entry_id": entry_id, "account": "AR", "rm15": rm15, "item_id": item_id, "party": None,
+                                                 "trace": None, "debit_cents": cents, "credit_cents": 0})
+                    rows["journal_line"].append({"entry_id": entry_id, "account": "REVENUE", "rm15": None, "item_id": None, "party": component,
+                                                 "trace": None, "debit_cents": 0, "credit_cents": cents})
+            entry_id += 1
+            rows["journal_entry"].append({"id": entry_id, "key": f"pay:BENCH:{n}", "entry_date": date(2026, 11, 13), "posted_at": AT,
+                                          "reason": "PAYMENT", "description": f"SOA payment {n}", "source": "bench", "reverses": None})
+            rows["journal_line"].append({"entry_id": entry_id, "account": "BANK", "rm15": None, "item_id": None, "party": "BENCH", "trace": str(n),
+                                         "debit_cents": 10_000, "credit_cents": 0})
+            rows["journal_line"].append({"entry_id": entry_id, "account": "AR", "rm15": rm15, "item_id": first_item, "party": None, "trace": None,
+                                         "debit_cents": 0, "credit_cents": 10_000})
+        with engine.begin() as conn:
+            for table in (business, program_account, relationship, ar_item, journal_entry, journal_line):
+                if rows[table.name]:
+                    conn.execute(table.insert(), rows[table.name])
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            for table in ("ar_item", "journal_entry"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+            conn.execute(text("ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+
+
+def measure(url: str, out: str, formats: tuple[str, ...]) -> dict:
+    import statements
+    from ledger.policy import Policy
+
+    engine = db.make_engine(url)
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        report = statements.run_statements(conn, "2026-11", Path(out), policy=Policy(), formats=formats)
+    seconds = time.perf_counter() - started
+    return {
+        "documents": report.documents, "importer": report.importer, "broker": report.broker, "files": len(report.files),
+        "seconds": round(seconds, 2), "documents_per_s": round(report.documents / seconds, 1),
+        "accounts_per_s": round(report.importer / seconds, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "problems": [p.message for p in report.problems],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--url", help="database URL (default: SQLite in a temporary folder)")
+    parser.add_argument("--formats", default="xml", help="comma-separated: xml,html,pdf (default xml, the delivered document)")
+    parser.add_argument("--measure", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    formats = tuple(args.formats.split(","))
+    if args.measure:
+        print(json.dumps(measure(args.measure[0], args.measure[1], formats)))
+        return 0
+    os.environ.setdefault("CARM_LOG_LEVEL", "WARNING")
+    with tempfile.TemporaryDirectory(prefix="carm-bench-") as tmp:
+        created = None
+        if args.url:
+            name = f"carm_bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(args.url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            url = admin.url.set(database=name).render_as_string(hide_password=False)
+            created = (admin, name)
+        else:
+            url = f"sqlite:///{tmp}/bench.db"
+        try:
+            engine = db.make_engine(url)
+            db.upgrade(engine)
+            t0 = time.perf_counter()
+            generate(engine, args.accounts)
+            engine.dispose()
+            generated = time.perf_counter() - t0
+            child = subprocess.run(
+                [sys.executable, __file__, "--formats", args.formats, "--measure", url, f"{tmp}/out"],
+                check=True, capture_output=True, text=True,
+            )
+            result = json.loads(child.stdout.strip().splitlines()[-1])
+        finally:
+            if created:
+                admin, name = created
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
+    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"database: {'PostgreSQL' if args.url else 'SQLite'}; {args.accounts} accounts generated in {generated:.1f} s")
+    print(f"formats: {args.formats}")
+    print(f"statements: {result['documents']} documents ({result['importer']} importer, {result['broker']} broker), "
+          f"{result['files']} files in {result['seconds']} s")
+    print(f"throughput: {result['accounts_per_s']} accounts/s ({result['documents_per_s']} documents/s)")
+    print(f"peak memory (RSS of the statements run): {result['peak_rss_mib']} MiB")
+    if result["problems"]:
+        print(f"problems: {result['problems']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
