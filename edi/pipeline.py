@@ -23,7 +23,7 @@ from .payments import Payment, format_cents
 from .results import AK5_TEXT, AK9_TEXT, TA1_TEXT, FileResult, GroupResult, InterchangeResult, SetResult
 from .store import AckArchive, ControlNumbers
 from .guide import RECEIVER_ID, RECEIVER_QUALIFIER
-from .validate import _ta1_choice, validate_stream
+from .validate import validate_stream, with_problem
 from .writer import FunctionalGroup, Interchange
 
 __all__ = ["acknowledge_file", "Outcome", "SetOutcome", "DOCUMENT_KINDS"]
@@ -179,10 +179,7 @@ def _check_cross_file_duplicates(result: FileResult, archive: AckArchive, when: 
     for ic in result.interchanges:
         other = archive.interchange_seen(partner_key(ic), ic.control_number, result.digest)
         if other is not None:
-            problem = ("025", f"interchange {ic.control_number} was already received in file {other[:12]}")
-            problems = (*ic.envelope_problems, problem)
-            code, message = _ta1_choice(list(problems))
-            ic = replace(ic, ta1_code=code, ta1_message=message, envelope_problems=problems)
+            ic = with_problem(ic, "025", f"interchange {ic.control_number} was already received in file {other[:12]}")
         elif ic.usable:
             archive.record_interchange(partner_key(ic), ic.control_number, result.digest, when)
         checked.append(ic)
@@ -194,10 +191,7 @@ def _check_sender(result: FileResult, sender: str) -> FileResult:
     checked = []
     for ic in result.interchanges:
         if partner_key(ic) != sender:
-            problem = ("006", f"ISA05/ISA06 {partner_key(ic)} is not {sender}, the partner this file came from")
-            problems = (*ic.envelope_problems, problem)
-            code, message = _ta1_choice(list(problems))
-            ic = replace(ic, ta1_code=code, ta1_message=message, envelope_problems=problems)
+            ic = with_problem(ic, "006", f"ISA05/ISA06 {partner_key(ic)} is not {sender}, the partner this file came from")
         checked.append(ic)
     return replace(result, interchanges=tuple(checked))
 

@@ -47,7 +47,7 @@ from .payments import PaymentBuilder, Source
 from .reader import ISA_LENGTH, Segment, X12Reader
 from .results import ElementError, FileResult, GroupResult, InterchangeResult, SegmentError, SetResult
 
-__all__ = ["validate_stream", "validate_path"]
+__all__ = ["validate_stream", "validate_path", "with_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +309,13 @@ def _is_date(text: str, fmt: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def with_problem(ic: InterchangeResult, code: str, message: str) -> InterchangeResult:
+    """The interchange with one more envelope problem; the TA1 code chosen again among them all."""
+    problems = (*ic.envelope_problems, (code, message))
+    ta1_code, ta1_message = _ta1_choice(list(problems))
+    return replace(ic, ta1_code=ta1_code, ta1_message=ta1_message, envelope_problems=problems)
 
 
 # ------------------------------------------------------------------ the walk
@@ -598,12 +605,7 @@ class _Validator:
             # the stray segment is reported on it.
             if self.interchanges:
                 last = self.interchanges[-1]
-                problem = ("022", f"segment {sid} at {seg.index} follows the IEA")
-                problems = [*last.envelope_problems, problem]
-                code, message = _ta1_choice(problems)
-                self.interchanges[-1] = replace(
-                    last, ta1_code=code, ta1_message=message, envelope_problems=tuple(problems)
-                )
+                self.interchanges[-1] = with_problem(last, "022", f"segment {sid} at {seg.index} follows the IEA")
             return
         if sid == "IEA":
             self.end_interchange(seg)
