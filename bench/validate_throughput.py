@@ -28,15 +28,19 @@ output) but is not the table's figure: on Linux it is never reset, so it keeps
 import-time peaks and even the parent's RSS at fork (it survives `exec`); it
 is the fallback where /proc is missing.  Map loading is inside the timed call for
 all three (pyx12 loads its map on every call; the engine caches it per process,
-so a cold child loads it once) — about 0.1 s.  `tracemalloc` is not used: it
-slows pyx12's allocation-heavy code severalfold and ignores non-Python memory.
+so a cold child loads it once) — about 0.1 s.  `tracemalloc` is not used for the
+timed runs: with 3-frame tracebacks it made the 100,000-line validation ~18×
+slower (166 s against 9 s), and it ignores non-Python memory.
 
 `--baseline DIR` adds `validate@NAME` and `pipeline@NAME` rows measured with the
 engine code of another checkout (e.g. `git worktree add /tmp/before <commit>`),
 same file, same run — for before/after figures.
 
 Repeats are interleaved (validate, pipeline, pyx12, validate, …) so drift in the
-machine hits all three alike.  Each child checks the file was accepted (every set
+machine hits all three alike.  Wall-clock time is the measure (`best` = least
+disturbed by other load, also the base of the ratio to pyx12); the child's CPU
+time over the call (`getrusage` user + system) is shown beside it, as a check
+when the machine is shared — the load average at start and end is printed.  Each child checks the file was accepted (every set
 AK5 `A`, every payment built, pyx12 returned True): a throughput measured on a
 file that failed would mean nothing.
 """
@@ -66,6 +70,13 @@ def _maxrss_kb() -> int:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _status_kb(field: str) -> int | None:
@@ -162,9 +173,11 @@ def _child(kind: str, path: str, profile: str | None, root: str | None = None) -
     rusage_before = _maxrss_kb()
     baseline = _status_kb("VmRSS")
     hwm = _reset_peak() and baseline is not None
+    cpu = _cpu_seconds()
     start = time.perf_counter()
     run()
     seconds = time.perf_counter() - start
+    cpu = _cpu_seconds() - cpu
     rusage_after = _maxrss_kb()
     if hwm:
         peak, method = _status_kb("VmHWM"), "VmHWM"
@@ -176,6 +189,7 @@ def _child(kind: str, path: str, profile: str | None, root: str | None = None) -
         "kind": kind,
         "code": str(Path(edi.__file__).parent.parent) if kind != "pyx12" else None,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "baseline_kb": baseline,
         "peak_kb": peak,
         "rss_method": method,
@@ -226,6 +240,13 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def _machine() -> dict:
     import importlib.metadata as md
 
@@ -255,14 +276,14 @@ def _fmt_int(n: float) -> str:
 
 def _table(rows: list[dict]) -> str:
     head = (
-        "| ENT lines | segments | path | best s | median s | best seg/s | median seg/s "
-        "| peak RSS MiB | RSS growth MiB | time vs pyx12 |"
+        "| ENT lines | segments | path | best s | median s | best CPU s | best seg/s | median seg/s "
+        "| peak RSS MiB | RSS growth MiB | best time vs pyx12 |"
     )
-    sep = "|" + "---|" * 10
+    sep = "|" + "---|" * 11
     out = [head, sep]
     for r in rows:
         out.append(
-            f"| {_fmt_int(r['lines'])} | {_fmt_int(r['segments'])} | {r['kind']} | {r['best']:.2f} | {r['median']:.2f} "
+            f"| {_fmt_int(r['lines'])} | {_fmt_int(r['segments'])} | {r['kind']} | {r['best']:.2f} | {r['median']:.2f} | {r['best_cpu']:.2f} "
             f"| {_fmt_int(r['segments'] / r['best'])} | {_fmt_int(r['segments'] / r['median'])} "
             f"| {r['peak_mib']:.1f} | {r['growth_mib']:.1f} | {r['ratio']:.2f}× |"
         )
@@ -278,6 +299,7 @@ def _summarise(kind: str, runs: list[dict], lines: int, segments: int) -> dict:
         "runs": times,
         "best": min(times),
         "median": statistics.median(times),
+        "best_cpu": min(r["cpu_seconds"] for r in runs),
         "peak_mib": statistics.median(r["peak_kb"] for r in runs) / 1024,
         "growth_mib": statistics.median(r["peak_kb"] - r["baseline_kb"] for r in runs) / 1024,
         "documents": runs[-1].get("documents"),
@@ -348,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
 
     command = "python " + " ".join(shlex.quote(a) for a in ([os.path.relpath(__file__, ROOT)] + (argv if argv is not None else sys.argv[1:])))
     machine = _machine()
+    machine["load average at start"] = _loadavg()
     rows: list[dict] = []
     for lines, path in files:
         segments, size = _count_segments(path)
@@ -366,11 +389,12 @@ def main(argv: list[str] | None = None) -> int:
         summary = [_summarise(label, runs[label], lines, segments) for label, _, _ in measured]
         reference = next((s for s in summary if s["kind"] == "pyx12"), None)
         for s in summary:
-            s["ratio"] = s["median"] / reference["median"] if reference else float("nan")
+            s["ratio"] = s["best"] / reference["best"] if reference else float("nan")
             s["file"] = str(path)
             s["bytes"] = size
         rows += summary
 
+    machine["load average at end"] = _loadavg()
     print(f"command: {command}")
     for key, value in machine.items():
         print(f"{key}: {value}")

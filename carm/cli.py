@@ -9,6 +9,10 @@
     carm period close PERIOD
     carm collections run --date DATE
     carm ledger check
+    carm notices daily --date DATE --out DIR [--formats xml,html,pdf]
+    carm notices list [--from DATE] [--to DATE] [--page N] [--bn9 BN9] [--json]
+    carm notices send --date DATE --outbox DIR
+    carm statements run --period YYYY-MM --out DIR [--formats xml,html,pdf]
 
 Exit codes (all commands that judge files): 0 every set accepted, 1 something
 rejected or set aside, 2 the file is unusable or the arguments are wrong.
@@ -89,6 +93,31 @@ def _parser() -> argparse.ArgumentParser:
     led = sub.add_parser("ledger", help="the books").add_subparsers(dest="command", required=True, parser_class=_Parser)
     check = led.add_parser("check", help="prove every entry balanced and every cached balance equal to the journal")
     check.set_defaults(func=_ledger_check)
+
+    notices = sub.add_parser("notices", help="daily notices and notices (avis)").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    daily = notices.add_parser("daily", help="write the Daily Notices issued on DATE: XML (under XSD), HTML, PDF")
+    daily.add_argument("--date", type=_date, required=True, help="issue date YYYY-MM-DD; reports the business day before it")
+    daily.add_argument("--out", type=Path, required=True, help="folder for the documents")
+    daily.add_argument("--formats", type=_formats, default=("xml", "html", "pdf"), help="comma-separated: xml,html,pdf")
+    daily.set_defaults(func=_notices_daily)
+    listing = notices.add_parser("list", help="notices (avis), newest first, 10 per page (G-R1)")
+    listing.add_argument("--from", dest="date_from", type=_date, help="first notice date YYYY-MM-DD")
+    listing.add_argument("--to", dest="date_to", type=_date, help="last notice date YYYY-MM-DD")
+    listing.add_argument("--page", type=int, default=1)
+    listing.add_argument("--bn9", help="only this business's notices")
+    listing.add_argument("--json", action="store_true", help="one JSON object per notice")
+    listing.set_defaults(func=_notices_list)
+    send = notices.add_parser("send", help="record relationship-change notices, then e-mail the day's notices (.eml into OUTBOX; SMTP if CARM_SMTP_URL)")
+    send.add_argument("--date", type=_date, required=True)
+    send.add_argument("--outbox", type=Path, required=True)
+    send.set_defaults(func=_notices_send)
+
+    stm = sub.add_parser("statements", help="statements of account").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run_soa = stm.add_parser("run", help="write every Statement of Account of a billing period: XML (under XSD), HTML, PDF")
+    run_soa.add_argument("--period", type=_period, required=True, help="YYYY-MM, the month the billing period ends in")
+    run_soa.add_argument("--out", type=Path, required=True, help="folder for the documents")
+    run_soa.add_argument("--formats", type=_formats, default=("xml", "html", "pdf"), help="comma-separated: xml,html,pdf")
+    run_soa.set_defaults(func=_statements_run)
     return parser
 
 
@@ -302,6 +331,70 @@ def _print_outcome(outcome, args: argparse.Namespace, written: list[Path]) -> No
         print(f"wrote {path}")
     if outcome.replayed:
         print("same bytes as a file already received: acknowledgements returned again, nothing re-judged or re-posted")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not chosen or set(chosen) - {"xml", "html", "pdf"}:
+        raise argparse.ArgumentTypeError(f"{text!r}: choose among xml, html, pdf (comma-separated)")
+    return chosen
+
+
+def _print_documents(report) -> None:
+    print(report.summary_line())
+    for path in report.files:
+        print(f"wrote {path}")
+    for problem in report.problems:
+        print(f"note: {problem.message}")
+
+
+def _notices_daily(args: argparse.Namespace) -> int:
+    from ledger.policy import load_policy
+    from statements import issue_daily_notices
+
+    with _engine().connect() as conn:
+        report = issue_daily_notices(conn, args.date, args.out, policy=load_policy(), formats=args.formats)
+    _print_documents(report)
+    return EXIT_OK
+
+
+def _statements_run(args: argparse.Namespace) -> int:
+    from ledger.policy import load_policy
+    from statements import run_statements
+
+    with _engine().connect() as conn:
+        report = run_statements(conn, args.period, args.out, policy=load_policy(), formats=args.formats)
+    _print_documents(report)
+    return EXIT_REJECTED if report.problems else EXIT_OK  # e.g. the period is not closed yet
+
+
+def _notices_list(args: argparse.Namespace) -> int:
+    from statements import list_notices
+
+    with _engine().connect() as conn:
+        page = list_notices(conn, date_from=args.date_from, date_to=args.date_to, bn9=args.bn9, page=args.page)
+    for e in page.entries:
+        if args.json:
+            print(json.dumps({"id": e.id, "date": str(e.date), "bn9": e.bn9, "account": e.account, "kind": e.kind, "type": e.type,
+                              "urgent": e.urgent, "language": e.language, "subject": e.subject, "body": e.body}, sort_keys=True))
+        else:
+            print(f"{e.date}  {e.account:<15}  {e.type:<24}  {'! ' if e.urgent else ''}{e.subject}")
+    if not args.json:
+        print(f"page {page.page} of {page.pages} ({page.total} notices)")
+    return EXIT_OK
+
+
+def _notices_send(args: argparse.Namespace) -> int:
+    from statements import send_day_notices
+
+    with _engine().begin() as conn:
+        report = send_day_notices(conn, args.date, args.outbox)
+    print(report.summary_line())
+    for path in report.files:
+        print(f"outbox {path}")
+    for problem in report.problems:
+        print(f"not sent: {problem.message}")
+    return EXIT_REJECTED if report.problems else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,8 @@ __all__ = [
     "process_inbound",
     "close_period",
     "run_collections",
+    "daily_notices",
+    "statements_of_account",
 ]
 
 log = structlog.get_logger("carm.jobs")
@@ -206,3 +208,56 @@ def run_collections(day: date) -> dict:
             "penalty_cents": report.penalty_cents, "interest_cents": report.interest_cents,
             "arrears_notices": report.arrears_notices, "security_alerts": report.security_alerts,
             "problems": report.problems}
+
+
+# ------------------------------------------------------------------ documents
+#: Formats delivered to a partner's SFTP outbox (XML under the XSD, D17-R16, and its PDF);
+#: every format also stays in `$CARM_HOME/documents/` for the portal.
+DELIVERED_FORMATS = (".xml", ".pdf")
+
+
+def _deliver_documents(files: list[Path]) -> dict:
+    """Put each document into its recipient's SFTP outbox (recipient BN9 = the file name's first part)."""
+    folders = transport()
+    by_bn9 = {p.business_number: p for p in registry() if p.business_number}
+    delivered, kept = [], []
+    for path in files:
+        partner = by_bn9.get(path.name.split("-", 1)[0])
+        if path.suffix not in DELIVERED_FORMATS:
+            continue
+        if partner is None:
+            kept.append(path.name)  # no SFTP account: the portal shows it
+            continue
+        folders.deliver(partner.sftp_user, path.name, path.read_bytes())
+        delivered.append(f"{partner.sftp_user}/{path.name}")
+    log.info("documents.delivered", delivered=len(delivered), kept_for_portal=len(kept))
+    return {"delivered": delivered, "kept_for_portal": kept}
+
+
+def daily_notices(issue_date: date) -> dict:
+    """D17-R14: the Daily Notices issued on `issue_date` (for the business day before), delivered;
+    then the day's notices (avis) e-mailed to subscribers and urgent ones to everyone (G-R1)."""
+    import statements
+
+    out = db.home() / "documents" / "DN" / issue_date.isoformat()
+    with engine().begin() as conn:
+        report = statements.issue_daily_notices(conn, issue_date, out, policy=_policy())
+        sent = statements.send_day_notices(conn, issue_date, db.home() / "outbox-email")
+    result = {"summary": report.summary_line(), "problems": [p.message for p in report.problems],
+              "notices_emailed": sent.written + sent.unchanged, "notices_not_subscribed": sent.not_subscribed,
+              "notice_problems": [str(p) for p in sent.problems]}
+    result.update(_deliver_documents(report.files))
+    return result
+
+
+def statements_of_account(period: str) -> dict:
+    """D17-R15: the period's Statements of Account (the period closed first, idempotently), delivered."""
+    import statements
+
+    close_period(period)
+    out = db.home() / "documents" / "SOA" / period
+    with engine().begin() as conn:
+        report = statements.run_statements(conn, period, out, policy=_policy())
+    result = {"summary": report.summary_line(), "problems": [p.message for p in report.problems]}
+    result.update(_deliver_documents(report.files))
+    return result

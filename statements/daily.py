@@ -32,7 +32,7 @@ from ledger.calendar import is_business_day, previous_business_day
 from ledger.policy import Policy
 
 from .model import DailyAccount, DailyNotice, Holder, Line
-from .query import Coverage, Directory, accounts, balances_before, chunks, lines_between
+from .query import Coverage, Directory, balances_before, lines_between
 
 __all__ = ["activity_window", "iter_daily_notices"]
 
@@ -59,7 +59,7 @@ def _section(rm15: str, name: str, lines: list[Line], closing: int) -> DailyAcco
     )
 
 
-def iter_daily_notices(conn: Connection, issue_date: date, *, policy: Policy, chunk_size: int = 2000) -> Iterator[DailyNotice]:
+def iter_daily_notices(conn: Connection, issue_date: date, *, policy: Policy, chunk_size: int = 500) -> Iterator[DailyNotice]:
     """Every Daily Notice issued on `issue_date`: importers' in RM15 order, then brokers' by BN9 and ASEC."""
     window = activity_window(issue_date, policy)
     if window is None:
@@ -68,16 +68,15 @@ def iter_daily_notices(conn: Connection, issue_date: date, *, policy: Policy, ch
     directory = Directory(conn, last)
     coverage = Coverage(conn, last)
     per_broker: dict[tuple[str, str], list[DailyAccount]] = defaultdict(list)
-    for chunk in chunks(accounts(conn), chunk_size):
-        lo, hi = chunk[0].rm15, chunk[-1].rm15
-        moved = lines_between(conn, lo, hi, first, last)
-        if not any(moved.values()):
-            continue
-        before = balances_before(conn, lo, hi, first)
-        for rm15 in sorted(moved):
+    # a day's postings are few next to the journal: read them all by date (ix_journal_entry_date),
+    # then the opening balances of just the accounts that moved
+    moved = {rm15: lines for rm15, lines in lines_between(conn, None, None, first, last).items() if lines}
+    active = sorted(moved)
+    for start in range(0, len(active), chunk_size):
+        chunk = active[start:start + chunk_size]
+        before = balances_before(conn, chunk, None, first)
+        for rm15 in chunk:
             lines = moved[rm15]
-            if not lines:
-                continue
             name = directory.name(rm15[:9])
             opening = before.get(rm15, {})
             yield DailyNotice(

@@ -14,7 +14,6 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel.dates import format_date
-from babel.numbers import get_currency_symbol, parse_pattern
 from babel import Locale
 
 __all__ = ["money", "long_date", "label", "LABELS", "LOCALES", "component_label", "type_label", "describe"]

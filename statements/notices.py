@@ -109,7 +109,7 @@ _BODIES = {
         "security_exceeded": "On {as_of} the amounts secured by security account {asec} ({utilization}) exceeded the security "
                              "posted ({security}). Make an interim payment or increase the security.\n",
         "relationship": "{provider} ({provider_bn9}) {verb} to act for {client} ({client_bn9}).\n"
-                        "Scope: {scope}\nFrom {start} to {end}.\n",
+                        "Scope: {scope}\nFrom {start}{until}.\n",
     },
     "fr": {
         "payment_applied": "Votre paiement {trace} de {total}, reçu pour le {date}, a été accepté.\n"
@@ -126,17 +126,17 @@ _BODIES = {
         "security_exceeded": "Le {as_of}, les montants garantis par le compte de garantie {asec} ({utilization}) dépassaient la "
                              "garantie déposée ({security}). Faites un paiement provisoire ou augmentez la garantie.\n",
         "relationship": "{provider} ({provider_bn9}) {verb} à agir pour {client} ({client_bn9}).\n"
-                        "Portée : {scope}\nDu {start} au {end}.\n",
+                        "Portée : {scope}\nDu {start}{until}.\n",
     },
 }
 _WORDS = {
     "en": {"granted": "is authorized", "changed": "is authorized, with changes,", "ended": "is no longer authorized",
            "business": "business management (all program accounts)", "program": "program management: {accounts}",
-           "open": "no end date", "none": "(none)", "removed": "removed",
+           "until": " to {end}", "open": ", with no end date", "none": "(none)", "removed": "removed",
            "above threshold": "above the threshold", "two consecutive months in credit": "two consecutive months in credit"},
     "fr": {"granted": "est autorisé", "changed": "est autorisé, avec des changements,", "ended": "n'est plus autorisé",
            "business": "gestion d'entreprise (tous les comptes de programme)", "program": "gestion de programme : {accounts}",
-           "open": "sans date de fin", "none": "(aucun)", "removed": "supprimée",
+           "until": " au {end}", "open": ", sans date de fin", "none": "(aucun)", "removed": "supprimée",
            "above threshold": "au-dessus du seuil", "two consecutive months in credit": "deux mois consécutifs en crédit"},
 }
 
@@ -201,7 +201,7 @@ def render_notice(kind: str, data: dict, *, notice_date: date, account: str, lan
             scope=words["removed"] if data.get("removed") else (
                 words["business"] if scope == "business" else words["program"].format(accounts=", ".join(state.get("accounts", [])) or words["none"])),
             start=long_date(date.fromisoformat(state["start_date"]), lang) if state.get("start_date") else "",
-            end=long_date(date.fromisoformat(state["end_date"]), lang) if state.get("end_date") else words["open"],
+            until=words["until"].format(end=long_date(date.fromisoformat(state["end_date"]), lang)) if state.get("end_date") else words["open"],
         )
         return _SUBJECTS[lang][kind].format(**values), _BODIES[lang]["relationship"].format(**values)
     if kind not in _SUBJECTS[lang]:

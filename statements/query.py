@@ -58,6 +58,17 @@ def chunks(items: Sequence[AccountRow], size: int) -> Iterator[Sequence[AccountR
         yield items[start:start + size]
 
 
+#: Charges the ledger may post inside another entry (the D17-R34 fee rides on its PAYMENT entry):
+#: a debit to such an item is shown as the charge it is, whatever the entry's reason.
+_CHARGE_KINDS = {"fee": "FEE", "interest": "INTEREST", "penalty": "PENALTY"}
+
+
+def _line_type(reason: str, kind: str, amount: int) -> str:
+    if amount > 0 and kind in _CHARGE_KINDS and reason not in ("OFFSET", "DISBURSEMENT", "CORRECTION"):
+        return _CHARGE_KINDS[kind]
+    return LINE_TYPES.get(reason, reason)  # an unknown reason fails the XSD: loud, as it should
+
+
 def _reference(reason: str, entry_key: str, trace: str | None) -> str | None:
     if trace:
         return trace
@@ -66,9 +77,9 @@ def _reference(reason: str, entry_key: str, trace: str | None) -> str | None:
     return None
 
 
-def lines_between(conn: Connection, lo: str, hi: str, first: date, last: date) -> dict[str, list[Line]]:
-    """The AR movements of accounts `lo`…`hi` with an entry date in [first, last], per RM15,
-    one `Line` per (entry, item), in entry order."""
+def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date, last: date) -> dict[str, list[Line]]:
+    """The AR movements of accounts `lo`…`hi` (every account when None) with an entry date in
+    [first, last], per RM15, one `Line` per (entry, item), in entry order."""
     query = (
         select(
             journal_line.c.rm15, journal_line.c.debit_cents, journal_line.c.credit_cents,
@@ -85,11 +96,12 @@ def lines_between(conn: Connection, lo: str, hi: str, first: date, last: date) -
         )
         .where(
             journal_line.c.account == "AR",
-            journal_line.c.rm15 >= lo, journal_line.c.rm15 <= hi,
             journal_entry.c.entry_date >= first, journal_entry.c.entry_date <= last,
         )
         .order_by(journal_line.c.rm15, journal_entry.c.entry_date, journal_entry.c.id, ar_item.c.id)
     )
+    if lo is not None and hi is not None:
+        query = query.where(journal_line.c.rm15 >= lo, journal_line.c.rm15 <= hi)
     out: dict[str, list[Line]] = defaultdict(list)
     for r in conn.execute(query):
         amount = int(r.debit_cents) - int(r.credit_cents)
@@ -98,10 +110,9 @@ def lines_between(conn: Connection, lo: str, hi: str, first: date, last: date) -
             prev = lines[-1]
             lines[-1] = replace(prev, amount=prev.amount + amount)
             continue
-        kind = LINE_TYPES.get(r.reason, r.reason)  # an unknown reason fails the XSD: loud, as it should
         lines.append(
             Line(
-                date=r.entry_date, type=kind, amount=amount, description=r.description, kind=r.kind,
+                date=r.entry_date, type=_line_type(r.reason, r.kind, amount), amount=amount, description=r.description, kind=r.kind,
                 component=r.component, transaction_number=r.transaction_number, asec=r.asec,
                 due_date=r.due_date, under_review=bool(r.under_review),
                 reference=_reference(r.reason, r.entry_key, r.trace),
@@ -114,9 +125,9 @@ def lines_between(conn: Connection, lo: str, hi: str, first: date, last: date) -
     return out
 
 
-def balances_before(conn: Connection, lo: str, hi: str, day: date) -> dict[str, dict[str | None, int]]:
-    """Balance of accounts `lo`…`hi` at the start of `day` (entries dated before it),
-    per RM15 and per the security account its items are tagged with."""
+def balances_before(conn: Connection, lo: str | Sequence[str], hi: str | None, day: date) -> dict[str, dict[str | None, int]]:
+    """Balance of accounts `lo`…`hi` (or of the RM15s listed in `lo`) at the start of `day`
+    (entries dated before it), per RM15 and per the security account its items are tagged with."""
     total = journal_line.c.debit_cents - journal_line.c.credit_cents
     query = (
         select(journal_line.c.rm15, ar_item.c.asec, func.sum(total))
@@ -124,13 +135,13 @@ def balances_before(conn: Connection, lo: str, hi: str, day: date) -> dict[str, 
             journal_line.join(journal_entry, journal_entry.c.id == journal_line.c.entry_id)
             .join(ar_item, ar_item.c.id == journal_line.c.item_id)
         )
-        .where(
-            journal_line.c.account == "AR",
-            journal_line.c.rm15 >= lo, journal_line.c.rm15 <= hi,
-            journal_entry.c.entry_date < day,
-        )
+        .where(journal_line.c.account == "AR", journal_entry.c.entry_date < day)
         .group_by(journal_line.c.rm15, ar_item.c.asec)
     )
+    if isinstance(lo, str):
+        query = query.where(journal_line.c.rm15 >= lo, journal_line.c.rm15 <= hi)
+    else:
+        query = query.where(journal_line.c.rm15.in_(list(lo)))
     out: dict[str, dict[str | None, int]] = defaultdict(dict)
     for rm15, asec, cents in conn.execute(query):
         if int(cents):

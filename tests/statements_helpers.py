@@ -15,7 +15,7 @@ from carm.clock import EASTERN
 from ledger.close import close_period
 from ledger.collections import run_collections
 from statements import issue_daily_notices, run_statements
-from statements.xml import DN_NS, SOA_NS, schema_for
+from statements.xml import DN_NS, schema_for
 
 from .ledger_helpers import AT, BROKER, CLIENT, IMPORTER, OTHER, POLICY, setup_world
 

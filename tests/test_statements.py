@@ -16,17 +16,17 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
-from ledger.journal import balance
+from ledger.journal import Entry, Line, balance, item, post
 from ledger.reference import load_reference
-from ledger.schema import designated_agent
+from ledger.schema import ar_item, designated_agent
 from statements import InvalidDocument, to_xml
 from statements.model import DailyAccount, DailyNotice, Holder, Party
 
-from .ledger_helpers import Line as PayLine, PaymentSpec, declare, pay, txn
+from .ledger_helpers import AT, Line as PayLine, PaymentSpec, declare, pay, txn
 from .statements_helpers import (
-    A1, A2, BROKER, BROKER2, C1, C2, CLIENT, IMPORTER, MANY, O1, OTHER, POLICY,
+    A1, BROKER, BROKER2, C1, C2, CLIENT, IMPORTER, MANY, O1, OTHER,
     accounts, at, cents, close, collections, daily, lines, parse, pdf_text, setup_statements_world, statements, text, xml_docs,
 )
 
@@ -387,6 +387,27 @@ def test_a_statement_before_the_close_is_flagged(world, tmp_path):
     _two_brokers(world)
     assert [p.code for p in statements(world, "2026-12", tmp_path).problems] == ["period_not_closed"]
     assert statements(world, "2026-11", tmp_path).problems == []
+
+
+def test_an_administrative_fee_posted_with_a_payment_is_shown_as_a_fee(world, tmp_path):
+    """D17-R34, R35: the ledger posts the fee of a partial non-electronic payment inside the payment's
+    entry; the statement still shows it under fees: 1,000.00 − 400.00 paid + 25.00 fee = 625.00."""
+    number = txn("12001", 901)
+    declare(world, dict(transaction_number=number, rm15=A1, asec="12001", release_date="2026-11-04", accounting_date="2026-11-05", duty="1000.00"))
+    with world.begin() as conn:
+        debt = conn.execute(select(ar_item.c.id).where(ar_item.c.transaction_number == number)).scalar_one()
+        fee = item(conn, key="fee:CHQ:F1", rm15=A1, kind="fee", posted_on=date(2026, 11, 9), due_date=date(2026, 11, 9),
+                   description="administrative fee: partial non-electronic payment F1")
+        post(conn, Entry("pay:CHQ:F1", date(2026, 11, 9), "PAYMENT", "SOA payment F1 by cheque", (
+            Line("BANK", debit=400_00, party="CHQ", trace="F1"), Line("AR", credit=400_00, rm15=A1, item_id=debt),
+            Line("AR", debit=25_00, rm15=A1, item_id=fee), Line("FEE", credit=25_00, rm15=A1))), AT)
+    close(world, "2026-11")
+    account = accounts(xml_docs(statements(world, "2026-11", tmp_path))[A1])[A1]
+    assert lines(account.find("{*}PaymentsCreditsOffsets")) == [("PAYMENT", -40000)]
+    assert lines(account.find("{*}Fees")) == [("FEE", 2500)]
+    assert cents(account, "TotalPayable") == 100000 - 40000 + 2500 == 62500
+    dn = xml_docs(daily(world, date(2026, 11, 10), tmp_path))[A1]
+    assert lines(accounts(dn)[A1].find("{*}OtherTransactions")) == [("PAYMENT", -40000), ("FEE", 2500)]
 
 
 def test_cadp_accounts_get_no_statement_and_quiet_accounts_none_at_all(world, tmp_path):

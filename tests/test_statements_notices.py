@@ -3,7 +3,6 @@ e-mail to subscribers and urgent notices always, relationship changes (G-R1, dec
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from email import message_from_bytes
 from email.policy import default
@@ -17,7 +16,7 @@ from ledger.schema import business
 from statements import list_notices, notice_detail, record_relationship_notices, render_notice, send_day_notices, send_notices
 
 from .ledger_helpers import Line as PayLine, PaymentSpec, declare, pay, txn
-from .statements_helpers import A1, BROKER, BROKER2, C1, CLIENT, IMPORTER, OTHER, at, collections, setup_statements_world
+from .statements_helpers import A1, BROKER, C1, CLIENT, IMPORTER, OTHER, at, setup_statements_world
 
 
 @pytest.fixture

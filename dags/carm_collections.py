@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, get_current_context, task
 
-from _common import DEFAULT_ARGS, LEDGER, START, eastern_day
+from carm_dag_common import DEFAULT_ARGS, LEDGER, START, eastern_day
 
 
 @dag(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from _common import DEFAULT_ARGS, LEDGER, START
+from carm_dag_common import DEFAULT_ARGS, LEDGER, START
 
 
 @dag(

@@ -1,6 +1,12 @@
-"""What every CARM DAG shares: schedule time zone, retries, assets. No I/O here (parse time)."""
+"""What every CARM DAG shares: schedule time zone, retries, assets. No I/O here (parse time).
+
+DAG files are named `carm_*.py` so that no DAG module shadows a package the tasks import
+(`statements`, the standard library's `collections`): Airflow puts this folder on `sys.path`.
+"""
 
 from __future__ import annotations
+
+import os
 
 import pendulum
 from airflow.sdk import Asset
@@ -9,7 +15,8 @@ EASTERN = "America/Toronto"
 START = pendulum.datetime(2026, 11, 1, tz=EASTERN)
 DEFAULT_ARGS = {
     "owner": "carm-payments",
-    "retries": 3,
+    # CARM_TASK_RETRIES=0 for one-shot runs (`airflow dags test` waits out every retry delay)
+    "retries": int(os.environ.get("CARM_TASK_RETRIES", "3")),
     "retry_delay": pendulum.duration(minutes=2),
     "retry_exponential_backoff": True,
 }

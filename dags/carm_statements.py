@@ -1,0 +1,40 @@
+"""
+### Statements of account
+
+At 06:00 Eastern on the 25th (D17-R15): the Statement of Account of the billing period
+that ended on the 17th (`YYYY-MM`, the month of the run) for every importer (by RM15)
+and broker (by BN9 + security account), as XML under `mappings/statement-of-account.xsd`
+with HTML and PDF renderings, delivered to the holder or its designated agent. The period
+is closed first if `carm_period_close` has not done it (closing is idempotent). Re-running
+writes byte-identical files.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, get_current_context, task
+
+from carm_dag_common import DEFAULT_ARGS, PERIOD_CLOSED, START, eastern_day
+
+
+@dag(
+    dag_id="carm_statements",
+    schedule="0 6 25 * *",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["carm", "statements"],
+    doc_md=__doc__,
+)
+def carm_statements():
+    @task(inlets=[PERIOD_CLOSED], doc_md="Statements of account of the period, delivered to each recipient's outbox.")
+    def issue() -> dict:
+        from carm import jobs
+
+        day = eastern_day(get_current_context())
+        return jobs.statements_of_account(f"{day.year:04d}-{day.month:02d}")
+
+    issue()
+
+
+carm_statements()
