@@ -8,7 +8,8 @@
   when, at the end of the due date, debts due that day were still unpaid
   (payments count for the day they arrived by the cut-off, D17-R32): a flat
   `late_payment_penalty_cents` ($200) penalty item, due at once.
-* **Interest** (D17-R33) from the day after the due date, compounded daily,
+* **Interest** (D17-R33), per security account of the debts (a broker's debts bear the
+  broker's interest, shown on its statement, D17-R35), from the day after the due date, compounded daily,
   at the prescribed rate in force each day (`interest_rate`, effective-dated)
   plus `interest_markup_bp` (the specified rate = prescribed + 6 points).  It
   runs on the unpaid overdue balance of declarations, adjustments and earlier
@@ -96,12 +97,6 @@ def _item_lines(conn: Connection, rm15: str, upto: date) -> list[tuple[int, date
     return [(r[0], r[1], int(r[2])) for r in rows]
 
 
-def _last_interest_day(conn: Connection, rm15: str) -> date | None:
-    return conn.execute(
-        select(func.max(ar_item.c.posted_on)).where(ar_item.c.rm15 == rm15, ar_item.c.kind == "interest")
-    ).scalar()
-
-
 def run_collections(conn: Connection, day: date, *, policy: Policy, at: datetime) -> CollectionsReport:
     report = CollectionsReport(day)
     rates = _rates(conn)
@@ -158,7 +153,12 @@ def _penalties(conn, account, day: date, policy: Policy, at: datetime, report: C
         if unpaid <= 0:
             continue
         charged_on = due + timedelta(days=1)
+        # tagged with the security account (and agent) of the unpaid debts when they share one (D17-R4, R35)
+        unpaid_items = [i for i in at_due.values() if i.due_date == due and i.kind in ("declaration", "adjustment") and i.balance > 0]
+        asecs = {i.asec for i in unpaid_items}
+        agents = {i.agent_bn9 for i in unpaid_items}
         item_id = item(conn, key=key, rm15=account.rm15, kind="penalty", posted_on=charged_on, due_date=charged_on,
+                       asec=asecs.pop() if len(asecs) == 1 else None, agent_bn9=agents.pop() if len(agents) == 1 else None,
                        description=f"late-payment penalty: balance due {due} unpaid")
         amount = policy.late_payment_penalty_cents
         post(conn, Entry(key, charged_on, "PENALTY", f"late payment of the balance due {due} on {account.rm15}",
@@ -168,26 +168,42 @@ def _penalties(conn, account, day: date, policy: Policy, at: datetime, report: C
 
 
 def _interest(conn, account, day: date, rates, policy: Policy, at: datetime, report: CollectionsReport) -> None:
+    """Interest per security account of the debts (D17-R4, R35: a broker's debts bring the
+    broker's interest, which its statement shows), then per account for unsecured debts."""
     meta = {
         r.id: r for r in conn.execute(
-            select(ar_item.c.id, ar_item.c.kind, ar_item.c.due_date, ar_item.c.under_review).where(ar_item.c.rm15 == account.rm15)
+            select(ar_item.c.id, ar_item.c.kind, ar_item.c.due_date, ar_item.c.under_review, ar_item.c.asec,
+                   ar_item.c.agent_bn9).where(ar_item.c.rm15 == account.rm15)
         )
     }
     bearing = {i for i, m in meta.items() if m.kind in INTEREST_BEARING and m.due_date is not None and not m.under_review}
     if not bearing:
         return
-    start = min(meta[i].due_date for i in bearing) + timedelta(days=1)
-    last = _last_interest_day(conn, account.rm15)
+    lines = _item_lines(conn, account.rm15, day)
+    for asec in sorted({meta[i].asec for i in bearing}, key=lambda a: a or ""):
+        group = {i for i in bearing if meta[i].asec == asec}
+        agents = {meta[i].agent_bn9 for i in group if meta[i].kind != "interest"}
+        _interest_for_group(conn, account, day, rates, policy, at, report, meta, group, lines, asec,
+                            agents.pop() if len(agents) == 1 else None)
+
+
+def _interest_for_group(conn, account, day, rates, policy, at, report, meta, group, lines, asec, agent) -> None:
+    start = min(meta[i].due_date for i in group) + timedelta(days=1)
+    last = conn.execute(
+        select(func.max(ar_item.c.posted_on)).where(
+            ar_item.c.rm15 == account.rm15, ar_item.c.kind == "interest",
+            ar_item.c.asec.is_(None) if asec is None else ar_item.c.asec == asec,
+        )
+    ).scalar()
     if last is not None:
         start = max(start, last + timedelta(days=1))
     if start > day:
         return
-    lines = _item_lines(conn, account.rm15, day)
     daily: list[tuple[date, int]] = []
     d = start
     while d <= day:
         # the unpaid balance at the start of day d: every line up to d - 1, of items overdue on d
-        base = sum(c for item_id, when, c in lines if item_id in bearing and when < d and meta[item_id].due_date < d)
+        base = sum(c for item_id, when, c in lines if item_id in group and when < d and meta[item_id].due_date < d)
         daily.append((d, base))
         d += timedelta(days=1)
     cents, missing = interest_for(daily, rates, policy)
@@ -195,9 +211,9 @@ def _interest(conn, account, day: date, rates, policy: Policy, at: datetime, rep
         report.problems.append(f"{account.rm15}: no prescribed rate for {missing[0]}…{missing[-1]}")
     if cents <= 0:
         return
-    key = f"interest:{account.rm15}:{day}"
-    item_id = item(conn, key=key, rm15=account.rm15, kind="interest", posted_on=day, due_date=day,
-                   description=f"interest {start} to {day}")
+    key = f"interest:{account.rm15}:{asec or '-'}:{day}"
+    item_id = item(conn, key=key, rm15=account.rm15, kind="interest", posted_on=day, due_date=day, asec=asec,
+                   agent_bn9=agent, description=f"interest {start} to {day}")
     post(conn, Entry(key, day, "INTEREST", f"interest {start}..{day} on {account.rm15}",
                      (Line("AR", debit=cents, rm15=account.rm15, item_id=item_id), Line("INTEREST", credit=cents, rm15=account.rm15))), at)
     report.interest_items += 1

@@ -500,3 +500,17 @@ def test_the_administrative_fee_for_a_partial_non_electronic_payment(method, kin
     from ledger.posting import administrative_fee_cents
 
     assert administrative_fee_cents(method, kind, paid, due, POLICY) == fee
+
+
+def test_interest_and_penalty_on_a_brokers_debt_carry_the_brokers_security_account(world):
+    """D17-R4, R35: the broker is liable for debts under its security; their interest and penalty
+    are tagged with its ASEC, so its statement shows them. 1,000.00 due 12-01 at 8%: 1 day = 0.22."""
+    number = txn("40001", 51)
+    declare(world, dict(transaction_number=number, rm15=C1, asec="40001", broker_bn9=BROKER, release_date="2026-11-04",
+                        accounting_date="2026-11-05", duty="1000.00"))
+    report = collections(world, date(2026, 12, 2))
+    assert (report.penalty_cents, report.interest_cents) == (20000, _compound(100_000, "0.08", 1)) == (20000, 22)
+    from .ledger_helpers import items
+
+    charged = {(it.kind, it.asec, it.agent_bn9) for it in items(world, C1) if it.kind in ("interest", "penalty")}
+    assert charged == {("interest", "40001", BROKER), ("penalty", "40001", BROKER)}
