@@ -5,7 +5,8 @@ Configuration comes from the environment (embedded defaults in brackets):
 * `CARM_HOME` [`./var`] — the embedded default's state: `carm.db`, `partners/`, `archive/`;
 * `CARM_DATABASE_URL` [SQLite in `CARM_HOME`] — the ledger (PostgreSQL in production);
 * `CARM_TRANSPORT` [`local`] — `local` folders in `CARM_PARTNERS_DIR` [`$CARM_HOME/partners`],
-  or `sftp` (`CARM_SFTP_URL`, `CARM_SFTP_KEY`, `CARM_SFTP_KNOWN_HOSTS`: see `carm.sftp`);
+  or `sftp`: from `CARM_SFTP_URL` (+ `CARM_SFTP_KEY`, `CARM_SFTP_KNOWN_HOSTS`, see `carm.sftp`)
+  when set, else from the Airflow connection `CARM_SFTP_CONN_ID` [`carm_sftp`];
 * `CARM_PARTNERS_FILE` [`fixtures/partners.csv`] — the trading-partner registry;
 * `CARM_POLICY` — policy overrides (`ledger.policy`).
 
@@ -56,10 +57,34 @@ def transport() -> PartnerFolders:
     if kind == "sftp":
         from carm.sftp import SftpFolders
 
-        return SftpFolders.from_env()
+        if os.environ.get("CARM_SFTP_URL"):
+            return SftpFolders.from_env()
+        return _sftp_from_airflow_connection(os.environ.get("CARM_SFTP_CONN_ID", "carm_sftp"))
     if kind != "local":
         raise ValueError(f"CARM_TRANSPORT={kind!r}: expected local or sftp")
     return LocalFolders(os.environ.get("CARM_PARTNERS_DIR") or db.home() / "partners")
+
+
+def _sftp_from_airflow_connection(conn_id: str):
+    """The SFTP folders from an Airflow connection (type `sftp`: host, port, login; extra
+    `key_file`, `known_hosts`, `no_host_key_check`) — read at task run time through the Task
+    SDK (secrets backends, `AIRFLOW_CONN_*`), never at parse time."""
+    from airflow.sdk import BaseHook
+
+    from carm.sftp import SftpFolders
+
+    conn = BaseHook.get_connection(conn_id)
+    extra = conn.extra_dejson
+    if not extra.get("key_file"):
+        raise ValueError(f"Airflow connection {conn_id!r} needs extra key_file (the engine's private key)")
+    return SftpFolders(
+        conn.host,
+        int(conn.port or 22),
+        conn.login or "carm-engine",
+        key_filename=extra["key_file"],
+        known_hosts=extra.get("known_hosts"),
+        strict_host_key=str(extra.get("no_host_key_check", "false")).lower() not in ("true", "1", "yes"),
+    )
 
 
 def registry() -> PartnerRegistry:

@@ -106,8 +106,8 @@ def test_every_dag_imports_cleanly_without_touching_the_network_or_a_database(tm
 
 
 # ------------------------------------------------------------------ end to end over SFTP
-@pytest.fixture
-def intake(sftp, airflow_home, tmp_path):
+@pytest.fixture(params=["environment", "airflow-connection"])
+def intake(request, sftp, airflow_home, tmp_path):
     """A fresh ledger (SQLite) with A1 owing 500.00, and a function running the intake DAG with Airflow."""
     clean_partner(sftp, PARTNER_A)
     carm_home = tmp_path / "carm"
@@ -118,15 +118,15 @@ def intake(sftp, airflow_home, tmp_path):
     setup_world(engine)
     declare(engine, dict(transaction_number=txn("12001", 1), rm15=A1, asec="12001", release_date="2026-11-01",
                          accounting_date="2026-11-02", duty="500.00"))
-    env = _airflow_env(airflow_home, {
-        "CARM_HOME": str(carm_home),
-        "CARM_DATABASE_URL": url,
-        "CARM_TRANSPORT": "sftp",
-        "CARM_SFTP_URL": sftp.url,
-        "CARM_SFTP_KEY": str(sftp.engine_key),
-        "CARM_SFTP_KNOWN_HOSTS": str(sftp.known_hosts),
-        "CARM_PARTNERS_FILE": str(sftp.registry),
-    })
+    extra = {"CARM_HOME": str(carm_home), "CARM_DATABASE_URL": url, "CARM_TRANSPORT": "sftp", "CARM_PARTNERS_FILE": str(sftp.registry)}
+    if request.param == "environment":
+        extra.update(CARM_SFTP_URL=sftp.url, CARM_SFTP_KEY=str(sftp.engine_key), CARM_SFTP_KNOWN_HOSTS=str(sftp.known_hosts))
+    else:  # the SFTP server as an Airflow connection, as operators configure it in the UI or a secrets backend
+        extra["AIRFLOW_CONN_CARM_SFTP"] = json.dumps({
+            "conn_type": "sftp", "host": "127.0.0.1", "port": sftp.port, "login": sftp.engine_user,
+            "extra": {"key_file": str(sftp.engine_key), "known_hosts": str(sftp.known_hosts)},
+        })
+    env = _airflow_env(airflow_home, extra)
 
     def run(day: str = "2026-11-20") -> subprocess.CompletedProcess:
         done = subprocess.run([AIRFLOW, "dags", "test", "carm_payment_intake", day], env=env, capture_output=True, text=True, timeout=600)
