@@ -2,6 +2,7 @@
 
     carm db upgrade
     carm edi validate FILE --out DIR [--json]
+    carm partners load FILE
     carm reference load FILE
     carm declarations load FILE
     carm payments ingest FILE --out DIR [--json]
@@ -54,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     dbp = sub.add_parser("db", help="the database").add_subparsers(dest="command", required=True, parser_class=_Parser)
     up = dbp.add_parser("upgrade", help="create or migrate the schema (idempotent)")
     up.set_defaults(func=_db_upgrade)
+
+    part = sub.add_parser("partners", help="the trading-partner registry").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    load = part.add_parser("load", help="load the registry of FIs, brokers and importers exchanging files (CSV, fixtures/partners.csv)")
+    load.add_argument("file", type=Path)
+    load.set_defaults(func=_partners_load)
 
     ref = sub.add_parser("reference", help="reference data").add_subparsers(dest="command", required=True, parser_class=_Parser)
     load = ref.add_parser("load", help="load businesses, accounts, securities, relationships, agents, rates (JSON)")
@@ -165,6 +171,20 @@ def _reference_load(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"not loaded: {problem.where}: {problem.message}")
     return EXIT_REJECTED if report.problems else EXIT_OK
+
+
+def _partners_load(args: argparse.Namespace) -> int:
+    from carm.jobs import load_registry
+
+    if not args.file.is_file():
+        print(f"carm: {args.file}: no such file", file=sys.stderr)
+        return EXIT_UNUSABLE
+    with _engine().begin() as conn:
+        loaded, problems = load_registry(conn, args.file)
+    print(f"trading partners: {loaded} loaded")
+    for problem in problems:
+        print(f"not loaded: {problem}")
+    return EXIT_REJECTED if problems else EXIT_OK
 
 
 def _declarations_load(args: argparse.Namespace) -> int:

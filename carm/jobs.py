@@ -87,7 +87,39 @@ def _sftp_from_airflow_connection(conn_id: str):
     )
 
 
+def load_registry(conn, path: str | Path) -> tuple[int, list[str]]:
+    """`carm partners load FILE`: upsert every valid registry row into `trading_partner`
+    (idempotent, like the other reference data); (rows loaded, problems)."""
+    from edi.store import trading_partner
+
+    partners, problems = load_partners(path)
+    insert = insert_for(conn)
+    for p in partners:
+        row = {"partner_id": p.partner_id, "role": p.role, "name": p.name, "language": p.language,
+               "sftp_user": p.sftp_user, "public_keys": ";".join(p.public_keys), "isa_qualifier": p.isa_qualifier,
+               "isa_sender_id": p.isa_sender_id, "gs_sender_code": p.gs_sender_code,
+               "business_number": p.business_number, "security_account": p.security_account}
+        stmt = insert(trading_partner).values(**row)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["partner_id"], set_={k: stmt.excluded[k] for k in row if k != "partner_id"}))
+    return len(partners), [str(problem) for problem in problems]
+
+
 def registry() -> PartnerRegistry:
+    """The trading partners: the `trading_partner` table once loaded (`carm partners load`),
+    else the registry file `CARM_PARTNERS_FILE` (the embedded default)."""
+    from carm.partners import Partner
+    from edi.store import trading_partner
+
+    with engine().begin() as conn:
+        rows = conn.execute(select(trading_partner).order_by(trading_partner.c.partner_id)).all()
+    if rows:
+        return PartnerRegistry(
+            Partner(partner_id=r.partner_id, role=r.role, name=r.name, language=r.language, sftp_user=r.sftp_user,
+                    public_keys=tuple(k for k in r.public_keys.split(";") if k), isa_qualifier=r.isa_qualifier,
+                    isa_sender_id=r.isa_sender_id, gs_sender_code=r.gs_sender_code,
+                    business_number=r.business_number, security_account=r.security_account)
+            for r in rows
+        )
     path = os.environ.get("CARM_PARTNERS_FILE", "fixtures/partners.csv")
     partners, problems = load_partners(path)
     for problem in problems:

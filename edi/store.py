@@ -8,6 +8,8 @@
   with the file it came in: a second file reusing a control number gets TA1 025.
 * `edi_outbound_document` — every acknowledgement written, keyed by the
   inbound file's digest: a file received twice gets the same bytes back.
+* `trading_partner` — the registry of FIs, brokers and importers exchanging files
+  (`carm partners load`): SFTP account, ISA/GS sender IDs, BN9, language.
 * `edi_inbound_file` — every file taken from a partner's inbox: digest, partner,
   name, receipt time, where its original bytes are archived, and its fate
   (processed or quarantined, with the reason).
@@ -84,6 +86,22 @@ inbound_file = Table(
     Column("reason", String(400)),
     Column("exit_code", Integer),
     Column("processed_at", DateTime(timezone=True)),
+)
+
+trading_partner = Table(
+    "trading_partner",
+    metadata,
+    Column("partner_id", String(40), primary_key=True),
+    Column("role", String(10), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("sftp_user", String(32), nullable=False, unique=True),
+    Column("public_keys", String(4000), nullable=False),
+    Column("isa_qualifier", String(2), nullable=False),
+    Column("isa_sender_id", String(15), nullable=False),
+    Column("gs_sender_code", String(15), nullable=False),
+    Column("business_number", String(9), nullable=False),
+    Column("security_account", String(5), nullable=False),
 )
 
 #: ISA13 is 9 digits; GS06 up to 9.  Sequences wrap past this to 1.

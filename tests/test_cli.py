@@ -94,3 +94,18 @@ def test_rerunning_the_same_file_returns_the_same_bytes(tmp_path):
     assert "returned again" in run.stdout
     for first in (tmp_path / "a").iterdir():
         assert (tmp_path / "b" / first.name).read_bytes() == first.read_bytes()
+
+
+def test_the_partner_registry_loads_like_reference_data_and_the_jobs_use_it(tmp_path):
+    """`carm partners load` upserts the registry; loading it twice changes nothing."""
+    first = carm("partners", "load", str(FIXTURES / "partners.csv"), home=tmp_path)
+    again = carm("partners", "load", str(FIXTURES / "partners.csv"), home=tmp_path)
+    assert first.returncode == again.returncode == 0
+    assert first.stdout == again.stdout == "trading partners: 5 loaded\n"
+    env = {**os.environ, "CARM_HOME": str(tmp_path), "CARM_PARTNERS_FILE": "/nonexistent.csv"}
+    env.pop("CARM_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", "from carm import jobs; r = jobs.registry(); print(len(r), r.by_isa_sender('ZZ', 'BANKOFTEST').sftp_user)"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert done.stdout.strip() == "5 bankoftest", done.stderr
