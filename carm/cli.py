@@ -161,8 +161,7 @@ def _engine():
 def _reference_load(args: argparse.Namespace) -> int:
     from ledger.reference import load_reference
 
-    if not args.file.is_file():
-        print(f"carm: {args.file}: no such file", file=sys.stderr)
+    if _missing(args.file):
         return EXIT_UNUSABLE
     with _engine().begin() as conn:
         report = load_reference(conn, args.file)
@@ -173,11 +172,20 @@ def _reference_load(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if report.problems else EXIT_OK
 
 
+def _missing(path: Path) -> bool:
+    """True (and says so on stderr) when `path` is not a readable file."""
+    stream, problem = _open_input(path)
+    if problem:
+        print(f"carm: {problem}", file=sys.stderr)
+        return True
+    stream.close()
+    return False
+
+
 def _partners_load(args: argparse.Namespace) -> int:
     from carm.jobs import load_registry
 
-    if not args.file.is_file():
-        print(f"carm: {args.file}: no such file", file=sys.stderr)
+    if _missing(args.file):
         return EXIT_UNUSABLE
     with _engine().begin() as conn:
         loaded, problems = load_registry(conn, args.file)
@@ -191,8 +199,7 @@ def _declarations_load(args: argparse.Namespace) -> int:
     from ledger.declarations import load_declarations
     from ledger.policy import load_policy
 
-    if not args.file.is_file():
-        print(f"carm: {args.file}: no such file", file=sys.stderr)
+    if _missing(args.file):
         return EXIT_UNUSABLE
     with _engine().begin() as conn:
         report = load_declarations(conn, args.file, policy=load_policy(), posted_at=clock.now())
@@ -207,11 +214,8 @@ def _payments_ingest(args: argparse.Namespace) -> int:
     from ledger.ingest import ingest_file
     from ledger.policy import load_policy
 
-    stream, problem = _open_input(args.file)
-    if problem:
-        print(f"carm: {problem}", file=sys.stderr)
+    if _missing(args.file):
         return EXIT_UNUSABLE
-    stream.close()
     args.out.mkdir(parents=True, exist_ok=True)
     received_at = args.received_at or datetime.fromtimestamp(args.file.stat().st_mtime, clock.EASTERN)
     done = ingest_file(_engine(), args.file, args.file.name, received_at=received_at, policy=load_policy())
