@@ -113,3 +113,13 @@ def test_memory_stays_flat_whatever_the_file_size():
     assert count == n + 2
     file_size = n * 32
     assert peak < 512 * 1024 < file_size
+
+
+def test_an_isa_hidden_after_a_stray_byte_is_reported_not_asserted():
+    """Regression (found by hypothesis): `IISAA*00*…` made the reader fail an assert."""
+    segments, problems = read(b"I" + ISA.replace("ISA*", "ISAA*", 1).encode() + b"IEA*0*000000001~")
+    assert segments == []
+    assert [(p.code, p.message) for p in problems] == [
+        ("leading-bytes", "1 bytes before the first ISA were not X12: b'I'"),
+        ("bad-isa", "ISA element separator b'A' is not usable"),
+    ]
