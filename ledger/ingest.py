@@ -57,7 +57,7 @@ def ingest_file(
         try:
             with stream, engine.begin() as conn:
                 outcome = acknowledge_file(
-                    stream, name, conn=conn, when=acknowledged_at, checks=[payment_checks(conn)], sender=sender
+                    stream, name, conn=conn, when=acknowledged_at, checks=[payment_checks(conn, received_at.astimezone(clock.EASTERN).date())], sender=sender
                 )
                 posted = [] if outcome.replayed else post_payments(conn, outcome, received_at=received_at, policy=policy)
             return Ingested(outcome, posted)

@@ -79,8 +79,9 @@ def _covers(conn: Connection, provider: str, rm15: str, on: date) -> bool:
     return False
 
 
-def payment_checks(conn: Connection):
-    """The account-data checks for `edi.advice.judge`, reading the ledger through `conn`."""
+def payment_checks(conn: Connection, received_on: date | None = None):
+    """The account-data checks for `edi.advice.judge`, reading the ledger through `conn`;
+    relationships are judged as of the day the file was received (else the payment's effective date)."""
     seen: set[tuple[str, str]] = set()
 
     def check(p: Payment) -> tuple[list[Finding], dict[int, list[Finding]]]:
@@ -117,7 +118,7 @@ def payment_checks(conn: Connection):
                 refusals.append(Finding("011", f"security account {p.payer_asec} is not the payer's", "REF", p.position_of("PAYER_ASEC"), 2, "127", p.payer_asec, "D17 Annex F"))
         if refusals:
             return refusals, {}
-        on = p.effective_date or date.today()
+        on = received_on or p.effective_date or date.min
         per_line: dict[int, list[Finding]] = {}
         accounts = {
             r.rm15: r.status
