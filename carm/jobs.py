@@ -7,7 +7,8 @@ Configuration comes from the environment (embedded defaults in brackets):
 * `CARM_TRANSPORT` [`local`] — `local` folders in `CARM_PARTNERS_DIR` [`$CARM_HOME/partners`],
   or `sftp`: from `CARM_SFTP_URL` (+ `CARM_SFTP_KEY`, `CARM_SFTP_KNOWN_HOSTS`, see `carm.sftp`)
   when set, else from the Airflow connection `CARM_SFTP_CONN_ID` [`carm_sftp`];
-* `CARM_PARTNERS_FILE` [`fixtures/partners.csv`] — the trading-partner registry;
+* `CARM_PARTNERS_FILE` [`fixtures/partners.csv`] — the trading-partner registry (until loaded);
+* `CARM_SETTLE_SECONDS` [60] — how long an inbox file must be left alone before it is taken;
 * `CARM_POLICY` — policy overrides (`ledger.policy`).
 
 Every job is idempotent: run it again — after a crash, a retry, a replay — and
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from datetime import date, datetime
 from pathlib import Path
 
@@ -134,19 +136,26 @@ def _policy():
 
 
 # ------------------------------------------------------------------ payment intake
-def pending_files() -> list[dict]:
-    """Every file waiting in an FI's inbox, and every file a stopped run had claimed (to resume)."""
+def pending_files(now: float | None = None) -> list[dict]:
+    """Every file waiting in an FI's inbox, and every file a stopped run had claimed (to resume).
+
+    A file modified less than `CARM_SETTLE_SECONDS` [60] ago is left for the next run: an FI
+    whose client uploads under the final name would otherwise have a half-written file taken
+    (uploads named `*.part`, `*.tmp`, `*.filepart` are never listed at all)."""
+    settle = float(os.environ.get("CARM_SETTLE_SECONDS", "60"))
+    now = time.time() if now is None else now
     folders = transport()
-    out = []
+    out, settling = [], 0
     for partner in registry():
         if partner.role != "fi":
             continue
         for claimed, files in ((True, folders.claimed(partner.sftp_user)), (False, folders.inbox(partner.sftp_user))):
-            out += [
-                {"partner": f.partner, "name": f.name, "size": f.size, "mtime": f.mtime, "claimed": claimed}
-                for f in files
-            ]
-    log.info("intake.pending", files=len(out), resumed=sum(1 for f in out if f["claimed"]))
+            for f in files:
+                if not claimed and now - f.mtime < settle:
+                    settling += 1
+                    continue
+                out.append({"partner": f.partner, "name": f.name, "size": f.size, "mtime": f.mtime, "claimed": claimed})
+    log.info("intake.pending", files=len(out), resumed=sum(1 for f in out if f["claimed"]), still_uploading=settling)
     return out
 
 
