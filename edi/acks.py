@@ -15,6 +15,7 @@ only the last interchange of a file (PYX12-NOTES).  Here:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -43,10 +44,22 @@ def partner_key(ic: InterchangeResult) -> str:
     return f"{ic.sender[0]}:{ic.sender[1]}"
 
 
+def _fit(value: str, pattern: re.Pattern[str], placeholder: str) -> str:
+    """An echoed inbound value, or `placeholder` when the value could not stand in our own
+    997 (a malformed control number or identifier would make the 997 itself invalid X12)."""
+    return value if pattern.match(value) else placeholder
+
+
+_N0_9 = re.compile(r"^\d{1,9}$")
+_ID_3 = re.compile(r"^[A-Z0-9]{3}$")
+_AN_4_9 = re.compile(r"^[A-Za-z0-9 ]{4,9}$")
+_SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
+
+
 def _ak2_loop(st: SetResult) -> list[tuple[str, ...]]:
-    out: list[tuple[str, ...]] = [("AK2", st.set_id, st.control_number)]
+    out: list[tuple[str, ...]] = [("AK2", _fit(st.set_id, _ID_3, "000"), _fit(st.control_number, _AN_4_9, "0000"))]
     for err in st.errors:
-        out.append(("AK3", err.segment_id[:3], str(err.position), err.loop_id[:4], err.code))
+        out.append(("AK3", _fit(err.segment_id, _SEGMENT_ID, "ZZZ"), str(err.position), err.loop_id[:4], err.code))
         for ele in err.elements:
             where = str(ele.position)
             if ele.component is not None:
@@ -58,7 +71,7 @@ def _ak2_loop(st: SetResult) -> list[tuple[str, ...]]:
 
 def ack_997_sets(group: GroupResult) -> list[tuple[str, ...]]:
     """The body of the 997 acknowledging `group` (AK1 … AK9), without ST/SE."""
-    body: list[tuple[str, ...]] = [("AK1", group.functional_id, group.control_number)]
+    body: list[tuple[str, ...]] = [("AK1", _fit(group.functional_id, re.compile(r"^[A-Z]{2}$"), "ZZ"), _fit(group.control_number, _N0_9, "0"))]
     for st in group.sets:
         body += _ak2_loop(st)
     received = len(group.sets)

@@ -81,7 +81,7 @@ class RemittanceLine:
     """One ENT loop: an amount for one importer account.
 
     Attributes:
-        number: ENT01 (the FI's line number) or the ordinal when absent.
+        number: ENT01, the line's number in the payment (1, 2, 3… in file order, checked).
         rm15: RMR02, the importer's program account.
         amount_cents: RMR04 in cents.
         asec: REF*ZZ after the RMR, or None when not given.
@@ -224,8 +224,12 @@ class PaymentBuilder:
             self._loop = "ent"
             self._ordinal += 1
             number = seg.get(1)
-            self._ent_number = int(number) if number.isdigit() else self._ordinal
+            self._ent_number = self._ordinal
             self._ent_position = position
+            if not (number.isdigit() and int(number) == self._ordinal):
+                # the guide numbers lines 1, 2, 3… in file order; the number keys the line's verdict
+                error = ElementError(1, None, "554", "7", number, f"ENT01 {number!r} is not line number {self._ordinal}")
+                errors = [SegmentError("ENT", position, "", "8", error.message, (error,), seg.index, seg.offset)]
         elif sid == "RMR" and self._loop == "ent" and self._rmr is None:
             cents, errors = self._amount(seg, position, 4, "782")
             self._rmr = (seg.get(2), cents, position, seg.index)

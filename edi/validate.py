@@ -573,7 +573,7 @@ class _Validator:
         else:
             if se.get(2) != st.get(2):
                 state.codes.add("3")
-            if se.get(1) != str(state.position):
+            if not (_DIGITS.match(se.get(1)) and int(se.get(1)) == state.position):  # N0: 012 = 12
                 state.codes.add("4")
         errors = tuple(sorted(state.errors, key=lambda e: (e.position, e.code)))
         if errors:

@@ -34,7 +34,7 @@ from .calendar import period_named
 from .journal import Entry, Item, Line, post
 from .policy import Policy
 from .notices import record_notice
-from .posting import allocation_order
+from .posting import lock_accounts, allocation_order
 from .schema import account_period, business, period_close, program_account
 
 __all__ = ["close_period", "CloseReport"]
@@ -95,6 +95,7 @@ def close_period(conn: Connection, name: str, *, policy: Policy, closed_at: date
     for account in accounts:
         end = period_named(name, policy, bool(account.calendar_month) or account.rm15 in policy.calendar_month_accounts).end
         report.accounts += 1
+        lock_accounts(conn, [account.rm15])  # payments to the account wait while it is offset
         items = [i for i in items_as_of(conn, account.rm15) if i.posted_on <= end]
         lines = offset_lines(items, policy)
         if lines:

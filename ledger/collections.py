@@ -36,6 +36,7 @@ from sqlalchemy import Connection, func, select
 
 from .accounts import DEBT_KINDS, INTEREST_BEARING, items_as_of
 from .close import offset_lines
+from .posting import lock_accounts
 from .journal import Entry, Line, item, post
 from .notices import record_notice
 from .policy import Policy
@@ -117,6 +118,7 @@ def _settle_due_dates(conn, account, day: date, policy: Policy, at: datetime, re
     """On each past due date, money the holder already paid — unapplied and interim payments
     standing on the account by then (D17-R22: applied to the next statement) — settles the
     debts due, before any penalty or interest is judged (decision L4)."""
+    lock_accounts(conn, [account.rm15])  # a payment posting to the account meanwhile waits (no double settlement)
     items = items_as_of(conn, account.rm15)
     due_dates = sorted({i.due_date for i in items if i.balance > 0 and i.due_date is not None and i.due_date < day})
     for due in due_dates:

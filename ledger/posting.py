@@ -254,7 +254,7 @@ def _allocate(
     return lines, applied, credit, rows
 
 
-def _lock_accounts(conn: Connection, rm15s: Sequence[str]) -> None:
+def lock_accounts(conn: Connection, rm15s: Sequence[str]) -> None:
     """Serialize postings to the same accounts across workers (PostgreSQL row locks, fixed order)."""
     if conn.dialect.name == "postgresql" and rm15s:
         conn.execute(
@@ -299,7 +299,7 @@ def _post_one(conn: Connection, s: SetOutcome, received_at: datetime, policy: Po
         return PostedPayment(fi, p.trace, "duplicate", None, 0, 0, 0)
 
     is_broker = conn.execute(select(licensed_broker.c.bn9).where(licensed_broker.c.bn9 == p.payer_bn9)).first() is not None
-    _lock_accounts(conn, [lv.line.rm15 for lv in verdict.applicable_lines])
+    lock_accounts(conn, [lv.line.rm15 for lv in verdict.applicable_lines])
     lines: list[Line] = [Line("BANK", debit=p.total_cents, party=fi, trace=p.trace)] if p.total_cents > 0 else []
     applied = credit = 0
     rows: list[dict] = []

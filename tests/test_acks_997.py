@@ -266,3 +266,38 @@ def test_a_ta1_never_echoes_an_invalid_control_number_date_or_time():
     assert {c for c, _ in ic.envelope_problems} == {"014", "018", "001"}  # IEA02 no longer matches either
     (outbound,) = ta1_interchanges(ic, lambda partner, kind: 5, datetime(2026, 11, 21, 8, 15))
     assert outbound.ta1s == [("000000000", "261121", "0930", "R", "014")]  # ISA10 was fine: echoed
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "recount", "expected"),
+    [
+        ("GS*RA*BANKOFTEST*CBSACARM*20261120*0930*1*", "GS*RA*BANKOFTEST*CBSACARM*20261120*0930*ABC*", False, "AK1*RA*0"),
+        ("ST*820*0001", "ST*820*01", False, "AK2*820*0000"),
+        ("CUR*PR*CAD~", "CUR*PR*CAD~\nX*1~", True, "AK3*ZZZ*5**1"),
+    ],
+)
+def test_a_malformed_value_is_not_echoed_into_the_997(old, new, recount, expected):
+    """The 997 must itself be valid X12 (issue 2): a bad GS06, ST02 or segment ID gets a placeholder."""
+    from datetime import datetime
+
+    from edi.acks import functional_ack_interchanges
+
+    from .edi_helpers import pyx12_verdict, validate
+
+    case = edit(BASE, old, new, fix_count=recount)
+    assert expected in acks(case)
+    (ic,) = validate(case).interchanges
+    (outbound,) = functional_ack_interchanges(ic, lambda partner, kind: 1, datetime(2026, 11, 21, 9, 0))
+    ok, detail = pyx12_verdict(outbound.render())
+    assert ok, detail
+
+
+def test_a_repeated_line_number_is_a_997_error():
+    """Lines are numbered 1, 2, 3… in file order (820 guide); the number keys each line's verdict."""
+    case = edit(BASE, "ENT*2~", "ENT*1~")
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK3*ENT*10**8", "AK4*1*554*7*1", "AK5*R*5", "AK9*R*1*1*0"]
+
+
+def test_a_segment_count_with_a_leading_zero_is_a_number():
+    """SE01 is N0: 012 is 12 (as pyx12 and the GE01/IEA01 checks read it)."""
+    assert acks(edit(BASE, "SE*12*0001", "SE*012*0001", fix_count=False))[-2:] == ["AK5*A", "AK9*A*1*1*1"]
