@@ -336,6 +336,8 @@ class SftpFolders:
         target = posixpath.join(claimed_dir, name)
 
         def run(sftp: paramiko.SFTPClient) -> InboxFile | None:
+            if self._exists(sftp, target):
+                return None  # an unfinished file of the same name is claimed: this one waits its turn
             for attempt in (1, 2):
                 try:
                     sftp.posix_rename(source, target)  # rename(2) on the server: atomic, one winner

@@ -62,7 +62,8 @@ class PartnerFolders(Protocol):
         """Files claimed but not yet finished (a run that stopped half-way): to be resumed."""
 
     def claim(self, file: InboxFile) -> InboxFile | None:
-        """Take the file atomically; None when another worker took it first."""
+        """Take the file atomically; None when another worker took it first, or when a file of the
+        same name is still claimed and unfinished (it is never overwritten: the new one waits)."""
 
     def read_claimed(self, file: InboxFile) -> bytes:
         """The bytes of a claimed file."""
@@ -114,6 +115,8 @@ class LocalFolders:
     def claim(self, file: InboxFile) -> InboxFile | None:
         source = self._dir(file.partner, "inbox") / file.name
         target = self._dir(file.partner, "inbox", CLAIMED) / file.name
+        if target.exists():
+            return None  # an unfinished file of the same name is claimed: this one waits its turn
         try:
             os.rename(source, target)  # atomic on one file system; fails if another worker won
         except FileNotFoundError:

@@ -238,6 +238,12 @@ def _advice_interchanges(sets: Sequence[SetOutcome], numbers: ControlNumbers, wh
     return out
 
 
+def _answer_name(name: str, digest: str, kind: str) -> str:
+    """`<inbound name>.<first 8 of its SHA-256>.<997|ta1|824>.x12`: beside the file it answers, and
+    distinct when an FI reuses a file name for new content (decision O2)."""
+    return f"{name}.{digest[:8]}.{kind}.x12"
+
+
 def acknowledge_file(
     stream: BinaryIO,
     name: str,
@@ -266,7 +272,7 @@ def acknowledge_file(
         sets = _judge_sets(result, checks)
         bound.info("file.replayed", documents=sorted(stored))
         # the same bytes under this upload's name, so the FI finds them beside its file
-        renamed = {kind: (f"{name}.{kind}.x12", content) for kind, (_, content) in stored.items()}
+        renamed = {kind: (_answer_name(name, result.digest, kind), content) for kind, (_, content) in stored.items()}
         return Outcome(name, result, sets, renamed, True)
 
     result = _check_cross_file_duplicates(result, archive, when)
@@ -283,7 +289,7 @@ def acknowledge_file(
     for sequence, (kind, interchanges) in enumerate((("ta1", ta1), ("997", fa), ("824", ag))):
         if interchanges:
             content = b"".join(i.render() for i in interchanges)
-            doc_name = f"{name}.{kind}.x12"
+            doc_name = _answer_name(name, result.digest, kind)
             archive.save_document(result.digest, kind, doc_name, content, sequence, when)
             documents[kind] = (doc_name, content)
 

@@ -142,6 +142,13 @@ def _payment_file(trace: str = "SFTP1", cents: int = 300_00) -> bytes:
     return file_820([PaymentSpec(trace, IMPORTER, [Line(A1, cents)])], sender_id="CARMTESTA", control_number=7)
 
 
+def _digest(data: bytes) -> str:
+    """The first 8 hex digits of the SHA-256 the answers' names carry (decision O2)."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()[:8]
+
+
 def _as_partner(sftp):
     client = sftp.connect(PARTNER_A, sftp.partner_keys[PARTNER_A])
     return client, client.open_sftp()
@@ -160,12 +167,13 @@ def test_an_fi_file_dropped_over_sftp_is_acknowledged_in_its_outbox_and_posted(s
     try:
         put(partner, "inbox/pay1.x12", _payment_file(), mtime=RECEIVED)
         intake()
+        d = _digest(_payment_file())
         outbox = sorted(partner.listdir("outbox"))
-        assert outbox == ["pay1.x12.824.x12", "pay1.x12.997.x12"]
-        with partner.open("outbox/pay1.x12.997.x12") as f:
+        assert outbox == [f"pay1.x12.{d}.824.x12", f"pay1.x12.{d}.997.x12"]
+        with partner.open(f"outbox/pay1.x12.{d}.997.x12") as f:
             ack = f.read().decode()
         assert "AK1*RA*1~\nAK2*820*0001~\nAK5*A~\nAK9*A*1*1*1~" in ack
-        with partner.open("outbox/pay1.x12.824.x12") as f:
+        with partner.open(f"outbox/pay1.x12.{d}.824.x12") as f:
             assert "OTI*TA*TN*SFTP1*" in f.read().decode()
         assert [n for n in partner.listdir("inbox") if not n.startswith(".")] == []
     finally:
@@ -179,11 +187,12 @@ def test_a_file_dropped_twice_is_posted_once_and_answered_the_same(sftp, intake)
     try:
         put(partner, "inbox/pay2.x12", _payment_file("SFTP2"), mtime=RECEIVED)
         intake()
-        with partner.open("outbox/pay2.x12.997.x12") as f:
+        d = _digest(_payment_file("SFTP2"))
+        with partner.open(f"outbox/pay2.x12.{d}.997.x12") as f:
             first = f.read()
         put(partner, "inbox/pay2-again.x12", _payment_file("SFTP2"), mtime=RECEIVED)
         intake()
-        with partner.open("outbox/pay2-again.x12.997.x12") as f:
+        with partner.open(f"outbox/pay2-again.x12.{d}.997.x12") as f:
             again = f.read()
     finally:
         client.close()
@@ -228,7 +237,8 @@ def test_a_run_killed_after_posting_delivers_on_the_rerun_and_posts_nothing_twic
     assert balances(intake.engine, A1) == {f"declaration:duty:{txn('12001', 1)}": 200_00}
     client, partner = _as_partner(sftp)
     try:
-        assert sorted(partner.listdir("outbox")) == ["pay4.x12.824.x12", "pay4.x12.997.x12"]
+        d = _digest(data)
+        assert sorted(partner.listdir("outbox")) == [f"pay4.x12.{d}.824.x12", f"pay4.x12.{d}.997.x12"]
     finally:
         client.close()
 

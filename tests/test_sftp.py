@@ -147,6 +147,19 @@ def test_claim_is_exclusive_and_read_claimed_returns_the_bytes(backend):
     assert (backend.home / "inbox" / ".claimed" / "pay.x12").exists()
 
 
+def test_a_new_upload_never_overwrites_an_unfinished_claimed_file_of_the_same_name(backend):
+    backend.upload("pay.x12", b"FIRST")
+    [first] = backend.folders.inbox(backend.partner)
+    assert backend.folders.claim(first) == first
+    backend.upload("pay.x12", b"SECOND")  # the FI reuses the name while the first is being processed
+    [second] = backend.folders.inbox(backend.partner)
+    assert backend.folders.claim(second) is None  # waits its turn
+    assert backend.folders.read_claimed(first) == b"FIRST"
+    backend.folders.finish(first, PROCESSED)
+    assert backend.folders.claim(second) == second
+    assert backend.folders.read_claimed(second) == b"SECOND"
+
+
 def test_concurrent_claims_have_exactly_one_winner(backend):
     for i in range(5):
         backend.upload(f"f{i}.x12", f"file {i}".encode())
