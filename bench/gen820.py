@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from core.identifiers import asec_problem, luhn_check_digit, rm15_problem  # noqa: E402
+from core.money import format_cents  # noqa: E402
 from edi.guide import RECEIVER_ID, RECEIVER_QUALIFIER  # noqa: E402
-from edi.identifiers import asec_problem, luhn_check_digit, rm15_problem  # noqa: E402
-from edi.payments import format_cents  # noqa: E402
-from edi.samples import Line, PaymentSpec, file_820  # noqa: E402
+from edi.samples import LineSpec, PaymentSpec, file_820  # noqa: E402
 from edi.writer import OUTBOUND_DELIMITERS, format_segment, isa_elements  # noqa: E402
 
 __all__ = ["GenStats", "bn9", "set_specs", "write_820", "main"]
@@ -58,16 +58,16 @@ def bn9(n: int) -> str:
     return head + str(luhn_check_digit(head))
 
 
-def _line(set_no: int, i: int, kind: str) -> Line:
-    """Line `i` (0-based) of set `set_no`: deterministic, valid identifiers."""
+def _line(set_no: int, i: int, kind: str) -> LineSpec:
+    """LineSpec `i` (0-based) of set `set_no`: deterministic, valid identifiers."""
     k = (set_no * 7919 + i * 104_729) % IMPORTERS
     rm15 = f"{bn9(100 + k)}RM{i % 9 + 1:04d}"
     cents = 100 + (set_no * 31_337 + i * 2_654_435_761) % 2_500_000  # 1.00 … 25,000.99
     asec = f"S{k % 10000:04d}" if kind == "INT" else None
-    return Line(rm15, cents, asec)
+    return LineSpec(rm15, cents, asec)
 
 
-def _lines(set_no: int, count: int, kind: str) -> Iterator[Line]:
+def _lines(set_no: int, count: int, kind: str) -> Iterator[LineSpec]:
     for i in range(count):
         yield _line(set_no, i, kind)
 
@@ -109,7 +109,7 @@ def set_specs(lines: int, sets: int) -> Iterator[tuple[PaymentSpec, int]]:
         yield spec, count
 
 
-def _line_segments(line: Line, number: int) -> Iterator[tuple[str, ...]]:
+def _line_segments(line: LineSpec, number: int) -> Iterator[tuple[str, ...]]:
     # Exactly what PaymentSpec.segments() gives for one line.
     yield ("ENT", str(number))
     yield ("RMR", "11", line.rm15, "", format_cents(line.cents))
@@ -142,7 +142,7 @@ def write_820(out: BinaryIO, lines: int, sets: int, *, control_number: int = 1) 
         sender=("ZZ", SENDER),
         receiver=(RECEIVER_QUALIFIER, RECEIVER_ID),
         control_number=control_number,
-        when=WHEN,
+        at=WHEN,
         usage="P",
     )
     emit(isa, d.element.join(isa) + d.segment + d.suffix)
@@ -194,7 +194,7 @@ def check(lines: int = 30, sets: int = 4) -> None:
                 lines=full,
             )
         )
-    expected = file_820(specs, sender_id=SENDER, control_number=1, group_control=1, when=WHEN)
+    expected = file_820(specs, sender_id=SENDER, control_number=1, group_control=1, at=WHEN)
     if buf.getvalue() != expected:
         raise AssertionError("streamed file differs from edi.samples.file_820")
 

@@ -3,11 +3,12 @@
     python bench/ledger_throughput.py --lines 100000 [--db sqlite|postgresql|both]
 
 Set-up (not timed): B businesses × A program accounts × K open declaration items
-(lines = B × A × K, default 10 × 1,000 × 10), inserted in bulk as one balanced entry.
-Then B 820 files, one per business, each a single payment of A × K lines — every line
-pays exactly one item, oldest due first — go through `ledger.ingest.ingest_file`
-(validate, 997, account checks, 824, allocate, post) and, for comparison on the same
-files, through the EDI stages alone (`edi.pipeline.acknowledge_file`, nothing posted).
+(lines = B × A × K, default 10 × 1,000 × 10), posted as one balanced entry through the
+store's `write_plan`, like every posting.  Then B 820 files, one per business, each a
+single payment of A × K lines — every line pays exactly one item, oldest due first — go
+through `carm.intake.ingest` (validate, 997, account checks, 824, allocate, post) and, for
+comparison on the same files, through the EDI stages alone (`edi.pipeline.acknowledge_file`
+with an in-memory store, nothing posted).
 Printed: seconds, lines/s end to end, and the posting share (end to end minus EDI).
 """
 
@@ -27,24 +28,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, select, text
 
-from carm import db  # noqa: E402
-from carm.clock import EASTERN  # noqa: E402
-from edi.identifiers import luhn_check_digit  # noqa: E402
-from edi.pipeline import acknowledge_file  # noqa: E402
-from edi.samples import Line, PaymentSpec, file_820  # noqa: E402
-from ledger.ingest import ingest_file  # noqa: E402
-from ledger.policy import Policy  # noqa: E402
-from ledger.schema import (  # noqa: E402
-    account_balance,
-    ar_item,
-    business,
-    item_balance,
-    journal_entry,
-    journal_line,
-    program_account,
-)
+from carm.db import upgrade
+from carm.intake import ingest
+from carm.logs import configure
+from core.clock import EASTERN
+from core.db import make_engine
+from core.identifiers import luhn_check_digit
+from core.settings import Settings
+from edi.pipeline import acknowledge_file
+from edi.samples import LineSpec, PaymentSpec, file_820
+from edi.store import MemoryEdiStore
+from ledger.model import Entry, JournalLine, NewItem, Plan
+from ledger.policy import Policy
+from store.journal import write_plan
+from store.schema import business, journal_entry, journal_line, program_account
 
 PG_ADMIN = os.environ.get("CARM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WHEN = datetime(2026, 11, 20, 10, 0, tzinfo=EASTERN)
@@ -55,7 +54,7 @@ def bn9(n: int) -> str:
     return body + str(luhn_check_digit(body))
 
 
-def setup(engine, businesses: int, accounts: int, items: int) -> list[tuple[str, list[tuple[str, int]]]]:
+def setup(engine, businesses: int, accounts: int, items_per_account: int) -> list[tuple[str, list[tuple[str, int]]]]:
     """Bulk reference data and open items; returns per business [(rm15, cents)] in payment order."""
     plan = []
     with engine.begin() as conn:
@@ -65,64 +64,47 @@ def setup(engine, businesses: int, accounts: int, items: int) -> list[tuple[str,
             [{"rm15": f"{bn9(b)}RM{a + 1:04d}", "bn9": bn9(b), "client_type": "DIR", "opened_on": date(2024, 1, 1)}
              for b in range(businesses) for a in range(accounts)],
         )
-        entry_id = conn.execute(
-            journal_entry.insert().values(key="bench:setup", entry_date=date(2026, 10, 20), posted_at=WHEN,
-                                          reason="DECLARATION", description="bench set-up").returning(journal_entry.c.id)
-        ).scalar_one()
-        rows, lines, balances, totals = [], [], [], {}
-        next_id = 1
+        items, lines = [], []
         for b in range(businesses):
             pays = []
             for a in range(accounts):
                 rm15 = f"{bn9(b)}RM{a + 1:04d}"
-                for k in range(items):
+                for k in range(items_per_account):
                     cents = 1_000 + (a * 7 + k * 13) % 90_000
-                    rows.append({"id": next_id, "key": f"bench:{rm15}:{k}", "rm15": rm15, "kind": "declaration",
-                                 "component": "duty", "posted_on": date(2026, 10, 20),
-                                 "due_date": date(2026, 10, 21) + timedelta(days=k), "description": "bench"})
-                    lines.append({"entry_id": entry_id, "account": "AR", "rm15": rm15, "item_id": next_id,
-                                  "debit_cents": cents, "credit_cents": 0, "party": None, "trace": None})
-                    balances.append({"item_id": next_id, "rm15": rm15, "balance_cents": cents})
-                    totals[rm15] = totals.get(rm15, 0) + cents
+                    item = NewItem(key=f"bench:{rm15}:{k}", rm15=rm15, kind="declaration", component="duty",
+                                   posted_on=date(2026, 10, 20), due_date=date(2026, 10, 21) + timedelta(days=k), description="bench")
+                    items.append(item)
+                    lines.append(JournalLine("AR", debit_cents=cents, rm15=rm15, item_key=item.key))
                     pays.append((rm15, cents))
-                    next_id += 1
             plan.append((bn9(b), pays))
-        conn.execute(ar_item.insert(), rows)
-        conn.execute(journal_line.insert(), lines)
-        conn.execute(journal_line.insert().values(entry_id=entry_id, account="REVENUE", debit_cents=0,
-                                                  credit_cents=sum(totals.values())))
-        conn.execute(item_balance.insert(), balances)
-        conn.execute(account_balance.insert(), [{"rm15": k, "balance_cents": v} for k, v in totals.items()])
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT setval(pg_get_serial_sequence('ar_item', 'id'), (SELECT max(id) FROM ar_item))"))
+        lines.append(JournalLine("REVENUE", credit_cents=sum(line.debit_cents for line in lines)))
+        entry = Entry("bench:setup", date(2026, 10, 20), "DECLARATION", "bench set-up", tuple(lines))
+        write_plan(conn, Plan(items=items, entries=[entry]), WHEN)
     return plan
 
 
 def files(plan) -> list[tuple[str, bytes]]:
     out = []
     for n, (payer, pays) in enumerate(plan, start=1):
-        spec = PaymentSpec(f"BENCH{n:05d}", payer, [Line(rm15, cents) for rm15, cents in pays])
+        spec = PaymentSpec(f"BENCH{n:05d}", payer, [LineSpec(rm15, cents) for rm15, cents in pays])
         out.append((f"bench{n}.x12", file_820([spec], control_number=n, group_control=n)))
     return out
 
 
 def measure(url: str, args) -> dict:
-    engine = db.make_engine(url)
-    db.upgrade(engine)
+    engine = make_engine(url)
+    upgrade(engine)
     plan = setup(engine, args.businesses, args.accounts, args.items)
     payloads = files(plan)
     total_lines = sum(len(p) for _, p in plan)
-    # the EDI stages alone, on a throw-away copy of the control tables (rolled back)
+    # the EDI stages alone, with an in-memory store (nothing kept)
     start = time.perf_counter()
     for name, data in payloads:
-        with engine.connect() as conn:
-            trans = conn.begin()
-            acknowledge_file(io.BytesIO(data), name, conn=conn, when=WHEN)
-            trans.rollback()
+        acknowledge_file(io.BytesIO(data), name, store=MemoryEdiStore(), at=WHEN)
     edi_seconds = time.perf_counter() - start
     start = time.perf_counter()
     for name, data in payloads:
-        ingest_file(engine, data, name, received_at=WHEN, policy=Policy(), acknowledged_at=WHEN)
+        ingest(engine, data, name, received_at=WHEN, policy=Policy(), acknowledged_at=WHEN)
     seconds = time.perf_counter() - start
     with engine.begin() as conn:
         allocations = conn.execute(
@@ -136,10 +118,7 @@ def measure(url: str, args) -> dict:
 
 
 def main() -> None:
-    os.environ.setdefault("CARM_LOG_LEVEL", "WARNING")
-    from carm import logs
-
-    logs.configure()
+    configure(Settings(log_level="WARNING"))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--businesses", type=int, default=10)
@@ -148,7 +127,8 @@ def main() -> None:
     args = parser.parse_args()
     args.accounts = max(1, args.lines // (args.businesses * args.items))
     print(f"command: python bench/ledger_throughput.py {' '.join(sys.argv[1:])}")
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), platform.processor())
     print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"load: {args.businesses} files × {args.accounts} accounts × {args.items} items = "
           f"{args.businesses * args.accounts * args.items} lines")

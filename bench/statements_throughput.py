@@ -1,4 +1,4 @@
-"""Statements of account for many accounts: accounts per second and peak memory (issue 4 §8).
+"""Statements of account for many accounts: accounts per second and peak memory.
 
     .venv/bin/python bench/statements_throughput.py --accounts 100000 [--url URL] [--formats xml,html,pdf] [--document soa|dn]
 
@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,14 +38,15 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from carm import db  # noqa: E402
-from edi.identifiers import luhn_check_digit  # noqa: E402
-from ledger.schema import (  # noqa: E402
-    ar_item, business, journal_entry, journal_line, period_close, program_account, relationship, security_account,
-)
+from carm.db import upgrade  # noqa: E402
+from core.db import make_engine  # noqa: E402
+from core.identifiers import luhn_check_digit  # noqa: E402
+from ledger.model import Entry, JournalLine, NewItem, Plan  # noqa: E402
+from store.journal import write_plan  # noqa: E402
+from store.schema import business, period_close, program_account, relationship, security_account  # noqa: E402
 
 BROKERS = 50
-AT = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def bn9(n: int) -> str:
@@ -66,9 +67,9 @@ def generate(engine, accounts: int, batch: int = 20_000) -> None:
         conn.execute(security_account.insert(), [{"asec": f"{90000 + i}", "holder_bn9": b, "holder_kind": "broker", "security_cents": 10**9}
                                                  for i, b in enumerate(brokers)])
         conn.execute(period_close.insert().values(period="2026-11", closed_at=AT))
-    item_id = entry_id = 0
     for start in range(0, accounts, batch):
-        rows = {"business": [], "program_account": [], "relationship": [], "ar_item": [], "journal_entry": [], "journal_line": []}
+        rows = {"business": [], "program_account": [], "relationship": []}
+        plan = Plan()
         for n in range(start, min(accounts, start + batch)):
             owner = bn9(10_000_000 + n)
             rm15 = f"{owner}RM0001"
@@ -88,36 +89,26 @@ def generate(engine, accounts: int, batch: int = 20_000) -> None:
             ]
             first_item = None
             for k, (day, due, parts) in enumerate(debts):
-                entry_id += 1
                 number = txn(asec, n * 3 + k)
-                rows["journal_entry"].append({"id": entry_id, "key": f"decl:{number}", "entry_date": day, "posted_at": AT, "reason": "DECLARATION",
-                                              "description": f"transaction {number} accounted", "source": "bench", "reverses": None})
+                lines = []
                 for component, cents in parts:
-                    item_id += 1
-                    first_item = first_item or item_id
-                    rows["ar_item"].append({"id": item_id, "key": f"decl:{number}:{component}", "rm15": rm15, "asec": asec if brokered else None,
-                                            "agent_bn9": brokers[n % BROKERS] if brokered else None, "kind": "declaration", "component": component,
-                                            "transaction_number": number, "posted_on": day, "due_date": due, "under_review": False,
-                                            "description": f"{component} on transaction {number}"})
-                    rows["journal_line"].append({"entry_id": entry_id, "account": "AR", "rm15": rm15, "item_id": item_id, "party": None,
-                                                 "trace": None, "debit_cents": cents, "credit_cents": 0})
-                    rows["journal_line"].append({"entry_id": entry_id, "account": "REVENUE", "rm15": None, "item_id": None, "party": component,
-                                                 "trace": None, "debit_cents": 0, "credit_cents": cents})
-            entry_id += 1
-            rows["journal_entry"].append({"id": entry_id, "key": f"pay:BENCH:{n}", "entry_date": date(2026, 11, 13), "posted_at": AT,
-                                          "reason": "PAYMENT", "description": f"SOA payment {n}", "source": "bench", "reverses": None})
-            rows["journal_line"].append({"entry_id": entry_id, "account": "BANK", "rm15": None, "item_id": None, "party": "BENCH", "trace": str(n),
-                                         "debit_cents": 10_000, "credit_cents": 0})
-            rows["journal_line"].append({"entry_id": entry_id, "account": "AR", "rm15": rm15, "item_id": first_item, "party": None, "trace": None,
-                                         "debit_cents": 0, "credit_cents": 10_000})
+                    item = NewItem(key=f"decl:{number}:{component}", rm15=rm15, asec=asec if brokered else None,
+                                   agent_bn9=brokers[n % BROKERS] if brokered else None, kind="declaration", component=component,
+                                   transaction_number=number, posted_on=day, due_date=due, description=f"{component} on transaction {number}")
+                    plan.items.append(item)
+                    first_item = first_item or item.key
+                    lines += [JournalLine("AR", debit_cents=cents, rm15=rm15, item_key=item.key),
+                              JournalLine("REVENUE", credit_cents=cents, party=component)]
+                plan.entries.append(Entry(f"decl:{number}", day, "DECLARATION", f"transaction {number} accounted", tuple(lines), source="bench"))
+            plan.entries.append(Entry(f"pay:BENCH:{n}", date(2026, 11, 13), "PAYMENT", f"SOA payment {n}", (
+                JournalLine("BANK", debit_cents=10_000, party="BENCH", trace=str(n)),
+                JournalLine("AR", credit_cents=10_000, rm15=rm15, item_key=first_item),
+            ), source="bench"))
         with engine.begin() as conn:
-            for table in (business, program_account, relationship, ar_item, journal_entry, journal_line):
+            for table in (business, program_account, relationship):
                 if rows[table.name]:
                     conn.execute(table.insert(), rows[table.name])
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            for table in ("ar_item", "journal_entry"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+            write_plan(conn, plan, AT)
             conn.execute(text("ANALYZE"))
     else:
         with engine.begin() as conn:
@@ -139,7 +130,7 @@ def measure(url: str, out: str, formats: tuple[str, ...], document: str) -> dict
     import statements
     from ledger.policy import Policy
 
-    engine = db.make_engine(url)
+    engine = make_engine(url)
     try:  # forget the peak of imports (and of the parent, which ru_maxrss would keep)
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
@@ -185,8 +176,8 @@ def main() -> int:
         else:
             url = f"sqlite:///{tmp}/bench.db"
         try:
-            engine = db.make_engine(url)
-            db.upgrade(engine)
+            engine = make_engine(url)
+            upgrade(engine)
             t0 = time.perf_counter()
             generate(engine, args.accounts)
             engine.dispose()
@@ -204,7 +195,8 @@ def main() -> int:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
     print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"database: {'PostgreSQL' if args.url else 'SQLite'}; {args.accounts} accounts generated in {generated:.1f} s")
-    print(f"documents: {'daily notices of 2026-11-06' if args.document == 'dn' else 'statements of account, period 2026-11'}; formats: {args.formats}")
+    what = "daily notices of 2026-11-06" if args.document == "dn" else "statements of account, period 2026-11"
+    print(f"documents: {what}; formats: {args.formats}")
     print(f"written: {result['documents']} documents ({result['importer']} importer, {result['broker']} broker), "
           f"{result['files']} files in {result['seconds']} s")
     print(f"throughput: {result['accounts_per_s']} accounts/s ({result['documents_per_s']} documents/s)")

@@ -57,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -115,20 +116,24 @@ def _child(kind: str, path: str, profile: str | None, root: str | None = None) -
             check["lines"] = sum(len(s.payload.lines) for s in sets if s.payload is not None)
 
     elif kind == "pipeline":
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        from carm import db, logs
+        from carm.db import upgrade
+        from carm.logs import configure
+        from core.db import make_engine
+        from core.settings import Settings
         from edi.pipeline import acknowledge_file
+        from store.edi import SqlEdiStore
 
-        logs.configure(open(os.devnull, "w"))  # noqa: SIM115 - structlog JSON lines, as in production, to nowhere
+        configure(Settings(log_format="json"), open(os.devnull, "w"))  # noqa: SIM115 - structlog JSON lines, as in production, to nowhere
         tmp = tempfile.mkdtemp(prefix="carm-bench-")
-        engine = db.make_engine(f"sqlite:///{tmp}/carm.db")
-        db.upgrade(engine)
+        engine = make_engine(f"sqlite:///{tmp}/carm.db")
+        upgrade(engine)
 
         def run() -> None:
             with open(path, "rb") as stream, engine.begin() as conn:
                 outcome = acknowledge_file(
-                    stream, Path(path).name, conn=conn, when=datetime(2026, 11, 21, 8, 15, tzinfo=timezone.utc)
+                    stream, Path(path).name, store=SqlEdiStore(conn), at=datetime(2026, 11, 21, 8, 15, tzinfo=UTC)
                 )
             check["sets"] = len(outcome.sets)
             check["accepted"] = outcome.exit_code == 0 and "997" in outcome.documents and "824" in outcome.documents

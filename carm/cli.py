@@ -27,7 +27,14 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from . import clock, db, logs
+from core import clock
+from core.errors import CarmError
+from core.files import atomic_write
+from core.money import format_cents
+from core.settings import Settings
+
+from . import db, logs
+from .runtime import open_runtime
 
 __all__ = ["main"]
 
@@ -113,7 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--bn9", help="only this business's notices")
     listing.add_argument("--json", action="store_true", help="one JSON object per notice")
     listing.set_defaults(func=_notices_list)
-    send = notices.add_parser("send", help="record relationship-change notices, then e-mail the day's notices (.eml into OUTBOX; SMTP if CARM_SMTP_URL)")
+    send = notices.add_parser(
+        "send", help="record relationship-change notices, then e-mail the day's notices (.eml into OUTBOX; SMTP if CARM_SMTP_URL)"
+    )
     send.add_argument("--date", type=_date, required=True)
     send.add_argument("--outbox", type=Path, required=True)
     send.set_defaults(func=_notices_send)
@@ -152,23 +161,22 @@ def _period(text: str) -> str:
     raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM period")
 
 
-def _engine():
-    engine = db.make_engine()
-    db.upgrade(engine)
-    return engine
+def _runtime(args: argparse.Namespace):
+    """The runtime of a command: the database checked at the engine's schema, never migrated."""
+    return open_runtime(args.settings)
 
 
 def _reference_load(args: argparse.Namespace) -> int:
-    from ledger.reference import load_reference
+    from store.ledger import load_reference
 
     if _missing(args.file):
         return EXIT_UNUSABLE
-    with _engine().begin() as conn:
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
         report = load_reference(conn, args.file)
     for section, count in report.loaded.items():
         print(f"{section}: {count} loaded")
     for problem in report.problems:
-        print(f"not loaded: {problem.where}: {problem.message}")
+        print(f"not loaded: {problem}")
     return EXIT_REJECTED if report.problems else EXIT_OK
 
 
@@ -183,12 +191,18 @@ def _missing(path: Path) -> bool:
 
 
 def _partners_load(args: argparse.Namespace) -> int:
-    from carm.jobs import load_registry
+    from store.partners import save_registry
+    from transport.partners import load_partners
 
     if _missing(args.file):
         return EXIT_UNUSABLE
-    with _engine().begin() as conn:
-        loaded, problems = load_registry(conn, args.file)
+    try:
+        registry, problems = load_partners(args.file)
+    except UnicodeDecodeError:
+        print(f"carm: {args.file}: not UTF-8 text", file=sys.stderr)
+        return EXIT_UNUSABLE
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        loaded = save_registry(conn, registry)
     print(f"trading partners: {loaded} loaded")
     for problem in problems:
         print(f"not loaded: {problem}")
@@ -196,13 +210,12 @@ def _partners_load(args: argparse.Namespace) -> int:
 
 
 def _declarations_load(args: argparse.Namespace) -> int:
-    from ledger.declarations import load_declarations
-    from ledger.policy import load_policy
+    from store.ledger import load_declarations
 
     if _missing(args.file):
         return EXIT_UNUSABLE
-    with _engine().begin() as conn:
-        report = load_declarations(conn, args.file, policy=load_policy(), posted_at=clock.now())
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        report = load_declarations(conn, args.file, policy=runtime.policy, at=clock.now())
     print(f"declarations posted: {report.posted}, adjustments posted: {report.adjustments}, already posted: {report.already}")
     for problem in report.problems:
         print(f"not posted: {problem}")
@@ -210,16 +223,16 @@ def _declarations_load(args: argparse.Namespace) -> int:
 
 
 def _payments_ingest(args: argparse.Namespace) -> int:
-    from edi.pipeline import write_documents
-    from ledger.ingest import ingest_file
-    from ledger.policy import load_policy
+    from .intake import ingest
 
     if _missing(args.file):
         return EXIT_UNUSABLE
     args.out.mkdir(parents=True, exist_ok=True)
     received_at = args.received_at or datetime.fromtimestamp(args.file.stat().st_mtime, clock.EASTERN)
-    done = ingest_file(_engine(), args.file, args.file.name, received_at=received_at, policy=load_policy())
-    written = write_documents(done.outcome, args.out)
+    with _runtime(args) as runtime:
+        done = ingest(runtime.engine, args.file.read_bytes(), args.file.name, received_at=received_at, policy=runtime.policy,
+                      attempts=runtime.settings.ingest_attempts)
+    written = _write_answers(done.outcome, args.out)
     _print_outcome(done.outcome, args, written)
     for p in done.posted:
         if not args.json:
@@ -229,16 +242,14 @@ def _payments_ingest(args: argparse.Namespace) -> int:
 
 
 def _money(cents: int) -> str:
-    from edi.payments import format_cents
-
     return format_cents(cents)
 
 
 def _account_show(args: argparse.Namespace) -> int:
-    from ledger.accounts import account_view
+    from store.ledger import account_view
 
     as_of = args.as_of or clock.now().date()
-    with _engine().begin() as conn:
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
         view = account_view(conn, args.rm15, as_of)
     if view is None:
         print(f"carm: {args.rm15}: no such program account", file=sys.stderr)
@@ -247,27 +258,26 @@ def _account_show(args: argparse.Namespace) -> int:
         print(json.dumps(view.as_dict(), sort_keys=True))
         return EXIT_OK
     print(f"{view.rm15}  {view.name}  ({view.status})  as of {view.as_of}")
-    print(f"balance {_money(view.balance)}   overdue {_money(view.overdue)}   "
+    print(f"balance {_money(view.balance_cents)}   overdue {_money(view.overdue_cents)}   "
           f"{'in good standing' if view.good_standing else 'NOT in good standing'}")
     print("open debts:")
     for it in view.debts:
         review = "  [under review]" if it.under_review else ""
-        print(f"  due {str(it.due_date or '-'):<10}  {_money(it.balance):>12}  {it.description}{review}")
+        print(f"  due {str(it.due_date or '-'):<10}  {_money(it.balance_cents):>12}  {it.description}{review}")
     print("credits:")
     for it in view.credits:
-        print(f"  {it.posted_on}  {_money(it.balance):>12}  {it.description}")
+        print(f"  {it.posted_on}  {_money(it.balance_cents):>12}  {it.description}")
     print("suspense (by trace):")
-    for trace, cents in sorted(view.suspense.items()):
+    for trace, cents in sorted(view.suspense_cents.items()):
         print(f"  {trace}  {_money(cents)}")
     return EXIT_OK
 
 
 def _period_close(args: argparse.Namespace) -> int:
-    from ledger.close import close_period
-    from ledger.policy import load_policy
+    from store.ledger import close_period
 
-    with _engine().begin() as conn:
-        report = close_period(conn, args.period, policy=load_policy(), closed_at=clock.now())
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        report = close_period(conn, args.period, policy=runtime.policy, at=clock.now())
     if report.already_closed:
         print(f"period {args.period} was already closed: nothing changed")
         return EXIT_OK
@@ -277,11 +287,10 @@ def _period_close(args: argparse.Namespace) -> int:
 
 
 def _collections_run(args: argparse.Namespace) -> int:
-    from ledger.collections import run_collections
-    from ledger.policy import load_policy
+    from store.ledger import run_collections
 
-    with _engine().begin() as conn:
-        report = run_collections(conn, args.date, policy=load_policy(), at=clock.now())
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        report = run_collections(conn, args.date, policy=runtime.policy, at=clock.now())
     print(f"collections {args.date}: {report.penalties} penalties ({_money(report.penalty_cents)}), "
           f"{report.interest_items} interest charges ({_money(report.interest_cents)}), "
           f"{report.arrears_notices} arrears notices, {report.security_alerts} security alerts")
@@ -291,10 +300,10 @@ def _collections_run(args: argparse.Namespace) -> int:
 
 
 def _ledger_check(args: argparse.Namespace) -> int:
-    from ledger.check import check_ledger
+    from store.journal import check_books
 
-    with _engine().begin() as conn:
-        problems = check_ledger(conn)
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        problems = check_books(conn)
     for problem in problems:
         print(problem)
     if problems:
@@ -304,9 +313,12 @@ def _ledger_check(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    engine = db.make_engine()
-    db.upgrade(engine)
-    print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+    engine = db.open_engine(args.settings, create=True)
+    try:
+        db.upgrade(engine)
+        print(f"database at {db.describe(engine)} is up to date (revision {db.head_revision()})")
+    finally:
+        engine.dispose()
     return EXIT_OK
 
 
@@ -322,7 +334,8 @@ def _open_input(path: Path):
 
 
 def _edi_validate(args: argparse.Namespace) -> int:
-    from edi.pipeline import acknowledge_file, write_documents
+    from edi.pipeline import acknowledge_file
+    from store.edi import SqlEdiStore
 
     stream, problem = _open_input(args.file)
     if problem:
@@ -333,11 +346,25 @@ def _edi_validate(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"carm: {args.out}: cannot create the output folder ({exc.strerror})", file=sys.stderr)
         return EXIT_UNUSABLE
-    with stream, _engine().begin() as conn:
-        outcome = acknowledge_file(stream, args.file.name, conn=conn, when=clock.now())
-    written = write_documents(outcome, args.out)
+    with stream, _runtime(args) as runtime, runtime.engine.begin() as conn:
+        outcome = acknowledge_file(stream, args.file.name, store=SqlEdiStore(conn), at=clock.now())
+    written = _write_answers(outcome, args.out)
     _print_outcome(outcome, args, written)
     return outcome.exit_code
+
+
+def _write_answers(outcome, out_dir: Path) -> list[Path]:
+    """The outcome's 997 / TA1 / 824 into `out_dir`, each written atomically."""
+    from .intake import ANSWER_KINDS
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in ANSWER_KINDS:
+        if kind in outcome.documents:
+            name, content = outcome.documents[kind]
+            atomic_write(out_dir / name, content)
+            written.append(out_dir / name)
+    return written
 
 
 def _print_outcome(outcome, args: argparse.Namespace, written: list[Path]) -> None:
@@ -373,21 +400,19 @@ def _print_documents(report) -> None:
 
 
 def _notices_daily(args: argparse.Namespace) -> int:
-    from ledger.policy import load_policy
     from statements import issue_daily_notices
 
-    with _engine().connect() as conn:
-        report = issue_daily_notices(conn, args.date, args.out, policy=load_policy(), formats=args.formats)
+    with _runtime(args) as runtime, runtime.engine.connect() as conn:
+        report = issue_daily_notices(conn, args.date, args.out, policy=runtime.policy, formats=args.formats)
     _print_documents(report)
     return EXIT_OK
 
 
 def _statements_run(args: argparse.Namespace) -> int:
-    from ledger.policy import load_policy
     from statements import run_statements
 
-    with _engine().connect() as conn:
-        report = run_statements(conn, args.period, args.out, policy=load_policy(), formats=args.formats)
+    with _runtime(args) as runtime, runtime.engine.connect() as conn:
+        report = run_statements(conn, args.period, args.out, policy=runtime.policy, formats=args.formats)
     _print_documents(report)
     return EXIT_REJECTED if report.problems else EXIT_OK  # e.g. the period is not closed yet
 
@@ -395,7 +420,7 @@ def _statements_run(args: argparse.Namespace) -> int:
 def _notices_list(args: argparse.Namespace) -> int:
     from statements import list_notices
 
-    with _engine().connect() as conn:
+    with _runtime(args) as runtime, runtime.engine.connect() as conn:
         page = list_notices(conn, date_from=args.date_from, date_to=args.date_to, bn9=args.bn9, page=args.page)
     for e in page.entries:
         if args.json:
@@ -411,8 +436,8 @@ def _notices_list(args: argparse.Namespace) -> int:
 def _notices_send(args: argparse.Namespace) -> int:
     from statements import send_day_notices
 
-    with _engine().begin() as conn:
-        report = send_day_notices(conn, args.date, args.outbox)
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        report = send_day_notices(conn, args.date, args.outbox, smtp_url=runtime.settings.smtp_url, sender=runtime.settings.notice_from)
     print(report.summary_line())
     for path in report.files:
         print(f"outbox {path}")
@@ -422,9 +447,14 @@ def _notices_send(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logs.configure()
     args = _parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        args.settings = Settings.from_env()
+        logs.configure(args.settings)
+        return int(args.func(args))
+    except CarmError as exc:
+        print(f"carm: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":  # pragma: no cover

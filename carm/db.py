@@ -1,57 +1,56 @@
-"""The database both layers use: URL from the environment, schema by Alembic.
+"""The database as a deploy step: migrations (`carm db upgrade`) and the schema check every job makes.
 
-`CARM_DATABASE_URL` names it; the embedded default is SQLite in
-`$CARM_HOME/carm.db` (`CARM_HOME` defaults to `./var`).  PostgreSQL in
-production: `postgresql+psycopg://user@host/db`.
+Jobs and commands never migrate: they check that the database is at the revision this
+engine was built for (`require_current`) and stop with a clear message when it is not.
+The embedded default's SQLite file is created only by `upgrade`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
-__all__ = ["database_url", "make_engine", "upgrade", "home", "insert_for"]
+from core.db import make_engine
+from core.errors import SchemaError
+from core.settings import Settings
 
-
-def home() -> Path:
-    return Path(os.environ.get("CARM_HOME", "var"))
-
-
-def database_url() -> str:
-    url = os.environ.get("CARM_DATABASE_URL")
-    if url:
-        return url
-    path = home() / "carm.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
-
-
-def make_engine(url: str | None = None) -> Engine:
-    url = url or database_url()
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+__all__ = ["open_engine", "upgrade", "head_revision", "current_revision", "require_current", "describe"]
 
 
 def _alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     return cfg
+
+
+def describe(engine: Engine) -> str:
+    """Where the database is, for people (no password)."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def open_engine(settings: Settings, *, create: bool = False) -> Engine:
+    """The engine of the configured database; with `create`, the SQLite file's folder is made."""
+    url = settings.database_url
+    path = _sqlite_file(url)
+    if path is not None:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise SchemaError(f"no database at {path}: create it with `carm db upgrade` (or set CARM_HOME / CARM_DATABASE_URL)")
+    return make_engine(url)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -62,6 +61,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
-def insert_for(conn: Connection):
-    """The dialect's `insert` (with `on_conflict_do_update/nothing`): PostgreSQL or SQLite."""
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def require_current(engine: Engine) -> None:
+    """Raise `SchemaError` unless the database is at this engine's schema revision."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        state = f"at revision {current}" if current else "empty"
+        raise SchemaError(f"the database at {describe(engine)} is {state}; this engine needs revision {head}: run `carm db upgrade`")

@@ -1,23 +1,24 @@
 """structlog set-up: one JSON object per event on stderr (or readable lines on a terminal).
 
-`CARM_LOG_FORMAT=json|console` forces one; `CARM_LOG_LEVEL` sets the level.
+`CARM_LOG_FORMAT=json|console` forces one; `CARM_LOG_LEVEL` sets the level (`core.settings`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import structlog
 
+from core.settings import Settings
+
 __all__ = ["configure"]
 
 
-def configure(stream=None) -> None:
+def configure(settings: Settings, stream=None) -> None:
     stream = stream or sys.stderr
-    fmt = os.environ.get("CARM_LOG_FORMAT") or ("console" if stream.isatty() else "json")
-    level = getattr(logging, os.environ.get("CARM_LOG_LEVEL", "INFO").upper(), logging.INFO)
+    fmt = settings.log_format or ("console" if stream.isatty() else "json")
+    level = getattr(logging, settings.log_level, logging.INFO)
     renderer = structlog.dev.ConsoleRenderer(colors=False) if fmt == "console" else structlog.processors.JSONRenderer(sort_keys=True)
     structlog.configure(
         processors=[

@@ -19,13 +19,13 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from .results import GroupResult, InterchangeResult, SetResult
 from .guide import RECEIVER_ID, RECEIVER_QUALIFIER
+from .results import GroupResult, InterchangeResult, SetResult
 from .writer import OUTBOUND_DELIMITERS, FunctionalGroup, Interchange
 
 __all__ = ["ack_997_sets", "functional_ack_interchanges", "ta1_interchanges", "NextNumber"]
 
-#: (partner, kind) -> next control number; see `edi.store.ControlNumbers.next`.
+#: (partner, kind) -> next control number: `edi.store.EdiStore.next_control_number`.
 NextNumber = Callable[[str, str], int]
 
 _MAX_CODES = 5  # AK502-AK506 and AK905-AK909
@@ -83,7 +83,7 @@ def ack_997_sets(group: GroupResult) -> list[tuple[str, ...]]:
 
 
 def functional_ack_interchanges(
-    ic: InterchangeResult, next_number: NextNumber, when: datetime
+    ic: InterchangeResult, next_number: NextNumber, at: datetime
 ) -> list[Interchange]:
     """The 997 interchange answering `ic` (none when the envelope was rejected)."""
     if not ic.usable or not ic.groups:
@@ -93,7 +93,7 @@ def functional_ack_interchanges(
         sender=(RECEIVER_QUALIFIER, RECEIVER_ID),
         receiver=ic.sender,
         control_number=next_number(partner, "ISA"),
-        when=when,
+        at=at,
         usage=ic.usage if ic.usage in ("P", "T") else "P",
     )
     # One FA group per application sender the FI used (GS02), in file order.
@@ -108,7 +108,7 @@ def functional_ack_interchanges(
     return [outbound]
 
 
-def ta1_interchanges(ic: InterchangeResult, next_number: NextNumber, when: datetime) -> list[Interchange]:
+def ta1_interchanges(ic: InterchangeResult, next_number: NextNumber, at: datetime) -> list[Interchange]:
     """The TA1 interchange answering `ic`, when one was requested or the envelope is rejected."""
     if not ic.needs_ta1:
         return []
@@ -116,15 +116,15 @@ def ta1_interchanges(ic: InterchangeResult, next_number: NextNumber, when: datet
     # very thing that is wrong, echoing them would make our own TA1 invalid X12
     # (decision E13): zeros for the number, the processing time for date/time.
     control = ic.control_number if len(ic.control_number) == 9 and ic.control_number.isdigit() else "0" * 9
-    date = ic.date if _valid(ic.date, "%y%m%d", 6) else when.strftime("%y%m%d")
-    time = ic.time if _valid(ic.time, "%H%M", 4) else when.strftime("%H%M")
+    date = ic.date if _valid(ic.date, "%y%m%d", 6) else at.strftime("%y%m%d")
+    time = ic.time if _valid(ic.time, "%H%M", 4) else at.strftime("%H%M")
     ta1 = (control, date, time, ic.ta1_ack, ic.ta1_code)
     return [
         Interchange(
             sender=(RECEIVER_QUALIFIER, RECEIVER_ID),
             receiver=ic.sender,
             control_number=next_number(partner_key(ic), "ISA"),
-            when=when,
+            at=at,
             usage=ic.usage if ic.usage in ("P", "T") else "P",
             ta1s=[ta1],
         )

@@ -24,13 +24,15 @@ Findings are values; the 824 writer turns them into OTI/TED loops.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.identifiers import asec_problem, bn9_problem, rm15_problem
+from core.money import format_cents
+
 from .guide import ACCEPTED_METHODS, PAYMENT_KINDS
-from .identifiers import asec_problem, bn9_problem, rm15_problem
-from .payments import Payment, RemittanceLine, format_cents
+from .payments import Payment, RemittanceLine
 
 __all__ = [
     "Finding",
@@ -134,29 +136,34 @@ Check = Callable[[Payment], tuple[list[Finding], dict[int, list[Finding]]]]
 
 
 def _syntax_free_checks(payment: Payment) -> tuple[list[Finding], dict[int, list[Finding]]]:
-    """The checks that need no account data (issue: total, currency, method, kind, check digits, INT ASEC)."""
+    """The checks that need no account data: total, currency, method, kind, check digits, INT ASEC."""
     refusals: list[Finding] = []
     if payment.total_cents <= 0:
-        refusals.append(Finding("012", "payment total must be above zero", "BPR", payment.position_of("BPR"), 2, "782", format_cents(payment.total_cents), "820 guide BPR02"))
+        refusals.append(Finding("012", "payment total must be above zero", "BPR", payment.position_of("BPR"), 2, "782",
+                                format_cents(payment.total_cents), "820 guide BPR02"))
     if payment.method not in ACCEPTED_METHODS:
         refusals.append(
             Finding("012", f"payment method {payment.method} is not accepted", "BPR", payment.position_of("BPR"), 4, "591", payment.method, "D17-R27")
         )
     if payment.currency is not None and payment.currency != "CAD":
-        refusals.append(Finding("012", f"currency {payment.currency} is not accepted - CAD only", "CUR", payment.position_of("CUR"), 2, "100", payment.currency, "D17-R29"))
+        refusals.append(Finding("012", f"currency {payment.currency} is not accepted - CAD only", "CUR", payment.position_of("CUR"), 2, "100",
+                                payment.currency, "D17-R29"))
     if payment.kind not in PAYMENT_KINDS:
-        refusals.append(Finding("012", f"payment kind {payment.kind} is not SOA, ADV or INT", "REF", payment.position_of("KIND"), 2, "127", payment.kind, "D17-R22"))
+        refusals.append(Finding("012", f"payment kind {payment.kind} is not SOA, ADV or INT", "REF", payment.position_of("KIND"), 2, "127",
+                                payment.kind, "D17-R22"))
     bn9 = bn9_problem(payment.payer_bn9)
     if bn9:
         refusals.append(Finding("011", f"unknown payer - {bn9}", "N1", payment.position_of("PAYER"), 4, "67", payment.payer_bn9, "DOMAIN §1"))
     if payment.payer_asec is not None and asec_problem(payment.payer_asec):
         refusals.append(
-            Finding("011", f"payer security account {payment.payer_asec} is malformed", "REF", payment.position_of("PAYER_ASEC"), 2, "127", payment.payer_asec, "DOMAIN §1")
+            Finding("011", f"payer security account {payment.payer_asec} is malformed", "REF", payment.position_of("PAYER_ASEC"), 2, "127",
+                    payment.payer_asec, "DOMAIN §1")
         )
     non_positive = [line for line in payment.lines if line.amount_cents <= 0]
     for line in non_positive:
         refusals.append(
-            Finding("012", f"line {line.number} amount must be above zero", "RMR", line.position, 4, "782", format_cents(line.amount_cents), "820 guide RMR04")
+            Finding("012", f"line {line.number} amount must be above zero", "RMR", line.position, 4, "782", format_cents(line.amount_cents),
+                    "820 guide RMR04")
         )
     if payment.lines_total_cents != payment.total_cents:
         refusals.append(
@@ -221,13 +228,13 @@ def advice_824_body(
     group_date: str,
     group_time: str,
     group_control: str,
-    when: datetime,
+    at: datetime,
 ) -> list[tuple[str, ...]]:
     """The body of the 824 answering one 820 set (BGN, OTI loops), without ST/SE."""
     p = verdict.payment
     src = p.source
     body: list[tuple[str, ...]] = [
-        ("BGN", "11", f"{src.interchange}-{src.group}-{src.set_control}"[:30], when.strftime("%Y%m%d"), when.strftime("%H%M")),
+        ("BGN", "11", f"{src.interchange}-{src.group}-{src.set_control}"[:30], at.strftime("%Y%m%d"), at.strftime("%H%M")),
         (
             "OTI",
             verdict.code,
@@ -253,10 +260,4 @@ def advice_824_body(
             body.append(("AMT", "2", format_cents(lv.line.amount_cents)))
             body += [_ted(f) for f in lv.findings]
     return body
-
-
-def all_findings(verdict: PaymentVerdict) -> Iterable[Finding]:
-    yield from verdict.refusals
-    for lv in verdict.lines:
-        yield from lv.findings
 

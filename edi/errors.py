@@ -1,14 +1,19 @@
 """Exceptions of the EDI layer — for broken infrastructure and bugs, never for bad input.
 
-    EdiError
-    └── MapError        the pyx12 maps in `mappings/` cannot be loaded
+    CarmError (core.errors)
+    └── EdiError
+        └── MapError        the pyx12 maps in `mappings/` cannot be loaded
 
 Bad X12 is never an exception: it is a value in `edi.results` and an answer
 in a 997, TA1 or 824.
 """
 
+from core.errors import CarmError
 
-class EdiError(Exception):
+__all__ = ["EdiError", "MapError"]
+
+
+class EdiError(CarmError):
     """Base of the EDI layer's exceptions."""
 
 

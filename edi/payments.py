@@ -10,48 +10,21 @@ for the 997:
   integer number of cents can hold it (money is never rounded);
 * an `ENT` with no `RMR` — AK3 code 3 on the missing `RMR` (pyx12 cannot see it).
 
-Money is integer cents everywhere; `parse_amount` is the only place text
-becomes money.
+Money is integer cents everywhere; `core.money.parse_amount` is the only place
+text becomes money.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+
+from core.money import is_number, parse_amount
 
 from .reader import Segment
 from .results import ElementError, SegmentError
 
-__all__ = ["Payment", "RemittanceLine", "Source", "PaymentBuilder", "parse_amount", "format_cents"]
-
-_AMOUNT = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
-
-
-def parse_amount(text: str) -> int | None:
-    """X12 `R` amount → integer cents; None when it is not a number or not whole cents.
-
-    >>> parse_amount("1234.5"), parse_amount("12.340"), parse_amount("12.345")
-    (123450, 1234, None)
-    """
-    if not _AMOUNT.match(text):
-        return None
-    try:
-        cents = Decimal(text) * 100
-    except InvalidOperation:  # pragma: no cover - the regex admits only numbers
-        return None
-    if cents != cents.to_integral_value():
-        return None
-    return int(cents)
-
-
-def format_cents(cents: int) -> str:
-    """Integer cents → X12 `R` text with two decimals (`-12.05`)."""
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(cents), 100)
-    return f"{sign}{whole}.{part:02d}"
-
+__all__ = ["Payment", "RemittanceLine", "Source", "PaymentBuilder"]
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -173,7 +146,7 @@ class PaymentBuilder:
     def _amount(self, seg: Segment, position: int, element: int, data_element: str) -> tuple[int | None, list[SegmentError]]:
         text = seg.get(element)
         cents = parse_amount(text)
-        if cents is None and _AMOUNT.match(text):
+        if cents is None and is_number(text):
             error = ElementError(
                 element, None, data_element, "6", text, f"{seg.id}{element:02d} {text!r} is not a whole number of cents"
             )

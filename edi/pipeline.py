@@ -1,37 +1,45 @@
 """One inbound file through the EDI stages: read → validate → 997/TA1 → judge → 824.
 
-`acknowledge_file` is the stage function the CLI and the DAGs call.  It
-returns an `Outcome` (results, verdicts, documents) and never raises on bad
-input.  Re-running it on the same bytes changes nothing: the documents first
-written for a file digest are stored and returned again, byte for byte.
+`acknowledge_file` runs them all on a byte stream; `acknowledge` runs the stages after
+validation on a `FileResult`.  Both return an `Outcome` (results, verdicts, documents) and
+never raise on bad input.  What must persist — control numbers, interchanges seen, the
+answers — goes through an `edi.store.EdiStore`.  Re-running on the same bytes changes
+nothing: the documents first written for a file digest are stored and returned again,
+byte for byte.
+
+The checks that need account data come from the caller as `AccountChecks`: given every
+payment that will be judged (in file order), it returns the `Check` that judges each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import BinaryIO
 
 import structlog
-from sqlalchemy import Connection
+
+from core.money import format_cents
 
 from .acks import functional_ack_interchanges, partner_key, ta1_interchanges
 from .advice import Check, PaymentVerdict, advice_824_body, judge
-from .payments import Payment, format_cents
-from .results import AK5_TEXT, AK9_TEXT, TA1_TEXT, FileResult, GroupResult, InterchangeResult, SetResult
-from .store import AckArchive, ControlNumbers
 from .guide import RECEIVER_ID, RECEIVER_QUALIFIER
+from .payments import Payment
+from .results import AK5_TEXT, AK9_TEXT, TA1_TEXT, FileResult, GroupResult, InterchangeResult, SetResult
+from .store import EdiStore
 from .validate import validate_stream, with_problem
 from .writer import FunctionalGroup, Interchange
 
-__all__ = ["acknowledge_file", "Outcome", "SetOutcome", "DOCUMENT_KINDS"]
+__all__ = ["acknowledge_file", "acknowledge", "Outcome", "SetOutcome", "AccountChecks", "DOCUMENT_KINDS"]
 
 log = structlog.get_logger("edi.pipeline")
 
 #: Kinds of document written for an inbound file, in the order they are sent.
 DOCUMENT_KINDS = ("ta1", "997", "824")
+
+#: Given every payment that will be judged, in file order: the check that needs account data.
+AccountChecks = Callable[[Sequence[Payment]], Check]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +60,6 @@ class SetOutcome:
     @property
     def payment(self) -> Payment | None:
         return self.result.payload
-
-    @property
-    def postable(self) -> bool:
-        """True when the ledger may post it: envelope, group and set accepted, production, not refused."""
-        return (
-            self.verdict is not None
-            and self.interchange.usage == "P"
-            and self.verdict.code != "TR"
-        )
 
     def summary(self) -> dict:
         ic, group, st, verdict = self.interchange, self.group, self.result, self.verdict
@@ -163,7 +162,7 @@ class Outcome:
 
     def envelope_lines(self) -> list[str]:
         """One line per interchange rejected at the envelope, and per reader problem."""
-        lines = [f"file: {p.message} (byte {p.offset})" for p in self.result.problems]
+        lines = [f"file: {p.message} ({p.where})" for p in self.result.problems]
         for ic in self.result.interchanges:
             if not ic.usable:
                 lines.append(
@@ -173,15 +172,15 @@ class Outcome:
         return lines
 
 
-def _check_cross_file_duplicates(result: FileResult, archive: AckArchive, when: datetime) -> FileResult:
+def _check_cross_file_duplicates(result: FileResult, store: EdiStore, at: datetime) -> FileResult:
     """TA1 025 for an interchange whose (sender, ISA13) another file already brought."""
     checked = []
     for ic in result.interchanges:
-        other = archive.interchange_seen(partner_key(ic), ic.control_number, result.digest)
+        other = store.interchange_seen(partner_key(ic), ic.control_number, result.digest)
         if other is not None:
             ic = with_problem(ic, "025", f"interchange {ic.control_number} was already received in file {other[:12]}")
         elif ic.usable:
-            archive.record_interchange(partner_key(ic), ic.control_number, result.digest, when)
+            store.record_interchange(partner_key(ic), ic.control_number, result.digest, at)
         checked.append(ic)
     return replace(result, interchanges=tuple(checked))
 
@@ -196,17 +195,22 @@ def _check_sender(result: FileResult, sender: str) -> FileResult:
     return replace(result, interchanges=tuple(checked))
 
 
-def _judge_sets(result: FileResult, checks: Sequence[Check]) -> tuple[SetOutcome, ...]:
+def _judged(ic: InterchangeResult, group: GroupResult, st: SetResult) -> bool:
+    """Whether a set reaches business judging: envelope, group and set accepted, a payment built."""
+    return ic.usable and group.ack_code != "R" and st.accepted and isinstance(st.payload, Payment)
+
+
+def _judge_sets(result: FileResult, account_checks: AccountChecks | None) -> tuple[SetOutcome, ...]:
+    judged = [st.payload for ic, group, st in result.sets() if _judged(ic, group, st)]
+    checks = [account_checks(judged)] if account_checks is not None and judged else []
     outcomes = []
     for ic, group, st in result.sets():
-        verdict = None
-        if ic.usable and group.ack_code != "R" and st.accepted and isinstance(st.payload, Payment):
-            verdict = judge(st.payload, checks)
+        verdict = judge(st.payload, checks) if _judged(ic, group, st) else None
         outcomes.append(SetOutcome(ic, group, st, verdict))
     return tuple(outcomes)
 
 
-def _advice_interchanges(sets: Sequence[SetOutcome], numbers: ControlNumbers, when: datetime) -> list[Interchange]:
+def _advice_interchanges(sets: Sequence[SetOutcome], store: EdiStore, at: datetime) -> list[Interchange]:
     out: list[Interchange] = []
     current: tuple[InterchangeResult, Interchange] | None = None
     for s in sets:
@@ -218,11 +222,11 @@ def _advice_interchanges(sets: Sequence[SetOutcome], numbers: ControlNumbers, wh
             outbound = Interchange(
                 sender=(RECEIVER_QUALIFIER, RECEIVER_ID),
                 receiver=ic.sender,
-                control_number=numbers.next(partner, "ISA"),
-                when=when,
+                control_number=store.next_control_number(partner, "ISA"),
+                at=at,
                 usage=ic.usage,
             )
-            outbound.groups.append(FunctionalGroup("AG", RECEIVER_ID, gs.sender_code, numbers.next(partner, "GS")))
+            outbound.groups.append(FunctionalGroup("AG", RECEIVER_ID, gs.sender_code, store.next_control_number(partner, "GS")))
             out.append(outbound)
             current = (ic, outbound)
         body = advice_824_body(
@@ -232,7 +236,7 @@ def _advice_interchanges(sets: Sequence[SetOutcome], numbers: ControlNumbers, wh
             group_date=gs.date,
             group_time=gs.time,
             group_control=gs.control_number,
-            when=when,
+            at=at,
         )
         current[1].groups[-1].sets.append(("824", body))
     return out
@@ -248,49 +252,58 @@ def acknowledge_file(
     stream: BinaryIO,
     name: str,
     *,
-    conn: Connection,
-    when: datetime,
-    checks: Sequence[Check] = (),
+    store: EdiStore,
+    at: datetime,
+    account_checks: AccountChecks | None = None,
     sender: str | None = None,
 ) -> Outcome:
-    """Validate, acknowledge and judge one inbound file; store and return the documents.
+    """Validate, acknowledge and judge one inbound file (`acknowledge` after `validate_stream`)."""
+    return acknowledge(validate_stream(stream), name, store=store, at=at, account_checks=account_checks, sender=sender)
 
-    `conn` is a connection inside a transaction (control numbers and the
-    archive are written through it); `when` is the processing time written in
-    the outbound envelopes; `sender`, when known (the SFTP account the file
-    came from), is the only `ISA05:ISA06` its interchanges may carry.
+
+def acknowledge(
+    result: FileResult,
+    name: str,
+    *,
+    store: EdiStore,
+    at: datetime,
+    account_checks: AccountChecks | None = None,
+    sender: str | None = None,
+) -> Outcome:
+    """Acknowledge and judge one validated file; keep and return the documents.
+
+    `at` is the processing time written in the outbound envelopes; `sender`, when known
+    (the SFTP account the file came from), is the only `ISA05:ISA06` its interchanges may
+    carry.
     """
-    result = validate_stream(stream)
     if sender is not None:
         result = _check_sender(result, sender)
-    archive = AckArchive(conn)
     bound = log.bind(file=name, digest=result.digest[:16], size=result.size)
-    stored = archive.documents(result.digest)
+    stored = store.documents(result.digest)
     if stored:
         # Same bytes again: same answers, and nothing judged anew (the first
         # receipt's verdicts stand; the ledger is idempotent on the digest).
-        sets = _judge_sets(result, checks)
+        sets = _judge_sets(result, account_checks)
         bound.info("file.replayed", documents=sorted(stored))
         # the same bytes under this upload's name, so the FI finds them beside its file
         renamed = {kind: (_answer_name(name, result.digest, kind), content) for kind, (_, content) in stored.items()}
         return Outcome(name, result, sets, renamed, True)
 
-    result = _check_cross_file_duplicates(result, archive, when)
-    numbers = ControlNumbers(conn)
-    sets = _judge_sets(result, checks)
+    result = _check_cross_file_duplicates(result, store, at)
+    sets = _judge_sets(result, account_checks)
     ta1: list[Interchange] = []
     fa: list[Interchange] = []
     for ic in result.interchanges:
-        ta1 += ta1_interchanges(ic, numbers.next, when)
-        fa += functional_ack_interchanges(ic, numbers.next, when)
-    ag = _advice_interchanges(sets, numbers, when)
+        ta1 += ta1_interchanges(ic, store.next_control_number, at)
+        fa += functional_ack_interchanges(ic, store.next_control_number, at)
+    ag = _advice_interchanges(sets, store, at)
 
     documents: dict[str, tuple[str, bytes]] = {}
     for sequence, (kind, interchanges) in enumerate((("ta1", ta1), ("997", fa), ("824", ag))):
         if interchanges:
             content = b"".join(i.render() for i in interchanges)
             doc_name = _answer_name(name, result.digest, kind)
-            archive.save_document(result.digest, kind, doc_name, content, sequence, when)
+            store.save_document(result.digest, kind, doc_name, content, sequence, at)
             documents[kind] = (doc_name, content)
 
     for ic in result.interchanges:
@@ -305,21 +318,5 @@ def acknowledge_file(
     for s in sets:
         bound.info("set.judged", **{k: v for k, v in s.summary().items() if k not in ("findings",)})
     for problem in result.problems:
-        bound.warning("file.problem", code=problem.code, message=problem.message, offset=problem.offset)
+        bound.warning("file.problem", code=problem.code, message=problem.message, where=problem.where)
     return Outcome(name, result, sets, documents, False)
-
-
-def write_documents(outcome: Outcome, out_dir: Path) -> list[Path]:
-    """Write the outcome's documents into `out_dir` (atomically: temp file, then rename)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for kind in DOCUMENT_KINDS:
-        if kind not in outcome.documents:
-            continue
-        doc_name, content = outcome.documents[kind]
-        target = out_dir / doc_name
-        temp = out_dir / f".{doc_name}.part"
-        temp.write_bytes(content)
-        temp.replace(target)
-        written.append(target)
-    return written

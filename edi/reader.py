@@ -11,8 +11,8 @@ Every segment carries where it came from — its 1-based index in the file and
 the byte offset of its first byte — so a 997, an 824 or a log line can point
 at the exact bytes.
 
-What the reader cannot make sense of is reported as a `ReadProblem` value
-(`reader.problems`), never raised: an empty file, no ISA, bytes before the
+What the reader cannot make sense of is reported as a `core.problems.Problem`
+(`reader.problems`, `where` = the byte offset), never raised: an empty file, no ISA, bytes before the
 ISA, an ISA too short to learn delimiters from, a segment cut off by the end
 of the file.  The envelope checks (counts, control numbers) are not the
 reader's business; `edi.validate` does them.
@@ -24,7 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-__all__ = ["Delimiters", "ReadProblem", "Segment", "X12Reader", "ISA_LENGTH"]
+from core.problems import Problem
+
+__all__ = ["Delimiters", "Segment", "X12Reader", "ISA_LENGTH", "at_byte"]
 
 #: A well-formed ISA is exactly 106 characters, its terminator included.
 ISA_LENGTH = 106
@@ -92,20 +94,10 @@ class Segment:
         return self.delimiters.element.join(self.elements)
 
 
-@dataclass(frozen=True, slots=True)
-class ReadProblem:
-    """Something in the bytes the reader could not turn into segments.
-
-    Attributes:
-        code: short machine code (`empty`, `no-isa`, `leading-bytes`,
-            `bad-isa`, `unterminated`, `segment-too-long`).
-        message: what an operator reads.
-        offset: byte offset where it was found.
-    """
-
-    code: str
-    message: str
-    offset: int
+def at_byte(code: str, message: str, offset: int) -> Problem:
+    """A reader problem: codes `empty`, `no-isa`, `leading-bytes`, `bad-isa`,
+    `unterminated`, `segment-too-long`; `where` is the byte offset it was found at."""
+    return Problem(code, message, f"byte {offset}")
 
 
 def _decode(raw: bytes) -> str:
@@ -190,7 +182,7 @@ class X12Reader:
         reader.problems  # what could not be read, as values
 
     Attributes:
-        problems: `ReadProblem`s found so far.
+        problems: what could not be read, as `Problem`s.
         bytes_read: bytes consumed from the stream.
     """
 
@@ -200,7 +192,7 @@ class X12Reader:
         self._buf = bytearray()
         self._base = 0  # file offset of self._buf[0]
         self._eof = False
-        self.problems: list[ReadProblem] = []
+        self.problems: list[Problem] = []
         self.bytes_read = 0
 
     # -- buffer management -------------------------------------------------
@@ -240,7 +232,7 @@ class X12Reader:
         index = 0
         self._fill(ISA_LENGTH + 8)
         if not self._buf:
-            self.problems.append(ReadProblem("empty", "the file is empty", 0))
+            self.problems.append(at_byte("empty", "the file is empty", 0))
             return
         if self._buf.startswith(_BOM):
             self._consume(len(_BOM))
@@ -257,7 +249,7 @@ class X12Reader:
                 self._fill(ISA_LENGTH + 8)
                 learned = parse_isa_delimiters(bytes(self._buf[: ISA_LENGTH * 4]))
                 if isinstance(learned, str):
-                    self.problems.append(ReadProblem("bad-isa", learned, self._base))
+                    self.problems.append(at_byte("bad-isa", learned, self._base))
                     return
                 delimiters, isa_length = learned
                 terminator = _encode(delimiters.segment)
@@ -273,7 +265,7 @@ class X12Reader:
                 # there are no delimiters to learn, so nothing more can be read.
                 learned = parse_isa_delimiters(bytes(self._buf[: ISA_LENGTH * 4]))
                 message = learned if isinstance(learned, str) else "the interchange does not start with ISA"
-                self.problems.append(ReadProblem("bad-isa", message, self._base))
+                self.problems.append(at_byte("bad-isa", message, self._base))
                 return
             raw, terminated = self._cut(terminator)
             if raw is None:
@@ -287,7 +279,7 @@ class X12Reader:
             self._consume(len(raw) + (len(terminator) if terminated else 0))
             if not terminated:
                 self.problems.append(
-                    ReadProblem("unterminated", f"the file ends inside segment {index} (no terminator)", offset)
+                    at_byte("unterminated", f"the file ends inside segment {index} (no terminator)", offset)
                 )
             yield _make_segment(raw, index, offset, delimiters, terminated)
             self._skip_line_breaks(terminator)
@@ -301,7 +293,7 @@ class X12Reader:
                 if pos:
                     skipped = bytes(self._buf[:pos])
                     self.problems.append(
-                        ReadProblem(
+                        at_byte(
                             "leading-bytes",
                             f"{scanned + pos} bytes before the first ISA were not X12: {skipped[:40]!r}",
                             self._base,
@@ -311,14 +303,14 @@ class X12Reader:
                     self._fill(ISA_LENGTH + 8)
                 return 0
             if self._eof or scanned > MAX_SEGMENT_BYTES:
-                self.problems.append(ReadProblem("no-isa", "no ISA segment: this is not an X12 interchange", 0))
+                self.problems.append(at_byte("no-isa", "no ISA segment: this is not an X12 interchange", 0))
                 return None
             keep = 2  # an 'IS' at the end of the buffer may continue in the next chunk
             drop = max(len(self._buf) - keep, 0)
             scanned += drop
             self._consume(drop)
             if not self._fill(len(self._buf) + 1):
-                self.problems.append(ReadProblem("no-isa", "no ISA segment: this is not an X12 interchange", 0))
+                self.problems.append(at_byte("no-isa", "no ISA segment: this is not an X12 interchange", 0))
                 return None
 
     def _cut(self, terminator: bytes) -> tuple[bytes | None, bool]:
@@ -330,7 +322,7 @@ class X12Reader:
                 return bytes(self._buf[:pos]), True
             if len(self._buf) >= MAX_SEGMENT_BYTES:
                 self.problems.append(
-                    ReadProblem("segment-too-long", f"no segment terminator within {MAX_SEGMENT_BYTES} bytes", self._base)
+                    at_byte("segment-too-long", f"no segment terminator within {MAX_SEGMENT_BYTES} bytes", self._base)
                 )
                 return bytes(self._buf[:MAX_SEGMENT_BYTES]), False
             searched = len(self._buf)

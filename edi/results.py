@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .reader import ReadProblem
+from core.problems import Problem
 
 __all__ = [
     "ElementError",
@@ -142,7 +142,6 @@ class SetResult:
         file_index / file_offset: position of the ST in the file.
         payload: the business document built from the set (an `edi.payments.Payment`
             for a syntactically sound 820) or None.
-        payload_problems: what stopped the payload from being built, as values.
     """
 
     set_id: str
@@ -153,7 +152,6 @@ class SetResult:
     file_index: int
     file_offset: int
     payload: Any = None
-    payload_problems: tuple[Any, ...] = ()
 
     @property
     def ack_code(self) -> str:
@@ -162,7 +160,7 @@ class SetResult:
 
     @property
     def accepted(self) -> bool:
-        return self.ack_code in ("A", "E")
+        return self.ack_code == "A"
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,15 +197,13 @@ class GroupResult:
 
     @property
     def ack_code(self) -> str:
-        """AK901, derived from the AK5s: A all accepted, P some, R none (or a group error), E with notes."""
+        """AK901, derived from the AK5s: A all accepted, P some, R none (or a group error); never E (decision E9)."""
         if self.codes or not self.sets:
             return "R"
         accepted = self.accepted_count
         if accepted == 0:
             return "R"
-        if accepted < len(self.sets):
-            return "P"
-        return "E" if any(s.ack_code == "E" for s in self.sets) else "A"
+        return "P" if accepted < len(self.sets) else "A"
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,13 +260,13 @@ class FileResult:
         digest: SHA-256 of the file's bytes (hex).
         size: bytes read.
         interchanges: the interchanges found.
-        problems: what the reader could not read (`ReadProblem`s).
+        problems: what the reader could not read (`Problem`s, `where` = byte offset).
     """
 
     digest: str
     size: int
     interchanges: tuple[InterchangeResult, ...]
-    problems: tuple[ReadProblem, ...] = field(default=())
+    problems: tuple[Problem, ...] = field(default=())
 
     @property
     def usable(self) -> bool:

@@ -10,15 +10,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from .payments import format_cents
+from core.money import format_cents
+
 from .guide import RECEIVER_ID, RECEIVER_QUALIFIER
 from .writer import OUTBOUND_DELIMITERS, FunctionalGroup, Interchange
 
-__all__ = ["Line", "PaymentSpec", "payment_set", "interchange_820", "file_820"]
+__all__ = ["LineSpec", "PaymentSpec", "payment_set", "interchange_820", "file_820"]
 
 
 @dataclass(frozen=True, slots=True)
-class Line:
+class LineSpec:
+    """One remittance line an FI puts in a payment: the account, the amount, the security account it names."""
+
     rm15: str
     cents: int
     asec: str | None = None
@@ -30,7 +33,7 @@ class PaymentSpec:
 
     trace: str
     payer_bn9: str
-    lines: Sequence[Line]
+    lines: Sequence[LineSpec]
     kind: str = "SOA"
     payer_name: str = "PAYER"
     payer_asec: str | None = None
@@ -70,7 +73,7 @@ def interchange_820(
     sender_id: str = "BANKOFTEST",
     control_number: int = 1,
     group_control: int = 1,
-    when: datetime = datetime(2026, 11, 20, 9, 30),
+    at: datetime = datetime(2026, 11, 20, 9, 30),
     usage: str = "P",
     ack_requested: bool = False,
 ) -> Interchange:
@@ -79,7 +82,7 @@ def interchange_820(
         sender=("ZZ", sender_id),
         receiver=(RECEIVER_QUALIFIER, RECEIVER_ID),
         control_number=control_number,
-        when=when,
+        at=at,
         usage=usage,
         ack_requested=ack_requested,
         groups=[group],

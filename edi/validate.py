@@ -130,7 +130,7 @@ class _Pyx12Segment(pyx12.segment.Segment):
                 _REFDES[ref_des] = parsed
         seg_id, ele_idx, comp_idx = parsed
         if seg_id is not None and seg_id != self.seg_id:
-            raise EngineError("Invalid Reference Designator: %s, seg_id: %s" % (ref_des, self.seg_id))
+            raise EngineError(f"Invalid Reference Designator: {ref_des}, seg_id: {self.seg_id}")
         return ele_idx, comp_idx
 
 
@@ -165,13 +165,13 @@ class _PathCounter(NodeCounter):
         key = self._key(xpath)
         self._counts[key] = self._counts.get(key, 0) + 1
 
-    def setCount(self, xpath: Any, ct: int) -> None:  # noqa: N802 - pyx12's name
+    def setCount(self, xpath: Any, ct: int) -> None:
         self._counts[self._key(xpath)] = ct
 
     def get_count(self, xpath: Any) -> int:
         return self._counts.get(self._key(xpath), 0)
 
-    def getState(self) -> Any:  # noqa: N802 - pyx12's name
+    def getState(self) -> Any:
         return dict(self._counts)
 
 
@@ -194,7 +194,7 @@ def _paths_are_exact(map_root: Any) -> bool:
             if pyx12.path.X12Path(text) != path or by_text.setdefault(text, path) != path:
                 return False
         return True
-    except Exception:  # noqa: BLE001 - an unexpected map shape: keep pyx12's own counter
+    except Exception:
         return False
 
 
@@ -355,7 +355,6 @@ class _Validator:
         self._ic: _Interchange | None = None
         self._group: _Group | None = None
         self._set: _Set | None = None
-        self._after_iea = False
         self._seen_isa13: set[tuple[str, str]] = set()
 
     # -- interchange ----------------------------------------------------------
@@ -374,7 +373,6 @@ class _Validator:
             problems.append(("025", f"interchange control number {seg.get(13)} appears twice in the file"))
         self._seen_isa13.add(key)
         self._ic = _Interchange(seg, problems)
-        self._after_iea = False
 
     def end_interchange(self, iea: Segment | None) -> None:
         self._close_group(None)
@@ -407,7 +405,6 @@ class _Validator:
             )
         )
         self._ic = None
-        self._after_iea = iea is not None
 
     # -- group -------------------------------------------------------------------
     def gs(self, seg: Segment) -> None:
@@ -553,7 +550,7 @@ class _Validator:
                     state.errors.append(
                         SegmentError(seg.id, state.position, "", "8", message, elements, seg.index, seg.offset)
                     )
-        except Exception as exc:  # noqa: BLE001 - a pyx12 failure on odd input must not lose the file
+        except Exception as exc:
             log.warning("pyx12 failed on segment %s at %s: %r", seg.id, seg.index, exc)
             state.errors.append(
                 SegmentError(seg.id, state.position, "", "1", f"segment could not be validated: {exc}", (), seg.index, seg.offset)

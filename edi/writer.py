@@ -44,7 +44,7 @@ def isa_elements(
     sender: tuple[str, str],
     receiver: tuple[str, str],
     control_number: int,
-    when: datetime,
+    at: datetime,
     usage: str,
     ack_requested: bool = False,
     delimiters: Delimiters = OUTBOUND_DELIMITERS,
@@ -60,8 +60,8 @@ def isa_elements(
         sender[1].ljust(15)[:15],
         receiver[0][:2].ljust(2),
         receiver[1].ljust(15)[:15],
-        when.strftime("%y%m%d"),
-        when.strftime("%H%M"),
+        at.strftime("%y%m%d"),
+        at.strftime("%H%M"),
         "U",
         "00401",
         f"{control_number:09d}",
@@ -96,7 +96,7 @@ class Interchange:
     Attributes:
         sender / receiver: (qualifier, ID) for ISA05/06 and ISA07/08.
         control_number: ISA13.
-        when: ISA09/ISA10 and GS04/GS05.
+        at: ISA09/ISA10 and GS04/GS05.
         usage: ISA15, `P` or `T`, echoing the interchange acknowledged.
         ta1s: TA1 segments (elements without the `TA1` id).
         groups: functional groups.
@@ -105,7 +105,7 @@ class Interchange:
     sender: tuple[str, str]
     receiver: tuple[str, str]
     control_number: int
-    when: datetime
+    at: datetime
     usage: str = "P"
     ack_requested: bool = False
     ta1s: list[SegmentData] = field(default_factory=list)
@@ -117,7 +117,7 @@ class Interchange:
                 sender=self.sender,
                 receiver=self.receiver,
                 control_number=self.control_number,
-                when=self.when,
+                at=self.at,
                 usage=self.usage,
                 ack_requested=self.ack_requested,
                 delimiters=delimiters,
@@ -131,8 +131,8 @@ class Interchange:
                     group.functional_id,
                     group.sender_code,
                     group.receiver_code,
-                    self.when.strftime("%Y%m%d"),
-                    self.when.strftime("%H%M"),
+                    self.at.strftime("%Y%m%d"),
+                    self.at.strftime("%H%M"),
                     str(group.control_number),
                     "X",
                     "004010",

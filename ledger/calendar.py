@@ -5,7 +5,7 @@
   `2026-11` runs 2026-10-18 → 2026-11-17.
 * D17-R31: the due date is the 10th weekday after the period end, holidays
   counted as weekdays; when that day is a federal holiday the payment is due the
-  next business day (decision L5).  `due_dates(year)` publishes a year's calendar.
+  next business day (decision L5).
 * D17-R32: a payment counts for the day it is received when it arrives by the
   method's cut-off (Eastern), else for the next business day.
 * Business days are weekdays that are not Canadian federal holidays (`holidays`).
@@ -19,11 +19,11 @@ from functools import lru_cache
 
 import holidays
 
-from carm.clock import EASTERN
+from core.clock import EASTERN
 
 from .policy import Policy
 
-__all__ = ["Period", "period_of", "period_named", "is_business_day", "next_business_day", "previous_business_day", "payment_day", "due_dates"]
+__all__ = ["Period", "period_of", "period_named", "is_business_day", "next_business_day", "previous_business_day", "payment_day"]
 
 
 @lru_cache(maxsize=64)
@@ -90,7 +90,10 @@ def period_named(name: str, policy: Policy, calendar_month: bool = False) -> Per
         end = date(year, month, policy.billing_day)
         prev_year, prev_month = (year, month - 1) if month > 1 else (year - 1, 12)
         start = date(prev_year, prev_month, policy.billing_day) + timedelta(days=1)
-    statement = date(end.year, end.month, policy.statement_day) if not calendar_month else end + timedelta(days=policy.statement_day - policy.billing_day)
+    if calendar_month:
+        statement = end + timedelta(days=policy.statement_day - policy.billing_day)
+    else:
+        statement = date(end.year, end.month, policy.statement_day)
     due = _add_weekdays(end, policy.due_weekdays_after_period_end)
     if not is_business_day(due, policy):
         due = next_business_day(due, policy)
@@ -103,11 +106,6 @@ def period_of(day: date, policy: Policy, calendar_month: bool = False) -> Period
         return period_named(f"{day.year:04d}-{day.month:02d}", policy, calendar_month)
     year, month = (day.year, day.month + 1) if day.month < 12 else (day.year + 1, 1)
     return period_named(f"{year:04d}-{month:02d}", policy)
-
-
-def due_dates(year: int, policy: Policy) -> list[Period]:
-    """The year's published calendar (D17-R31): every period ending in `year`."""
-    return [period_named(f"{year:04d}-{month:02d}", policy) for month in range(1, 13)]
 
 
 def payment_day(received_at: datetime, method: str, policy: Policy) -> date:

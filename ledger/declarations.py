@@ -1,65 +1,50 @@
 """The declarations feed: accounted declarations (the debts) and their adjustments.
 
-`carm declarations load FILE` reads the CSV format documented in
-`fixtures/README.md` (sample `fixtures/declarations.csv`), one record a row:
+`carm declarations load FILE` reads the CSV format documented in `fixtures/README.md`
+(sample `fixtures/declarations.csv`), one record a row; `plan_declarations` turns the
+rows into a plan, given what the ledger already holds (`DeclarationFacts`):
 
-* `declaration` — a 14-digit transaction number with its check digit, the
-  RM15 it is accounted to, the ASEC it was accounted under, the broker, the
-  release and accounting dates, an amount per component (duty, excise tax,
-  GST, SIMA, excise duty) and an under-review flag.  Posted as one entry:
-  each component a receivable item (D17-R8), due on the billing period's due
-  date when accounted under a security (D17-R21, R31), else at release.
+* `declaration` — a 14-digit transaction number with its check digit, the RM15 it is
+  accounted to, the ASEC it was accounted under, the broker, the release and accounting
+  dates, an amount per component (duty, excise tax, GST, SIMA, excise duty) and an
+  under-review flag.  Posted as one entry: each component a receivable item (D17-R8), due
+  on the billing period's due date when accounted under a security (D17-R21, R31), else
+  at release.
 * `reassessment` — a B2 adjustment raising a debt on a declaration component.
-* `refund` — a refund, credited to the account (D17-R9), associated with the
-  agent who filed it (D17-R11).
+* `refund` — a refund, credited to the account (D17-R9), associated with the agent who
+  filed it (D17-R11).
 
-Idempotent: a declaration or adjustment already posted is skipped; the same
-number with different amounts is reported, never posted over.  Malformed
-rows are reported as problems and skipped.
+Idempotent: a declaration or adjustment already posted is skipped; the same number with
+different amounts is reported, never posted over.  A change of the under-review flag is
+recorded on the declaration and its items (the one fact about a debt that is state, not
+money).  Malformed rows are reported as problems and skipped.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 
-from sqlalchemy import Connection, select, update
-
-from edi.identifiers import asec_problem, bn9_problem, luhn_check_digit
-from edi.payments import parse_amount
+from core.identifiers import asec_problem, bn9_problem, luhn_check_digit
+from core.money import parse_amount
+from core.problems import Problem
 
 from .calendar import period_of
-from .journal import Entry, Line, item, post
+from .model import Account, Entry, ItemKind, JournalLine, NewItem, Plan, Reason
 from .policy import COMPONENTS, Policy
-from .schema import ar_item, declaration, declaration_adjustment, program_account, security_account
 
-__all__ = ["load_declarations", "DeclarationReport", "transaction_number_problem", "COLUMNS"]
+__all__ = [
+    "COLUMNS", "Declaration", "Adjustment", "DeclarationFacts", "DeclarationsPlan",
+    "plan_declarations", "transaction_number_problem",
+]
 
 COLUMNS = (
-    "record",
-    "transaction_number",
-    "rm15",
-    "asec",
-    "broker_bn9",
-    "release_date",
-    "accounting_date",
-    "duty",
-    "excise_tax",
-    "gst",
-    "sima",
-    "excise_duty",
-    "under_review",
-    "reference",
-    "component",
-    "amount",
-    "agent_bn9",
+    "record", "transaction_number", "rm15", "asec", "broker_bn9", "release_date", "accounting_date",
+    "duty", "excise_tax", "gst", "sima", "excise_duty", "under_review", "reference", "component", "amount", "agent_bn9",
 )
-COMPONENT_COLUMNS = {"duty": "duty", "excise_tax": "excise_tax", "gst": "gst", "sima": "sima", "excise_duty": "excise_duty"}
 
 
 def _luhn_ok(number: str) -> bool:
@@ -83,194 +68,243 @@ def transaction_number_problem(number: str, asec: str | None) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """An accounted declaration, as the `declaration` table holds it."""
+
+    transaction_number: str
+    rm15: str
+    asec: str | None
+    broker_bn9: str | None
+    release_date: date
+    accounting_date: date
+    under_review: bool
+    amounts_cents: dict[str, int]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """A B2 reassessment or a refund, as the `declaration_adjustment` table holds it."""
+
+    reference: str
+    transaction_number: str
+    kind: str
+    component: str
+    amount_cents: int
+    adjustment_date: date
+    agent_bn9: str | None
+    source: str
+
+
 @dataclass
-class DeclarationReport:
+class DeclarationFacts:
+    """What the ledger holds that a feed is judged against (the planner adds what it posts).
+
+    Attributes:
+        accounts: RM15 → billed by calendar month, of every program account.
+        security_accounts: every ASEC.
+        declarations: the declarations the feed names, by transaction number.
+        adjustments: the adjustments the feed names, by reference.
+    """
+
+    accounts: dict[str, bool] = field(default_factory=dict)
+    security_accounts: set[str] = field(default_factory=set)
+    declarations: dict[str, Declaration] = field(default_factory=dict)
+    adjustments: dict[str, Adjustment] = field(default_factory=dict)
+
+
+@dataclass
+class DeclarationsPlan:
+    """What a feed posts: the plan, the rows to record, the review flags changed, and the counts."""
+
+    plan: Plan = field(default_factory=Plan)
+    declarations: list[Declaration] = field(default_factory=list)
+    adjustments: list[Adjustment] = field(default_factory=list)
+    review_changes: list[tuple[str, bool]] = field(default_factory=list)
     posted: int = 0
-    adjustments: int = 0
+    adjusted: int = 0
     already: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
-def _due(conn: Connection, rm15: str, asec: str | None, accounting: date, release: date, policy: Policy) -> date:
-    calendar_month = bool(
-        conn.execute(select(program_account.c.calendar_month).where(program_account.c.rm15 == rm15)).scalar()
-    )
-    if asec:
-        return period_of(accounting, policy, calendar_month).due_date
-    return release  # D17-R21: unsecured accounts pay at release
-
-
-def load_declarations(
-    conn: Connection, source: str | Path | bytes, *, policy: Policy, posted_at: datetime
-) -> DeclarationReport:
-    """Post every valid record of the CSV `source` (a path or its bytes); report the rest."""
-    raw = source if isinstance(source, bytes) else Path(source).read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    report = DeclarationReport()
+def read_rows(raw: bytes) -> tuple[list[tuple[int, dict[str, str]]], Problem | None]:
+    """The CSV's rows with their line numbers, or why the file cannot be read."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        report.problems.append("the file is not UTF-8 text")
-        return report
+        return [], Problem("not-loaded", "the file is not UTF-8 text")
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("record", "transaction_number") if c not in (reader.fieldnames or [])]
     if missing:
-        report.problems.append(f"missing columns {missing}; expected {', '.join(COLUMNS)}")
-        return report
-    accounts = {r.rm15: r.status for r in conn.execute(select(program_account.c.rm15, program_account.c.status))}
-    asecs = set(conn.execute(select(security_account.c.asec)).scalars())
-    for line_no, row in enumerate(reader, start=2):
-        row = {k: (v or "").strip() for k, v in row.items() if k}
-        try:
-            if row["record"] == "declaration":
-                outcome = _declaration(conn, row, accounts, asecs, digest, policy, posted_at)
-                report.posted += outcome == "posted"
-            elif row["record"] in ("reassessment", "refund"):
-                outcome = _adjustment(conn, row, digest, policy, posted_at)
-                report.adjustments += outcome == "posted"
-            else:
-                raise ValueError(f"record {row['record']!r} is not declaration, reassessment or refund")
-            report.already += outcome == "already"
-        except ValueError as exc:
-            report.problems.append(f"line {line_no}: {exc}")
-    return report
+        return [], Problem("not-loaded", f"missing columns {missing}; expected {', '.join(COLUMNS)}")
+    return [(n, {k: (v or "").strip() for k, v in row.items() if k}) for n, row in enumerate(reader, start=2)], None
 
 
-def _parse_date(row: dict, name: str) -> date:
+def _date(row: dict, name: str) -> date | str:
     try:
         return date.fromisoformat(row[name])
     except (KeyError, ValueError):
-        raise ValueError(f"{name} {row.get(name)!r} is not a YYYY-MM-DD date") from None
+        return f"{name} {row.get(name)!r} is not a YYYY-MM-DD date"
 
 
-def _cents(text: str, name: str) -> int:
+def _cents(text: str, name: str) -> int | str:
     cents = parse_amount(text or "0")
     if cents is None or cents < 0:
-        raise ValueError(f"{name} {text!r} is not an amount in dollars and cents")
+        return f"{name} {text!r} is not an amount in dollars and cents"
     return cents
 
 
-def _declaration(conn, row, accounts, asecs, digest, policy, posted_at) -> str:
-    number, rm15 = row["transaction_number"], row.get("rm15", "")
-    asec = row.get("asec") or None
-    broker = row.get("broker_bn9") or None
-    if rm15 not in accounts:
-        raise ValueError(f"program account {rm15!r} is not known")
-    if asec and (asec_problem(asec) or asec not in asecs):
-        raise ValueError(f"security account {asec!r} is not known")
-    if broker and bn9_problem(broker):
-        raise ValueError(f"broker {broker}: {bn9_problem(broker)}")
-    problem = transaction_number_problem(number, asec)
-    if problem:
-        raise ValueError(problem)
-    release, accounting = _parse_date(row, "release_date"), _parse_date(row, "accounting_date")
-    amounts = {c: _cents(row.get(c, ""), c) for c in COMPONENTS}
-    if not any(amounts.values()):
-        raise ValueError(f"declaration {number} has no amount")
-    under_review = row.get("under_review", "").lower() in ("1", "true", "yes", "y")
-    values = {
-        "transaction_number": number,
-        "rm15": rm15,
-        "asec": asec,
-        "broker_bn9": broker,
-        "release_date": release,
-        "accounting_date": accounting,
-        "under_review": under_review,
-        **{f"{c}_cents": amounts[c] for c in COMPONENTS},
-        "source": digest,
-    }
-    existing = conn.execute(select(declaration).where(declaration.c.transaction_number == number)).first()
-    if existing is not None:
-        same = all(getattr(existing, f"{c}_cents") == amounts[c] for c in COMPONENTS) and existing.rm15 == rm15
-        if not same:
-            raise ValueError(f"declaration {number} was already posted with other amounts; use an adjustment")
-        if bool(existing.under_review) != under_review:  # review status is a fact about the debt, not money
-            conn.execute(update(declaration).where(declaration.c.transaction_number == number).values(under_review=under_review))
-            conn.execute(update(ar_item).where(ar_item.c.transaction_number == number).values(under_review=under_review))
-        return "already"
-    conn.execute(declaration.insert().values(**values))
-    due = _due(conn, rm15, asec, accounting, release, policy)
-    lines: list[Line] = []
-    for component in COMPONENTS:
-        if not amounts[component]:
-            continue
-        item_id = item(
-            conn,
-            key=f"decl:{number}:{component}",
-            rm15=rm15,
-            kind="declaration",
-            component=component,
-            transaction_number=number,
-            asec=asec,
-            agent_bn9=broker,
-            posted_on=accounting,
-            due_date=due,
-            under_review=under_review,
-            description=f"{component.replace('_', ' ')} on transaction {number}",
+class _Feed:
+    def __init__(self, facts: DeclarationFacts, digest: str, policy: Policy) -> None:
+        self.facts, self.digest, self.policy = facts, digest, policy
+        self.out = DeclarationsPlan()
+
+    def _due(self, rm15: str, asec: str | None, accounting: date, release: date) -> date:
+        if asec:
+            return period_of(accounting, self.policy, self.facts.accounts.get(rm15, False)).due_date
+        return release  # D17-R21: unsecured accounts pay at release
+
+    def row(self, row: dict[str, str]) -> str | None:
+        """Post one row; None, or why it was not posted."""
+        if row["record"] == "declaration":
+            return self.declaration(row)
+        if row["record"] in ("reassessment", "refund"):
+            return self.adjustment(row)
+        return f"record {row['record']!r} is not declaration, reassessment or refund"
+
+    def _declaration_values(self, row: dict[str, str]) -> Declaration | str:
+        number, rm15 = row["transaction_number"], row.get("rm15", "")
+        asec = row.get("asec") or None
+        broker = row.get("broker_bn9") or None
+        if rm15 not in self.facts.accounts:
+            return f"program account {rm15!r} is not known"
+        if asec and (asec_problem(asec) or asec not in self.facts.security_accounts):
+            return f"security account {asec!r} is not known"
+        if broker and bn9_problem(broker):
+            return f"broker {broker}: {bn9_problem(broker)}"
+        problem = transaction_number_problem(number, asec)
+        if problem:
+            return problem
+        release, accounting = _date(row, "release_date"), _date(row, "accounting_date")
+        for value in (release, accounting):
+            if isinstance(value, str):
+                return value
+        amounts = {c: _cents(row.get(c, ""), c) for c in COMPONENTS}
+        bad = next((v for v in amounts.values() if isinstance(v, str)), None)
+        if bad:
+            return bad
+        if not any(amounts.values()):
+            return f"declaration {number} has no amount"
+        under_review = row.get("under_review", "").lower() in ("1", "true", "yes", "y")
+        return Declaration(number, rm15, asec, broker, release, accounting, under_review, amounts, self.digest)
+
+    def declaration(self, row: dict[str, str]) -> str | None:
+        decl = self._declaration_values(row)
+        if isinstance(decl, str):
+            return decl
+        number = decl.transaction_number
+        existing = self.facts.declarations.get(number)
+        if existing is not None:
+            if existing.amounts_cents != decl.amounts_cents or existing.rm15 != decl.rm15:
+                return f"declaration {number} was already posted with other amounts; use an adjustment"
+            if existing.under_review != decl.under_review:  # review status is a fact about the debt, not money
+                self.out.review_changes.append((number, decl.under_review))
+                self.facts.declarations[number] = Declaration(**{**_fields(existing), "under_review": decl.under_review})
+            self.out.already += 1
+            return None
+        self.facts.declarations[number] = decl
+        self.out.declarations.append(decl)
+        due = self._due(decl.rm15, decl.asec, decl.accounting_date, decl.release_date)
+        lines: list[JournalLine] = []
+        for component in COMPONENTS:
+            cents = decl.amounts_cents[component]
+            if not cents:
+                continue
+            item = NewItem(
+                key=f"decl:{number}:{component}", rm15=decl.rm15, kind=ItemKind.DECLARATION, component=component,
+                transaction_number=number, asec=decl.asec, agent_bn9=decl.broker_bn9, posted_on=decl.accounting_date,
+                due_date=due, under_review=decl.under_review,
+                description=f"{component.replace('_', ' ')} on transaction {number}",
+            )
+            self.out.plan.items.append(item)
+            lines.append(JournalLine(Account.AR, debit_cents=cents, rm15=decl.rm15, item_key=item.key))
+            lines.append(JournalLine(Account.REVENUE, credit_cents=cents, party=component))
+        self.out.plan.entries.append(
+            Entry(f"decl:{number}", decl.accounting_date, Reason.DECLARATION, f"transaction {number} accounted", tuple(lines), source=self.digest)
         )
-        lines.append(Line("AR", debit=amounts[component], rm15=rm15, item_id=item_id))
-        lines.append(Line("REVENUE", credit=amounts[component], party=component))
-    post(
-        conn,
-        Entry(f"decl:{number}", accounting, "DECLARATION", f"transaction {number} accounted", tuple(lines), source=digest),
-        posted_at,
-    )
-    return "posted"
+        self.out.posted += 1
+        return None
+
+    def _adjustment_values(self, row: dict[str, str]) -> Adjustment | str:
+        reference = row.get("reference", "")
+        if not reference:
+            return "an adjustment needs a reference"
+        number = row["transaction_number"]
+        if number not in self.facts.declarations:
+            return f"adjustment {reference}: transaction {number} is not a posted declaration"
+        component = row.get("component", "")
+        if component not in COMPONENTS:
+            return f"adjustment {reference}: component {component!r} is not one of {', '.join(COMPONENTS)}"
+        amount = _cents(row.get("amount", ""), "amount")
+        if isinstance(amount, str):
+            return amount
+        if amount <= 0:
+            return f"adjustment {reference}: amount must be above zero"
+        when = _date(row, "accounting_date")
+        if isinstance(when, str):
+            return when
+        return Adjustment(reference, number, row["record"], component, amount, when, row.get("agent_bn9") or None, self.digest)
+
+    def adjustment(self, row: dict[str, str]) -> str | None:
+        adj = self._adjustment_values(row)
+        if isinstance(adj, str):
+            return adj
+        existing = self.facts.adjustments.get(adj.reference)
+        if existing is not None:
+            if existing.amount_cents != adj.amount_cents or existing.kind != adj.kind:
+                return f"adjustment {adj.reference} was already posted with another amount"
+            self.out.already += 1
+            return None
+        self.facts.adjustments[adj.reference] = adj
+        self.out.adjustments.append(adj)
+        decl = self.facts.declarations[adj.transaction_number]
+        rm15, number, component, amount, when = decl.rm15, adj.transaction_number, adj.component, adj.amount_cents, adj.adjustment_date
+        if adj.kind == "reassessment":
+            item = NewItem(
+                key=f"adj:{adj.reference}", rm15=rm15, kind=ItemKind.ADJUSTMENT, component=component, transaction_number=number,
+                asec=decl.asec, agent_bn9=decl.broker_bn9, posted_on=when, due_date=self._due(rm15, decl.asec, when, when),
+                description=f"B2 reassessment {adj.reference} of {component.replace('_', ' ')} on {number}",
+            )
+            lines = (JournalLine(Account.AR, debit_cents=amount, rm15=rm15, item_key=item.key),
+                     JournalLine(Account.REVENUE, credit_cents=amount, party=component))
+            reason = Reason.REASSESSMENT
+        else:
+            item = NewItem(
+                key=f"refund:{adj.reference}", rm15=rm15, kind=ItemKind.CREDIT, component=component, transaction_number=number,
+                asec=decl.asec, agent_bn9=adj.agent_bn9, posted_on=when,
+                description=f"refund {adj.reference} of {component.replace('_', ' ')} on {number}",
+            )
+            lines = (JournalLine(Account.REFUND, debit_cents=amount, party=component),
+                     JournalLine(Account.AR, credit_cents=amount, rm15=rm15, item_key=item.key))
+            reason = Reason.REFUND
+        self.out.plan.items.append(item)
+        self.out.plan.entries.append(
+            Entry(f"adj:{adj.reference}", when, reason, f"{adj.kind} {adj.reference} on {number}", lines, source=self.digest)
+        )
+        self.out.adjusted += 1
+        return None
 
 
-def _adjustment(conn, row, digest, policy, posted_at) -> str:
-    reference = row.get("reference", "")
-    if not reference:
-        raise ValueError("an adjustment needs a reference")
-    number = row["transaction_number"]
-    decl = conn.execute(select(declaration).where(declaration.c.transaction_number == number)).first()
-    if decl is None:
-        raise ValueError(f"adjustment {reference}: transaction {number} is not a posted declaration")
-    component = row.get("component", "")
-    if component not in COMPONENTS:
-        raise ValueError(f"adjustment {reference}: component {component!r} is not one of {', '.join(COMPONENTS)}")
-    amount = _cents(row.get("amount", ""), "amount")
-    if amount <= 0:
-        raise ValueError(f"adjustment {reference}: amount must be above zero")
-    when = _parse_date(row, "accounting_date")
-    agent = row.get("agent_bn9") or None
-    kind = row["record"]
-    existing = conn.execute(
-        select(declaration_adjustment).where(declaration_adjustment.c.reference == reference)
-    ).first()
-    if existing is not None:
-        if existing.amount_cents != amount or existing.kind != kind:
-            raise ValueError(f"adjustment {reference} was already posted with another amount")
-        return "already"
-    conn.execute(
-        declaration_adjustment.insert().values(
-            reference=reference,
-            transaction_number=number,
-            kind=kind,
-            component=component,
-            amount_cents=amount,
-            adjustment_date=when,
-            agent_bn9=agent,
-            source=digest,
-        )
-    )
-    rm15 = decl.rm15
-    if kind == "reassessment":
-        due = _due(conn, rm15, decl.asec, when, when, policy)
-        item_id = item(
-            conn, key=f"adj:{reference}", rm15=rm15, kind="adjustment", component=component, transaction_number=number,
-            asec=decl.asec, agent_bn9=decl.broker_bn9, posted_on=when, due_date=due,
-            description=f"B2 reassessment {reference} of {component.replace('_', ' ')} on {number}",
-        )
-        lines = (Line("AR", debit=amount, rm15=rm15, item_id=item_id), Line("REVENUE", credit=amount, party=component))
-        reason = "REASSESSMENT"
-    else:
-        item_id = item(
-            conn, key=f"refund:{reference}", rm15=rm15, kind="credit", component=component, transaction_number=number,
-            asec=decl.asec, agent_bn9=agent, posted_on=when,
-            description=f"refund {reference} of {component.replace('_', ' ')} on {number}",
-        )
-        lines = (Line("REFUND", debit=amount, party=component), Line("AR", credit=amount, rm15=rm15, item_id=item_id))
-        reason = "REFUND"
-    post(conn, Entry(f"adj:{reference}", when, reason, f"{kind} {reference} on {number}", lines, source=digest), posted_at)
-    return "posted"
+def _fields(decl: Declaration) -> dict:
+    return {name: getattr(decl, name) for name in Declaration.__slots__}
+
+
+def plan_declarations(rows: list[tuple[int, dict[str, str]]], facts: DeclarationFacts, digest: str, policy: Policy) -> DeclarationsPlan:
+    """Plan every valid row (in order, each seeing the ones before); report the others."""
+    feed = _Feed(facts, digest, policy)
+    for line_no, row in rows:
+        problem = feed.row(row)
+        if problem:
+            feed.out.problems.append(Problem("not-posted", problem, f"line {line_no}"))
+    return feed.out

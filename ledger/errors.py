@@ -1,15 +1,20 @@
 """Exceptions of the ledger — bugs and broken invariants, never bad input.
 
-    LedgerError
-    ├── UnbalancedEntry        an entry whose debits and credits differ (a bug in the caller)
-    └── IdempotencyConflict    the same source key posted again with different content
+    CarmError (core.errors)
+    └── LedgerError
+        ├── UnbalancedEntry        an entry whose debits and credits differ (a bug in the caller)
+        └── IdempotencyConflict    the same source key posted again with different content
 
 Bad input (an unknown RM15, a malformed declaration row) is a value: a
-finding in the 824, a problem in a load report.
+finding in the 824, a `core.problems.Problem` in a load report.
 """
 
+from core.errors import CarmError
 
-class LedgerError(Exception):
+__all__ = ["LedgerError", "UnbalancedEntry", "IdempotencyConflict"]
+
+
+class LedgerError(CarmError):
     """Base of the ledger's exceptions."""
 
 

@@ -1,22 +1,22 @@
 """Every policy number of the ledger, in one place, overridable from a TOML file.
 
 Defaults are the memo's values (D17-5-1) where it gives one, else the public
-CARM fact DOMAIN.md cites; `docs/decisions.md` says why for each.  Set
-`CARM_POLICY=/path/policy.toml` to override any of them, e.g.::
+CARM fact DOMAIN.md cites; `docs/decisions.md` says why for each.  A TOML file
+(`CARM_POLICY=/path/policy.toml`, read by the application) overrides any of them, e.g.::
 
     late_payment_penalty_cents = 20000
-    offset_moment = "period_end"
     [cutoff]
     ACH = "23:59"
 """
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
+
+from core.errors import ConfigError
 
 __all__ = ["Policy", "load_policy", "COMPONENTS"]
 
@@ -44,7 +44,6 @@ class Policy:
         day_count: days in the year for daily compounding.
         disbursement_threshold_cents: credit above which a disbursement is made (D17-R13: $1,000).
         disbursement_months_in_credit: or after this many consecutive closes in credit (D17-R13: 2).
-        offset_moment: `period_end` (memo D17-R10) — the only moment implemented.
         admin_fee_cents: fee for a partial non-electronic payment (D17-R34).
         electronic_methods: methods that never bear the administrative fee.
         arrears_notice_days: days overdue before an arrears notice (D17-R37: 30).
@@ -64,7 +63,6 @@ class Policy:
     day_count: int = 365
     disbursement_threshold_cents: int = 1_000_00
     disbursement_months_in_credit: int = 2
-    offset_moment: str = "period_end"
     admin_fee_cents: int = 25_00
     electronic_methods: frozenset[str] = frozenset({"ACH", "BOP", "PAD", "CARD", "INTERAC"})
     arrears_notice_days: int = 30
@@ -75,24 +73,29 @@ class Policy:
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
-    """The default policy, overridden by the TOML file at `path` or `$CARM_POLICY`."""
-    path = path or os.environ.get("CARM_POLICY")
+    """The default policy, overridden by the TOML file at `path` (ConfigError when it is not one)."""
     policy = Policy()
     if not path:
         return policy
-    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"policy file {path}: {exc}") from exc
     known = {f.name for f in fields(Policy)}
     unknown = set(data) - known
     if unknown:
-        raise ValueError(f"unknown policy settings in {path}: {sorted(unknown)}")
+        raise ConfigError(f"unknown policy settings in {path}: {sorted(unknown)}")
     changes: dict = {}
-    for key, value in data.items():
-        if key == "cutoff":
-            changes[key] = {**policy.cutoff, **_times(value)}
-        elif key in ("calendar_month_accounts", "electronic_methods"):
-            changes[key] = frozenset(value)
-        elif key in ("holiday_categories", "allocation_order"):
-            changes[key] = tuple(value)
-        else:
-            changes[key] = value
+    try:
+        for key, value in data.items():
+            if key == "cutoff":
+                changes[key] = {**policy.cutoff, **_times(value)}
+            elif key in ("calendar_month_accounts", "electronic_methods"):
+                changes[key] = frozenset(value)
+            elif key in ("holiday_categories", "allocation_order"):
+                changes[key] = tuple(value)
+            else:
+                changes[key] = value
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"policy file {path}: {exc}") from exc
     return replace(policy, **changes)

@@ -92,7 +92,7 @@ if [ -z "$PYTHON" ]; then
 fi
 [ -n "$PYTHON" ] || die "python3 needed to read the registry"
 set +e
-accounts=$("$PYTHON" -I "$REPO/carm/partners.py" accounts "$registry")
+accounts=$("$PYTHON" -I -c 'import sys; sys.path.insert(0, sys.argv[1]); from transport.partners import main; sys.exit(main(sys.argv[2:]))' "$REPO" accounts "$registry")
 rc=$?
 set -e
 [ "$rc" -eq 0 ] || die "registry $registry has problems (above); nothing changed"

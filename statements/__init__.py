@@ -1,4 +1,4 @@
-"""What account holders and their agents receive (issue 4): Daily Notices, Statements of
+"""What account holders and their agents receive: Daily Notices, Statements of
 Account, and notices (avis) — D17-R14…R17, R35, G-R1.
 
 Each `carm` command is one call:
@@ -20,14 +20,22 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from core.problems import Problem
 from ledger.calendar import period_named
-from ledger.policy import Policy, load_policy
+from ledger.policy import Policy
 
 from .daily import activity_window, iter_daily_notices
-from .errors import DeliveryError, InvalidDocument, Problem, StatementsError
+from .errors import DeliveryError, InvalidDocument, StatementsError
 from .model import DailyNotice, Statement
 from .notices import (
-    NoticeEntry, NoticePage, SendReport, list_notices, notice_detail, record_relationship_notices, render_notice, send_notices,
+    NoticeEntry,
+    NoticePage,
+    SendReport,
+    list_notices,
+    notice_detail,
+    record_relationship_notices,
+    render_notice,
+    send_notices,
 )
 from .output import FORMATS, RunReport, emit
 from .render import render_html, render_pdf
@@ -38,35 +46,36 @@ __all__ = [
     "issue_daily_notices", "run_statements", "send_day_notices", "list_notices", "notice_detail",
     "iter_daily_notices", "iter_statements", "to_xml", "render_html", "render_pdf", "render_notice",
     "record_relationship_notices", "send_notices",
-    "DailyNotice", "Statement", "RunReport", "SendReport", "NoticeEntry", "NoticePage", "Problem",
+    "DailyNotice", "Statement", "RunReport", "SendReport", "NoticeEntry", "NoticePage",
     "StatementsError", "InvalidDocument", "DeliveryError", "FORMATS",
 ]
 
 
 def issue_daily_notices(
-    conn: Connection, issue_date: date, out: Path, *, policy: Policy | None = None, formats: tuple[str, ...] = FORMATS
+    conn: Connection, issue_date: date, out: Path, *, policy: Policy, formats: tuple[str, ...] = FORMATS
 ) -> RunReport:
     """Write the Daily Notices issued on `issue_date` (reporting the business day before) into `out`."""
-    policy = policy or load_policy()
     report = RunReport("DN", issue_date.isoformat())
     if activity_window(issue_date, policy) is None:
-        report.problems.append(Problem("no_notice_day", f"no daily notice on {issue_date}: the day before is not a business day (D17-R14)", str(issue_date)))
+        message = f"no daily notice on {issue_date}: the day before is not a business day (D17-R14)"
+        report.problems.append(Problem("no-notice-day", message, str(issue_date), "D17-R14"))
         return report
     return emit(iter_daily_notices(conn, issue_date, policy=policy), Path(out), report, formats)
 
 
 def run_statements(
-    conn: Connection, period: str, out: Path, *, policy: Policy | None = None, formats: tuple[str, ...] = FORMATS
+    conn: Connection, period: str, out: Path, *, policy: Policy, formats: tuple[str, ...] = FORMATS
 ) -> RunReport:
     """Write every Statement of Account of billing period `period` (`YYYY-MM`) into `out`."""
-    policy = policy or load_policy()
     period_named(period, policy)  # ValueError for a name that is not a month
     report = RunReport("SOA", period, problems=statement_problems(conn, period))
     return emit(iter_statements(conn, period, policy=policy), Path(out), report, formats)
 
 
-def send_day_notices(conn: Connection, day: date, outbox: Path, *, smtp_url: str | None = None) -> SendReport:
+def send_day_notices(
+    conn: Connection, day: date, outbox: Path, *, smtp_url: str | None = None, sender: str | None = None
+) -> SendReport:
     """Record the day's relationship-change notices, then e-mail the day's notices into `outbox`
-    (and to `$CARM_SMTP_URL` when set)."""
+    (and to the SMTP server at `smtp_url` when given)."""
     record_relationship_notices(conn, day)
-    return send_notices(conn, Path(outbox), date_from=day, smtp_url=smtp_url)
+    return send_notices(conn, Path(outbox), date_from=day, smtp_url=smtp_url, sender=sender)

@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 from ledger.calendar import is_business_day, previous_business_day
 from ledger.policy import Policy
 
-from .model import DailyAccount, DailyNotice, Holder, Line
+from .model import DailyAccount, DailyNotice, DocumentLine, Holder
 from .query import Coverage, Directory, balances_before, lines_between
 
 __all__ = ["activity_window", "iter_daily_notices"]
@@ -48,14 +48,14 @@ def activity_window(issue_date: date, policy: Policy) -> tuple[date, date] | Non
     return previous_business_day(activity, policy) + timedelta(days=1), activity
 
 
-def _section(rm15: str, name: str, lines: list[Line], closing: int) -> DailyAccount:
+def _section(rm15: str, name: str, lines: list[DocumentLine], closing: int) -> DailyAccount:
     return DailyAccount(
         rm15=rm15,
         name=name,
         transactions=tuple(l for l in lines if l.type in TRANSACTION_TYPES and not l.under_review),
         other=tuple(l for l in lines if l.type not in TRANSACTION_TYPES),
         under_review=tuple(l for l in lines if l.type in TRANSACTION_TYPES and l.under_review),
-        closing_balance=closing,
+        closing_balance_cents=closing,
     )
 
 
@@ -83,16 +83,16 @@ def iter_daily_notices(conn: Connection, issue_date: date, *, policy: Policy, ch
                 issue_date=issue_date, activity_date=last, activity_from=first,
                 recipient=directory.recipient_for(rm15),
                 holder=Holder("importer", rm15[:9], name, rm15=rm15),
-                accounts=(_section(rm15, name, lines, sum(opening.values()) + sum(l.amount for l in lines)),),
+                accounts=(_section(rm15, name, lines, sum(opening.values()) + sum(l.amount_cents for l in lines)),),
             )
-            by_asec: dict[str, list[Line]] = defaultdict(list)
+            by_asec: dict[str, list[DocumentLine]] = defaultdict(list)
             for line in lines:
                 if line.asec in directory.broker_asecs:
                     by_asec[line.asec].append(line)
             for asec, tagged in sorted(by_asec.items()):
                 broker = directory.broker_asecs[asec]
                 if coverage.covers(broker, rm15):  # D17-R3: only accounts the relationship covers
-                    closing = opening.get(asec, 0) + sum(l.amount for l in tagged)
+                    closing = opening.get(asec, 0) + sum(l.amount_cents for l in tagged)
                     per_broker[(broker, asec)].append(_section(rm15, name, tagged, closing))
     for (broker, asec), sections in sorted(per_broker.items()):
         yield DailyNotice(

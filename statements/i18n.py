@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from babel.dates import format_date
 from babel import Locale
+from babel.dates import format_date
 
 __all__ = ["money", "long_date", "label", "LABELS", "LOCALES", "component_label", "type_label", "describe"]
 

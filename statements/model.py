@@ -2,7 +2,7 @@
 
 Amounts are integer cents, signed as the ledger signs receivables: positive
 raises what the holder owes (a debt), negative lowers it (a payment, a credit).
-Every `Line` points back at the journal entry and receivable item it comes
+Every `DocumentLine` points back at the journal entry and receivable item it comes
 from (`entry_id`, `item_id`), so each number on a document traces to the books.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 __all__ = [
-    "Party", "Holder", "Line", "DailyAccount", "DailyNotice", "DaySummary", "BrokerTotal",
+    "Party", "Holder", "DocumentLine", "DailyAccount", "DailyNotice", "DaySummary", "BrokerTotal",
     "StatementAccount", "Statement", "Document", "LINE_TYPES",
 ]
 
@@ -69,13 +69,13 @@ class Holder:
 
 
 @dataclass(frozen=True, slots=True)
-class Line:
+class DocumentLine:
     """One movement of one receivable item in one journal entry.
 
     Attributes:
         date: the entry date.
         type: a value of `LINE_TYPES`.
-        amount: signed cents (positive = owed more).
+        amount_cents: signed cents (positive = owed more).
         description: the ledger's own description of the item (English).
         kind / component / transaction_number / asec / due_date / under_review: the item's facts.
         reference: trace number of a payment, reference of an adjustment.
@@ -85,7 +85,7 @@ class Line:
 
     date: date
     type: str
-    amount: int
+    amount_cents: int
     description: str
     kind: str
     component: str | None
@@ -105,14 +105,14 @@ class DailyAccount:
 
     rm15: str
     name: str
-    transactions: tuple[Line, ...]
-    other: tuple[Line, ...]
-    under_review: tuple[Line, ...]
-    closing_balance: int
+    transactions: tuple[DocumentLine, ...]
+    other: tuple[DocumentLine, ...]
+    under_review: tuple[DocumentLine, ...]
+    closing_balance_cents: int
 
     @property
-    def net_change(self) -> int:
-        return sum(line.amount for line in self.transactions + self.other + self.under_review)
+    def net_change_cents(self) -> int:
+        return sum(line.amount_cents for line in self.transactions + self.other + self.under_review)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +144,12 @@ class DailyNotice:
         return self.issue_date
 
     @property
-    def net_change(self) -> int:
-        return sum(a.net_change for a in self.accounts)
+    def net_change_cents(self) -> int:
+        return sum(a.net_change_cents for a in self.accounts)
 
     @property
-    def closing_balance(self) -> int:
-        return sum(a.closing_balance for a in self.accounts)
+    def closing_balance_cents(self) -> int:
+        return sum(a.closing_balance_cents for a in self.accounts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +165,7 @@ class DaySummary:
     transactions: tuple[tuple[str, str | None, int], ...]
 
     @property
-    def total(self) -> int:
+    def total_cents(self) -> int:
         return sum(t[2] for t in self.transactions)
 
 
@@ -176,46 +176,46 @@ class BrokerTotal:
     bn9: str
     name: str
     asec: str
-    amount: int
+    amount_cents: int
 
 
 @dataclass(frozen=True, slots=True)
 class StatementAccount:
     """One program account's part of a Statement of Account (D17-R15).
 
-    `opening` (box D) + every section's total = `total_payable` (box I).
+    `opening_cents` (box D) + every section's total = `total_payable_cents` (box I).
     """
 
     rm15: str
     name: str
-    opening: int
+    opening_cents: int
     daily: tuple[DaySummary, ...]
-    other: tuple[Line, ...]
-    under_review: tuple[Line, ...]
-    payments: tuple[Line, ...]
-    interest: tuple[Line, ...]
-    penalties: tuple[Line, ...]
-    fees: tuple[Line, ...]
+    other: tuple[DocumentLine, ...]
+    under_review: tuple[DocumentLine, ...]
+    payments: tuple[DocumentLine, ...]
+    interest: tuple[DocumentLine, ...]
+    penalties: tuple[DocumentLine, ...]
+    fees: tuple[DocumentLine, ...]
     broker_totals: tuple[BrokerTotal, ...] = ()
 
     @property
-    def daily_total(self) -> int:
-        return sum(d.total for d in self.daily)
+    def daily_total_cents(self) -> int:
+        return sum(d.total_cents for d in self.daily)
 
     @property
-    def sections(self) -> tuple[tuple[str, tuple[Line, ...]], ...]:
+    def sections(self) -> tuple[tuple[str, tuple[DocumentLine, ...]], ...]:
         return (
             ("other", self.other), ("under_review", self.under_review), ("payments", self.payments),
             ("interest", self.interest), ("penalties", self.penalties), ("fees", self.fees),
         )
 
     @property
-    def total_payable(self) -> int:
-        return self.opening + self.daily_total + sum(line.amount for _, lines in self.sections for line in lines)
+    def total_payable_cents(self) -> int:
+        return self.opening_cents + self.daily_total_cents + sum(line.amount_cents for _, lines in self.sections for line in lines)
 
     @property
-    def importer_total(self) -> int:
-        return self.total_payable - sum(b.amount for b in self.broker_totals)
+    def importer_total_cents(self) -> int:
+        return self.total_payable_cents - sum(b.amount_cents for b in self.broker_totals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,8 +248,8 @@ class Statement:
         return self.statement_date
 
     @property
-    def grand_total(self) -> int:
-        return sum(a.total_payable for a in self.accounts)
+    def grand_total_cents(self) -> int:
+        return sum(a.total_payable_cents for a in self.accounts)
 
 
 Document = DailyNotice | Statement

@@ -1,7 +1,7 @@
 """Notices (avis): worded in the holder's language, listed 10 per page, sent by e-mail (G-R1).
 
 The ledger records each notice once, with the facts it states as JSON
-(`ledger.notices.record_notice`): payment applied, set aside or refused,
+(`ledger.model.Notice`, written by `store.journal`): payment applied, set aside or refused,
 arrears, disbursement, security exceeded.  This module adds the notices of
 relationship changes (decision L12: reference data is state, so a change is
 found by comparing each relationship with what its last notice stated), and:
@@ -11,7 +11,7 @@ found by comparing each relationship with what its last notice stated), and:
   first, filtered by a date range and optionally a business, 10 per page;
 * `send_notices` — one `.eml` per notice into an outbox folder, for
   businesses subscribed to e-mail notices, and for urgent notices always
-  (G-R1).  When `CARM_SMTP_URL` is set the message is also handed to that
+  (G-R1).  Given an SMTP URL (`CARM_SMTP_URL`) the message is also handed to that
   server — once: a notice whose `.eml` is already in the outbox with the same
   bytes counts as sent.  Daily notices and statements never go by e-mail
   (D17-R16).
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import smtplib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -34,13 +33,15 @@ from urllib.parse import unquote, urlsplit
 import structlog
 from sqlalchemy import Connection, func, select
 
-from carm.clock import EASTERN
-from ledger.notices import record_notice
-from ledger.schema import business, notice, relationship, relationship_account
+from core.clock import EASTERN
+from core.files import write_if_changed
+from core.problems import Problem
+from ledger.model import Notice, NoticeKind
+from store.journal import record_notices
+from store.schema import business, notice, relationship, relationship_account
 
-from .errors import DeliveryError, Problem
+from .errors import DeliveryError
 from .i18n import long_date, money
-from .output import write_if_changed
 
 __all__ = [
     "NoticeEntry", "NoticePage", "SendReport", "render_notice", "list_notices", "notice_detail",
@@ -50,7 +51,7 @@ __all__ = [
 log = structlog.get_logger("statements.notices")
 
 PAGE_SIZE = 10  # G-R1
-RELATIONSHIP_KINDS = ("relationship_granted", "relationship_changed", "relationship_ended")
+RELATIONSHIP_KINDS = (NoticeKind.RELATIONSHIP_GRANTED, NoticeKind.RELATIONSHIP_CHANGED, NoticeKind.RELATIONSHIP_ENDED)
 DEFAULT_SENDER = "avis-notices@carm.invalid"
 
 _TYPES = {
@@ -180,8 +181,8 @@ def _findings(items: list[str], lang: str) -> str:
 def render_notice(kind: str, data: dict, *, notice_date: date, account: str, language: str) -> tuple[str, str]:
     """(subject, body) of a notice in `language`; an unknown kind is stated plainly, never dropped."""
     lang = language if language in _SUBJECTS else "en"
-    m = lambda key: money(int(data.get(key, 0) or 0), lang)  # noqa: E731
-    d = lambda key: long_date(date.fromisoformat(data[key]), lang) if data.get(key) else ""  # noqa: E731
+    m = lambda key: money(int(data.get(key, 0) or 0), lang)
+    d = lambda key: long_date(date.fromisoformat(data[key]), lang) if data.get(key) else ""
     values = {
         "trace": data.get("trace", ""), "total": m("total_cents"), "applied": m("applied_cents"), "credit": m("credit_cents"),
         "suspense": m("suspense_cents"), "date": long_date(notice_date, lang), "findings": _findings(data.get("findings", []), lang),
@@ -199,7 +200,8 @@ def render_notice(kind: str, data: dict, *, notice_date: date, account: str, lan
             client=data.get("client_name", ""), client_bn9=state.get("client_bn9", ""),
             verb=words[kind.split("_", 1)[1]],
             scope=words["removed"] if data.get("removed") else (
-                words["business"] if scope == "business" else words["program"].format(accounts=", ".join(state.get("accounts", [])) or words["none"])),
+                words["business"] if scope == "business"
+                else words["program"].format(accounts=", ".join(state.get("accounts", [])) or words["none"])),
             start=long_date(date.fromisoformat(state["start_date"]), lang) if state.get("start_date") else "",
             until=words["until"].format(end=long_date(date.fromisoformat(state["end_date"]), lang)) if state.get("end_date") else words["open"],
         )
@@ -309,12 +311,12 @@ def record_relationship_notices(conn: Connection, day: date) -> int:
         change = (previous[0] if previous else 0) + 1
         client, provider = state["client_bn9"], state["provider_bn9"]
         for bn9, other in ((client, provider), (provider, client)):
-            record_notice(
-                conn, f"relationship:{rid}:{change}:{bn9}", day, bn9, None, kind,
+            record_notices(conn, [Notice(
+                f"relationship:{rid}:{change}:{bn9}", day, bn9, None, kind,
                 {"relationship_id": rid, "change": change, "state": state, "removed": removed,
                  "client_name": names.get(client, client), "provider_name": names.get(provider, provider),
                  "other_name": names.get(other, other)},
-            )
+            )])
         changes += 1
     return changes
 
@@ -381,10 +383,9 @@ def send_notices(
 ) -> SendReport:
     """Write one `.eml` per notice dated `date_from`…`date_to` that must go by e-mail (subscribed or
     urgent, G-R1) into `outbox`, named `<BN9>-NOTICE-<YYYYMMDD>-<notice id>.eml`; hand the new ones to
-    the SMTP server when `smtp_url` (default `$CARM_SMTP_URL`) is set."""
+    the SMTP server when `smtp_url` is given."""
     date_to = date_to or date_from
-    smtp_url = smtp_url if smtp_url is not None else os.environ.get("CARM_SMTP_URL")
-    sender = sender or os.environ.get("CARM_NOTICE_FROM", DEFAULT_SENDER)
+    sender = sender or DEFAULT_SENDER
     outbox.mkdir(parents=True, exist_ok=True)
     report = SendReport()
     rows = conn.execute(
@@ -399,7 +400,7 @@ def send_notices(
             continue
         entry = _entry(row, row.language or "en")
         if not row.email:
-            report.problems.append(Problem("no_email", f"{'urgent ' if row.urgent else ''}notice {row.key} cannot be e-mailed: "
+            report.problems.append(Problem("no-email", f"{'urgent ' if row.urgent else ''}notice {row.key} cannot be e-mailed: "
                                                        f"business {row.bn9} has no e-mail address", row.bn9))
             continue
         data = _message(entry, row.email, row.business_name or "", sender)

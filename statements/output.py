@@ -1,4 +1,4 @@
-"""Writing documents to a folder: names, sequences, idempotent bytes (issue 4 §5).
+"""Writing documents to a folder: names, sequences, idempotent bytes.
 
 Each document becomes `<recipient BN9>-<DN|SOA>-<YYYYMMDD>-<NNNN>.<xml|html|pdf>`:
 who receives it, what it is, its date (issue date of a DN, statement date of
@@ -11,7 +11,6 @@ file.  Re-running on the same ledger state therefore rewrites nothing.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -19,18 +18,29 @@ from pathlib import Path
 
 import structlog
 
-from .errors import Problem
+from core.files import write_if_changed
+from core.problems import Problem
+
 from .model import Document
 from .render import render_html, render_pdf, view_of
 from .xml import document_id, to_xml
 
-__all__ = ["RunReport", "emit", "write_if_changed", "FORMATS"]
+__all__ = ["Output", "RunReport", "emit", "FORMATS"]
 
 log = structlog.get_logger("statements")
 
 FORMATS = ("xml", "html", "pdf")
 _RENDER = {"xml": lambda doc, view: to_xml(doc), "html": lambda doc, view: render_html(doc, view=view),
            "pdf": lambda doc, view: render_pdf(doc, view=view)}
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One file a run produced, and whom it is for (the document's recipient, D17-R16)."""
+
+    path: Path
+    recipient_bn9: str
+    format: str
 
 
 @dataclass
@@ -41,7 +51,7 @@ class RunReport:
         doc_type: `DN` or `SOA`; label: the issue date or the period.
         documents: how many documents; importer / broker: of which for each kind of holder.
         written / unchanged: files whose bytes changed (or were new) / were already there.
-        files: every file of the run, in order.
+        outputs: every file of the run, in order, with its recipient.
         problems: what a person should look at; none stops the run.
     """
 
@@ -52,25 +62,16 @@ class RunReport:
     broker: int = 0
     written: int = 0
     unchanged: int = 0
-    files: list[Path] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[Path]:
+        return [o.path for o in self.outputs]
 
     def summary_line(self) -> str:
         return (f"{self.doc_type} {self.label}: {self.documents} documents ({self.importer} importer, {self.broker} broker), "
                 f"{self.written} files written, {self.unchanged} unchanged")
-
-
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write `data` to `path` unless it already holds exactly those bytes; True when written."""
-    try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return True
 
 
 def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: tuple[str, ...] = FORMATS) -> RunReport:
@@ -92,7 +93,7 @@ def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: t
                 report.written += 1
             else:
                 report.unchanged += 1
-            report.files.append(path)
+            report.outputs.append(Output(path, doc.recipient.bn9, fmt))
         report.documents += 1
         if doc.holder.kind == "importer":
             report.importer += 1

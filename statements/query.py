@@ -18,7 +18,7 @@ from datetime import date
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from ledger.schema import (
+from store.schema import (
     ar_item,
     business,
     designated_agent,
@@ -31,7 +31,7 @@ from ledger.schema import (
     security_account,
 )
 
-from .model import LINE_TYPES, Line, Party
+from .model import LINE_TYPES, DocumentLine, Party
 
 __all__ = ["AccountRow", "accounts", "chunks", "lines_between", "balances_before", "Directory", "Coverage"]
 
@@ -77,9 +77,9 @@ def _reference(reason: str, entry_key: str, trace: str | None) -> str | None:
     return None
 
 
-def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date, last: date) -> dict[str, list[Line]]:
+def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date, last: date) -> dict[str, list[DocumentLine]]:
     """The AR movements of accounts `lo`…`hi` (every account when None) with an entry date in
-    [first, last], per RM15, one `Line` per (entry, item), in entry order."""
+    [first, last], per RM15, one `DocumentLine` per (entry, item), in entry order."""
     query = (
         select(
             journal_line.c.rm15, journal_line.c.debit_cents, journal_line.c.credit_cents,
@@ -102,17 +102,17 @@ def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date,
     )
     if lo is not None and hi is not None:
         query = query.where(journal_line.c.rm15 >= lo, journal_line.c.rm15 <= hi)
-    out: dict[str, list[Line]] = defaultdict(list)
+    out: dict[str, list[DocumentLine]] = defaultdict(list)
     for r in conn.execute(query):
         amount = int(r.debit_cents) - int(r.credit_cents)
         lines = out[r.rm15]
         if lines and lines[-1].entry_id == r.entry_id and lines[-1].item_id == r.item_id:
             prev = lines[-1]
-            lines[-1] = replace(prev, amount=prev.amount + amount)
+            lines[-1] = replace(prev, amount_cents=prev.amount_cents + amount)
             continue
         lines.append(
-            Line(
-                date=r.entry_date, type=_line_type(r.reason, r.kind, amount), amount=amount, description=r.description, kind=r.kind,
+            DocumentLine(
+                date=r.entry_date, type=_line_type(r.reason, r.kind, amount), amount_cents=amount, description=r.description, kind=r.kind,
                 component=r.component, transaction_number=r.transaction_number, asec=r.asec,
                 due_date=r.due_date, under_review=bool(r.under_review),
                 reference=_reference(r.reason, r.entry_key, r.trace),
@@ -121,7 +121,7 @@ def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date,
             )
         )
     for rm15 in list(out):
-        out[rm15] = [line for line in out[rm15] if line.amount != 0]
+        out[rm15] = [line for line in out[rm15] if line.amount_cents != 0]
     return out
 
 

@@ -1,4 +1,4 @@
-"""Readable renderings of documents, HTML and PDF, in the recipient's language (issue 4 §3).
+"""Readable renderings of documents, HTML and PDF, in the recipient's language.
 
 A document is first turned into a `View` — title, header facts, and blocks
 (headings, tables, summaries) already worded and formatted in the language —
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .i18n import describe, label, long_date, money, type_label
-from .model import DailyNotice, Document, Line, Statement, StatementAccount
+from .model import DailyNotice, Document, DocumentLine, Statement, StatementAccount
 from .xml import document_id
 
 __all__ = ["View", "Table", "view_of", "render_html", "render_pdf", "pdf_text"]
@@ -53,7 +53,7 @@ class View:
     note: str = ""
 
 
-def _ref(line: Line) -> str:
+def _ref(line: DocumentLine) -> str:
     """A declaration by its transaction number; anything else by its own reference (a payment's
     trace, an adjustment's reference) then the transaction it touched."""
     if line.type == "DECLARATION":
@@ -61,19 +61,19 @@ def _ref(line: Line) -> str:
     return " / ".join(part for part in (line.reference, line.transaction_number) if part)
 
 
-def _line_rows(lines: tuple[Line, ...], lang: str) -> list[list[str]]:
+def _line_rows(lines: tuple[DocumentLine, ...], lang: str) -> list[list[str]]:
     return [
         [
             line.date.isoformat(), type_label(line.type, lang), _ref(line), describe(line, lang),
-            line.due_date.isoformat() if line.due_date else "", line.status or "", money(line.amount, lang),
+            line.due_date.isoformat() if line.due_date else "", line.status or "", money(line.amount_cents, lang),
         ]
         for line in lines
     ]
 
 
-def _lines_table(title: str, lines: tuple[Line, ...], lang: str) -> Table:
+def _lines_table(title: str, lines: tuple[DocumentLine, ...], lang: str) -> Table:
     columns = [label(k, lang) for k in ("col_date", "col_type", "col_ref", "col_desc", "col_due", "col_status", "col_amount")]
-    return Table(title, columns, _line_rows(lines, lang), (label("total", lang), money(sum(l.amount for l in lines), lang)),
+    return Table(title, columns, _line_rows(lines, lang), (label("total", lang), money(sum(l.amount_cents for l in lines), lang)),
                  empty=label("none", lang))
 
 
@@ -101,13 +101,13 @@ def _daily_view(doc: DailyNotice, lang: str) -> View:
         view.blocks.append(("table", _lines_table(label("other_transactions", lang), account.other, lang)))
         view.blocks.append(("table", _lines_table(label("under_review", lang), account.under_review, lang)))
         view.blocks.append(("summary", [
-            (label("net_change", lang), money(account.net_change, lang), False),
-            (label("closing_balance", lang), money(account.closing_balance, lang), True),
+            (label("net_change", lang), money(account.net_change_cents, lang), False),
+            (label("closing_balance", lang), money(account.closing_balance_cents, lang), True),
         ]))
     if len(doc.accounts) > 1:
         view.blocks.append(("summary", [
-            (label("net_change", lang), money(doc.net_change, lang), False),
-            (label("closing_balance", lang), money(doc.closing_balance, lang), True),
+            (label("net_change", lang), money(doc.net_change_cents, lang), False),
+            (label("closing_balance", lang), money(doc.closing_balance_cents, lang), True),
         ]))
     return view
 
@@ -115,12 +115,12 @@ def _daily_view(doc: DailyNotice, lang: str) -> View:
 def _daily_summary(account: StatementAccount, doc: Statement, lang: str) -> Table:
     rows: list[list[str]] = []
     for day in account.daily:
-        rows.append([day.date.isoformat(), str(len(day.transactions)), "", money(day.total, lang)])
+        rows.append([day.date.isoformat(), str(len(day.transactions)), "", money(day.total_cents, lang)])
         rows.extend(["", "", f"{number}" + (f" ({asec})" if asec else ""), money(cents, lang)] for number, asec, cents in day.transactions)
     return Table(
         label("daily_summary", lang, date=long_date(doc.due_date, lang)),
         [label("col_date", lang), label("count", lang), label("col_ref", lang), label("col_amount", lang)],
-        rows, (label("total", lang), money(account.daily_total, lang)), widths=(30, 30, 90, 40), empty=label("none", lang),
+        rows, (label("total", lang), money(account.daily_total_cents, lang)), widths=(30, 30, 90, 40), empty=label("none", lang),
     )
 
 
@@ -133,20 +133,20 @@ def _statement_view(doc: Statement, lang: str) -> View:
     view = View(lang, label("SOA", lang), meta, note=label("status_note", lang))
     for account in doc.accounts:
         view.blocks.append(("heading", f"{label('account', lang)} {account.rm15} — {account.name}"))
-        view.blocks.append(("summary", [(label("opening_balance", lang), money(account.opening, lang), True)]))
+        view.blocks.append(("summary", [(label("opening_balance", lang), money(account.opening_cents, lang), True)]))
         view.blocks.append(("table", _daily_summary(account, doc, lang)))
         for key, lines in (("other_items", account.other), ("under_review", account.under_review), ("payments", account.payments),
                            ("interest", account.interest), ("penalties", account.penalties), ("fees", account.fees)):
             view.blocks.append(("table", _lines_table(label(key, lang), lines, lang)))
-        rows = [(label("total_payable", lang), money(account.total_payable, lang), True)]
+        rows = [(label("total_payable", lang), money(account.total_payable_cents, lang), True)]
         if doc.holder.kind == "importer":
-            rows.append((label("importer_total", lang), money(account.importer_total, lang), False))
+            rows.append((label("importer_total", lang), money(account.importer_total_cents, lang), False))
             for bt in account.broker_totals:
-                rows.append((label("broker_total", lang, name=bt.name, asec=bt.asec), money(bt.amount, lang), False))
+                rows.append((label("broker_total", lang, name=bt.name, asec=bt.asec), money(bt.amount_cents, lang), False))
         rows.append((label("payment_due_date", lang), long_date(doc.due_date, lang), False))
         view.blocks.append(("summary", rows))
     if doc.holder.kind == "broker":
-        view.blocks.append(("summary", [(label("grand_total", lang), money(doc.grand_total, lang), True)]))
+        view.blocks.append(("summary", [(label("grand_total", lang), money(doc.grand_total_cents, lang), True)]))
     return view
 
 
@@ -201,7 +201,8 @@ class _Pdf(FPDF):
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font("Helvetica", size=7)
-        self.cell(0, 5, pdf_text(f"{self.view.title} — {self.view.meta[0][1]} — {label('page', self.view.language)} {self.page_no()}/{{nb}}"), align="C")
+        page = f"{label('page', self.view.language)} {self.page_no()}/{{nb}}"
+        self.cell(0, 5, pdf_text(f"{self.view.title} — {self.view.meta[0][1]} — {page}"), align="C")
 
 
 def _fit(pdf: FPDF, text: str, width: float) -> str:
@@ -218,7 +219,7 @@ def render_pdf(doc: Document, language: str | None = None, *, view: View | None 
     pdf.set_title(pdf_text(f"{view.title} {document_id(doc)}"))
     pdf.set_producer("CARM payments engine")
     pdf.set_creator("statements")
-    pdf.set_creation_date(datetime.combine(doc.doc_date, time(0, 0), tzinfo=timezone.utc))
+    pdf.set_creation_date(datetime.combine(doc.doc_date, time(0, 0), tzinfo=UTC))
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
     pdf.cell(0, 9, pdf_text(view.title), new_x="LMARGIN", new_y="NEXT")
@@ -258,12 +259,12 @@ def _pdf_table(pdf: FPDF, table: Table) -> None:
     last = len(widths) - 1
     pdf.set_font("Helvetica", "B", 7)
     pdf.set_fill_color(230, 230, 230)
-    for i, (col, w) in enumerate(zip(table.columns, widths)):
+    for i, (col, w) in enumerate(zip(table.columns, widths, strict=False)):
         pdf.cell(w, 5, _fit(pdf, pdf_text(col), w), fill=True, align="R" if i == last else "L")
     pdf.ln()
     pdf.set_font("Helvetica", size=7)
     for row in table.rows:
-        for i, (value, w) in enumerate(zip(row, widths)):
+        for i, (value, w) in enumerate(zip(row, widths, strict=False)):
             pdf.cell(w, 4.5, _fit(pdf, pdf_text(value), w), align="R" if i == last else "L")
         pdf.ln()
     if table.total:

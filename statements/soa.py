@@ -32,12 +32,12 @@ from datetime import date
 
 from sqlalchemy import Connection, select
 
+from core.problems import Problem
 from ledger.calendar import Period, period_named
 from ledger.policy import Policy
-from ledger.schema import period_close
+from store.schema import period_close
 
-from .errors import Problem
-from .model import BrokerTotal, DaySummary, Holder, Line, Statement, StatementAccount
+from .model import BrokerTotal, DaySummary, DocumentLine, Holder, Statement, StatementAccount
 from .query import AccountRow, Coverage, Directory, accounts, balances_before, chunks, lines_between
 
 __all__ = ["iter_statements", "statement_problems"]
@@ -45,11 +45,11 @@ __all__ = ["iter_statements", "statement_problems"]
 PAYMENT_TYPES = ("PAYMENT", "CREDIT", "OFFSET", "DISBURSEMENT")
 
 
-def _daily(lines: list[Line]) -> tuple[DaySummary, ...]:
+def _daily(lines: list[DocumentLine]) -> tuple[DaySummary, ...]:
     per_day: dict[date, dict[str, list]] = defaultdict(dict)
     for line in lines:
         entry = per_day[line.date].setdefault(line.transaction_number or "", [line.asec, 0])
-        entry[1] += line.amount
+        entry[1] += line.amount_cents
     return tuple(
         DaySummary(day, tuple((number, asec, cents) for number, (asec, cents) in sorted(txns.items())))
         for day, txns in sorted(per_day.items())
@@ -57,7 +57,7 @@ def _daily(lines: list[Line]) -> tuple[DaySummary, ...]:
 
 
 def account_part(
-    rm15: str, name: str, lines: list[Line], opening: int, due_date: date, broker_totals: tuple[BrokerTotal, ...] = ()
+    rm15: str, name: str, lines: list[DocumentLine], opening: int, due_date: date, broker_totals: tuple[BrokerTotal, ...] = ()
 ) -> StatementAccount:
     """Sort an account's period lines into the statement's sections (see the module docstring)."""
     daily, other, review, pay, interest, penalties, fees = [], [], [], [], [], [], []
@@ -77,13 +77,13 @@ def account_part(
         else:  # declarations due on their own dates, reassessments, corrections
             other.append(line)
     return StatementAccount(
-        rm15=rm15, name=name, opening=opening, daily=_daily(daily), other=tuple(other), under_review=tuple(review),
+        rm15=rm15, name=name, opening_cents=opening, daily=_daily(daily), other=tuple(other), under_review=tuple(review),
         payments=tuple(pay), interest=tuple(interest), penalties=tuple(penalties), fees=tuple(fees),
         broker_totals=broker_totals,
     )
 
 
-def _broker_totals(opening: dict[str | None, int], lines: list[Line], directory: Directory) -> tuple[BrokerTotal, ...]:
+def _broker_totals(opening: dict[str | None, int], lines: list[DocumentLine], directory: Directory) -> tuple[BrokerTotal, ...]:
     closing: dict[str, int] = defaultdict(int)
     seen: set[str] = set()
     for asec, cents in opening.items():
@@ -92,16 +92,17 @@ def _broker_totals(opening: dict[str | None, int], lines: list[Line], directory:
             seen.add(asec)
     for line in lines:
         if line.asec in directory.broker_asecs:
-            closing[line.asec] += line.amount
+            closing[line.asec] += line.amount_cents
             seen.add(line.asec)
-    return tuple(BrokerTotal(directory.broker_asecs[a], directory.name(directory.broker_asecs[a]), a, closing[a]) for a in sorted(seen, key=lambda a: (directory.broker_asecs[a], a)))
+    ordered = sorted(seen, key=lambda a: (directory.broker_asecs[a], a))
+    return tuple(BrokerTotal(directory.broker_asecs[a], directory.name(directory.broker_asecs[a]), a, closing[a]) for a in ordered)
 
 
 def statement_problems(conn: Connection, name: str) -> list[Problem]:
     """What a person should know before statements of period `name` leave."""
     closed = conn.execute(select(period_close.c.period).where(period_close.c.period == name)).first()
     if closed is None:
-        return [Problem("period_not_closed", f"period {name} is not closed: credits are not yet offset (D17-R10)", name)]
+        return [Problem("period-not-closed", f"period {name} is not closed: credits are not yet offset (D17-R10)", name)]
     return []
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from lxml import etree
 
-from edi.payments import format_cents
+from core.money import format_cents
 
 from .errors import InvalidDocument
-from .model import DailyAccount, DailyNotice, Document, Line, Party, Statement, StatementAccount
+from .model import DailyAccount, DailyNotice, Document, DocumentLine, Party, Statement, StatementAccount
 
 __all__ = ["to_xml", "schema_for", "document_id", "DN_NS", "SOA_NS", "MAPPINGS"]
 
@@ -40,10 +40,13 @@ def document_id(doc: Document) -> str:
 
 class _Builder:
     def __init__(self, ns: str) -> None:
-        self.ns = "{%s}" % ns
+        self.ns = f"{{{ns}}}"
 
     def el(self, parent, tag: str, text: object | None = None, **attrs):
-        node = etree.SubElement(parent, self.ns + tag, attrs) if parent is not None else etree.Element(self.ns + tag, attrs, nsmap={None: self.ns[1:-1]})
+        if parent is None:
+            node = etree.Element(self.ns + tag, attrs, nsmap={None: self.ns[1:-1]})
+        else:
+            node = etree.SubElement(parent, self.ns + tag, attrs)
         if text is not None:
             node.text = str(text)
         return node
@@ -57,7 +60,7 @@ class _Builder:
         self.el(node, "Name", party.name[:200])
         self.el(node, "Language", party.language)
 
-    def line(self, parent, line: Line) -> None:
+    def line(self, parent, line: DocumentLine) -> None:
         node = self.el(parent, "Line")
         self.el(node, "Date", line.date.isoformat())
         self.el(node, "Type", line.type)
@@ -74,13 +77,13 @@ class _Builder:
             self.el(node, "DueDate", line.due_date.isoformat())
         if line.status:
             self.el(node, "Status", line.status)
-        self.amount(node, "Amount", line.amount)
+        self.amount(node, "Amount", line.amount_cents)
 
-    def section(self, parent, tag: str, lines: tuple[Line, ...]) -> None:
+    def section(self, parent, tag: str, lines: tuple[DocumentLine, ...]) -> None:
         node = self.el(parent, tag)
         for line in lines:
             self.line(node, line)
-        self.amount(node, "Total", sum(l.amount for l in lines))
+        self.amount(node, "Total", sum(l.amount_cents for l in lines))
 
 
 def _daily(doc: DailyNotice) -> etree._Element:
@@ -103,8 +106,8 @@ def _daily(doc: DailyNotice) -> etree._Element:
         b.el(node, "Name", doc.holder.name[:200])
     for account in doc.accounts:
         _daily_account(b, root, account)
-    b.amount(root, "NetChange", doc.net_change)
-    b.amount(root, "ClosingBalance", doc.closing_balance)
+    b.amount(root, "NetChange", doc.net_change_cents)
+    b.amount(root, "ClosingBalance", doc.closing_balance_cents)
     return root
 
 
@@ -115,8 +118,8 @@ def _daily_account(b: _Builder, root, account: DailyAccount) -> None:
     b.section(node, "Transactions", account.transactions)
     b.section(node, "OtherTransactions", account.other)
     b.section(node, "UnderReview", account.under_review)
-    b.amount(node, "NetChange", account.net_change)
-    b.amount(node, "ClosingBalance", account.closing_balance)
+    b.amount(node, "NetChange", account.net_change_cents)
+    b.amount(node, "ClosingBalance", account.closing_balance_cents)
 
 
 def _statement(doc: Statement) -> etree._Element:
@@ -137,12 +140,12 @@ def _statement(doc: Statement) -> etree._Element:
         b.el(importer, "Name", doc.holder.name[:200])
         (account,) = doc.accounts
         node = _statement_account(b, body, "Account", account, doc)
-        b.amount(node, "ImporterTotal", account.importer_total)
+        b.amount(node, "ImporterTotal", account.importer_total_cents)
         for bt in account.broker_totals:
             total = b.el(node, "BrokerTotal")
             b.el(total, "BN9", bt.bn9)
             b.el(total, "SecurityAccount", bt.asec)
-            b.amount(total, "Amount", bt.amount)
+            b.amount(total, "Amount", bt.amount_cents)
     else:
         body = b.el(root, "BrokerStatement")
         broker = b.el(body, "Broker")
@@ -151,7 +154,7 @@ def _statement(doc: Statement) -> etree._Element:
         b.el(broker, "Name", doc.holder.name[:200])
         for account in doc.accounts:
             _statement_account(b, body, "ClientAccount", account, doc)
-        b.amount(body, "GrandTotal", doc.grand_total)
+        b.amount(body, "GrandTotal", doc.grand_total_cents)
     return root
 
 
@@ -159,7 +162,7 @@ def _statement_account(b: _Builder, parent, tag: str, account: StatementAccount,
     node = b.el(parent, tag)
     b.el(node, "RM15", account.rm15)
     b.el(node, "Name", account.name[:200])
-    b.amount(node, "OpeningBalance", account.opening, box="D")
+    b.amount(node, "OpeningBalance", account.opening_cents, box="D")
     summary = b.el(node, "DailySummary")
     b.el(summary, "DueDate", doc.due_date.isoformat())
     for day in account.daily:
@@ -172,15 +175,15 @@ def _statement_account(b: _Builder, parent, tag: str, account: StatementAccount,
             if asec:
                 b.el(t, "SecurityAccount", asec)
             b.amount(t, "Amount", cents)
-        b.amount(d, "Total", day.total)
-    b.amount(summary, "Total", account.daily_total)
+        b.amount(d, "Total", day.total_cents)
+    b.amount(summary, "Total", account.daily_total_cents)
     b.section(node, "OtherItems", account.other)
     b.section(node, "UnderReview", account.under_review)
     b.section(node, "PaymentsCreditsOffsets", account.payments)
     b.section(node, "Interest", account.interest)
     b.section(node, "Penalties", account.penalties)
     b.section(node, "Fees", account.fees)
-    b.amount(node, "TotalPayable", account.total_payable, box="I")
+    b.amount(node, "TotalPayable", account.total_payable_cents, box="I")
     return node
 
 

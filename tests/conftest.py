@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from carm import db
+from carm.db import upgrade
+from core.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -21,8 +22,8 @@ PG_URL = os.environ.get("CARM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0
 
 
 def _sqlite(tmp_path: Path) -> Iterator[Engine]:
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'carm.db'}")
-    db.upgrade(engine)
+    engine = make_engine(f"sqlite:///{tmp_path / 'carm.db'}")
+    upgrade(engine)
     yield engine
     engine.dispose()
 
@@ -38,8 +39,8 @@ def _postgres() -> Iterator[Engine]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = admin.url.set(database=name)
-    engine = db.make_engine(url.render_as_string(hide_password=False))
-    db.upgrade(engine)
+    engine = make_engine(url.render_as_string(hide_password=False))
+    upgrade(engine)
     try:
         yield engine
     finally:
@@ -47,6 +48,20 @@ def _postgres() -> Iterator[Engine]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+#: Fixtures that reach a real server: the tests using them are in the slow tier (`-m slow`).
+SLOW_FIXTURES = {"pg_engine", "sftp", "airflow_home"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The fast tier (`-m "not slow"`) runs without PostgreSQL, sshd or Airflow: anything
+    that needs one of them, or runs on the `postgresql` side of `engine`, is `slow`."""
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_postgres = params is not None and params.params.get("engine") == "postgresql"
+        if on_postgres or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,7 +6,7 @@ import io
 
 from edi.acks import ack_997_sets
 from edi.results import FileResult
-from edi.samples import Line, PaymentSpec, file_820
+from edi.samples import LineSpec, PaymentSpec, file_820
 from edi.validate import validate_stream
 from edi.writer import format_segment
 
@@ -17,7 +17,7 @@ BASE_PAYMENT = PaymentSpec(
     trace="TRACE0001",
     payer_bn9=IMPORTER,
     payer_name="NORTHERN IMPORTS LTD",
-    lines=[Line(f"{IMPORTER}RM0001", 100_00), Line(f"{IMPORTER}RM0002", 25_50)],
+    lines=[LineSpec(f"{IMPORTER}RM0001", 100_00), LineSpec(f"{IMPORTER}RM0002", 25_50)],
 )
 
 

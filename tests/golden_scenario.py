@@ -48,7 +48,7 @@ def frozen_clock(at: str = FROZEN):
         except ImportError:
             continue
         saved.append((module, module.now))
-        module.now = lambda fixed=fixed: fixed.astimezone(module.EASTERN)
+        module.now = lambda fixed=fixed, zone=module.EASTERN: fixed.astimezone(zone)
     try:
         yield
     finally:

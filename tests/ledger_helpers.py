@@ -8,16 +8,16 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine, select
 
-from carm.clock import EASTERN
-from edi.identifiers import luhn_check_digit
-from edi.samples import Line, PaymentSpec, file_820
-from ledger.declarations import COLUMNS, load_declarations
-from ledger.ingest import ingest_file
-from ledger.journal import Item
-from ledger.accounts import items_as_of
+from carm.intake import ingest
+from core.clock import EASTERN
+from core.identifiers import luhn_check_digit
+from edi.samples import LineSpec, PaymentSpec, file_820
+from ledger.declarations import COLUMNS
+from ledger.model import Item
 from ledger.policy import Policy
-from ledger.reference import load_reference
-from ledger.schema import notice
+from store.journal import items_as_of
+from store.ledger import load_declarations, load_reference
+from store.schema import notice
 
 POLICY = Policy()
 AT = datetime(2026, 11, 21, 12, 0, tzinfo=EASTERN)
@@ -77,12 +77,12 @@ def declare(engine: Engine, *rows: dict, policy: Policy = POLICY):
     for row in rows:
         writer.writerow({"record": "declaration", **row})
     with engine.begin() as conn:
-        return load_declarations(conn, out.getvalue().encode(), policy=policy, posted_at=AT)
+        return load_declarations(conn, out.getvalue().encode(), policy=policy, at=AT)
 
 
 def pay(engine: Engine, *payments: PaymentSpec, received_at: datetime, control: int = 1, usage: str = "P", policy: Policy = POLICY):
     data = file_820(list(payments), control_number=control, group_control=control, usage=usage)
-    return ingest_file(engine, data, f"pay{control}.x12", received_at=received_at, policy=policy)
+    return ingest(engine, data, f"pay{control}.x12", received_at=received_at, policy=policy)
 
 
 def items(engine: Engine, rm15: str, as_of: date | None = None) -> list[Item]:
@@ -95,7 +95,7 @@ def balances(engine: Engine, rm15: str, as_of: date | None = None) -> dict[str, 
     out = {}
     for it in items(engine, rm15, as_of):
         key = f"{it.kind}:{it.component}:{it.transaction_number}" if it.transaction_number else f"{it.kind}:{it.description}"
-        out[key] = it.balance
+        out[key] = it.balance_cents
     return out
 
 
@@ -108,6 +108,6 @@ def notices(engine: Engine, kind: str | None = None) -> list:
 
 
 __all__ = [
-    "AT", "BROKER", "CLIENT", "IMPORTER", "OTHER", "POLICY", "WORLD", "Line", "PaymentSpec",
+    "AT", "BROKER", "CLIENT", "IMPORTER", "OTHER", "POLICY", "WORLD", "LineSpec", "PaymentSpec",
     "balances", "declare", "items", "notices", "pay", "setup_world", "txn",
 ]

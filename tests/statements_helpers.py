@@ -11,11 +11,10 @@ from pathlib import Path
 from lxml import etree
 from sqlalchemy import Engine
 
-from carm.clock import EASTERN
-from ledger.close import close_period
-from ledger.collections import run_collections
+from core.clock import EASTERN
 from statements import issue_daily_notices, run_statements
 from statements.xml import DN_NS, schema_for
+from store.ledger import close_period, run_collections
 
 from .ledger_helpers import AT, BROKER, CLIENT, IMPORTER, OTHER, POLICY, setup_world
 
@@ -47,7 +46,7 @@ def setup_statements_world(engine: Engine) -> None:
 
 def close(engine: Engine, period: str) -> None:
     with engine.begin() as conn:
-        close_period(conn, period, policy=POLICY, closed_at=AT)
+        close_period(conn, period, policy=POLICY, at=AT)
 
 
 def collections(engine: Engine, day: date) -> None:

@@ -277,7 +277,7 @@ def test_a_ta1_never_echoes_an_invalid_control_number_date_or_time():
     ],
 )
 def test_a_malformed_value_is_not_echoed_into_the_997(old, new, recount, expected):
-    """The 997 must itself be valid X12 (issue 2): a bad GS06, ST02 or segment ID gets a placeholder."""
+    """The 997 must itself be valid X12: a bad GS06, ST02 or segment ID gets a placeholder."""
     from datetime import datetime
 
     from edi.acks import functional_ack_interchanges

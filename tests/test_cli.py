@@ -1,7 +1,14 @@
-"""The `carm edi validate` command as an operator runs it: a real process, files, exit codes."""
+"""The `carm` command as an operator runs it: files, exit codes, messages.
+
+Most cases call the command's `main` in this process (the environment, standard output
+and standard error as a process would have them); `test_the_installed_command_runs_as_a_process`
+runs the installed entry point as a real process.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -10,17 +17,32 @@ from pathlib import Path
 
 import pytest
 
+from carm.cli import main
+from carm.runtime import open_runtime
+
 from .conftest import FIXTURES
+from .golden_scenario import environment
 
 SAMPLES = FIXTURES / "820"
 
 
+@pytest.fixture(autouse=True)
+def database(tmp_path):
+    """Every test's CARM_HOME holds a database created the way an operator creates it."""
+    done = carm("db", "upgrade", home=tmp_path)
+    assert done.returncode == 0 and "is up to date" in done.stdout, done.stderr
+
+
 def carm(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CARM_HOME": str(home), "CARM_LOG_FORMAT": "json"}
-    env.pop("CARM_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "carm.cli", *args], capture_output=True, text=True, env=env, timeout=120
-    )
+    """`carm ARGS` with CARM_HOME=`home`, run through `carm.cli.main` in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    env = {"CARM_HOME": str(home), "CARM_LOG_FORMAT": "json", "CARM_DATABASE_URL": None, "CARM_POLICY": None}
+    with environment(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return subprocess.CompletedProcess(["carm", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.mark.parametrize(
@@ -102,10 +124,29 @@ def test_the_partner_registry_loads_like_reference_data_and_the_jobs_use_it(tmp_
     again = carm("partners", "load", str(FIXTURES / "partners.csv"), home=tmp_path)
     assert first.returncode == again.returncode == 0
     assert first.stdout == again.stdout == "trading partners: 5 loaded\n"
-    env = {**os.environ, "CARM_HOME": str(tmp_path), "CARM_PARTNERS_FILE": "/nonexistent.csv"}
+    with environment({"CARM_HOME": str(tmp_path), "CARM_PARTNERS_FILE": "/nonexistent.csv", "CARM_DATABASE_URL": None}), open_runtime() as runtime:
+        registry = runtime.registry()
+    assert (len(registry), registry.by_isa_sender("ZZ", "BANKOFTEST").sftp_user) == (5, "bankoftest")
+
+
+def test_a_command_without_a_database_says_so_in_one_line(tmp_path):
+    """Only `carm db upgrade` creates the database; any other command names it and stops (exit 2)."""
+    run = carm("ledger", "check", home=tmp_path / "elsewhere")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1] == f"carm: no database at {tmp_path / 'elsewhere' / 'carm.db'}: create it with `carm db upgrade` (or set CARM_HOME / CARM_DATABASE_URL)"
+    assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.slow
+def test_the_installed_command_runs_as_a_process(tmp_path):
+    """The `carm` entry point, as a shell runs it: exit status and output of a real process."""
+    env = {**os.environ, "CARM_HOME": str(tmp_path), "CARM_LOG_FORMAT": "json"}
     env.pop("CARM_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-c", "from carm import jobs; r = jobs.registry(); print(len(r), r.by_isa_sender('ZZ', 'BANKOFTEST').sftp_user)"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )
-    assert done.stdout.strip() == "5 bankoftest", done.stderr
+    carm_bin = str(Path(sys.executable).with_name("carm"))
+    out = tmp_path / "out"
+    run = subprocess.run([carm_bin, "edi", "validate", str(SAMPLES / "01-importer-soa-payment.x12"), "--out", str(out)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert {p.name.split(".")[-2] for p in out.iterdir()} == {"997", "824"}
+    run = subprocess.run([carm_bin, "ledger", "check"], capture_output=True, text=True, env={**env, "CARM_HOME": str(tmp_path / "none")}, timeout=120)
+    assert run.returncode == 2 and run.stderr.startswith("carm: no database at") and "Traceback" not in run.stderr

@@ -18,17 +18,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from carm import db
-from carm.clock import EASTERN
-from carm.sftp import SftpFolders
-from carm.transport import InboxFile
-from edi.samples import Line, PaymentSpec, file_820
-from ledger.ingest import ingest_file
-from ledger.schema import payment
+from carm.db import upgrade
+from carm.intake import ingest
+from core.clock import EASTERN
+from core.db import make_engine
+from edi.samples import LineSpec, PaymentSpec, file_820
+from store.schema import inbound_file, payment
+from transport.sftp import SftpFolders
 
 from .conftest import ROOT
 from .ledger_helpers import IMPORTER, POLICY, balances, declare, setup_world, txn
 from .sftp_server import PARTNER_A, clean_partner, put
+
+pytestmark = pytest.mark.slow  # Airflow itself, in child processes
 
 DAGS = ROOT / "dags"
 A1 = f"{IMPORTER}RM0001"
@@ -113,8 +115,8 @@ def intake(request, sftp, airflow_home, tmp_path):
     carm_home = tmp_path / "carm"
     carm_home.mkdir()
     url = f"sqlite:///{carm_home / 'carm.db'}"
-    engine = db.make_engine(url)
-    db.upgrade(engine)
+    engine = make_engine(url)
+    upgrade(engine)
     setup_world(engine)
     declare(engine, dict(transaction_number=txn("12001", 1), rm15=A1, asec="12001", release_date="2026-11-01",
                          accounting_date="2026-11-02", duty="500.00"))
@@ -139,7 +141,7 @@ def intake(request, sftp, airflow_home, tmp_path):
 
 
 def _payment_file(trace: str = "SFTP1", cents: int = 300_00) -> bytes:
-    return file_820([PaymentSpec(trace, IMPORTER, [Line(A1, cents)])], sender_id="CARMTESTA", control_number=7)
+    return file_820([PaymentSpec(trace, IMPORTER, [LineSpec(A1, cents)])], sender_id="CARMTESTA", control_number=7)
 
 
 def _digest(data: bytes) -> str:
@@ -230,7 +232,7 @@ def test_a_run_killed_after_posting_delivers_on_the_rerun_and_posts_nothing_twic
         (waiting,) = folders.inbox(PARTNER_A)
         folders.claim(waiting)
     # the worker posted, then died before delivering the answers or moving the file
-    ingest_file(intake.engine, data, "pay4.x12", received_at=datetime.fromtimestamp(RECEIVED, EASTERN), policy=POLICY, sender="ZZ:CARMTESTA")
+    ingest(intake.engine, data, "pay4.x12", received_at=datetime.fromtimestamp(RECEIVED, EASTERN), policy=POLICY, sender="ZZ:CARMTESTA")
     assert _posted(intake.engine) == 1
     intake()
     assert _posted(intake.engine) == 1
@@ -252,8 +254,6 @@ def test_an_unreadable_file_is_quarantined_with_its_reason(sftp, intake):
     finally:
         client.close()
     assert (sftp.partners_root / PARTNER_A / "quarantine" / "junk.x12").exists()
-    from edi.store import inbound_file
-
     with intake.engine.begin() as conn:
         (row,) = conn.execute(select(inbound_file.c.status, inbound_file.c.reason)).all()
     assert row.status == "quarantined" and "no ISA segment" in row.reason

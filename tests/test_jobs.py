@@ -1,46 +1,164 @@
-"""The intake job's choice of files, on the local twin of the partner folders."""
+"""The jobs the DAGs call, run directly on the local twin of the partner folders, on SQLite and PostgreSQL.
+
+The sample world (`fixtures/`): BANKOFTEST (SFTP `bankoftest`) pays; NORTHERN IMPORTS
+(123456782, `northernimp`) receives its own documents; EPICERIE FINE (200000008,
+`epicerieqc`) has designated the broker SWIFT (300000007, `swiftbrk`) for 200000008RM0001,
+so that account's documents go to the broker, not to the importer (Annex B, D17-R16).
+"""
 
 from __future__ import annotations
 
 import os
+from datetime import date, datetime
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from carm import jobs
+from core.clock import EASTERN
+from core.errors import SchemaError
+from store.ledger import account_view, load_declarations, load_reference
+from store.schema import inbound_file
 
 from .conftest import FIXTURES
+from .ledger_helpers import AT, POLICY
+
+RECEIVED = datetime(2026, 11, 20, 10, 15, tzinfo=EASTERN).timestamp()
 
 
 @pytest.fixture
-def folders(tmp_path, monkeypatch):
+def home(engine, tmp_path, monkeypatch) -> Path:
+    """CARM_* pointing at `engine` and local partner folders, the sample world loaded, the 2026-11 period closed."""
     monkeypatch.setenv("CARM_HOME", str(tmp_path))
+    monkeypatch.setenv("CARM_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("CARM_TRANSPORT", "local")
     monkeypatch.setenv("CARM_PARTNERS_DIR", str(tmp_path / "partners"))
     monkeypatch.setenv("CARM_PARTNERS_FILE", str(FIXTURES / "partners.csv"))
-    monkeypatch.delenv("CARM_DATABASE_URL", raising=False)
-    inbox = tmp_path / "partners" / "bankoftest" / "inbox"
-    inbox.mkdir(parents=True)
-    return inbox
+    monkeypatch.delenv("CARM_POLICY", raising=False)
+    with engine.begin() as conn:
+        assert load_reference(conn, FIXTURES / "reference.json").problems == []
+        assert load_declarations(conn, FIXTURES / "declarations.csv", policy=POLICY, at=AT).problems == []
+    assert jobs.close_period("2026-11")["already_closed"] is False
+    return tmp_path
 
 
-def _drop(inbox, name: str, mtime: float) -> None:
+def _drop(home: Path, partner: str, name: str, data: bytes, mtime: float = RECEIVED) -> Path:
+    inbox = home / "partners" / partner / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
     path = inbox / name
-    path.write_bytes(b"ISA")
+    path.write_bytes(data)
     os.utime(path, (mtime, mtime))
+    return path
 
 
-def test_a_file_still_being_uploaded_waits_for_the_next_run(folders):
+def _intake(now: float = RECEIVED + 3600) -> list[dict]:
+    done = []
+    for batch in jobs.batches(jobs.pending_files(now=now)):
+        done += [jobs.process_inbound(ref) for ref in batch]
+    return done
+
+
+def _outbox(home: Path, partner: str) -> list[str]:
+    folder = home / "partners" / partner / "outbox"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+# ------------------------------------------------------------------ intake
+def test_a_file_still_being_uploaded_waits_for_the_next_run(home):
     """Settle time (decision O5): a file touched less than 60 s ago is not taken; partial names never."""
     now = 1_800_000_000.0
-    _drop(folders, "old.x12", now - 61)
-    _drop(folders, "fresh.x12", now - 5)
-    _drop(folders, "upload.x12.part", now - 600)
+    _drop(home, "bankoftest", "old.x12", b"ISA", now - 61)
+    _drop(home, "bankoftest", "fresh.x12", b"ISA", now - 5)
+    _drop(home, "bankoftest", "upload.x12.part", b"ISA", now - 600)
     assert [f["name"] for f in jobs.pending_files(now=now)] == ["old.x12"]
 
 
-def test_only_financial_institutions_inboxes_are_read(folders, tmp_path):
-    broker_inbox = tmp_path / "partners" / "swiftbrk" / "inbox"
-    broker_inbox.mkdir(parents=True)
-    _drop(broker_inbox, "not-a-payment.x12", 0)
-    _drop(folders, "pay.x12", 0)
+def test_only_financial_institutions_inboxes_are_read(home):
+    _drop(home, "swiftbrk", "not-a-payment.x12", b"ISA", 0)
+    _drop(home, "bankoftest", "pay.x12", b"ISA", 0)
     assert [(f["partner"], f["name"]) for f in jobs.pending_files(now=1_000.0)] == [("bankoftest", "pay.x12")]
+
+
+def test_an_fi_file_is_answered_in_its_outbox_posted_and_filed_away_once(home, engine):
+    """01-importer-soa-payment pays 1,234.56 to 123456782RM0001 and 50,000.00 to RM0002: both debts due
+    2026-12-01 settled; RM0001 still owes 287.50 accounted on 11-20 (period 2026-12)."""
+    data = (FIXTURES / "820" / "01-importer-soa-payment.x12").read_bytes()
+    _drop(home, "bankoftest", "pay.x12", data)
+    (done,) = _intake()
+    assert (done["status"], done["exit_code"], done["replayed"]) == ("processed", 0, False)
+    assert [(p["status"], p["applied_cents"]) for p in done["posted"]] == [("posted", 123456 + 5000000)]
+    digest = done["digest"][:8]
+    assert _outbox(home, "bankoftest") == [f"pay.x12.{digest}.824.x12", f"pay.x12.{digest}.997.x12"]
+    assert (home / "partners" / "bankoftest" / "processed" / "pay.x12").read_bytes() == data
+    with engine.begin() as conn:
+        assert account_view(conn, "123456782RM0001", date(2026, 11, 20)).balance_cents == 250_00 + 37_50
+        assert account_view(conn, "123456782RM0002", date(2026, 11, 20)).balance_cents == 0
+        (row,) = conn.execute(select(inbound_file.c.status, inbound_file.c.exit_code, inbound_file.c.archive_path)).all()
+    assert (row.status, row.exit_code) == ("processed", 0) and Path(row.archive_path).read_bytes() == data
+    assert _intake() == []  # nothing left: the next run finds no file
+
+
+def test_a_file_nothing_in_which_can_be_read_is_quarantined_with_its_reason(home, engine):
+    _drop(home, "bankoftest", "junk.x12", b"\x00\x01 this is not X12")
+    (done,) = _intake()
+    assert (done["status"], done["exit_code"]) == ("quarantine", 2) and "no ISA segment" in done["reason"]
+    assert (home / "partners" / "bankoftest" / "quarantine" / "junk.x12").exists()
+    assert _outbox(home, "bankoftest") == []
+    with engine.begin() as conn:
+        (row,) = conn.execute(select(inbound_file.c.status, inbound_file.c.reason)).all()
+    assert row.status == "quarantined" and "no ISA segment" in row.reason
+
+
+# ------------------------------------------------------------------ documents
+def test_daily_notices_reach_each_recipients_outbox_and_a_rerun_changes_nothing(home):
+    """D17-R14, R16, Annex B: the notices of 2026-11-21 (activity of Friday 11-20) go to NORTHERN
+    IMPORTS for its two accounts, and to the broker for its client's account and its own
+    security account; the client that designated the broker receives none."""
+    for sample in ("01-importer-soa-payment.x12", "02-broker-advance-and-interim.x12"):
+        _drop(home, "bankoftest", sample, (FIXTURES / "820" / sample).read_bytes())
+    _intake()
+    first = jobs.daily_notices(date(2026, 11, 21))
+    expected_northern = [f"123456782-DN-20261121-000{n}.{fmt}" for n in (1, 2) for fmt in ("pdf", "xml")]
+    expected_broker = [f"300000007-DN-20261121-000{n}.{fmt}" for n in (1, 2) for fmt in ("pdf", "xml")]
+    assert _outbox(home, "northernimp") == expected_northern
+    assert _outbox(home, "swiftbrk") == expected_broker
+    assert _outbox(home, "epicerieqc") == []
+    assert sorted(first["delivered"]) == sorted([f"northernimp/{n}" for n in expected_northern] + [f"swiftbrk/{n}" for n in expected_broker])
+    before = {p: p.read_bytes() for p in (home / "partners").rglob("outbox/*")}
+    again = jobs.daily_notices(date(2026, 11, 21))
+    assert sorted(again["delivered"]) == sorted(first["delivered"])
+    assert {p: p.read_bytes() for p in (home / "partners").rglob("outbox/*")} == before
+
+
+def test_statements_of_account_go_to_the_holder_or_its_agent(home):
+    """D17-R15, R16: the 2026-11 statements (issued 11-25) — NORTHERN IMPORTS its own two; EPICERIE
+    FINE the one of 200000008RM0002, which has no agent; the broker its client's 200000008RM0001 (it
+    is the designated agent) and its own broker statement; every format kept for the portal."""
+    result = jobs.statements_of_account("2026-11")
+    assert _outbox(home, "northernimp") == [f"123456782-SOA-20261125-000{n}.{fmt}" for n in (1, 2) for fmt in ("pdf", "xml")]
+    assert _outbox(home, "swiftbrk") == [f"300000007-SOA-20261125-000{n}.{fmt}" for n in (1, 2) for fmt in ("pdf", "xml")]
+    assert _outbox(home, "epicerieqc") == ["200000008-SOA-20261125-0001.pdf", "200000008-SOA-20261125-0001.xml"]
+    kept = sorted(p.name for p in (home / "documents" / "SOA" / "2026-11").iterdir())
+    assert kept == sorted(f"{bn9}-SOA-20261125-000{n}.{fmt}" for bn9, n in [("123456782", 1), ("123456782", 2), ("200000008", 1),
+                                                                              ("300000007", 1), ("300000007", 2)]
+                          for fmt in ("html", "pdf", "xml"))
+    assert result["kept_for_portal"] == []  # every recipient here has an SFTP account
+
+
+# ------------------------------------------------------------------ ledger jobs
+def test_close_and_collections_are_idempotent(home):
+    assert jobs.close_period("2026-11")["already_closed"] is True
+    first = jobs.run_collections(date(2026, 12, 2))
+    # D17-R33: nothing paid; four accounts owe past a due date (three 2026-12-01, 200000008RM0002 at release 11-06)
+    assert (first["penalties"], first["penalty_cents"]) == (4, 4 * 200_00)
+    again = jobs.run_collections(date(2026, 12, 2))
+    assert (again["penalties"], again["interest_cents"], again["arrears_notices"]) == (0, 0, 0)
+
+
+def test_a_job_refuses_a_database_behind_its_schema(home, monkeypatch, tmp_path):
+    """Migrations are a deploy step: a job checks the schema revision, never migrates."""
+    monkeypatch.setenv("CARM_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    (tmp_path / "empty.db").touch()
+    with pytest.raises(SchemaError, match="run `carm db upgrade`"):
+        jobs.close_period("2026-11")

@@ -13,19 +13,30 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import pytest
 from sqlalchemy import select, update
 
-from carm.clock import EASTERN
-from ledger.accounts import account_view
-from ledger.check import check_ledger
-from ledger.close import close_period
-from ledger.collections import run_collections
+from core.clock import EASTERN
 from ledger.errors import IdempotencyConflict, UnbalancedEntry
-from ledger.journal import Entry, Line, post
-from ledger.reference import load_reference
-from ledger.schema import account_balance, journal_entry, payment, program_account
+from ledger.model import Entry, JournalLine
+from store.journal import check_books, post
+from store.ledger import account_view, close_period, load_reference, run_collections
+from store.schema import account_balance, journal_entry, payment, program_account
 
 from .ledger_helpers import (
-    AT, BROKER, CLIENT, IMPORTER, OTHER, POLICY, Line as PayLine, PaymentSpec,
-    balances, declare, notices, pay, setup_world, txn,
+    AT,
+    BROKER,
+    CLIENT,
+    IMPORTER,
+    OTHER,
+    POLICY,
+    PaymentSpec,
+    balances,
+    declare,
+    notices,
+    pay,
+    setup_world,
+    txn,
+)
+from .ledger_helpers import (
+    LineSpec as PayLine,
 )
 
 A1, A2 = f"{IMPORTER}RM0001", f"{IMPORTER}RM0002"
@@ -41,7 +52,7 @@ def world(engine):
 
 def ok(engine) -> None:
     with engine.begin() as conn:
-        assert check_ledger(conn) == []
+        assert check_books(conn) == []
 
 
 def collections(engine, day: date):
@@ -51,7 +62,7 @@ def collections(engine, day: date):
 
 def close(engine, period: str):
     with engine.begin() as conn:
-        return close_period(conn, period, policy=POLICY, closed_at=AT)
+        return close_period(conn, period, policy=POLICY, at=AT)
 
 
 # ------------------------------------------------------------------ declarations
@@ -82,7 +93,7 @@ def test_loading_declarations_twice_changes_nothing_and_conflicts_are_reported(w
     second = declare(world, row)
     assert (second.posted, second.already, second.problems) == (0, 1, [])
     conflict = declare(world, {**row, "duty": "999.00"})
-    assert conflict.posted == 0 and "already posted with other amounts" in conflict.problems[0]
+    assert conflict.posted == 0 and "already posted with other amounts" in conflict.problems[0].message
     assert balances(world, A1) == {f"declaration:duty:{row['transaction_number']}": 10000}
     ok(world)
 
@@ -99,7 +110,7 @@ def test_malformed_declaration_rows_are_reported_and_the_rest_posted(world):
         good,
     )
     assert report.posted == 1
-    assert [p.split(": ", 1)[1] for p in report.problems] == [
+    assert [p.message for p in report.problems] == [
         f"transaction number {bad_check['transaction_number']} fails its check digit",
         "program account '999999998RM0001' is not known",
         "duty '-5.00' is not an amount in dollars and cents",
@@ -119,10 +130,10 @@ def test_a_refund_is_a_credit_on_the_account_associated_with_the_agent(world):
     )
     from .ledger_helpers import items
 
-    credit = [it for it in items(world, C1) if it.balance < 0]
-    assert [(c.balance, c.agent_bn9) for c in credit] == [(-10000, BROKER)]
+    credit = [it for it in items(world, C1) if it.balance_cents < 0]
+    assert [(c.balance_cents, c.agent_bn9) for c in credit] == [(-10000, BROKER)]
     with world.begin() as conn:
-        assert account_view(conn, C1, date(2026, 11, 10)).balance == 500000 - 10000
+        assert account_view(conn, C1, date(2026, 11, 10)).balance_cents == 500000 - 10000
     ok(world)
 
 
@@ -208,7 +219,7 @@ def test_lines_that_cannot_be_applied_are_held_in_suspense(world):
     ]
     assert [(p.applied_cents, p.suspense_cents) for p in done.posted] == [(60000, 6000)]
     with world.begin() as conn:
-        assert account_view(conn, A1, date(2026, 11, 20)).suspense == {"M1": 6000}
+        assert account_view(conn, A1, date(2026, 11, 20)).suspense_cents == {"M1": 6000}
     ok(world)
 
 
@@ -249,7 +260,7 @@ def test_a_duplicate_trace_is_refused_and_not_held(world):
     (s,) = again.outcome.sets
     assert [(f.code, f.message) for f in s.verdict.refusals] == [("006", "trace number D1 was already received")]
     assert s.verdict.suspense_cents == 0
-    assert [(p.status, p.entry_id) for p in again.posted] == [("duplicate", None)]
+    assert [(p.status, p.applied_cents, p.credit_cents, p.suspense_cents) for p in again.posted] == [("duplicate", 0, 0, 0)]
     with world.begin() as conn:
         assert conn.execute(select(payment.c.status).order_by(payment.c.id)).scalars().all() == ["posted", "duplicate"]
     assert sum(balances(world, A1).values()) == 100000 - 10000
@@ -453,20 +464,20 @@ def test_no_disbursement_while_any_debt_stands_and_never_to_a_broker(world):
 def test_the_journal_refuses_unbalanced_or_negative_entries(world):
     with world.begin() as conn:
         with pytest.raises(UnbalancedEntry):
-            post(conn, Entry("x:1", date(2026, 11, 1), "CORRECTION", "bad", (Line("BANK", debit=100), Line("REVENUE", credit=99))), AT)
+            post(conn, Entry("x:1", date(2026, 11, 1), "CORRECTION", "bad", (JournalLine("BANK", debit_cents=100), JournalLine("REVENUE", credit_cents=99))), AT)
         with pytest.raises(UnbalancedEntry):
-            post(conn, Entry("x:2", date(2026, 11, 1), "CORRECTION", "bad", (Line("BANK", debit=-1), Line("REVENUE", credit=-1))), AT)
+            post(conn, Entry("x:2", date(2026, 11, 1), "CORRECTION", "bad", (JournalLine("BANK", debit_cents=-1), JournalLine("REVENUE", credit_cents=-1))), AT)
         with pytest.raises(UnbalancedEntry):
-            post(conn, Entry("x:3", date(2026, 11, 1), "CORRECTION", "bad", (Line("BANK", debit=1.5), Line("REVENUE", credit=1.5))), AT)  # type: ignore[arg-type]
+            post(conn, Entry("x:3", date(2026, 11, 1), "CORRECTION", "bad", (JournalLine("BANK", debit_cents=1.5), JournalLine("REVENUE", credit_cents=1.5))), AT)  # type: ignore[arg-type]
 
 
 def test_the_same_key_with_other_content_is_a_conflict_not_a_replay(world):
-    entry = Entry("c:1", date(2026, 11, 1), "CORRECTION", "move", (Line("BANK", debit=100), Line("REVENUE", credit=100)))
+    entry = Entry("c:1", date(2026, 11, 1), "CORRECTION", "move", (JournalLine("BANK", debit_cents=100), JournalLine("REVENUE", credit_cents=100)))
     with world.begin() as conn:
         first = post(conn, entry, AT)
         assert first is not None and post(conn, entry, AT) is None
         with pytest.raises(IdempotencyConflict):
-            post(conn, Entry("c:1", date(2026, 11, 1), "CORRECTION", "move", (Line("BANK", debit=5), Line("REVENUE", credit=5))), AT)
+            post(conn, Entry("c:1", date(2026, 11, 1), "CORRECTION", "move", (JournalLine("BANK", debit_cents=5), JournalLine("REVENUE", credit_cents=5))), AT)
         assert conn.execute(select(journal_entry.c.id)).scalars().all() == [first]
 
 
@@ -475,7 +486,7 @@ def test_ledger_check_catches_a_cache_that_drifted_from_the_journal(world):
     ok(world)
     with world.begin() as conn:
         conn.execute(update(account_balance).where(account_balance.c.rm15 == A1).values(balance_cents=1))
-        assert check_ledger(conn) == [f"account {A1}: cache 1 != journal 100000"]
+        assert [str(p) for p in check_books(conn)] == [f"account {A1}: cache 1 != journal 100000"]
 
 
 def test_direct_gst_and_direct_security_are_mutually_exclusive(world):

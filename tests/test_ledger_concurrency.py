@@ -8,14 +8,14 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from carm import db
-from carm.clock import EASTERN
+from carm.intake import ingest
+from core.clock import EASTERN
+from core.db import make_engine
 from edi.samples import file_820
-from ledger.check import check_ledger
-from ledger.ingest import ingest_file
-from ledger.schema import payment, posted_file
+from store.journal import check_books
+from store.schema import payment, posted_file
 
-from .ledger_helpers import IMPORTER, POLICY, Line, PaymentSpec, balances, declare, setup_world, txn
+from .ledger_helpers import IMPORTER, POLICY, LineSpec, PaymentSpec, balances, declare, setup_world, txn
 
 A1, A2 = f"{IMPORTER}RM0001", f"{IMPORTER}RM0002"
 WHEN = datetime(2026, 11, 20, 10, 0, tzinfo=EASTERN)
@@ -24,16 +24,16 @@ WHEN = datetime(2026, 11, 20, 10, 0, tzinfo=EASTERN)
 def _files() -> list[bytes]:
     """Eight files, each paying 100.00 to A1 and 50.00 to A2 under its own trace."""
     return [
-        file_820([PaymentSpec(f"CONC{n}", IMPORTER, [Line(A1, 100_00), Line(A2, 50_00)])], control_number=n, group_control=n)
+        file_820([PaymentSpec(f"CONC{n}", IMPORTER, [LineSpec(A1, 100_00), LineSpec(A2, 50_00)])], control_number=n, group_control=n)
         for n in range(1, 9)
     ]
 
 
 def _worker(url: str, datas: list[bytes], barrier) -> None:
-    engine = db.make_engine(url)
+    engine = make_engine(url)
     barrier.wait()
     for n, data in enumerate(datas):
-        ingest_file(engine, data, f"w{n}.x12", received_at=WHEN, policy=POLICY)
+        ingest(engine, data, f"w{n}.x12", received_at=WHEN, policy=POLICY)
     engine.dispose()
 
 
@@ -58,7 +58,7 @@ def test_parallel_workers_post_each_payment_exactly_once(pg_engine):
     assert [w.exitcode for w in workers] == [0, 0, 0, 0]
 
     with pg_engine.begin() as conn:
-        assert check_ledger(conn) == []
+        assert check_books(conn) == []
         assert conn.execute(select(func.count()).select_from(payment)).scalar() == 8
         assert conn.execute(select(func.count()).select_from(posted_file)).scalar() == 8
     # 8 × 100.00 against a 500.00 debt on A1: 500 applied, 300 left as credit; 8 × 50.00 = 400 of 500 on A2

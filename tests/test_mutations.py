@@ -1,7 +1,7 @@
 """Property: any mutation of a valid file gets an answer (997, TA1, or a recorded reason), never an exception.
 
-The whole EDI path runs — read, validate, acknowledge, judge, 824 — on an
-in-memory SQLite database, and every document it writes must read back as X12.
+The whole EDI path runs — read, validate, acknowledge, judge, 824 — with a fresh
+in-memory store for each input, and every document it writes must read back as X12.
 """
 
 from __future__ import annotations
@@ -11,26 +11,20 @@ from datetime import datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine
-from sqlalchemy.pool import StaticPool
 
-from carm import db
-from carm.clock import EASTERN
+from core.clock import EASTERN
 from edi.pipeline import acknowledge_file
 from edi.reader import X12Reader
+from edi.samples import LineSpec, PaymentSpec, file_820
+from edi.store import MemoryEdiStore
 
 from .edi_helpers import BASE_PAYMENT, base_file
-from edi.samples import Line, PaymentSpec, file_820
 
 VALID = base_file() + file_820(
-    [BASE_PAYMENT, PaymentSpec("TRACE0002", "200000008", [Line("200000008RM0001", 5_00, "40001")], kind="INT")],
+    [BASE_PAYMENT, PaymentSpec("TRACE0002", "200000008", [LineSpec("200000008RM0001", 5_00, "40001")], kind="INT")],
     control_number=2,
     ack_requested=True,
 )
-
-_engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
-db.upgrade(_engine)
-
 
 def mutate(data: bytes, edits) -> bytes:
     out = bytearray(data)
@@ -69,8 +63,7 @@ edit = st.tuples(
 @given(st.lists(edit, min_size=1, max_size=4))
 def test_any_mutation_is_answered_never_raised(edits):
     data = mutate(VALID, edits)
-    with _engine.begin() as conn:
-        outcome = acknowledge_file(io.BytesIO(data), "mutant.x12", conn=conn, when=datetime(2026, 11, 21, tzinfo=EASTERN))
+    outcome = acknowledge_file(io.BytesIO(data), "mutant.x12", store=MemoryEdiStore(), at=datetime(2026, 11, 21, tzinfo=EASTERN))
     result = outcome.result
     if not result.interchanges:
         assert result.problems, "an unusable file must say why"

@@ -10,9 +10,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import update
 
-from carm.clock import EASTERN
+from core.clock import EASTERN
 from edi.pipeline import acknowledge_file
-from edi.store import ControlNumbers, control_sequence
+from store.edi import SqlEdiStore
+from store.schema import control_sequence
 
 from .conftest import FIXTURES
 from .edi_helpers import base_file, edit, pyx12_verdict
@@ -21,27 +22,27 @@ WHEN = datetime(2026, 11, 21, 8, 15, tzinfo=EASTERN)
 SAMPLES = sorted((FIXTURES / "820").glob("*.x12"))
 
 
-def ingest(engine, data: bytes, name: str = "in.x12", when: datetime = WHEN):
+def ingest(engine, data: bytes, name: str = "in.x12", at: datetime = WHEN):
     with engine.begin() as conn:
-        return acknowledge_file(io.BytesIO(data), name, conn=conn, when=when)
+        return acknowledge_file(io.BytesIO(data), name, store=SqlEdiStore(conn), at=at)
 
 
 def test_control_numbers_are_per_partner_per_kind_and_persistent(engine):
     with engine.begin() as conn:
-        numbers = ControlNumbers(conn)
-        assert [numbers.next("ZZ:BANKA", "ISA") for _ in range(3)] == [1, 2, 3]
-        assert numbers.next("ZZ:BANKA", "GS") == 1
-        assert numbers.next("ZZ:BANKB", "ISA") == 1
+        numbers = SqlEdiStore(conn)
+        assert [numbers.next_control_number("ZZ:BANKA", "ISA") for _ in range(3)] == [1, 2, 3]
+        assert numbers.next_control_number("ZZ:BANKA", "GS") == 1
+        assert numbers.next_control_number("ZZ:BANKB", "ISA") == 1
     with engine.begin() as conn:  # a new transaction, as a new run would be
-        assert ControlNumbers(conn).next("ZZ:BANKA", "ISA") == 4
+        assert SqlEdiStore(conn).next_control_number("ZZ:BANKA", "ISA") == 4
 
 
 def test_control_numbers_wrap_after_nine_digits(engine):
     with engine.begin() as conn:
-        numbers = ControlNumbers(conn)
-        numbers.next("ZZ:BANKA", "ISA")
+        numbers = SqlEdiStore(conn)
+        numbers.next_control_number("ZZ:BANKA", "ISA")
         conn.execute(update(control_sequence).values(last_value=999_999_999))
-        assert numbers.next("ZZ:BANKA", "ISA") == 1
+        assert numbers.next_control_number("ZZ:BANKA", "ISA") == 1
 
 
 def test_concurrent_workers_never_share_a_control_number(pg_engine):
@@ -52,7 +53,7 @@ def test_concurrent_workers_never_share_a_control_number(pg_engine):
     def worker():
         for _ in range(25):
             with pg_engine.begin() as conn:
-                n = ControlNumbers(conn).next("ZZ:BANKA", "ISA")
+                n = SqlEdiStore(conn).next_control_number("ZZ:BANKA", "ISA")
             with lock:
                 drawn.append(n)
 
@@ -85,11 +86,11 @@ def test_outbound_envelopes_swap_sender_and_receiver_and_use_the_partner_sequenc
 def test_the_same_bytes_twice_get_the_same_answers_and_nothing_new(engine):
     first = ingest(engine, base_file())
     later = datetime(2026, 11, 22, 9, 0, tzinfo=EASTERN)
-    second = ingest(engine, base_file(), name="in.x12", when=later)
+    second = ingest(engine, base_file(), name="in.x12", at=later)
     assert not first.replayed and second.replayed
     assert second.documents == first.documents
     with engine.begin() as conn:  # no control number was spent on the replay
-        assert ControlNumbers(conn).next("ZZ:BANKOFTEST", "ISA") == 3
+        assert SqlEdiStore(conn).next_control_number("ZZ:BANKOFTEST", "ISA") == 3
 
 
 def test_another_file_reusing_an_interchange_control_number_is_ta1_025(engine):
@@ -154,7 +155,7 @@ def test_824_for_a_refused_payment(sqlite_engine):
 def test_a_file_carrying_another_partners_sender_id_is_ta1_006(engine):
     """An FI may only send interchanges under its own ISA05/ISA06: the SFTP account it came from decides."""
     with engine.begin() as conn:
-        outcome = acknowledge_file(io.BytesIO(base_file()), "in.x12", conn=conn, when=WHEN, sender="ZZ:CAISSETEST")
+        outcome = acknowledge_file(io.BytesIO(base_file()), "in.x12", store=SqlEdiStore(conn), at=WHEN, sender="ZZ:CAISSETEST")
     (ic,) = outcome.result.interchanges
     assert (ic.ta1_code, ic.ta1_message) == ("006", "ISA05/ISA06 ZZ:BANKOFTEST is not ZZ:CAISSETEST, the partner this file came from")
     assert set(outcome.documents) == {"ta1"}

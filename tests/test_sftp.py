@@ -25,11 +25,14 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from carm.partners import load_partners, parse_partners
-from carm.sftp import SftpFolders
-from carm.transport import PROCESSED, QUARANTINE, InboxFile, LocalFolders, TransportError
+from carm.runtime import make_folders
+from core.errors import ConfigError
+from core.settings import Settings
 from tests import sftp_server
 from tests.sftp_server import ENGINE_USER, PARTNER_A, PARTNER_B, SftpServer, clean_partner, put
+from transport.folders import PROCESSED, QUARANTINE, InboxFile, LocalFolders, TransportError
+from transport.partners import load_partners, parse_partners
+from transport.sftp import SftpFolders
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -305,23 +308,24 @@ def test_errors_are_transport_errors(sftp, tmp_path):
             engine.deliver(PARTNER_A, "../escape", b"x")
 
 
-def test_from_url_and_from_env(sftp):
-    env = {
+def test_from_url_and_from_settings(sftp):
+    settings = Settings.from_env({
+        "CARM_TRANSPORT": "sftp",
         "CARM_SFTP_URL": sftp.url,
         "CARM_SFTP_KEY": str(sftp.engine_key),
         "CARM_SFTP_KNOWN_HOSTS": str(sftp.known_hosts),
-    }
-    with SftpFolders.from_env(env) as folders:
+    })
+    with make_folders(settings) as folders:
         assert folders.port == sftp.port and folders.username == ENGINE_USER and folders.root == "/"
         assert PARTNER_A in folders.partners()
     url = f"{sftp.url}/?key={sftp.engine_key}&known_hosts={sftp.known_hosts}"
     with SftpFolders.from_url(url) as folders:
         assert PARTNER_B in folders.partners()
-    with pytest.raises(ValueError, match="CARM_SFTP_KEY"):
-        SftpFolders.from_env({"CARM_SFTP_URL": sftp.url})
-    with pytest.raises(ValueError, match="password"):
+    with pytest.raises(ConfigError, match="CARM_SFTP_KEY"):
+        make_folders(Settings.from_env({"CARM_TRANSPORT": "sftp", "CARM_SFTP_URL": sftp.url}))
+    with pytest.raises(ConfigError, match="password"):
         SftpFolders.from_url("sftp://carm-engine:secret@127.0.0.1:2222", key_filename="k")
-    with pytest.raises(ValueError, match="sftp://"):
+    with pytest.raises(ConfigError, match="sftp://"):
         SftpFolders.from_url("ftp://carm-engine@127.0.0.1", key_filename="k")
 
 
@@ -510,25 +514,16 @@ def test_registry_problems_are_values_not_exceptions():
     partners, problems = parse_partners(io.StringIO(text))
     assert [p.partner_id for p in partners] == ["GOOD"]
     assert partners[0].public_keys == (key, key) and partners[0].language == "fr"
-    columns = {(p.line, p.column) for p in problems}
-    assert (3, "role") in columns
-    assert (4, "isa_qualifier") in columns
-    assert (5, "business_number") in columns
-    assert (6, "sftp_user") in columns
-    assert (7, "public_key") in columns
-    assert (8, "partner_id") in columns
-    assert (9, "language") in columns
-    assert any(p.line == 10 for p in problems)
+    columns = {tuple(p.where.removeprefix("line ").split(", ")) for p in problems}
+    assert ("3", "role") in columns
+    assert ("4", "isa_qualifier") in columns
+    assert ("5", "business_number") in columns
+    assert ("6", "sftp_user") in columns
+    assert ("7", "public_key") in columns
+    assert ("8", "partner_id") in columns
+    assert ("9", "language") in columns
+    assert any(p.where == "line 10" for p in problems)
     assert all(str(p).startswith("line ") for p in problems)
 
     partners, problems = parse_partners(io.StringIO("partner_id,role\nA,fi\n"))
     assert len(partners) == 0 and "header lacks" in problems[0].message
-
-
-def test_registry_bn9_rule_matches_the_edi_layer():
-    from carm.partners import _bn9_ok
-    from edi.identifiers import is_valid_bn9
-
-    for n in range(0, 10**9, 7_654_321):
-        bn9 = f"{n:09d}"
-        assert _bn9_ok(bn9) == is_valid_bn9(bn9), bn9

@@ -18,16 +18,39 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import pytest
 from sqlalchemy import insert, select
 
-from ledger.journal import Entry, Line, balance, item, post
-from ledger.reference import load_reference
-from ledger.schema import ar_item, designated_agent
+from ledger.model import Entry, JournalLine, NewItem, Plan
 from statements import InvalidDocument, to_xml
 from statements.model import DailyAccount, DailyNotice, Holder, Party
+from store.journal import balance, write_plan
+from store.ledger import load_reference
+from store.schema import ar_item, designated_agent
 
-from .ledger_helpers import AT, Line as PayLine, PaymentSpec, declare, pay, txn
+from .ledger_helpers import AT, PaymentSpec, declare, pay, txn
+from .ledger_helpers import LineSpec as PayLine
 from .statements_helpers import (
-    A1, BROKER, BROKER2, C1, C2, CLIENT, IMPORTER, MANY, O1, OTHER,
-    accounts, at, cents, close, collections, daily, lines, parse, pdf_text, setup_statements_world, statements, text, xml_docs,
+    A1,
+    BROKER,
+    BROKER2,
+    C1,
+    C2,
+    CLIENT,
+    IMPORTER,
+    MANY,
+    O1,
+    OTHER,
+    accounts,
+    at,
+    cents,
+    close,
+    collections,
+    daily,
+    lines,
+    parse,
+    pdf_text,
+    setup_statements_world,
+    statements,
+    text,
+    xml_docs,
 )
 
 
@@ -96,7 +119,7 @@ def test_no_daily_notice_after_a_weekend_day_or_a_holiday_and_the_next_one_catch
     assert daily(world, date(2026, 11, 9), tmp_path).documents == 0  # Monday: Sunday is no business day
     assert daily(world, date(2026, 11, 7), tmp_path).documents == 0  # Saturday: Friday 11-06 had no activity
     assert daily(world, date(2026, 11, 12), tmp_path).documents == 0  # the day after a holiday
-    assert [p.code for p in daily(world, date(2026, 11, 12), tmp_path).problems] == ["no_notice_day"]
+    assert [p.code for p in daily(world, date(2026, 11, 12), tmp_path).problems] == ["no-notice-day"]
     friday = xml_docs(daily(world, date(2026, 11, 13), tmp_path))
     assert (text(friday[A1], "ActivityFrom"), text(friday[A1], "ActivityDate")) == ("2026-11-11", "2026-11-12")
     assert lines(accounts(friday[A1])[A1].find("{*}Transactions")) == [("DECLARATION", 5000)]
@@ -372,7 +395,7 @@ def test_the_same_ledger_state_gives_byte_identical_files(world, tmp_path):
     again = statements(world, "2026-11", tmp_path / "a", formats)
     other = statements(world, "2026-11", tmp_path / "b", formats)
     assert first.written == len(first.files) and again.written == 0 and again.unchanged == len(first.files)
-    digest = lambda paths: {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}  # noqa: E731
+    digest = lambda paths: {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
     assert digest(first.files) == digest(other.files)
     names = sorted(p.name for p in first.files if p.suffix == ".xml")
     assert names == sorted([f"{IMPORTER}-SOA-20261125-0001.xml", f"{CLIENT}-SOA-20261125-0001.xml",
@@ -385,7 +408,7 @@ def test_the_same_ledger_state_gives_byte_identical_files(world, tmp_path):
 def test_a_statement_before_the_close_is_flagged(world, tmp_path):
     """D17-R10: offsetting happens at the close, before statements: running them first is reported."""
     _two_brokers(world)
-    assert [p.code for p in statements(world, "2026-12", tmp_path).problems] == ["period_not_closed"]
+    assert [p.code for p in statements(world, "2026-12", tmp_path).problems] == ["period-not-closed"]
     assert statements(world, "2026-11", tmp_path).problems == []
 
 
@@ -395,12 +418,12 @@ def test_an_administrative_fee_posted_with_a_payment_is_shown_as_a_fee(world, tm
     number = txn("12001", 901)
     declare(world, dict(transaction_number=number, rm15=A1, asec="12001", release_date="2026-11-04", accounting_date="2026-11-05", duty="1000.00"))
     with world.begin() as conn:
-        debt = conn.execute(select(ar_item.c.id).where(ar_item.c.transaction_number == number)).scalar_one()
-        fee = item(conn, key="fee:CHQ:F1", rm15=A1, kind="fee", posted_on=date(2026, 11, 9), due_date=date(2026, 11, 9),
-                   description="administrative fee: partial non-electronic payment F1")
-        post(conn, Entry("pay:CHQ:F1", date(2026, 11, 9), "PAYMENT", "SOA payment F1 by cheque", (
-            Line("BANK", debit=400_00, party="CHQ", trace="F1"), Line("AR", credit=400_00, rm15=A1, item_id=debt),
-            Line("AR", debit=25_00, rm15=A1, item_id=fee), Line("FEE", credit=25_00, rm15=A1))), AT)
+        debt = conn.execute(select(ar_item.c.key).where(ar_item.c.transaction_number == number)).scalar_one()
+        fee = NewItem(key="fee:CHQ:F1", rm15=A1, kind="fee", posted_on=date(2026, 11, 9), due_date=date(2026, 11, 9),
+                      description="administrative fee: partial non-electronic payment F1")
+        write_plan(conn, Plan(items=[fee], entries=[Entry("pay:CHQ:F1", date(2026, 11, 9), "PAYMENT", "SOA payment F1 by cheque", (
+            JournalLine("BANK", debit_cents=400_00, party="CHQ", trace="F1"), JournalLine("AR", credit_cents=400_00, rm15=A1, item_key=debt),
+            JournalLine("AR", debit_cents=25_00, rm15=A1, item_key=fee.key), JournalLine("FEE", credit_cents=25_00, rm15=A1)))]), AT)
     close(world, "2026-11")
     account = accounts(xml_docs(statements(world, "2026-11", tmp_path))[A1])[A1]
     assert lines(account.find("{*}PaymentsCreditsOffsets")) == [("PAYMENT", -40000)]

@@ -10,12 +10,14 @@ from email.policy import default
 import pytest
 from sqlalchemy import update
 
-from ledger.notices import record_notice
-from ledger.reference import load_reference
-from ledger.schema import business
+from ledger.model import Notice
 from statements import list_notices, notice_detail, record_relationship_notices, render_notice, send_day_notices, send_notices
+from store.journal import record_notices
+from store.ledger import load_reference
+from store.schema import business
 
-from .ledger_helpers import Line as PayLine, PaymentSpec, declare, pay, txn
+from .ledger_helpers import LineSpec as PayLine
+from .ledger_helpers import PaymentSpec, declare, pay, txn
 from .statements_helpers import A1, BROKER, C1, CLIENT, IMPORTER, OTHER, at, setup_statements_world
 
 
@@ -42,8 +44,8 @@ def test_the_list_shows_ten_per_page_newest_first_within_a_date_range(world):
     """G-R1: date, account, type, subject; 10 per page; date-range search."""
     with world.begin() as conn:
         for n in range(23):
-            record_notice(conn, f"t:{n}", date(2026, 11, 1 + n), CLIENT, C1, "disbursement",
-                          {"amount_cents": 100 * (n + 1), "period": "2026-11", "why": "above threshold"})
+            record_notices(conn, [Notice(f"t:{n}", date(2026, 11, 1 + n), CLIENT, C1, "disbursement",
+                          {"amount_cents": 100 * (n + 1), "period": "2026-11", "why": "above threshold"})])
         page1 = list_notices(conn, bn9=CLIENT)
         assert (page1.total, page1.pages, len(page1.entries)) == (23, 3, 10)
         assert [e.date for e in page1.entries][:2] == [date(2026, 11, 23), date(2026, 11, 22)]
@@ -64,19 +66,19 @@ def test_e_mail_goes_to_subscribers_and_urgent_notices_always(world, tmp_path):
     pay(world, PaymentSpec("OK1", IMPORTER, [PayLine(A1, 100_00)]), received_at=at(date(2026, 11, 5)))
     pay(world, PaymentSpec("NO1", "500000005", [PayLine(A1, 5_00)]), received_at=at(date(2026, 11, 5)), control=2)  # unknown payer
     with world.begin() as conn:
-        record_notice(conn, "arrears:x", date(2026, 11, 5), IMPORTER, A1, "arrears",
+        record_notices(conn, [Notice("arrears:x", date(2026, 11, 5), IMPORTER, A1, "arrears",
                       {"due_date": "2026-10-01", "overdue_cents": 10000, "penalties_cents": 20000, "interest_cents": 55,
-                       "total_cents": 30055, "as_of": "2026-11-05"})
-        record_notice(conn, "disb:c", date(2026, 11, 5), CLIENT, C1, "disbursement", {"amount_cents": 150000, "period": "2026-11", "why": "above threshold"})
-        record_notice(conn, "sec:o", date(2026, 11, 5), OTHER, None, "security_exceeded",
-                      {"asec": "40001", "security_cents": 1, "utilization_cents": 2, "as_of": "2026-11-05"})
+                       "total_cents": 30055, "as_of": "2026-11-05"})])
+        record_notices(conn, [Notice("disb:c", date(2026, 11, 5), CLIENT, C1, "disbursement", {"amount_cents": 150000, "period": "2026-11", "why": "above threshold"})])
+        record_notices(conn, [Notice("sec:o", date(2026, 11, 5), OTHER, None, "security_exceeded",
+                      {"asec": "40001", "security_cents": 1, "utilization_cents": 2, "as_of": "2026-11-05"})])
     with world.begin() as conn:
         report = send_notices(conn, tmp_path, date_from=date(2026, 11, 5))
     sent = {p.name: message_from_bytes(p.read_bytes(), policy=default) for p in report.files}
     kinds = sorted(m["X-CARM-Notice"].split(";")[0] for m in sent.values())
     assert kinds == ["arrears", "disbursement"]  # payment_applied: not subscribed; payment_refused went to the unknown payer
     assert report.not_subscribed == 1
-    assert [p.code for p in report.problems] == ["no_email", "no_email"]  # OTHER's security notice, the unknown payer's refusal
+    assert [p.code for p in report.problems] == ["no-email", "no-email"]  # OTHER's security notice, the unknown payer's refusal
     arrears = next(m for m in sent.values() if m["X-CARM-Notice"].startswith("arrears"))
     assert arrears["To"] == "NORTHERN IMPORTS LTD <ap@northern.example>" and arrears["Subject"] == f"[URGENT] Arrears notice for account {A1}"
     assert "Total: $300.55" in arrears.get_content()

@@ -1,4 +1,14 @@
-"""The ledger's tables (SQLAlchemy Core).  Created by Alembic migration 0002.
+"""Every table of the engine's one database (SQLAlchemy Core).  Created by the Alembic
+migrations in `carm/migrations` (`carm db upgrade`); `tests/test_schema.py` proves the two agree.
+
+What the EDI layer keeps (`store.edi`):
+
+* `edi_control_sequence` — per-partner sequences of outbound ISA13 and GS06;
+* `edi_inbound_interchange` — (sender, ISA13) of every interchange received, with its file;
+* `edi_outbound_document` — every acknowledgement written, by the inbound file's digest;
+* `edi_inbound_file` — every file taken from a partner's inbox: digest, partner, name,
+  receipt time, archive path, and its fate (processed or quarantined, with the reason);
+* `trading_partner` — the registry of FIs, brokers and importers exchanging files.
 
 Reference data — who exists and who may act for whom (D17-R1…R5, Annex B):
 `business`, `program_account` (RM15), `security_account` (ASEC), `licensed_broker`,
@@ -12,8 +22,9 @@ The books — an append-only double-entry journal (D17-R18): `journal_entry`
 document) and `journal_line` (debit or credit, never both, never negative).
 `ar_item` names what a receivable line is about (a declaration component, a
 penalty, interest, a fee, a credit); its balance is the sum of its journal
-lines.  No row of `journal_entry`, `journal_line` or `ar_item` is ever updated
-or deleted; corrections are new entries.
+lines.  No row of `journal_entry` or `journal_line` is ever updated or deleted;
+corrections are new entries.  Of `ar_item`, only `under_review` changes, with the
+declaration's review status (a fact about the debt, not money).
 
 Caches, proved equal to the journal by `carm ledger check`: `item_balance`,
 `account_balance`.
@@ -34,6 +45,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -44,6 +56,70 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+# ------------------------------------------------------------------ EDI
+control_sequence = Table(
+    "edi_control_sequence",
+    metadata,
+    Column("partner", String(40), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("last_value", BigInteger, nullable=False),
+    PrimaryKeyConstraint("partner", "kind"),
+)
+
+inbound_interchange = Table(
+    "edi_inbound_interchange",
+    metadata,
+    Column("sender", String(40), nullable=False),
+    Column("control_number", String(9), nullable=False),
+    Column("file_digest", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("sender", "control_number"),
+)
+
+outbound_document = Table(
+    "edi_outbound_document",
+    metadata,
+    Column("file_digest", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("file_digest", "kind"),
+)
+
+inbound_file = Table(
+    "edi_inbound_file",
+    metadata,
+    Column("file_digest", String(64), primary_key=True),
+    Column("partner", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("archive_path", String(400), nullable=False),
+    Column("status", String(12), nullable=False),  # received | processed | quarantined
+    Column("reason", String(400)),
+    Column("exit_code", Integer),
+    Column("processed_at", DateTime(timezone=True)),
+)
+
+trading_partner = Table(
+    "trading_partner",
+    metadata,
+    Column("partner_id", String(40), primary_key=True),
+    Column("role", String(10), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("sftp_user", String(32), nullable=False, unique=True),
+    Column("public_keys", String(4000), nullable=False),
+    Column("isa_qualifier", String(2), nullable=False),
+    Column("isa_sender_id", String(15), nullable=False),
+    Column("gs_sender_code", String(15), nullable=False),
+    Column("business_number", String(9), nullable=False),
+    Column("security_account", String(5), nullable=False),
+)
+
 
 # ------------------------------------------------------------------ reference data
 business = Table(

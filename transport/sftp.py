@@ -1,8 +1,8 @@
-"""Partner folders over SFTP (paramiko): the production `carm.transport.PartnerFolders`.
+"""Partner folders over SFTP (paramiko): the production `transport.folders.PartnerFolders`.
 
 The engine logs in to the partner SFTP server (`sftp_inbox/`) as its service
 account (`carm-engine`), chrooted at the partners root, so it sees the same
-layout as `carm.transport.LocalFolders`::
+layout as `transport.folders.LocalFolders`::
 
     /<partner>/inbox/             what the partner uploads
     /<partner>/inbox/.claimed/    taken by a worker, not finished yet
@@ -23,21 +23,15 @@ Semantics (same as `LocalFolders`):
   included), oldest first.
 
 Every infrastructure failure (network, authentication, host key, permissions,
-missing folders) raises `carm.transport.TransportError` chained to the paramiko
+missing folders) raises `transport.folders.TransportError` chained to the paramiko
 or socket error.  The connection is opened on first use and reopened
 transparently after the server or the network dropped it; one `SftpFolders`
 may be shared by threads (calls are serialised).
 
-Configuration from the environment (`SftpFolders.from_env`)::
-
-    CARM_SFTP_URL=sftp://carm-engine@127.0.0.1:2222        # [/root] optional, default /
-    CARM_SFTP_KEY=/path/to/engine_id_ed25519               # the engine's private key (required)
-    CARM_SFTP_KNOWN_HOSTS=/path/to/known_hosts             # default: ~/.ssh/known_hosts
-    CARM_SFTP_STRICT_HOST_KEY=yes                          # no: accept an unknown host key (never a changed one)
-    CARM_SFTP_TIMEOUT=15                                   # seconds, connect and per-request
-
-`sftp_inbox/start.sh` writes a ready known_hosts file at ``<state>/known_hosts``.
-This module has no Airflow imports; DAGs may wrap it or use Airflow's SFTP hook.
+The application builds it from its settings (`SftpFolders.from_url`, `core.settings`:
+`CARM_SFTP_URL`, `CARM_SFTP_KEY`, `CARM_SFTP_KNOWN_HOSTS`, `CARM_SFTP_STRICT_HOST_KEY`,
+`CARM_SFTP_TIMEOUT`) or from an Airflow connection.  `sftp_inbox/start.sh` writes a ready
+known_hosts file at ``<state>/known_hosts``.  This module has no Airflow imports.
 """
 
 from __future__ import annotations
@@ -48,14 +42,15 @@ import secrets
 import socket
 import stat
 import threading
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paramiko
 
-from carm.transport import CLAIMED, PARTIAL_SUFFIXES, InboxFile, TransportError
+from core.errors import ConfigError
+
+from .folders import CLAIMED, PARTIAL_SUFFIXES, InboxFile, TransportError
 
 __all__ = ["SftpFolders"]
 
@@ -71,7 +66,7 @@ def _flag(value: str, what: str) -> bool:
         return True
     if lowered in _NO:
         return False
-    raise ValueError(f"{what} must be yes or no, not {value!r}")
+    raise ConfigError(f"{what} must be yes or no, not {value!r}")
 
 
 def _simple_name(value: str, what: str) -> str:
@@ -112,7 +107,7 @@ class SftpFolders:
             timeout: seconds for connecting, authenticating and each request.
         """
         if key_filename is None and pkey is None:
-            raise ValueError("SftpFolders needs the engine's private key (key_filename or pkey)")
+            raise ConfigError("SftpFolders needs the engine's private key (key_filename or pkey)")
         self.host = host
         self.port = int(port)
         self.username = username
@@ -142,19 +137,19 @@ class SftpFolders:
     ) -> SftpFolders:
         """`sftp://user@host[:port][/root][?key=PATH&known_hosts=PATH&strict_host_key=yes|no]`.
 
-        Keyword arguments win over the query string. A password in the URL is refused.
+        Keyword arguments win over the query string. A password in the URL is refused (ConfigError).
         """
         parts = urlsplit(url)
         if parts.scheme != "sftp":
-            raise ValueError(f"not an sftp:// URL: {url!r}")
+            raise ConfigError(f"not an sftp:// URL: {url!r}")
         if parts.password is not None:
-            raise ValueError("passwords are not accepted: the SFTP server takes keys only")
+            raise ConfigError("passwords are not accepted: the SFTP server takes keys only")
         if not parts.hostname or not parts.username:
-            raise ValueError(f"the URL needs a user and a host: sftp://user@host:port, got {url!r}")
+            raise ConfigError(f"the URL needs a user and a host: sftp://user@host:port, got {url!r}")
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         unknown = set(query) - {"key", "known_hosts", "strict_host_key"}
         if unknown:
-            raise ValueError(f"unknown URL parameter(s): {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown URL parameter(s): {', '.join(sorted(unknown))}")
         if key_filename is None and pkey is None:
             key_filename = query.get("key")
         if known_hosts is None:
@@ -172,25 +167,6 @@ class SftpFolders:
             root=unquote(parts.path) or "/",
             timeout=timeout,
         )
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SftpFolders:
-        """From `CARM_SFTP_URL`, `CARM_SFTP_KEY`, `CARM_SFTP_KNOWN_HOSTS`, `CARM_SFTP_STRICT_HOST_KEY`,
-        `CARM_SFTP_TIMEOUT` (see the module doc). Missing or bad settings raise ValueError."""
-        env = os.environ if environ is None else environ
-        url = env.get("CARM_SFTP_URL", "").strip()
-        if not url:
-            raise ValueError("CARM_SFTP_URL is not set (e.g. sftp://carm-engine@127.0.0.1:2222)")
-        key = env.get("CARM_SFTP_KEY", "").strip()
-        if not key:
-            raise ValueError("CARM_SFTP_KEY is not set (path of the engine's private key)")
-        known_hosts = env.get("CARM_SFTP_KNOWN_HOSTS", "").strip() or str(Path("~/.ssh/known_hosts").expanduser())
-        strict = _flag(env.get("CARM_SFTP_STRICT_HOST_KEY", "yes"), "CARM_SFTP_STRICT_HOST_KEY")
-        try:
-            timeout = float(env.get("CARM_SFTP_TIMEOUT", "15"))
-        except ValueError as exc:
-            raise ValueError(f"CARM_SFTP_TIMEOUT must be a number of seconds: {exc}") from exc
-        return cls.from_url(url, key_filename=key, known_hosts=known_hosts, strict_host_key=strict, timeout=timeout)
 
     def __repr__(self) -> str:
         return f"SftpFolders(sftp://{self.username}@{self.host}:{self.port}{self.root})"
@@ -253,7 +229,7 @@ class SftpFolders:
                 if thing is not None:
                     try:
                         thing.close()
-                    except Exception:  # noqa: BLE001 - closing a broken connection must not fail
+                    except Exception:
                         pass
 
     def __enter__(self) -> SftpFolders:
@@ -406,7 +382,7 @@ class SftpFolders:
             except BaseException:
                 try:
                     sftp.remove(temp)
-                except Exception:  # noqa: BLE001 - best effort; the original error matters
+                except Exception:
                     pass
                 raise
 

@@ -3,6 +3,8 @@
 DOMAIN.md §1: a BN9 is 9 digits whose last is a Luhn (mod 10) check digit over
 the first 8; an RM15 is BN9 + `RM` + 4 digits; a security account number
 (ASEC) is 5 characters.  Functions return booleans or the reason, never raise.
+This module uses the standard library only (`transport.partners` runs under the
+system Python before the project is installed).
 """
 
 from __future__ import annotations

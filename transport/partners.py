@@ -24,15 +24,15 @@ name               the partner's legal name
 =================  ========================================================================
 
 `load_partners` never raises on a bad row: each problem is returned as a
-`Problem` value and the row is left out (a duplicate keeps the first row).
+`core.problems.Problem` and the row is left out (a duplicate keeps the first row).
 An unreadable file (missing, not UTF-8) raises `OSError` / `UnicodeDecodeError`
 like any file read.
 
-The module uses the standard library only, so that `sftp_inbox/start.sh` can
-run it with the system Python before the project is installed::
+The module uses the standard library and `core` only, so that `sftp_inbox/start.sh`
+can run it with the system Python before the project is installed::
 
-    python3 -I carm/partners.py check fixtures/partners.csv
-    python3 -I carm/partners.py accounts fixtures/partners.csv   # sftp_user<TAB>partner_id<TAB>role<TAB>keys
+    python3 -I -c 'import sys; sys.path.insert(0, "."); from transport.partners import main; main()' check fixtures/partners.csv
+    ... accounts fixtures/partners.csv   # sftp_user<TAB>partner_id<TAB>role<TAB>keys
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Partner", "Problem", "PartnerRegistry", "load_partners", "parse_partners", "ROLES", "COLUMNS"]
+from core.identifiers import is_valid_bn9
+from core.problems import Problem
+
+__all__ = ["Partner", "PartnerRegistry", "load_partners", "parse_partners", "ROLES", "COLUMNS"]
 
 ROLES = ("fi", "broker", "importer")
 LANGUAGES = ("en", "fr")
@@ -103,17 +106,9 @@ class Partner:
         return f"{self.isa_qualifier}:{self.isa_sender_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Why a registry row was left out: `line` is the row's (last) line number in the file."""
-
-    line: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" + (f", {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
+def _problem(line: int, column: str, message: str) -> Problem:
+    """Why a registry row was left out: `where` is the row's (last) line number and the column."""
+    return Problem("not-loaded", message, f"line {line}" + (f", {column}" if column else ""))
 
 
 class PartnerRegistry:
@@ -153,23 +148,11 @@ class PartnerRegistry:
         return self._by_isa.get(f"{qualifier.strip()}:{sender_id.strip()}")
 
 
-def _bn9_ok(bn9: str) -> bool:
-    """BN9 check digit (DOMAIN §1, decision B3). Same rule as `edi.identifiers.is_valid_bn9`,
-    repeated here so this module stays importable without the project installed."""
-    if len(bn9) != 9 or not bn9.isdigit():
-        return False
-    total = 0
-    for i, char in enumerate(reversed(bn9[:8])):
-        n = int(char) * (2 if i % 2 == 0 else 1)
-        total += n - 9 if n > 9 else n
-    return (10 - total % 10) % 10 == int(bn9[8])
-
-
 def _row_problems(line: int, row: dict[str, str]) -> tuple[Partner | None, list[Problem]]:
     problems: list[Problem] = []
 
     def bad(column: str, message: str) -> None:
-        problems.append(Problem(line, column, message))
+        problems.append(_problem(line, column, message))
 
     get = {c: (row.get(c) or "").strip() for c in COLUMNS}
     if not _PARTNER_ID.match(get["partner_id"]):
@@ -197,7 +180,7 @@ def _row_problems(line: int, row: dict[str, str]) -> tuple[Partner | None, list[
             bad("gs_sender_code", f"{gs!r} is not a GS02 sender code (2-15 characters)")
 
     bn9 = get["business_number"]
-    if bn9 and not _bn9_ok(bn9):
+    if bn9 and not is_valid_bn9(bn9):
         bad("business_number", f"{bn9!r} is not a valid BN9 (9 digits, check digit)")
     elif not bn9 and role in ("broker", "importer"):
         bad("business_number", f"required for a {role}")
@@ -246,7 +229,7 @@ def parse_partners(lines: Iterable[str]) -> tuple[PartnerRegistry, list[Problem]
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        return PartnerRegistry(), [Problem(file_line(1), "", f"header lacks column(s) {', '.join(missing)}")]
+        return PartnerRegistry(), [_problem(file_line(1), "", f"header lacks column(s) {', '.join(missing)}")]
     reader.fieldnames = header
     partners: list[Partner] = []
     problems: list[Problem] = []
@@ -255,7 +238,7 @@ def parse_partners(lines: Iterable[str]) -> tuple[PartnerRegistry, list[Problem]
         for row in reader:
             line = file_line(reader.line_num)
             if None in row:
-                problems.append(Problem(line, "", "more fields than the header has columns"))
+                problems.append(_problem(line, "", "more fields than the header has columns"))
                 continue
             partner, row_problems = _row_problems(line, row)
             if partner is None:
@@ -272,7 +255,7 @@ def parse_partners(lines: Iterable[str]) -> tuple[PartnerRegistry, list[Problem]
             ]
             if clashes:
                 for field, value in clashes:
-                    problems.append(Problem(line, field, f"{value!r} already used on line {seen[field][value]}"))
+                    problems.append(_problem(line, field, f"{value!r} already used on line {seen[field][value]}"))
                 continue
             for field, value in (
                 ("partner_id", partner.partner_id),
@@ -283,7 +266,7 @@ def parse_partners(lines: Iterable[str]) -> tuple[PartnerRegistry, list[Problem]
                     seen[field][value] = line
             partners.append(partner)
     except csv.Error as exc:
-        problems.append(Problem(file_line(reader.line_num), "", f"CSV syntax: {exc}"))
+        problems.append(_problem(file_line(reader.line_num), "", f"CSV syntax: {exc}"))
     return PartnerRegistry(partners), problems
 
 
@@ -300,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] not in ("check", "accounts"):
-        print("usage: partners.py check|accounts REGISTRY.csv", file=sys.stderr)
+        print("usage: python -m transport.partners check|accounts REGISTRY.csv", file=sys.stderr)
         return 2
     try:
         registry, problems = load_partners(args[1])

@@ -12,8 +12,8 @@ us) and an `outbox/` (what we send it).  The engine only ever:
 * moves a claimed file to `processed/` or `quarantine/` when done.
 
 `LocalFolders` is the embedded twin (the same layout on a local disk); the
-SFTP implementation (`carm.sftp.SftpFolders`) speaks to a real OpenSSH server.
-Both satisfy `PartnerFolders`; the EDI and ledger code see only that.
+SFTP implementation (`transport.sftp.SftpFolders`) speaks to a real OpenSSH server.
+Both satisfy `PartnerFolders`; the application sees only that.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from core.errors import CarmError
+from core.files import atomic_write
+
 __all__ = ["PartnerFolders", "InboxFile", "LocalFolders", "TransportError", "CLAIMED", "PROCESSED", "QUARANTINE"]
 
 CLAIMED = ".claimed"
@@ -30,7 +33,7 @@ PROCESSED = "processed"
 QUARANTINE = "quarantine"
 
 
-class TransportError(Exception):
+class TransportError(CarmError):
     """The folders cannot be reached or changed (network, permissions): infrastructure, retryable."""
 
 
@@ -137,9 +140,7 @@ class LocalFolders:
         target = outbox / name
         if target.exists() and target.read_bytes() == data:
             return
-        temp = outbox / f".{name}.part"
-        temp.write_bytes(data)
-        os.replace(temp, target)
+        atomic_write(target, data)
 
     def outbox(self, partner: str) -> list[str]:
         return sorted(p.name for p in self._dir(partner, "outbox").iterdir() if not p.name.startswith("."))

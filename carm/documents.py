@@ -1,0 +1,75 @@
+"""Documents for account holders: issued into `$CARM_HOME/documents`, delivered to the partners.
+
+    daily_notices          D17-R14: the Daily Notices issued on a day, then the day's notices e-mailed (G-R1)
+    statements_of_account  D17-R15: a period's Statements of Account (the period closed first, idempotently)
+
+Each document's recipient (the holder or its designated agent, D17-R16) comes with the
+document from the statements layer; a recipient that is a trading partner with an SFTP
+account gets the XML (under the XSD) and its PDF in its outbox; every format also stays
+in `$CARM_HOME/documents/` for the portal.  Re-running rewrites nothing and delivers the
+same bytes (delivery is idempotent).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import structlog
+
+from core import clock
+from statements import issue_daily_notices, run_statements, send_day_notices
+from statements.output import RunReport
+from store.ledger import close_period
+
+from .runtime import Runtime
+
+__all__ = ["daily_notices", "statements_of_account", "DELIVERED_FORMATS"]
+
+log = structlog.get_logger("carm.documents")
+
+#: Formats delivered to a partner's SFTP outbox (XML under the XSD, D17-R16, and its PDF).
+DELIVERED_FORMATS = ("xml", "pdf")
+
+
+def _deliver(runtime: Runtime, report: RunReport) -> dict:
+    """Put each document into its recipient's outbox when the recipient has an SFTP account."""
+    by_bn9 = {p.business_number: p for p in runtime.registry() if p.business_number}
+    delivered, kept = [], []
+    for output in report.outputs:
+        if output.format not in DELIVERED_FORMATS:
+            continue
+        partner = by_bn9.get(output.recipient_bn9)
+        if partner is None:
+            kept.append(output.path.name)  # no SFTP account: the portal shows it
+            continue
+        runtime.folders.deliver(partner.sftp_user, output.path.name, output.path.read_bytes())
+        delivered.append(f"{partner.sftp_user}/{output.path.name}")
+    log.info("documents.delivered", doc_type=report.doc_type, label=report.label, delivered=len(delivered), kept_for_portal=len(kept))
+    return {"delivered": delivered, "kept_for_portal": kept}
+
+
+def daily_notices(runtime: Runtime, issue_date: date) -> dict:
+    """The Daily Notices issued on `issue_date` (for the business day before), delivered; then the
+    day's notices (avis) e-mailed to subscribers, and urgent ones to everyone (G-R1)."""
+    settings = runtime.settings
+    out = settings.documents_dir / "DN" / issue_date.isoformat()
+    with runtime.engine.begin() as conn:
+        report = issue_daily_notices(conn, issue_date, out, policy=runtime.policy)
+        sent = send_day_notices(conn, issue_date, settings.email_outbox, smtp_url=settings.smtp_url, sender=settings.notice_from)
+    result = {"summary": report.summary_line(), "problems": [p.message for p in report.problems],
+              "notices_emailed": sent.written + sent.unchanged, "notices_not_subscribed": sent.not_subscribed,
+              "notice_problems": [str(p) for p in sent.problems]}
+    result.update(_deliver(runtime, report))
+    return result
+
+
+def statements_of_account(runtime: Runtime, period: str) -> dict:
+    """The period's Statements of Account (the period closed first, idempotently), delivered."""
+    with runtime.engine.begin() as conn:
+        close_period(conn, period, policy=runtime.policy, at=clock.now())
+    out = runtime.settings.documents_dir / "SOA" / period
+    with runtime.engine.begin() as conn:
+        report = run_statements(conn, period, out, policy=runtime.policy)
+    result = {"summary": report.summary_line(), "problems": [p.message for p in report.problems]}
+    result.update(_deliver(runtime, report))
+    return result

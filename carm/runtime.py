@@ -1,0 +1,110 @@
+"""What a job or a command works with, built once from `Settings` and closed when done.
+
+`open_runtime(settings)` gives the database engine (its schema checked, never migrated),
+the policy, the partner folders (local, or SFTP from the settings or from the Airflow
+connection) and the trading-partner registry; leaving the `with` block disposes of the
+engine and closes the SFTP connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from sqlalchemy import Engine
+
+from core.errors import ConfigError
+from core.settings import Settings
+from ledger.policy import Policy, load_policy
+from store.partners import read_registry
+from transport.folders import LocalFolders, PartnerFolders
+from transport.partners import PartnerRegistry, load_partners
+from transport.sftp import SftpFolders
+
+from . import db
+
+__all__ = ["Runtime", "open_runtime", "make_folders"]
+
+log = structlog.get_logger("carm.runtime")
+
+
+def _sftp_from_airflow_connection(conn_id: str) -> SftpFolders:
+    """The SFTP folders from an Airflow connection (type `sftp`: host, port, login; extra
+    `key_file`, `known_hosts`, `no_host_key_check`) — read when a task runs through the Task
+    SDK (secrets backends, `AIRFLOW_CONN_*`), never at parse time."""
+    from airflow.sdk import BaseHook  # only inside an Airflow task: the command line never loads Airflow
+
+    conn = BaseHook.get_connection(conn_id)
+    extra = conn.extra_dejson
+    if not extra.get("key_file"):
+        raise ConfigError(f"Airflow connection {conn_id!r} needs extra key_file (the engine's private key)")
+    return SftpFolders(
+        conn.host,
+        int(conn.port or 22),
+        conn.login or "carm-engine",
+        key_filename=extra["key_file"],
+        known_hosts=extra.get("known_hosts"),
+        strict_host_key=str(extra.get("no_host_key_check", "false")).lower() not in ("true", "1", "yes"),
+    )
+
+
+def make_folders(settings: Settings) -> PartnerFolders:
+    """The partner folders the settings name."""
+    if settings.transport == "local":
+        return LocalFolders(settings.partners_dir)
+    if settings.sftp_url:
+        if not settings.sftp_key:
+            raise ConfigError("CARM_SFTP_KEY is not set (path of the engine's private key)")
+        return SftpFolders.from_url(
+            settings.sftp_url, key_filename=settings.sftp_key,
+            known_hosts=settings.sftp_known_hosts or str(Path("~/.ssh/known_hosts").expanduser()),
+            strict_host_key=settings.sftp_strict_host_key, timeout=settings.sftp_timeout,
+        )
+    return _sftp_from_airflow_connection(settings.sftp_conn_id)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    policy: Policy
+    _folders: PartnerFolders | None = field(default=None, repr=False)
+
+    @property
+    def folders(self) -> PartnerFolders:
+        if self._folders is None:
+            self._folders = make_folders(self.settings)
+        return self._folders
+
+    def registry(self) -> PartnerRegistry:
+        """The trading partners: the `trading_partner` table once loaded (`carm partners load`),
+        else the registry file (the embedded default)."""
+        with self.engine.connect() as conn:
+            loaded = read_registry(conn)
+        if loaded is not None:
+            return loaded
+        partners, problems = load_partners(self.settings.partners_file)
+        for problem in problems:
+            log.warning("partners.problem", file=str(self.settings.partners_file), problem=str(problem))
+        return partners
+
+    def close(self) -> None:
+        if isinstance(self._folders, SftpFolders):
+            self._folders.close()
+        self._folders = None
+        self.engine.dispose()
+
+
+@contextlib.contextmanager
+def open_runtime(settings: Settings | None = None, *, folders: PartnerFolders | None = None) -> Iterator[Runtime]:
+    settings = settings or Settings.from_env()
+    engine = db.open_engine(settings)
+    runtime = Runtime(settings, engine, load_policy(settings.policy_file), folders)
+    try:
+        db.require_current(engine)
+        yield runtime
+    finally:
+        runtime.close()

@@ -1,0 +1,146 @@
+"""`Settings`: the engine's configuration, read once from the environment at the edge.
+
+The command line and each Airflow task call `Settings.from_env()` once and pass the
+object down; no module below the application reads the environment.  Embedded defaults
+in brackets:
+
+=========================  ================================================================
+variable                   meaning
+=========================  ================================================================
+CARM_HOME                  [`./var`] the embedded default's state: `carm.db`, `partners/`,
+                           `archive/`, `documents/`
+CARM_DATABASE_URL          [SQLite in `CARM_HOME`] the database (PostgreSQL in production:
+                           `postgresql+psycopg://user@host/db`)
+CARM_TRANSPORT             [`local`] partner folders: `local` or `sftp`
+CARM_PARTNERS_DIR          [`$CARM_HOME/partners`] the local partner folders
+CARM_PARTNERS_FILE         [`fixtures/partners.csv`] the registry, until `carm partners load`
+CARM_SFTP_URL              `sftp://carm-engine@host:port` (else the Airflow connection)
+CARM_SFTP_KEY              the engine's private key file
+CARM_SFTP_KNOWN_HOSTS      [`~/.ssh/known_hosts`]
+CARM_SFTP_STRICT_HOST_KEY  [`yes`] `no` accepts an unknown host key (never a changed one)
+CARM_SFTP_TIMEOUT          [15] seconds
+CARM_SFTP_CONN_ID          [`carm_sftp`] the Airflow connection used without CARM_SFTP_URL
+CARM_SETTLE_SECONDS        [60] how long an inbox file must be left alone before it is taken
+CARM_INTAKE_BATCH          [20] files per mapped intake task
+CARM_INGEST_ATTEMPTS       [5] attempts of one file's transaction when another worker races it
+CARM_POLICY                a TOML file overriding policy numbers (`ledger.policy`)
+CARM_SMTP_URL              notices by SMTP too (`smtp://`, `smtps://`, `smtp+starttls://`)
+CARM_NOTICE_FROM           [`avis-notices@carm.invalid`] the notices' sender
+CARM_LOG_FORMAT            [`json`, `console` on a terminal]
+CARM_LOG_LEVEL             [`INFO`]
+=========================  ================================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = ["Settings"]
+
+_YES = {"1", "yes", "true", "on"}
+_NO = {"0", "no", "false", "off"}
+
+
+def _flag(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _YES:
+        return True
+    if lowered in _NO:
+        return False
+    raise ConfigError(f"{name} must be yes or no, not {value!r}")
+
+
+def _number(value: str, name: str, kind=float):
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{name} must not be negative, not {value!r}")
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the engine is configured with (see the module doc for the variables)."""
+
+    home: Path = Path("var")
+    database_url_override: str | None = None
+    transport: str = "local"
+    partners_dir_override: Path | None = None
+    partners_file: Path = Path("fixtures/partners.csv")
+    sftp_url: str | None = None
+    sftp_key: str | None = None
+    sftp_known_hosts: str | None = None
+    sftp_strict_host_key: bool = True
+    sftp_timeout: float = 15.0
+    sftp_conn_id: str = "carm_sftp"
+    settle_seconds: float = 60.0
+    intake_batch: int = 20
+    ingest_attempts: int = 5
+    policy_file: Path | None = None
+    smtp_url: str | None = None
+    notice_from: str = "avis-notices@carm.invalid"
+    log_format: str | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        transport = get("CARM_TRANSPORT") or "local"
+        if transport not in ("local", "sftp"):
+            raise ConfigError(f"CARM_TRANSPORT={transport!r}: expected local or sftp")
+        log_format = get("CARM_LOG_FORMAT")
+        if log_format not in (None, "json", "console"):
+            raise ConfigError(f"CARM_LOG_FORMAT={log_format!r}: expected json or console")
+        return cls(
+            home=Path(get("CARM_HOME") or "var"),
+            database_url_override=get("CARM_DATABASE_URL"),
+            transport=transport,
+            partners_dir_override=Path(get("CARM_PARTNERS_DIR")) if get("CARM_PARTNERS_DIR") else None,
+            partners_file=Path(get("CARM_PARTNERS_FILE") or "fixtures/partners.csv"),
+            sftp_url=get("CARM_SFTP_URL"),
+            sftp_key=get("CARM_SFTP_KEY"),
+            sftp_known_hosts=get("CARM_SFTP_KNOWN_HOSTS"),
+            sftp_strict_host_key=_flag(get("CARM_SFTP_STRICT_HOST_KEY") or "yes", "CARM_SFTP_STRICT_HOST_KEY"),
+            sftp_timeout=_number(get("CARM_SFTP_TIMEOUT") or "15", "CARM_SFTP_TIMEOUT"),
+            sftp_conn_id=get("CARM_SFTP_CONN_ID") or "carm_sftp",
+            settle_seconds=_number(get("CARM_SETTLE_SECONDS") or "60", "CARM_SETTLE_SECONDS"),
+            intake_batch=max(1, _number(get("CARM_INTAKE_BATCH") or "20", "CARM_INTAKE_BATCH", int)),
+            ingest_attempts=max(1, _number(get("CARM_INGEST_ATTEMPTS") or "5", "CARM_INGEST_ATTEMPTS", int)),
+            policy_file=Path(get("CARM_POLICY")) if get("CARM_POLICY") else None,
+            smtp_url=get("CARM_SMTP_URL"),
+            notice_from=get("CARM_NOTICE_FROM") or "avis-notices@carm.invalid",
+            log_format=log_format,
+            log_level=(get("CARM_LOG_LEVEL") or "INFO").upper(),
+        )
+
+    @property
+    def database_url(self) -> str:
+        return self.database_url_override or f"sqlite:///{self.home / 'carm.db'}"
+
+    @property
+    def partners_dir(self) -> Path:
+        return self.partners_dir_override or self.home / "partners"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.home / "documents"
+
+    @property
+    def email_outbox(self) -> Path:
+        return self.home / "outbox-email"

@@ -1,0 +1,323 @@
+"""The books in the database: writing the rules' plans, reading items and histories, proving the books.
+
+`write_plan` is the only way money moves: it opens the plan's items (idempotent on their
+keys), posts its entries — each checked by `ledger.journal.check_entry`, each idempotent
+on its key: the same key with the same reason and total is a harmless replay, with other
+content an `IdempotencyConflict` — with their lines in bulk, updates the item and account
+balance caches in one statement per cache (rows in key order, the same in every worker:
+no deadlock), and records the plan's notices once each.
+
+Reads come from the journal itself (`items_as_of`, `account_history`: exact as of any day)
+or, on the allocation hot path, from the caches (`open_items`); `check_books` proves the
+caches equal to the journal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, and_, func, select
+
+from core.db import insert_for
+from core.problems import Problem
+from ledger.errors import IdempotencyConflict
+from ledger.history import AccountHistory, Movement
+from ledger.journal import check_entry
+from ledger.model import URGENT_KINDS, Account, Entry, Item, Notice, Plan
+
+from .schema import account_balance, ar_item, item_balance, journal_entry, journal_line, notice, program_account
+
+__all__ = [
+    "Written", "write_plan", "post", "record_notices", "lock_accounts", "open_items", "items_as_of", "account_history",
+    "balance", "suspense_by_trace", "check_books",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What `write_plan` did: the ids of the entries it posted (by key; replays left out)
+    and how many of the plan's notices were new."""
+
+    entry_ids: dict[str, int]
+    notices: int
+
+
+def _chunks(values: Sequence, size: int = 1000) -> Iterable[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _item_ids(conn: Connection, keys: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(keys))
+    found: dict[str, int] = {}
+    for chunk in _chunks(wanted):
+        found.update((k, int(i)) for k, i in conn.execute(select(ar_item.c.key, ar_item.c.id).where(ar_item.c.key.in_(chunk))))
+    return found
+
+
+def _open_items(conn: Connection, plan: Plan) -> dict[str, int]:
+    """Create the plan's new items (in plan order, existing keys left alone); the ids of every
+    item the plan names."""
+    keys = {new.key for new in plan.items} | {line.item_key for e in plan.entries for line in e.lines if line.item_key}
+    ids = _item_ids(conn, keys)
+    rows, seen = [], set()
+    for new in plan.items:
+        if new.key in ids or new.key in seen:
+            continue
+        seen.add(new.key)
+        rows.append(dict(key=new.key, rm15=new.rm15, asec=new.asec, agent_bn9=new.agent_bn9, kind=new.kind, component=new.component,
+                         transaction_number=new.transaction_number, posted_on=new.posted_on, due_date=new.due_date,
+                         under_review=new.under_review, description=new.description))
+    if rows:
+        conn.execute(ar_item.insert(), rows)
+        ids.update(_item_ids(conn, seen))
+    return ids
+
+
+def _new_entries(conn: Connection, entries: Sequence[Entry]) -> list[Entry]:
+    """The entries not posted yet; a key posted with other content raises IdempotencyConflict."""
+    existing: dict[str, tuple[str, int]] = {}
+    keys = [e.key for e in entries]
+    for chunk in _chunks(keys):
+        totals = (
+            select(journal_entry.c.key, journal_entry.c.reason, func.coalesce(func.sum(journal_line.c.debit_cents), 0))
+            .select_from(journal_entry.outerjoin(journal_line, journal_line.c.entry_id == journal_entry.c.id))
+            .where(journal_entry.c.key.in_(chunk))
+            .group_by(journal_entry.c.key, journal_entry.c.reason)
+        )
+        existing.update((k, (r, int(t))) for k, r, t in conn.execute(totals))
+    fresh = []
+    for entry in entries:
+        check_entry(entry)
+        if entry.key in existing:
+            reason, total = existing[entry.key]
+            if reason != entry.reason or total != entry.total_cents:
+                raise IdempotencyConflict(f"{entry.key} was posted as {reason} {total}, now {entry.reason} {entry.total_cents}")
+            continue
+        fresh.append(entry)
+    return fresh
+
+
+def _update_caches(conn: Connection, entries: Sequence[Entry], ids: dict[str, int]) -> None:
+    per_item: dict[tuple[int, str], int] = {}
+    per_account: dict[str, int] = {}
+    for entry in entries:
+        for line in entry.lines:
+            if line.account != Account.AR or line.rm15 is None:
+                continue
+            if line.item_key is not None:
+                key = (ids[line.item_key], line.rm15)
+                per_item[key] = per_item.get(key, 0) + line.signed_cents
+            per_account[line.rm15] = per_account.get(line.rm15, 0) + line.signed_cents
+    insert = insert_for(conn)
+    if per_item:
+        stmt = insert(item_balance)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["item_id"], set_={"balance_cents": item_balance.c.balance_cents + stmt.excluded.balance_cents}
+            ),
+            [{"item_id": i, "rm15": r, "balance_cents": d} for (i, r), d in sorted(per_item.items())],
+        )
+    if per_account:
+        stmt = insert(account_balance)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["rm15"], set_={"balance_cents": account_balance.c.balance_cents + stmt.excluded.balance_cents}
+            ),
+            [{"rm15": r, "balance_cents": d} for r, d in sorted(per_account.items())],
+        )
+
+
+def record_notices(conn: Connection, notices: Sequence[Notice]) -> int:
+    """Record each notice unless its key already is (idempotent); how many were new."""
+    if not notices:
+        return 0
+    keys = [n.key for n in notices]
+    known: set[str] = set()
+    for chunk in _chunks(keys):
+        known.update(conn.execute(select(notice.c.key).where(notice.c.key.in_(chunk))).scalars())
+    rows, seen = [], set()
+    for n in notices:
+        if n.key in known or n.key in seen:
+            continue
+        seen.add(n.key)
+        rows.append(dict(key=n.key, notice_date=n.day, bn9=n.bn9, rm15=n.rm15, kind=n.kind, urgent=n.kind in URGENT_KINDS,
+                         data=json.dumps(n.data, sort_keys=True)))
+    if rows:
+        insert = insert_for(conn)
+        conn.execute(insert(notice).on_conflict_do_nothing(), rows)
+    return len(rows)
+
+
+def write_plan(conn: Connection, plan: Plan, at: datetime) -> Written:
+    """Write `plan` (items, then entries with their lines and caches, then notices); see the module doc."""
+    ids = _open_items(conn, plan)
+    fresh = _new_entries(conn, plan.entries)
+    entry_ids: dict[str, int] = {}
+    if fresh:
+        conn.execute(journal_entry.insert(), [
+            dict(key=e.key, entry_date=e.day, posted_at=at, reason=e.reason, description=e.description, source=e.source, reverses=e.reverses)
+            for e in fresh
+        ])
+        for chunk in _chunks([e.key for e in fresh]):
+            ids_by_key = select(journal_entry.c.key, journal_entry.c.id).where(journal_entry.c.key.in_(chunk))
+            entry_ids.update((k, int(i)) for k, i in conn.execute(ids_by_key))
+        conn.execute(journal_line.insert(), [
+            dict(entry_id=entry_ids[e.key], account=line.account, rm15=line.rm15,
+                 item_id=ids[line.item_key] if line.item_key else None, party=line.party, trace=line.trace,
+                 debit_cents=line.debit_cents, credit_cents=line.credit_cents)
+            for e in fresh for line in e.lines
+        ])
+        _update_caches(conn, fresh, ids)
+    return Written(entry_ids, record_notices(conn, plan.notices))
+
+
+def lock_accounts(conn: Connection, rm15s: Iterable[str]) -> None:
+    """Serialize work on the same accounts across workers: PostgreSQL row locks, in one global order."""
+    wanted = sorted(set(rm15s))
+    if conn.dialect.name == "postgresql" and wanted:
+        conn.execute(
+            select(program_account.c.rm15).where(program_account.c.rm15.in_(wanted)).order_by(program_account.c.rm15).with_for_update()
+        ).all()
+
+
+def _item(row, balance: int) -> Item:
+    return Item(
+        id=int(row.id), key=row.key, rm15=row.rm15, asec=row.asec, agent_bn9=row.agent_bn9, kind=row.kind, component=row.component,
+        transaction_number=row.transaction_number, posted_on=row.posted_on, due_date=row.due_date,
+        under_review=bool(row.under_review), description=row.description, balance_cents=balance,
+    )
+
+
+def open_items(conn: Connection, rm15s: Iterable[str]) -> list[Item]:
+    """Items with a non-zero balance on the accounts, from the cache (the allocation hot path), in creation order."""
+    wanted = sorted(set(rm15s))
+    out: list[Item] = []
+    for chunk in _chunks(wanted):
+        rows = conn.execute(
+            select(ar_item, item_balance.c.balance_cents)
+            .join(item_balance, item_balance.c.item_id == ar_item.c.id)
+            .where(and_(item_balance.c.rm15.in_(chunk), item_balance.c.balance_cents != 0))
+        )
+        out += [_item(r, int(r.balance_cents)) for r in rows]
+    return sorted(out, key=lambda it: it.id)
+
+
+def items_as_of(conn: Connection, rm15s: Sequence[str] | str, as_of: date | None = None, *, open_only: bool = True) -> list[Item]:
+    """Items of the accounts with their balance from the journal at the end of `as_of` (all dates when None)."""
+    if isinstance(rm15s, str):
+        rm15s = [rm15s]
+    total = func.sum(journal_line.c.debit_cents - journal_line.c.credit_cents).label("balance")
+    query = (
+        select(ar_item, total)
+        .join(journal_line, journal_line.c.item_id == ar_item.c.id)
+        .join(journal_entry, journal_entry.c.id == journal_line.c.entry_id)
+        .where(ar_item.c.rm15.in_(list(rm15s)), journal_line.c.account == Account.AR)
+        .group_by(*ar_item.c)
+        .order_by(ar_item.c.id)
+    )
+    if as_of is not None:
+        query = query.where(journal_entry.c.entry_date <= as_of)
+    return [_item(r, int(r.balance)) for r in conn.execute(query) if not (open_only and int(r.balance) == 0)]
+
+
+def account_history(conn: Connection, rm15: str) -> AccountHistory:
+    """Every item of the account and every AR line on it (`ledger.history.AccountHistory`)."""
+    items = [_item(r, 0) for r in conn.execute(select(ar_item).where(ar_item.c.rm15 == rm15).order_by(ar_item.c.id))]
+    movements = [
+        Movement(r.key, r.entry_key, r.entry_date, int(r.cents))
+        for r in conn.execute(
+            select(ar_item.c.key, journal_entry.c.key.label("entry_key"), journal_entry.c.entry_date,
+                   (journal_line.c.debit_cents - journal_line.c.credit_cents).label("cents"))
+            .select_from(journal_line.join(journal_entry, journal_entry.c.id == journal_line.c.entry_id)
+                         .join(ar_item, ar_item.c.id == journal_line.c.item_id))
+            .where(journal_line.c.account == Account.AR, journal_line.c.rm15 == rm15)
+            .order_by(journal_entry.c.id, journal_line.c.id)
+        )
+    ]
+    return AccountHistory(rm15, items, movements)
+
+
+def balance(conn: Connection, rm15: str, as_of: date | None = None) -> int:
+    """The account's balance from the journal itself (positive = owed), at the end of `as_of`."""
+    query = (
+        select(func.coalesce(func.sum(journal_line.c.debit_cents - journal_line.c.credit_cents), 0))
+        .select_from(journal_line.join(journal_entry, journal_entry.c.id == journal_line.c.entry_id))
+        .where(journal_line.c.account == Account.AR, journal_line.c.rm15 == rm15)
+    )
+    if as_of is not None:
+        query = query.where(journal_entry.c.entry_date <= as_of)
+    return int(conn.execute(query).scalar_one())
+
+
+def suspense_by_trace(conn: Connection, party: str, as_of: date) -> dict[str, int]:
+    """Money held in suspense for `party` (a payer's BN9) at the end of `as_of`, by trace number."""
+    rows = conn.execute(
+        select(journal_line.c.trace, func.sum(journal_line.c.credit_cents - journal_line.c.debit_cents))
+        .join(journal_entry, journal_entry.c.id == journal_line.c.entry_id)
+        .where(journal_line.c.account == Account.SUSPENSE, journal_line.c.party == party, journal_entry.c.entry_date <= as_of)
+        .group_by(journal_line.c.trace)
+    )
+    return {row[0]: int(row[1]) for row in rows if int(row[1])}
+
+
+def check_books(conn: Connection) -> list[Problem]:
+    """`carm ledger check`: every entry balanced, every line one-sided, every cache equal to the journal."""
+    problems: list[Problem] = []
+    unbalanced = conn.execute(
+        select(journal_line.c.entry_id, func.sum(journal_line.c.debit_cents), func.sum(journal_line.c.credit_cents))
+        .group_by(journal_line.c.entry_id)
+        .having(func.sum(journal_line.c.debit_cents) != func.sum(journal_line.c.credit_cents))
+    )
+    problems += [Problem("unbalanced", f"debits {d} != credits {c}", f"entry {e}") for e, d, c in unbalanced]
+    empty = conn.execute(
+        select(journal_entry.c.id).where(~select(journal_line.c.id).where(journal_line.c.entry_id == journal_entry.c.id).exists())
+    )
+    problems += [Problem("empty-entry", "no lines", f"entry {e}") for (e,) in empty]
+    bad_lines = conn.execute(
+        select(journal_line.c.id).where(
+            (journal_line.c.debit_cents < 0)
+            | (journal_line.c.credit_cents < 0)
+            | ((journal_line.c.debit_cents > 0) == (journal_line.c.credit_cents > 0))
+        )
+    )
+    problems += [Problem("bad-line", "not one positive side", f"line {i}") for (i,) in bad_lines]
+
+    per_item = dict(
+        conn.execute(
+            select(journal_line.c.item_id, func.sum(journal_line.c.debit_cents - journal_line.c.credit_cents))
+            .where(journal_line.c.account == Account.AR, journal_line.c.item_id.is_not(None))
+            .group_by(journal_line.c.item_id)
+        ).all()
+    )
+    cached_items = dict(conn.execute(select(item_balance.c.item_id, item_balance.c.balance_cents)).all())
+    for item_id in sorted(set(per_item) | set(cached_items)):
+        journal, cached = int(per_item.get(item_id, 0)), int(cached_items.get(item_id, 0))
+        if journal != cached:
+            problems.append(Problem("stale-cache", f"cache {cached} != journal {journal}", f"item {item_id}"))
+
+    per_account = dict(
+        conn.execute(
+            select(journal_line.c.rm15, func.sum(journal_line.c.debit_cents - journal_line.c.credit_cents))
+            .where(journal_line.c.account == Account.AR)
+            .group_by(journal_line.c.rm15)
+        ).all()
+    )
+    cached_accounts = dict(conn.execute(select(account_balance.c.rm15, account_balance.c.balance_cents)).all())
+    for rm15 in sorted(set(per_account) | set(cached_accounts), key=str):
+        journal, cached = int(per_account.get(rm15, 0)), int(cached_accounts.get(rm15, 0))
+        if journal != cached:
+            problems.append(Problem("stale-cache", f"cache {cached} != journal {journal}", f"account {rm15}"))
+    total = conn.execute(select(func.sum(journal_line.c.debit_cents - journal_line.c.credit_cents))).scalar() or 0
+    if int(total):
+        problems.append(Problem("unbalanced", f"the journal as a whole is off by {int(total)} cents", "journal"))
+    return problems
+
+
+def post(conn: Connection, entry: Entry, at: datetime) -> int | None:
+    """Post one entry (`write_plan` of a plan holding only it): its id, or None when its key was
+    already posted with the same content."""
+    return write_plan(conn, Plan(entries=[entry]), at).entry_ids.get(entry.key)
