@@ -334,8 +334,7 @@ def _open_input(path: Path):
 
 
 def _edi_validate(args: argparse.Namespace) -> int:
-    from edi.pipeline import acknowledge_file
-    from store.edi import SqlEdiStore
+    from .intake import preview
 
     stream, problem = _open_input(args.file)
     if problem:
@@ -346,10 +345,17 @@ def _edi_validate(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"carm: {args.out}: cannot create the output folder ({exc.strerror})", file=sys.stderr)
         return EXIT_UNUSABLE
-    with stream, _runtime(args) as runtime, runtime.engine.begin() as conn:
-        outcome = acknowledge_file(stream, args.file.name, store=SqlEdiStore(conn), at=clock.now())
+    with stream:
+        data = stream.read()
+    if db.exists(args.settings):
+        with _runtime(args) as runtime:
+            outcome = preview(runtime.engine, data, args.file.name, at=clock.now())
+    else:
+        print("carm: no database: the checks that need account data (duplicate trace, payer, accounts) were not made",
+              file=sys.stderr)
+        outcome = preview(None, data, args.file.name, at=clock.now())
     written = _write_answers(outcome, args.out)
-    _print_outcome(outcome, args, written)
+    _print_outcome(outcome, args, written, dry_run=True)
     return outcome.exit_code
 
 
@@ -367,7 +373,7 @@ def _write_answers(outcome, out_dir: Path) -> list[Path]:
     return written
 
 
-def _print_outcome(outcome, args: argparse.Namespace, written: list[Path]) -> None:
+def _print_outcome(outcome, args: argparse.Namespace, written: list[Path], *, dry_run: bool = False) -> None:
     if args.json:
         for line in outcome.envelope_lines():
             print(json.dumps({"file": args.file.name, "problem": line}))
@@ -377,11 +383,13 @@ def _print_outcome(outcome, args: argparse.Namespace, written: list[Path]) -> No
     for line in outcome.envelope_lines():
         print(line)
     for s in outcome.sets:
-        print(s.summary_line())
+        print(s.summary_line(dry_run=dry_run))
     for path in written:
         print(f"wrote {path}")
     if outcome.replayed:
         print("same bytes as a file already received: acknowledgements returned again, nothing re-judged or re-posted")
+    if dry_run:
+        print("dry run: the answers an ingest would send now; nothing was posted or kept")
 
 
 def _formats(text: str) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from core.db import make_engine
 from core.errors import SchemaError
 from core.settings import Settings
 
-__all__ = ["open_engine", "upgrade", "head_revision", "current_revision", "require_current", "describe"]
+__all__ = ["open_engine", "exists", "upgrade", "head_revision", "current_revision", "require_current", "describe"]
 
 
 def _alembic_config() -> Config:
@@ -39,6 +39,12 @@ def _sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
+
+
+def exists(settings: Settings) -> bool:
+    """False when the configured database is the embedded SQLite file and it was never created."""
+    path = _sqlite_file(settings.database_url)
+    return path is None or path.exists()
 
 
 def open_engine(settings: Settings, *, create: bool = False) -> Engine:

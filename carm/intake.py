@@ -2,7 +2,8 @@
 
     pending_files    every file waiting in an FI inbox (and every file a stopped run had claimed)
     process_inbound  claim → archive → register → ingest → deliver 997/TA1/824 → processed/ or quarantine/
-    ingest           validate → 997/TA1 → account checks → 824 → post, in one database transaction
+    ingest           validate → account checks → 997/TA1 → 824 → post, in one database transaction
+    preview          the answers `ingest` would send, with nothing posted, kept or numbered (`carm edi validate`)
 
 `ingest` is where the EDI stages meet the ledger: the file is validated once, then
 acknowledged and posted in one transaction, so a crash leaves everything or nothing.
@@ -19,17 +20,19 @@ import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core import clock
 from core.files import atomic_write
+from edi.advice import Check
 from edi.payments import Payment
-from edi.pipeline import Outcome, acknowledge
+from edi.pipeline import AccountChecks, Outcome, acknowledge
+from edi.store import MemoryEdiStore
 from edi.validate import validate_stream
 from ledger.checks import account_check
 from ledger.policy import Policy
@@ -41,7 +44,7 @@ from transport.folders import PROCESSED, QUARANTINE, InboxFile
 
 from .runtime import Runtime
 
-__all__ = ["Ingested", "ingest", "pending_files", "batches", "process_inbound", "ANSWER_KINDS"]
+__all__ = ["Ingested", "ingest", "preview", "pending_files", "batches", "process_inbound", "ANSWER_KINDS"]
 
 log = structlog.get_logger("carm.intake")
 
@@ -77,11 +80,8 @@ def ingest(
     for attempt in range(1, attempts + 1):
         try:
             with engine.begin() as conn:
-
-                def checks(payments: Sequence[Payment], conn=conn):
-                    return account_check(payment_facts(conn, payments), payments, received_on)
-
-                outcome = acknowledge(result, name, store=SqlEdiStore(conn), at=acknowledged_at, account_checks=checks, sender=sender)
+                outcome = acknowledge(result, name, store=SqlEdiStore(conn), at=acknowledged_at,
+                                      account_checks=_account_checks(conn, received_on), sender=sender)
                 posted = [] if outcome.replayed else post_payments(
                     conn, result.digest, name, [(s.payment, s.verdict) for s in outcome.sets if s.verdict is not None],
                     received_at=received_at, policy=policy,
@@ -93,6 +93,32 @@ def ingest(
                 raise
             log.info("ingest.retry", file=name, attempt=attempt, reason=type(exc.orig).__name__ if getattr(exc, "orig", None) else str(exc))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _account_checks(conn: Connection, received_on: date) -> AccountChecks:
+    """The ledger's checks of a file's payments, reading what they need through `conn`."""
+
+    def checks(payments: Sequence[Payment]) -> Check:
+        return account_check(payment_facts(conn, payments), payments, received_on)
+
+    return checks
+
+
+def preview(engine: Engine | None, data: bytes, name: str, *, at: datetime) -> Outcome:
+    """The answers `ingest` would send for `data` now — judged against the ledger when there is
+    one, in a transaction rolled back at once: nothing posted, no answer kept, no control number
+    consumed, so a later ingest of the same bytes judges and posts them as if never seen.  Without
+    a database, only the checks that need no account data are made."""
+    result = validate_stream(io.BytesIO(data))
+    if engine is None:
+        return acknowledge(result, name, store=MemoryEdiStore(), at=at)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            return acknowledge(result, name, store=SqlEdiStore(conn), at=at,
+                               account_checks=_account_checks(conn, at.astimezone(clock.EASTERN).date()))
+        finally:
+            transaction.rollback()
 
 
 def pending_files(runtime: Runtime, now: float | None = None) -> list[dict]:
@@ -147,7 +173,7 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
     bound = bound.bind(digest=digest[:16], size=len(data))
     archived = _archive(runtime.settings.archive_dir, data, digest, received_at)
     with runtime.engine.begin() as conn:
-        record_received(conn, digest=digest, partner=ref["partner"], name=ref["name"][:200], size=len(data),
+        record_received(conn, digest=digest, partner=ref["partner"], name=ref["name"], size=len(data),
                         received_at=received_at, archive_path=str(archived))
     sender = partner.isa_sender if partner is not None else None
     done = ingest(runtime.engine, data, ref["name"], received_at=received_at, policy=runtime.policy, sender=sender,
@@ -158,11 +184,11 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
             name, content = outcome.documents[kind]
             folders.deliver(ref["partner"], name, content)
     unusable = outcome.exit_code == 2
-    reason = "; ".join(outcome.envelope_lines())[:400] if unusable else None
+    reason = "; ".join(outcome.envelope_lines()) if unusable else None
     folder = QUARANTINE if unusable else PROCESSED
     folders.finish(file, folder)
     with runtime.engine.begin() as conn:
-        record_outcome(conn, digest, state=FileState.QUARANTINED if unusable else FileState.PROCESSED, reason=reason,
+        record_outcome(conn, ref["partner"], digest, state=FileState.QUARANTINED if unusable else FileState.PROCESSED, reason=reason,
                        exit_code=outcome.exit_code, at=clock.now())
     summary = {
         "partner": ref["partner"],

@@ -1,25 +1,26 @@
-"""Business validation of payments and the 824 application advice that reports it.
+"""Business validation of payments, and the 824 application advice that reports it.
 
-A syntactically accepted 820 set (AK5 `A`) becomes a `Payment`; the checks
-here judge it and give a `PaymentVerdict`:
+A syntactically sound 820 set becomes a `Payment`; the checks here judge it and give a
+`PaymentVerdict`:
 
-* `TR` — the whole payment is refused (820 guide): total out of balance
-  (TED 010), a currency other than CAD (D17-R29, TED 012), a method the agency
-  does not take — wire, cheque (D17-R27, TED 012) —, an amount not above zero
-  (TED 012), a payer whose BN9 fails its check digit (TED 011), an unknown
-  payment kind (TED 012);
-* `TE` — some remittance lines are set aside (`OTI*IR`): an RM15 that is not
-  a valid program account (TED 011), an interim payment line with no security
-  account number (D17-R22, Annex G, TED 007), a malformed ASEC (TED 011);
+* `TR` — the whole payment is refused (820 guide): total out of balance (TED 010), a
+  currency other than CAD (D17-R29, TED 012), a method the agency does not take by EDI —
+  a wire (D17-R27) or a cheque, which goes to headquarters on paper (D17-R26), TED 012 —,
+  an amount not above zero (TED 012), a payer whose BN9 fails its check digit (TED 011);
+* `TE` — some remittance lines are set aside (`OTI*IR`): an RM15 that is not a valid
+  program account (TED 011), an interim payment line with no security account number
+  (D17-R22, Annex G, TED 007), a malformed ASEC (TED 011);
 * `TA` — every line can be applied.
 
-Checks that need account data (unknown RM15 or ASEC, no broker relationship,
-unknown payer, duplicate trace number) are `Check`s the ledger passes in;
-they return findings of the same shape.  Money that is refused or set aside
-is held in suspense by the ledger (`PaymentVerdict.suspense_cents`), except a
-duplicate, which is refused and not held.
+Checks that need account data (a duplicate trace, an unknown payer, a broker without its
+security account, unknown or inactive accounts, no relationship) are `Check`s the ledger
+passes in; they return findings of the same shape.
 
-Findings are values; the 824 writer turns them into OTI/TED loops.
+A positive 997 is the payer's proof of payment (memo D17-5-1 §30): every refusal is
+decided before the 997 is written, and `refusal_errors` turns it into the AK3/AK4 that
+reject the set in the 997 (`edi.pipeline`).  A refused set is neither posted nor held;
+lines set aside are held in suspense (`PaymentVerdict.suspense_cents`) until an operator
+applies or returns them.  The 824 says all of it in words (OTI/TED loops).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from core.money import format_cents
 
 from .guide import ACCEPTED_METHODS, PAYMENT_KINDS
 from .payments import Payment, RemittanceLine
+from .results import ElementError, SegmentError
 
 __all__ = [
     "Finding",
@@ -41,6 +43,7 @@ __all__ = [
     "Check",
     "judge",
     "advice_824_body",
+    "refusal_errors",
     "ACCEPTED_METHODS",
     "PAYMENT_KINDS",
     "TED",
@@ -123,11 +126,10 @@ class PaymentVerdict:
 
     @property
     def suspense_cents(self) -> int:
-        """Money that arrived but is not applied: held against payer and trace."""
-        if self.duplicate:
-            return 0
+        """Money accepted but not applied yet: the lines set aside, held against payer and trace.
+        A refused payment is not accepted (negative 997): nothing of it is held."""
         if self.refusals:
-            return max(self.payment.total_cents, 0)
+            return 0
         return sum(lv.line.amount_cents for lv in self.lines if not lv.applied)
 
 
@@ -141,10 +143,12 @@ def _syntax_free_checks(payment: Payment) -> tuple[list[Finding], dict[int, list
     if payment.total_cents <= 0:
         refusals.append(Finding("012", "payment total must be above zero", "BPR", payment.position_of("BPR"), 2, "782",
                                 format_cents(payment.total_cents), "820 guide BPR02"))
-    if payment.method not in ACCEPTED_METHODS:
-        refusals.append(
-            Finding("012", f"payment method {payment.method} is not accepted", "BPR", payment.position_of("BPR"), 4, "591", payment.method, "D17-R27")
-        )
+    if payment.method == "CHK":
+        refusals.append(Finding("012", "cheques are not taken by EDI: mail them to headquarters", "BPR", payment.position_of("BPR"), 4, "591",
+                                payment.method, "D17-R26"))
+    elif payment.method not in ACCEPTED_METHODS:
+        refusals.append(Finding("012", f"payment method {payment.method} is not accepted", "BPR", payment.position_of("BPR"), 4, "591",
+                                payment.method, "D17-R27"))
     if payment.currency is not None and payment.currency != "CAD":
         refusals.append(Finding("012", f"currency {payment.currency} is not accepted - CAD only", "CUR", payment.position_of("CUR"), 2, "100",
                                 payment.currency, "D17-R29"))
@@ -261,3 +265,24 @@ def advice_824_body(
             body += [_ted(f) for f in lv.findings]
     return body
 
+
+
+def refusal_errors(refusals: Sequence[Finding]) -> tuple[SegmentError, ...]:
+    """The 997's AK3/AK4 for a refused payment: each refusal points at its element (AK3 code 8,
+    AK4 code 7: a value the guide does not accept) or at the segment it lacks (AK3 code 3)."""
+    by_segment: dict[tuple[str, int], list[Finding]] = {}
+    for f in refusals:
+        by_segment.setdefault((f.segment_id, f.position or 0), []).append(f)
+    errors = []
+    for (segment_id, position), found in sorted(by_segment.items(), key=lambda item: item[0][1]):
+        missing = [f for f in found if f.element is None]
+        if missing:
+            errors.append(SegmentError(segment_id, position, "", "3", missing[0].message))
+            continue
+        elements, seen = [], set()
+        for f in found:
+            if f.element not in seen:
+                seen.add(f.element)
+                elements.append(ElementError(f.element, None, f.data_element, "7", f.bad_value, f.message))
+        errors.append(SegmentError(segment_id, position, "", "8", "; ".join(f.message for f in found), tuple(elements)))
+    return tuple(errors)

@@ -23,7 +23,7 @@ import structlog
 from core.money import format_cents
 
 from .acks import functional_ack_interchanges, partner_key, ta1_interchanges
-from .advice import Check, PaymentVerdict, advice_824_body, judge
+from .advice import Check, PaymentVerdict, advice_824_body, judge, refusal_errors
 from .guide import RECEIVER_ID, RECEIVER_QUALIFIER
 from .payments import Payment
 from .results import AK5_TEXT, AK9_TEXT, TA1_TEXT, FileResult, GroupResult, InterchangeResult, SetResult
@@ -102,7 +102,8 @@ class SetOutcome:
             )
         return row
 
-    def summary_line(self) -> str:
+    def summary_line(self, *, dry_run: bool = False) -> str:
+        """One line for people; `dry_run` words what would happen rather than what happened."""
         s = self.summary()
         parts = [f"ISA {s['interchange']}", f"GS {s['group']}", f"ST {s['set_id']} {s['set']}"]
         if not self.interchange.usable:
@@ -115,9 +116,10 @@ class SetOutcome:
             parts.append(f"AK9 {s['ak9']}")
         if s["advice"]:
             parts.append(f"824 {s['advice']}")
-            parts.append(f"trace {s['trace']} {s['kind']} {s['total']} CAD, {s['applied']}/{s['lines']} lines applied")
+            verb = "to apply" if dry_run else "applied"
+            parts.append(f"trace {s['trace']} {s['kind']} {s['total']} CAD, {s['applied']}/{s['lines']} lines {verb}")
             if s["suspense"] != "0.00":
-                parts.append(f"suspense {s['suspense']}")
+                parts.append(f"{'to suspense' if dry_run else 'suspense'} {s['suspense']}")
         if s.get("first_error"):
             parts.append(s["first_error"])
         elif s.get("findings"):
@@ -200,14 +202,30 @@ def _judged(ic: InterchangeResult, group: GroupResult, st: SetResult) -> bool:
     return ic.usable and group.ack_code != "R" and st.accepted and isinstance(st.payload, Payment)
 
 
-def _judge_sets(result: FileResult, account_checks: AccountChecks | None) -> tuple[SetOutcome, ...]:
+def _judge_sets(result: FileResult, account_checks: AccountChecks | None) -> tuple[FileResult, tuple[SetOutcome, ...]]:
+    """Judge every set that passed syntax; a refused set is rejected in the 997 too (a positive
+    997 is the proof of payment, memo D17-5-1 §30): its refusals become AK3/AK4 and AK5 `R`."""
     judged = [st.payload for ic, group, st in result.sets() if _judged(ic, group, st)]
     checks = [account_checks(judged)] if account_checks is not None and judged else []
-    outcomes = []
-    for ic, group, st in result.sets():
-        verdict = judge(st.payload, checks) if _judged(ic, group, st) else None
-        outcomes.append(SetOutcome(ic, group, st, verdict))
-    return tuple(outcomes)
+    verdicts = {st.file_index: judge(st.payload, checks) for ic, group, st in result.sets() if _judged(ic, group, st)}
+    interchanges = []
+    outcomes: list[SetOutcome] = []
+    for ic in result.interchanges:
+        groups = []
+        for group in ic.groups:
+            sets = tuple(_with_refusals(st, verdicts.get(st.file_index)) for st in group.sets)
+            groups.append(replace(group, sets=sets))
+        folded = replace(ic, groups=tuple(groups))
+        interchanges.append(folded)
+        outcomes += [SetOutcome(folded, group, st, verdicts.get(st.file_index)) for group in folded.groups for st in group.sets]
+    return replace(result, interchanges=tuple(interchanges)), tuple(outcomes)
+
+
+def _with_refusals(st: SetResult, verdict: PaymentVerdict | None) -> SetResult:
+    if verdict is None or not verdict.refusals:
+        return st
+    errors = tuple(sorted((*st.errors, *refusal_errors(verdict.refusals)), key=lambda e: (e.position, e.code)))
+    return replace(st, errors=errors, codes=tuple(sorted({*st.codes, "5"}, key=int)))
 
 
 def _advice_interchanges(sets: Sequence[SetOutcome], store: EdiStore, at: datetime) -> list[Interchange]:
@@ -279,18 +297,19 @@ def acknowledge(
     if sender is not None:
         result = _check_sender(result, sender)
     bound = log.bind(file=name, digest=result.digest[:16], size=result.size)
-    stored = store.documents(result.digest)
+    partner = sender or ""  # whose answers: the partner the file came from (any, when not known)
+    stored = store.documents(partner, result.digest)
     if stored:
         # Same bytes again: same answers, and nothing judged anew (the first
         # receipt's verdicts stand; the ledger is idempotent on the digest).
-        sets = _judge_sets(result, account_checks)
+        result, sets = _judge_sets(result, account_checks)
         bound.info("file.replayed", documents=sorted(stored))
         # the same bytes under this upload's name, so the FI finds them beside its file
         renamed = {kind: (_answer_name(name, result.digest, kind), content) for kind, (_, content) in stored.items()}
         return Outcome(name, result, sets, renamed, True)
 
     result = _check_cross_file_duplicates(result, store, at)
-    sets = _judge_sets(result, account_checks)
+    result, sets = _judge_sets(result, account_checks)
     ta1: list[Interchange] = []
     fa: list[Interchange] = []
     for ic in result.interchanges:
@@ -303,7 +322,7 @@ def acknowledge(
         if interchanges:
             content = b"".join(i.render() for i in interchanges)
             doc_name = _answer_name(name, result.digest, kind)
-            store.save_document(result.digest, kind, doc_name, content, sequence, at)
+            store.save_document(partner, result.digest, kind, doc_name, content, sequence, at)
             documents[kind] = (doc_name, content)
 
     for ic in result.interchanges:

@@ -4,8 +4,9 @@
   "interchange/group control numbers from a persistent per-partner sequence");
 * interchanges received — (sender, ISA13) with the file that brought it, so a second
   file reusing a control number gets TA1 025;
-* answers sent — every acknowledgement written, by the inbound file's digest, so a file
-  received twice gets the same bytes back.
+* answers sent — every acknowledgement written, by the partner the file came from and the
+  file's digest, so a file received twice from a partner gets the same bytes back (and the
+  same bytes from another partner are judged for that partner).
 
 `EdiStore` is the interface the pipeline uses.  `MemoryEdiStore` keeps it in memory (unit
 tests, and `carm edi validate`, which must leave nothing behind that intake would read);
@@ -34,11 +35,11 @@ class EdiStore(Protocol):
     def record_interchange(self, sender: str, control_number: str, digest: str, at: datetime) -> None:
         """Remember that the file `digest` brought (sender, ISA13) (idempotent)."""
 
-    def documents(self, digest: str) -> dict[str, tuple[str, bytes]]:
-        """The answers stored for the file `digest`: kind → (name, bytes), in the order written."""
+    def documents(self, partner: str, digest: str) -> dict[str, tuple[str, bytes]]:
+        """The answers stored for the file `digest` from `partner`: kind → (name, bytes), in the order written."""
 
-    def save_document(self, digest: str, kind: str, name: str, content: bytes, sequence: int, at: datetime) -> None:
-        """Keep one answer to the file `digest`."""
+    def save_document(self, partner: str, digest: str, kind: str, name: str, content: bytes, sequence: int, at: datetime) -> None:
+        """Keep one answer to the file `digest` from `partner`."""
 
 
 @dataclass
@@ -47,7 +48,7 @@ class MemoryEdiStore:
 
     numbers: dict[tuple[str, str], int] = field(default_factory=dict)
     interchanges: dict[tuple[str, str], str] = field(default_factory=dict)
-    answers: dict[str, dict[str, tuple[str, bytes]]] = field(default_factory=dict)
+    answers: dict[tuple[str, str], dict[str, tuple[str, bytes]]] = field(default_factory=dict)
 
     def next_control_number(self, partner: str, kind: str) -> int:
         last = self.numbers.get((partner, kind), 0)
@@ -62,8 +63,8 @@ class MemoryEdiStore:
     def record_interchange(self, sender: str, control_number: str, digest: str, at: datetime) -> None:
         self.interchanges.setdefault((sender, control_number), digest)
 
-    def documents(self, digest: str) -> dict[str, tuple[str, bytes]]:
-        return dict(self.answers.get(digest, {}))
+    def documents(self, partner: str, digest: str) -> dict[str, tuple[str, bytes]]:
+        return dict(self.answers.get((partner, digest), {}))
 
-    def save_document(self, digest: str, kind: str, name: str, content: bytes, sequence: int, at: datetime) -> None:
-        self.answers.setdefault(digest, {})[kind] = (name, content)
+    def save_document(self, partner: str, digest: str, kind: str, name: str, content: bytes, sequence: int, at: datetime) -> None:
+        self.answers.setdefault((partner, digest), {})[kind] = (name, content)

@@ -54,7 +54,7 @@ class PaymentFacts:
         security_accounts: ASEC → (holder BN9, status), of the ASECs named.
         program_accounts: RM15 → status, of the accounts named.
         relationships: those where a payer is the provider.
-        posted_traces: (FI, trace) → the set already posted under it (not duplicates).
+        posted_traces: (FI, trace) → the set posted under it (refused and duplicate sets take no trace).
     """
 
     businesses: dict[str, str] = field(default_factory=dict)
@@ -98,8 +98,10 @@ def _payer_refusals(p: Payment, facts: PaymentFacts) -> list[Finding]:
         return [Finding("011", f"unknown payer {p.payer_bn9}", "N1", p.position_of("PAYER"), 4, "67", p.payer_bn9, "820 guide N1*PR")]
     refusals = []
     if p.payer_bn9 in facts.active_brokers and not p.payer_asec:
-        refusals.append(Finding("007", "a broker payment needs the broker's security account", "N1", p.position_of("PAYER"), None, "", "",
-                                "D17 Annex F, 820 guide 8"))
+        # the REF*ZZ that should follow the payer's N1 is missing (AK3 code 3 at its place)
+        payer = p.position_of("PAYER")
+        refusals.append(Finding("007", "a broker payment needs the broker's security account", "REF", payer + 1 if payer else None, None, "",
+                                "", "D17 Annex F, 820 guide 8"))
     if p.payer_asec:
         holder = facts.security_accounts.get(p.payer_asec)
         if holder is None or holder[1] != "active" or holder[0] != p.payer_bn9:

@@ -53,7 +53,6 @@ class Reason(StrEnum):
     REASSESSMENT = "REASSESSMENT"
     REFUND = "REFUND"
     PAYMENT = "PAYMENT"
-    PAYMENT_REFUSED = "PAYMENT_REFUSED"
     OFFSET = "OFFSET"
     DISBURSEMENT = "DISBURSEMENT"
     INTEREST = "INTEREST"
@@ -67,7 +66,6 @@ REASONS = {
     Reason.REASSESSMENT: "a B2 adjustment raising a debt",
     Reason.REFUND: "a refund credited to the account (D17-R9)",
     Reason.PAYMENT: "an EDI 820 payment applied",
-    Reason.PAYMENT_REFUSED: "an EDI 820 payment refused and held in suspense",
     Reason.OFFSET: "credits offsetting debts at period end (D17-R10, R11)",
     Reason.DISBURSEMENT: "a credit balance paid out (D17-R12, R13)",
     Reason.INTEREST: "interest on overdue balances (D17-R33)",
@@ -97,7 +95,7 @@ INTEREST_BEARING = (ItemKind.DECLARATION, ItemKind.ADJUSTMENT, ItemKind.INTEREST
 
 class PaymentStatus(StrEnum):
     POSTED = "posted"  # applied, left as credit, or set aside in suspense line by line
-    REFUSED = "refused"  # refused whole
+    REFUSED = "refused"  # refused whole: negative 997, neither posted nor held
     DUPLICATE = "duplicate"  # its trace number was already posted by the same FI
 
 

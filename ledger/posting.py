@@ -10,8 +10,10 @@ the open items of the accounts they pay:
 * what a line leaves over stays on the account as an unapplied credit tagged with that
   security account — an interim payment (D17-R22) is entirely such a credit: it lowers
   the security's utilization and is applied at the next close or due date (decision L4);
-* lines set aside, and whole refused payments, go to SUSPENSE against payer and trace —
-  never dropped; a duplicate is recorded and neither posted nor held (decision L10).
+* lines set aside go to SUSPENSE against payer and trace — never dropped — until an
+  operator applies or returns them (`ledger.suspense`);
+* a refused payment (its 997 was negative, so the FI holds no proof of payment) and a
+  duplicate are recorded, and neither posted nor held (820 guide, decision L10).
 
 Each plan also carries the `payment` and `payment_line` records and the payer's notice.
 """
@@ -205,14 +207,13 @@ def plan_payment(
         record = _record(p, verdict, received_at, day, PaymentStatus.DUPLICATE, 0, None)
         return PaymentPlan(Plan(), record, (), PostedPayment(fi, p.trace, PaymentStatus.DUPLICATE, 0, 0, 0))
     plan = Plan()
-    lines: list[JournalLine] = [JournalLine(Account.BANK, debit_cents=p.total_cents, party=fi, trace=p.trace)] if p.total_cents > 0 else []
+    lines: list[JournalLine] = []
     applied = credit = 0
     records: tuple[PaymentLineRecord, ...] = ()
-    if verdict.refusals:
-        if verdict.suspense_cents:
-            lines.append(JournalLine(Account.SUSPENSE, credit_cents=verdict.suspense_cents, party=p.payer_bn9, trace=p.trace))
-        status, reason = PaymentStatus.REFUSED, Reason.PAYMENT_REFUSED
-    else:
+    status = PaymentStatus.REFUSED
+    if not verdict.refusals:
+        status = PaymentStatus.POSTED
+        lines.append(JournalLine(Account.BANK, debit_cents=p.total_cents, party=fi, trace=p.trace))
         due_before = 0
         if p.method not in policy.electronic_methods:
             accounts = {lv.line.rm15 for lv in verdict.applicable_lines}
@@ -232,11 +233,10 @@ def plan_payment(
                       JournalLine(Account.FEE, credit_cents=fee, rm15=rm15)]
         if verdict.suspense_cents:
             lines.append(JournalLine(Account.SUSPENSE, credit_cents=verdict.suspense_cents, party=p.payer_bn9, trace=p.trace))
-        status, reason = PaymentStatus.POSTED, Reason.PAYMENT
     entry_key = None
     if lines:
         entry_key = f"pay:{fi}:{p.trace}"
-        plan.entries.append(Entry(entry_key, day, reason, f"{p.kind} payment {p.trace} from {p.payer_bn9} via {fi}", tuple(lines),
+        plan.entries.append(Entry(entry_key, day, Reason.PAYMENT, f"{p.kind} payment {p.trace} from {p.payer_bn9} via {fi}", tuple(lines),
                                   source=p.source.file_digest))
     kind = NoticeKind.PAYMENT_REFUSED if verdict.refusals else (
         NoticeKind.PAYMENT_SET_ASIDE if verdict.code == "TE" else NoticeKind.PAYMENT_APPLIED)

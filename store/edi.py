@@ -49,17 +49,17 @@ class SqlEdiStore:
             .on_conflict_do_nothing()
         )
 
-    def documents(self, digest: str) -> dict[str, tuple[str, bytes]]:
+    def documents(self, partner: str, digest: str) -> dict[str, tuple[str, bytes]]:
         rows = self._conn.execute(
             select(outbound_document.c.kind, outbound_document.c.name, outbound_document.c.content)
-            .where(outbound_document.c.file_digest == digest)
+            .where(outbound_document.c.partner == partner, outbound_document.c.file_digest == digest)
             .order_by(outbound_document.c.sequence)
         )
         return {row.kind: (row.name, bytes(row.content)) for row in rows}
 
-    def save_document(self, digest: str, kind: str, name: str, content: bytes, sequence: int, at: datetime) -> None:
+    def save_document(self, partner: str, digest: str, kind: str, name: str, content: bytes, sequence: int, at: datetime) -> None:
         self._conn.execute(
             outbound_document.insert().values(
-                file_digest=digest, kind=kind, name=name, content=content, sequence=sequence, created_at=at
+                partner=partner, file_digest=digest, kind=kind, name=name, content=content, sequence=sequence, created_at=at
             )
         )

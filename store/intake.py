@@ -22,7 +22,7 @@ class FileState(StrEnum):
 
 
 def record_received(conn: Connection, *, digest: str, partner: str, name: str, size: int, received_at: datetime, archive_path: str) -> None:
-    """Register a file the first time its bytes are seen (idempotent on the digest)."""
+    """Register a file the first time its bytes arrive from `partner` (idempotent on partner and digest)."""
     conn.execute(
         insert_for(conn)(inbound_file)
         .values(file_digest=digest, partner=partner, name=name, size=size, received_at=received_at,
@@ -31,9 +31,9 @@ def record_received(conn: Connection, *, digest: str, partner: str, name: str, s
     )
 
 
-def record_outcome(conn: Connection, digest: str, *, state: FileState, reason: str | None, exit_code: int, at: datetime) -> None:
+def record_outcome(conn: Connection, partner: str, digest: str, *, state: FileState, reason: str | None, exit_code: int, at: datetime) -> None:
     conn.execute(
         update(inbound_file)
-        .where(inbound_file.c.file_digest == digest)
+        .where(inbound_file.c.partner == partner, inbound_file.c.file_digest == digest)
         .values(status=state, reason=reason, exit_code=exit_code, processed_at=at)
     )

@@ -35,7 +35,7 @@ from ledger.checks import PaymentFacts, Relationship
 from ledger.close import CloseAccount, plan_close
 from ledger.collections import Security, plan_collections, security_notices
 from ledger.declarations import Adjustment, Declaration, DeclarationFacts, plan_declarations, read_rows
-from ledger.model import Account, Plan
+from ledger.model import Account, PaymentStatus, Plan
 from ledger.policy import COMPONENTS, Policy
 from ledger.posting import PostedPayment, plan_payments
 from ledger.reference import SECTIONS, parse_reference
@@ -67,7 +67,7 @@ from .schema import (
 
 __all__ = [
     "payment_facts", "post_payments", "load_declarations", "DeclarationReport", "load_reference", "LoadReport",
-    "close_period", "CloseReport", "run_collections", "CollectionsReport", "account_view", "is_posted",
+    "close_period", "CloseReport", "run_collections", "CollectionsReport", "account_view", "recorded_sets",
 ]
 
 log = structlog.get_logger("store.ledger")
@@ -95,7 +95,7 @@ def payment_facts(conn: Connection, payments: Sequence[Payment]) -> PaymentFacts
     for fi, trace in traces:
         row = conn.execute(
             select(payment_table.c.file_digest, payment_table.c.interchange, payment_table.c.group_control, payment_table.c.set_control)
-            .where(payment_table.c.fi == fi, payment_table.c.trace == trace, payment_table.c.status != "duplicate")
+            .where(payment_table.c.fi == fi, payment_table.c.trace == trace, payment_table.c.status == PaymentStatus.POSTED)
         ).first()
         if row is not None:
             posted[(fi, trace)] = tuple(row)
@@ -115,21 +115,29 @@ def payment_facts(conn: Connection, payments: Sequence[Payment]) -> PaymentFacts
     )
 
 
-def is_posted(conn: Connection, digest: str) -> bool:
-    return conn.execute(select(posted_file.c.file_digest).where(posted_file.c.file_digest == digest)).first() is not None
+def recorded_sets(conn: Connection, digest: str) -> set[tuple[str, str, str]]:
+    """(ISA13, GS06, ST02) of the sets of the file `digest` that already have their payment row."""
+    rows = conn.execute(
+        select(payment_table.c.interchange, payment_table.c.group_control, payment_table.c.set_control)
+        .where(payment_table.c.file_digest == digest)
+    )
+    return {tuple(r) for r in rows}
 
 
 def post_payments(
     conn: Connection, digest: str, name: str, judged: Sequence[tuple[Payment, PaymentVerdict]], *, received_at: datetime, policy: Policy
 ) -> list[PostedPayment]:
-    """Post every production payment of the file `digest`; nothing when the file was posted before.
-    Test payments (ISA15 = T) are judged and acknowledged but never posted (decision L11)."""
-    if is_posted(conn, digest):
-        return []
+    """Post every production payment of the file `digest` that has no payment row yet (each set is
+    recorded once, whatever happened to the file's answers).  Test payments (ISA15 = T) are judged
+    and acknowledged but never posted (decision L11)."""
     for p, _ in judged:
         if p.source.test:
             log.info("payment.test_not_posted", trace=p.trace, digest=digest[:16])
-    production = [(p, v) for p, v in judged if not p.source.test]
+    done = recorded_sets(conn, digest)
+    production = [(p, v) for p, v in judged
+                  if not p.source.test and (p.source.interchange, p.source.group, p.source.set_control) not in done]
+    if not production:
+        return []
     accounts = {lv.line.rm15 for _, v in production if not v.refusals for lv in v.applicable_lines}
     lock_accounts(conn, accounts)  # every account of the file at once, in one order: no deadlock
     payers = sorted({p.payer_bn9 for p, _ in production})
@@ -155,7 +163,8 @@ def post_payments(
                 for r in planned.lines
             ])
         _log_posted(record, planned.posted)
-    conn.execute(posted_file.insert().values(file_digest=digest, name=name, received_at=received_at, payments=len(plans)))
+    insert = insert_for(conn)
+    conn.execute(insert(posted_file).values(file_digest=digest, name=name, received_at=received_at, payments=len(plans)).on_conflict_do_nothing())
     return [planned.posted for planned in plans]
 
 

@@ -5,8 +5,9 @@ What the EDI layer keeps (`store.edi`):
 
 * `edi_control_sequence` — per-partner sequences of outbound ISA13 and GS06;
 * `edi_inbound_interchange` — (sender, ISA13) of every interchange received, with its file;
-* `edi_outbound_document` — every acknowledgement written, by the inbound file's digest;
-* `edi_inbound_file` — every file taken from a partner's inbox: digest, partner, name,
+* `edi_outbound_document` — every acknowledgement written, by the partner the inbound file
+  came from and its digest;
+* `edi_inbound_file` — every file taken from a partner's inbox: partner, digest, name,
   receipt time, archive path, and its fate (processed or quarantined, with the reason);
 * `trading_partner` — the registry of FIs, brokers and importers exchanging files.
 
@@ -80,28 +81,30 @@ inbound_interchange = Table(
 outbound_document = Table(
     "edi_outbound_document",
     metadata,
+    Column("partner", String(40), nullable=False),  # who the answered file came from ('' when unknown)
     Column("file_digest", String(64), nullable=False),
     Column("kind", String(8), nullable=False),
-    Column("name", String(200), nullable=False),
+    Column("name", String(255), nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("sequence", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("file_digest", "kind"),
+    PrimaryKeyConstraint("partner", "file_digest", "kind", name="pk_edi_outbound_document"),
 )
 
 inbound_file = Table(
     "edi_inbound_file",
     metadata,
-    Column("file_digest", String(64), primary_key=True),
     Column("partner", String(40), nullable=False),
-    Column("name", String(200), nullable=False),
+    Column("file_digest", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("archive_path", String(400), nullable=False),
-    Column("status", String(12), nullable=False),  # received | processed | quarantined
-    Column("reason", String(400)),
+    Column("status", String(12), nullable=False),  # store.intake.FileState
+    Column("reason", Text),
     Column("exit_code", Integer),
     Column("processed_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("partner", "file_digest", name="pk_edi_inbound_file"),
 )
 
 trading_partner = Table(
@@ -332,14 +335,14 @@ payment = Table(
     Column("entry_id", Integer, ForeignKey("journal_entry.id")),
     # one set of one file is one payment row, whatever its fate
     UniqueConstraint("file_digest", "interchange", "group_control", "set_control", name="uq_payment_source"),
-    # a trace number is posted once per FI; duplicates are kept, as duplicates (820 guide)
+    # a trace number is posted once per FI; duplicates and refusals are kept, as such (820 guide)
     Index(
         "uq_payment_fi_trace",
         "fi",
         "trace",
         unique=True,
-        sqlite_where=text("status != 'duplicate'"),
-        postgresql_where=text("status != 'duplicate'"),
+        sqlite_where=text("status = 'posted'"),
+        postgresql_where=text("status = 'posted'"),
     ),
 )
 
@@ -360,7 +363,7 @@ posted_file = Table(
     "posted_file",
     metadata,
     Column("file_digest", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(255), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("payments", Integer, nullable=False),
 )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 from edi.acks import ack_997_sets
+from edi.pipeline import acknowledge_file
 from edi.results import FileResult
 from edi.samples import LineSpec, PaymentSpec, file_820
+from edi.store import MemoryEdiStore
 from edi.validate import validate_stream
 from edi.writer import format_segment
 
@@ -30,9 +33,12 @@ def validate(data: bytes) -> FileResult:
     return validate_stream(io.BytesIO(data))
 
 
-def ack_segments(data: bytes) -> list[str]:
-    """The AK1…AK9 segments of every 997 the engine would send, as text without terminators."""
-    result = validate(data)
+def ack_segments(data: bytes, account_checks=None) -> list[str]:
+    """The AK1…AK9 segments of every 997 the engine would send, as text without terminators:
+    syntax, then the business refusals (the account-free checks, and `account_checks` when given)."""
+    outcome = acknowledge_file(io.BytesIO(data), "case.x12", store=MemoryEdiStore(), at=datetime(2026, 11, 21, 8, 15),
+                               account_checks=account_checks)
+    result = outcome.result
     out = []
     for ic in result.interchanges:
         if ic.usable:

@@ -5,7 +5,8 @@ command line (`carm.cli.main`) with the clock frozen, so that everything it writ
 reproducible byte for byte:
 
 * `acks/` — the 997, TA1 and 824 answering each sample 820 ingested;
-* `validate/` — the answers `carm edi validate` gives for each sample on a fresh database;
+* `validate/` — the answers `carm edi validate` (a dry run) gives for each sample just before
+  it is ingested: nothing kept, so `acks/` is what it would be without them;
 * `documents/` — the Daily Notices and Statements of Account (XML under the XSDs);
 * `ledger/*.jsonl` — the books at the end: journal entries and lines, items, balances,
   payments, notices, period closes (by their keys, not their row ids);
@@ -102,38 +103,34 @@ def run(out: Path, database_url: str | None = None) -> None:
     """The scenario into `out` (created), on SQLite in `out/state` or on `database_url`."""
     out.mkdir(parents=True, exist_ok=True)
     samples = sorted((FIXTURES / "820").glob("*.x12"))
-    with frozen_clock():
-        with environment(_env(out / "validate-state", None)):
-            carm("db", "upgrade")
-            for sample in samples:
-                carm("edi", "validate", str(sample), "--out", str(out / "validate"))
-        with environment(_env(out / "state", database_url)):
-            steps = [
-                ("db", "upgrade"),
-                ("reference", "load", str(FIXTURES / "reference.json")),
-                ("declarations", "load", str(FIXTURES / "declarations.csv")),
-                ("period", "close", "2026-11"),
-                *[("payments", "ingest", str(s), "--out", str(out / "acks"), "--received-at", RECEIVED) for s in samples],
-                ("notices", "daily", "--date", "2026-11-21", "--out", str(out / "documents"), "--formats", "xml"),
-                ("statements", "run", "--period", "2026-11", "--out", str(out / "documents"), "--formats", "xml"),
-                ("collections", "run", "--date", "2026-12-02"),
-                ("notices", "daily", "--date", "2026-12-03", "--out", str(out / "documents"), "--formats", "xml"),
-                ("collections", "run", "--date", "2026-12-10"),
-                ("period", "close", "2026-12"),
-                ("statements", "run", "--period", "2026-12", "--out", str(out / "documents"), "--formats", "xml"),
-                ("collections", "run", "--date", "2027-01-04"),
-            ]
-            for step in steps:
-                carm(*step)
-            accounts = out / "accounts"
-            accounts.mkdir(exist_ok=True)
-            for rm15 in ACCOUNTS:
-                for day in ("2026-11-20", "2026-12-02", "2027-01-04"):
-                    code, shown = carm("account", "show", rm15, "--as-of", day, "--json")
-                    view = json.loads(shown) if code == 0 else {"exit": code}
-                    (accounts / f"{rm15}-{day}.json").write_text(json.dumps(_without_ids(view), indent=1, sort_keys=True) + "\n")
-            url = database_url or f"sqlite:///{out / 'state' / 'carm.db'}"
-            dump_ledger(url, out / "ledger")
+    with frozen_clock(), environment(_env(out / "state", database_url)):
+        steps = [
+            ("db", "upgrade"),
+            ("reference", "load", str(FIXTURES / "reference.json")),
+            ("declarations", "load", str(FIXTURES / "declarations.csv")),
+            ("period", "close", "2026-11"),
+            *[("edi", "validate", str(s), "--out", str(out / "validate")) for s in samples],
+            *[("payments", "ingest", str(s), "--out", str(out / "acks"), "--received-at", RECEIVED) for s in samples],
+            ("notices", "daily", "--date", "2026-11-21", "--out", str(out / "documents"), "--formats", "xml"),
+            ("statements", "run", "--period", "2026-11", "--out", str(out / "documents"), "--formats", "xml"),
+            ("collections", "run", "--date", "2026-12-02"),
+            ("notices", "daily", "--date", "2026-12-03", "--out", str(out / "documents"), "--formats", "xml"),
+            ("collections", "run", "--date", "2026-12-10"),
+            ("period", "close", "2026-12"),
+            ("statements", "run", "--period", "2026-12", "--out", str(out / "documents"), "--formats", "xml"),
+            ("collections", "run", "--date", "2027-01-04"),
+        ]
+        for step in steps:
+            carm(*step)
+        accounts = out / "accounts"
+        accounts.mkdir(exist_ok=True)
+        for rm15 in ACCOUNTS:
+            for day in ("2026-11-20", "2026-12-02", "2027-01-04"):
+                code, shown = carm("account", "show", rm15, "--as-of", day, "--json")
+                view = json.loads(shown) if code == 0 else {"exit": code}
+                (accounts / f"{rm15}-{day}.json").write_text(json.dumps(_without_ids(view), indent=1, sort_keys=True) + "\n")
+        url = database_url or f"sqlite:///{out / 'state' / 'carm.db'}"
+        dump_ledger(url, out / "ledger")
 
 
 def _without_ids(value):

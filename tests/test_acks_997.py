@@ -301,3 +301,89 @@ def test_a_repeated_line_number_is_a_997_error():
 def test_a_segment_count_with_a_leading_zero_is_a_number():
     """SE01 is N0: 012 is 12 (as pyx12 and the GE01/IEA01 checks read it)."""
     assert acks(edit(BASE, "SE*12*0001", "SE*012*0001", fix_count=False))[-2:] == ["AK5*A", "AK9*A*1*1*1"]
+
+
+# ---------------------------------------------------------------- refusals: decided before the 997
+# A positive 997 is the payer's proof of payment (memo D17-5-1 §30, 820 guide): a payment the
+# engine will not apply is rejected in the 997 itself, with the AK3/AK4 that points at the
+# element at fault (AK4 code 7: a value the guide does not accept), and the 824 says why (TR).
+def _facts(**changes):
+    from ledger.checks import PaymentFacts
+
+    known = {"businesses": {"123456782": "importer", "300000007": "broker"}, "active_brokers": frozenset({"300000007"}),
+             "program_accounts": {"123456782RM0001": "active", "123456782RM0002": "active"}}
+    return PaymentFacts(**{**known, **changes})
+
+
+def _ledger(**changes):
+    """The ledger's own account checks (`ledger.checks.account_check`) over facts given here."""
+    from ledger.checks import account_check
+
+    return lambda payments: account_check(_facts(**changes), payments, None)
+
+
+PAYER_ASEC = "N1*PR*NORTHERN IMPORTS LTD*FI*123456782~\n"
+REFUSALS = {
+    "a wire transfer (D17-R27)": (edit(BASE, "C*ACH*", "C*FWT*"), None, ["AK3*BPR*2**8", "AK4*4*591*7*FWT"]),
+    "a cheque: paper, to headquarters (D17-R26)": (edit(BASE, "C*ACH*", "C*CHK*"), None, ["AK3*BPR*2**8", "AK4*4*591*7*CHK"]),
+    "a currency other than CAD (D17-R29)": (edit(BASE, "CUR*PR*CAD", "CUR*PR*USD"), None, ["AK3*CUR*4**8", "AK4*2*100*7*USD"]),
+    "lines that do not add up to BPR02": (edit(BASE, "BPR*C*125.50", "BPR*C*125.51"), None, ["AK3*BPR*2**8", "AK4*2*782*7*125.51"]),
+    "amounts not above zero": (
+        edit(edit(edit(BASE, "BPR*C*125.50", "BPR*C*0.00"), "**100.00~", "**0.00~"), "**25.50~", "**0.00~"),
+        None,
+        ["AK3*BPR*2**8", "AK4*2*782*7*0.00", "AK3*RMR*9**8", "AK4*4*782*7*0.00", "AK3*RMR*11**8", "AK4*4*782*7*0.00"],
+    ),
+    "a payer BN9 that fails its check digit": (edit(BASE, "FI*123456782", "FI*123456789"), None, ["AK3*N1*7**8", "AK4*4*67*7*123456789"]),
+    "a malformed payer security account": (edit(BASE, PAYER_ASEC, PAYER_ASEC + "REF*ZZ*BAD~\n"), None, ["AK3*REF*8**8", "AK4*2*127*7*BAD"]),
+    "a trace number the FI already sent (decision L10)": (
+        BASE, _ledger(posted_traces={("ZZ:BANKOFTEST", "TRACE0001"): ("another-file", "000000009", "9", "0001")}),
+        ["AK3*TRN*3**8", "AK4*2*127*7*TRACE0001"],
+    ),
+    "an unknown payer": (BASE, _ledger(businesses={}), ["AK3*N1*7**8", "AK4*4*67*7*123456782"]),
+    "a broker paying without its security account (Annex F)": (
+        edit(BASE, "FI*123456782", "FI*300000007"), _ledger(), ["AK3*REF*8**3"],
+    ),
+    "a security account that is not the payer's": (
+        edit(BASE, PAYER_ASEC, PAYER_ASEC + "REF*ZZ*40001~\n"), _ledger(security_accounts={"40001": ("300000007", "active")}),
+        ["AK3*REF*8**8", "AK4*2*127*7*40001"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSALS))
+def test_a_refused_payment_is_rejected_in_the_997_at_the_element_at_fault(name):
+    case, checks, detail = REFUSALS[name]
+    assert ack_segments(case, checks) == ["AK1*RA*1", "AK2*820*0001", *detail, "AK5*R*5", "AK9*R*1*1*0"]
+
+
+def test_a_refused_set_still_gets_its_824_saying_why():
+    """The 824 answers every set that passed syntax: a refused one with OTI*TR and its TEDs."""
+    import io
+    from datetime import datetime
+
+    from edi.pipeline import acknowledge_file
+    from edi.store import MemoryEdiStore
+
+    outcome = acknowledge_file(io.BytesIO(edit(BASE, "CUR*PR*CAD", "CUR*PR*USD")), "usd.x12", store=MemoryEdiStore(),
+                               at=datetime(2026, 11, 21, 8, 15))
+    advice = outcome.documents["824"][1].decode()
+    assert "OTI*TR*TN*TRACE0001*BANKOFTEST*CBSACARM*20261120*0930*1*0001*820*004010~" in advice
+    assert "TED*012*currency USD is not accepted - CAD only*CUR*4*2*100*USD~" in advice
+    assert outcome.exit_code == 1
+
+
+def test_a_line_set_aside_keeps_the_997_positive():
+    """A line that cannot be applied yet (an account the ledger does not know) goes to suspense:
+    the payment is accepted, so the 997 is positive; the 824 says TE and names the line."""
+    case, checks = BASE, _ledger(program_accounts={"123456782RM0001": "active"})
+    assert ack_segments(case, checks) == ["AK1*RA*1", "AK2*820*0001", "AK5*A", "AK9*A*1*1*1"]
+
+
+def test_one_accepted_and_one_refused_payment_is_ak9_p():
+    from edi.samples import LineSpec, PaymentSpec, file_820
+
+    good = PaymentSpec("GOOD1", "123456782", [LineSpec("123456782RM0001", 10_00)])
+    wire = PaymentSpec("WIRE1", "123456782", [LineSpec("123456782RM0001", 20_00)], method="FWT")
+    assert ack_segments(file_820([good, wire])) == [
+        "AK1*RA*1", "AK2*820*0001", "AK5*A", "AK2*820*0002", "AK3*BPR*2**8", "AK4*4*591*7*FWT", "AK5*R*5", "AK9*P*2*2*1",
+    ]

@@ -28,9 +28,12 @@ SAMPLES = FIXTURES / "820"
 
 @pytest.fixture(autouse=True)
 def database(tmp_path):
-    """Every test's CARM_HOME holds a database created the way an operator creates it."""
+    """Every test's CARM_HOME holds a database created the way an operator creates it, with the
+    sample world's reference data and declarations (`fixtures/`)."""
     done = carm("db", "upgrade", home=tmp_path)
     assert done.returncode == 0 and "is up to date" in done.stdout, done.stderr
+    assert carm("reference", "load", str(FIXTURES / "reference.json"), home=tmp_path).returncode == 0
+    assert carm("declarations", "load", str(FIXTURES / "declarations.csv"), home=tmp_path).returncode == 0
 
 
 def carm(*args: str, home: Path) -> subprocess.CompletedProcess:
@@ -50,7 +53,7 @@ def carm(*args: str, home: Path) -> subprocess.CompletedProcess:
     [
         ("01-importer-soa-payment.x12", 0, {"997", "824"}),
         ("02-broker-advance-and-interim.x12", 1, {"ta1", "997", "824"}),  # a line set aside: 824 TE
-        ("03-refused-wire-transfer.x12", 1, {"997", "824"}),  # 824 TR
+        ("03-refused-wire-transfer.x12", 1, {"997", "824"}),  # 997 R (no proof of payment) and 824 TR saying why
         ("04-syntax-error-amount.x12", 1, {"997"}),  # 997 R: no 824
         ("05-broken-envelope.x12", 2, {"ta1"}),  # envelope rejected: nothing else can be answered
         ("06-two-interchanges-one-test.x12", 0, {"997", "824"}),
@@ -69,9 +72,34 @@ def test_one_summary_line_per_set(tmp_path):
     lines = [line for line in run.stdout.splitlines() if line.startswith("ISA ")]
     assert lines == [
         "ISA 000000102 | GS 102 | ST 820 0001 | 997 A | 824 TE | trace NBK20261120000002 ADV 7810.25 CAD, "
-        "1/2 lines applied | suspense 310.25 | line 2: 011 program account 200000009RM0001 - business number fails its check digit",
-        "ISA 000000102 | GS 102 | ST 820 0002 | 997 A | 824 TA | trace NBK20261120000003 INT 2000.00 CAD, 1/1 lines applied",
+        "1/2 lines to apply | to suspense 310.25 | line 2: 011 program account 200000009RM0001 - business number fails its check digit",
+        "ISA 000000102 | GS 102 | ST 820 0002 | 997 A | 824 TA | trace NBK20261120000003 INT 2000.00 CAD, 1/1 lines to apply",
     ]
+    assert run.stdout.splitlines()[-1] == "dry run: the answers an ingest would send now; nothing was posted or kept"
+
+
+def test_a_refused_payment_gets_a_negative_997_pointing_at_the_element(tmp_path):
+    """Memo D17-5-1 §30: a positive 997 is the proof of payment, so a wire transfer (D17-R27) is
+    rejected in the 997 itself (BPR04, an invalid code value) and the 824 says why."""
+    run = carm("edi", "validate", str(SAMPLES / "03-refused-wire-transfer.x12"), "--out", str(tmp_path / "out"), home=tmp_path)
+    answers = {p.name.split(".")[-2]: p.read_text() for p in (tmp_path / "out").iterdir()}
+    assert "AK2*820*0001~\nAK3*BPR*2**8~\nAK4*4*591*7*FWT~\nAK5*R*5~\nAK9*R*1*1*0~" in answers["997"]
+    assert "OTI*TR*TN*NBK20261120000004*" in answers["824"] and "TED*012*payment method FWT is not accepted*BPR*2*4*591*FWT~" in answers["824"]
+    assert run.returncode == 1
+
+
+def test_validating_a_file_first_changes_nothing_for_its_ingest(tmp_path):
+    """`carm edi validate` is a dry run: the same file ingested afterwards is judged and posted
+    as if never seen (51,234.56 applied), and gets the first control numbers (ISA13 1)."""
+    sample = str(SAMPLES / "01-importer-soa-payment.x12")
+    assert carm("edi", "validate", sample, "--out", str(tmp_path / "dry"), home=tmp_path).returncode == 0
+    again = carm("edi", "validate", sample, "--out", str(tmp_path / "dry2"), home=tmp_path)
+    assert "returned again" not in again.stdout
+    run = carm("payments", "ingest", sample, "--out", str(tmp_path / "acks"), "--received-at", "2026-11-20T10:15:00-05:00", home=tmp_path)
+    assert run.returncode == 0 and "posted NBK20261120000001: posted, applied 51234.56" in run.stdout, run.stdout
+    ack = next(p for p in (tmp_path / "acks").iterdir() if p.name.endswith(".997.x12")).read_text()
+    assert "*000000001*0*P*:~" in ack.splitlines()[0]
+    assert carm("ledger", "check", home=tmp_path).returncode == 0
 
 
 def test_json_gives_one_object_per_set(tmp_path):
@@ -109,13 +137,18 @@ def test_missing_file_and_bad_arguments_get_a_message_not_a_traceback(tmp_path):
     assert run.returncode == 2 and "invalid choice" in run.stderr
 
 
-def test_rerunning_the_same_file_returns_the_same_bytes(tmp_path):
-    sample = SAMPLES / "01-importer-soa-payment.x12"
-    carm("edi", "validate", str(sample), "--out", str(tmp_path / "a"), home=tmp_path)
-    run = carm("edi", "validate", str(sample), "--out", str(tmp_path / "b"), home=tmp_path)
-    assert "returned again" in run.stdout
-    for first in (tmp_path / "a").iterdir():
-        assert (tmp_path / "b" / first.name).read_bytes() == first.read_bytes()
+def test_ingesting_the_same_file_again_returns_the_same_bytes_and_posts_nothing(tmp_path):
+    sample = str(SAMPLES / "01-importer-soa-payment.x12")
+    received = ("--received-at", "2026-11-20T10:15:00-05:00")
+    first = carm("payments", "ingest", sample, "--out", str(tmp_path / "a"), *received, home=tmp_path)
+    run = carm("payments", "ingest", sample, "--out", str(tmp_path / "b"), *received, home=tmp_path)
+    assert "returned again" in run.stdout and "posted NBK" in first.stdout and "posted NBK" not in run.stdout
+    for answer in (tmp_path / "a").iterdir():
+        assert (tmp_path / "b" / answer.name).read_bytes() == answer.read_bytes()
+    dry = carm("edi", "validate", sample, "--out", str(tmp_path / "c"), home=tmp_path)
+    assert "returned again" in dry.stdout  # what the FI was sent, not a new judgement
+    for answer in (tmp_path / "a").iterdir():
+        assert (tmp_path / "c" / answer.name).read_bytes() == answer.read_bytes()
 
 
 def test_the_partner_registry_loads_like_reference_data_and_the_jobs_use_it(tmp_path):

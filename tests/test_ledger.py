@@ -238,12 +238,28 @@ def test_relationship_scope_decides_what_a_broker_may_pay(world):
     assert [lv.applied for lv in s.verdict.lines] == [True, True]
 
 
-def test_a_payment_from_an_unknown_payer_is_refused_and_held(world):
+def test_a_payment_from_an_unknown_payer_is_refused_neither_posted_nor_held(world):
+    """820 guide: a refused set gets a negative 997 (no proof of payment) and its money never
+    enters the books — the FI corrects and resends it, or returns the funds to its client."""
     done = pay(world, PaymentSpec("U1", "500000005", [PayLine(A1, 75_00)]), received_at=ON_TIME)
     (s,) = done.outcome.sets
-    assert (s.verdict.code, [f.code for f in s.verdict.refusals]) == ("TR", ["011"])
-    assert [(p.status, p.suspense_cents) for p in done.posted] == [("refused", 7500)]
+    assert (s.verdict.code, [f.code for f in s.verdict.refusals], s.result.ack_code) == ("TR", ["011"], "R")
+    assert [(p.status, p.applied_cents, p.suspense_cents) for p in done.posted] == [("refused", 0, 0)]
     assert balances(world, A1) == {}
+    with world.begin() as conn:
+        assert conn.execute(select(journal_entry.c.key).where(journal_entry.c.key.like("pay:%U1"))).all() == []
+    ok(world)
+
+
+def test_a_refused_payment_resent_corrected_under_the_same_trace_is_posted(world):
+    """Nothing of a refused payment was taken: the FI corrects it (a wire resent as ACH) and may
+    keep its trace number; the corrected payment pays 100.00 of A1's 600.00 due 2026-12-01."""
+    _two_declarations(world)
+    refused = pay(world, PaymentSpec("R1", IMPORTER, [PayLine(A1, 100_00)], method="FWT"), received_at=ON_TIME)
+    resent = pay(world, PaymentSpec("R1", IMPORTER, [PayLine(A1, 100_00)]), received_at=ON_TIME, control=2)
+    assert [p.status for p in refused.posted + resent.posted] == ["refused", "posted"]
+    assert resent.posted[0].applied_cents == 100_00 and resent.outcome.sets[0].result.ack_code == "A"
+    assert sum(balances(world, A1).values()) == 600_00 + 400_00 - 100_00
     ok(world)
 
 

@@ -140,6 +140,7 @@ def test_824_for_a_payment_with_a_line_set_aside(sqlite_engine):
 
 
 def test_824_for_a_refused_payment(sqlite_engine):
+    """The 824 answers a refused set too (TR), the same refusal as the 997's, in words."""
     sample = FIXTURES / "820" / "03-refused-wire-transfer.x12"
     outcome = ingest(sqlite_engine, sample.read_bytes(), name=sample.name)
     body = outcome.documents["824"][1].decode().splitlines()[3:-3]
@@ -149,7 +150,8 @@ def test_824_for_a_refused_payment(sqlite_engine):
         "AMT*2*99.00~",
         "TED*012*payment method FWT is not accepted*BPR*2*4*591*FWT~",
     ]
-    assert outcome.sets[0].verdict.suspense_cents == 9900  # D17-R27 refused, the money is held, not dropped
+    assert outcome.sets[0].result.ack_code == "R"  # D17-R27: refused before the 997, so no proof of payment
+    assert outcome.sets[0].verdict.suspense_cents == 0  # and nothing held: the FI returns the funds or resends
 
 
 def test_a_file_carrying_another_partners_sender_id_is_ta1_006(engine):
