@@ -31,6 +31,7 @@ from core import clock
 from core.errors import CarmError
 from core.files import atomic_write
 from core.money import format_cents
+from core.problems import Problem
 from core.settings import Settings
 
 from . import db, logs
@@ -97,6 +98,26 @@ def _parser() -> argparse.ArgumentParser:
     close = period.add_parser("close", help="offset credits, snapshot balances, disburse (YYYY-MM)")
     close.add_argument("period", type=_period)
     close.set_defaults(func=_period_close)
+
+    susp = sub.add_parser("suspense", help="money set aside: list, apply to an account, return to the FI").add_subparsers(
+        dest="command", required=True, parser_class=_Parser)
+    listing = susp.add_parser("list", help="lines held in suspense, oldest first, with the age report")
+    listing.add_argument("--all", action="store_true", help="also the lines already applied or returned")
+    listing.add_argument("--as-of", type=_date, help="the day ages are counted to (default: today, Eastern)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=_suspense_list)
+    apply = susp.add_parser("apply", help="apply a held line, whole, to a program account (an adjusting entry)")
+    apply.add_argument("line", help="the line as `carm suspense list` names it: <FI>/<trace>/<line>")
+    apply.add_argument("--to", dest="rm15", required=True, help="the RM15 program account to apply it to")
+    apply.add_argument("--asec", help="only the debts secured by this security account")
+    apply.add_argument("--note", required=True, help="why this account (kept in the journal and told to the payer)")
+    apply.add_argument("--by", default=None, help="who decides (default: the login name)")
+    apply.set_defaults(func=_suspense_apply)
+    back = susp.add_parser("return", help="return a held line, whole, to the FI that sent it (an adjusting entry)")
+    back.add_argument("line", help="<FI>/<trace>/<line>")
+    back.add_argument("--reason", required=True, help="why (told to the payer)")
+    back.add_argument("--by", default=None, help="who decides (default: the login name)")
+    back.set_defaults(func=_suspense_return)
 
     coll = sub.add_parser("collections", help="penalties, interest, arrears").add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = coll.add_parser("run", help="charge penalties and interest, raise arrears and security notices for a day")
@@ -296,6 +317,66 @@ def _collections_run(args: argparse.Namespace) -> int:
           f"{report.arrears_notices} arrears notices, {report.security_alerts} security alerts")
     for problem in report.problems:
         print(f"problem: {problem}")
+    return EXIT_OK
+
+
+def _suspense_list(args: argparse.Namespace) -> int:
+    from ledger.suspense import age_bucket, bucket_names
+    from store.suspense import suspense_lines
+
+    as_of = args.as_of or clock.now().date()
+    with _runtime(args) as runtime, runtime.engine.connect() as conn:
+        lines = suspense_lines(conn, held_only=not args.all)
+    held = [line for line in lines if line.held]
+    if args.json:
+        for line in lines:
+            print(json.dumps({"id": line.id, "fi": line.fi, "trace": line.trace, "line": line.line_no, "payer": line.payer_bn9,
+                              "account": line.rm15, "asec": line.asec, "amount_cents": line.amount_cents, "payment_day": str(line.payment_day),
+                              "age_days": (as_of - line.payment_day).days, "reason": line.reason, "resolution": line.resolution,
+                              "resolved_on": str(line.resolved_on) if line.resolved_on else None}, sort_keys=True))
+        return EXIT_OK
+    print(f"held in suspense on {as_of}: {len(held)} lines, {_money(sum(line.amount_cents for line in held))}")
+    for line in lines:
+        state = "held" if line.held else f"{'applied' if line.resolution == 'SUSPENSE_APPLIED' else 'returned'} {line.resolved_on}"
+        print(f"  {line.id:<40} payer {line.payer_bn9}  {_money(line.amount_cents):>12}  since {line.payment_day} "
+              f"({(as_of - line.payment_day).days} days)  account {line.rm15}  {state}  {line.reason}")
+    buckets = {}
+    for line in held:
+        count, cents = buckets.get(age_bucket(line.payment_day, as_of), (0, 0))
+        buckets[age_bucket(line.payment_day, as_of)] = (count + 1, cents + line.amount_cents)
+    print("age (days held): " + " · ".join(f"{name}: {buckets.get(name, (0, 0))[0]} lines {_money(buckets.get(name, (0, 0))[1])}"
+                                           for name in bucket_names()))
+    return EXIT_OK
+
+
+def _operator(args: argparse.Namespace) -> str:
+    import getpass
+
+    return args.by or getpass.getuser()
+
+
+def _suspense_apply(args: argparse.Namespace) -> int:
+    from store.suspense import apply
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = apply(conn, args.line, args.rm15, args.asec, policy=runtime.policy, day=clock.now().date(), at=clock.now(),
+                     by=_operator(args), note=args.note)
+    if isinstance(done, Problem):
+        print(f"carm: {done}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"applied {done.id} ({_money(done.amount_cents)}) to {args.rm15}")
+    return EXIT_OK
+
+
+def _suspense_return(args: argparse.Namespace) -> int:
+    from store.suspense import return_
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = return_(conn, args.line, day=clock.now().date(), at=clock.now(), by=_operator(args), reason=args.reason)
+    if isinstance(done, Problem):
+        print(f"carm: {done}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"returned {done.id} ({_money(done.amount_cents)}) to {done.fi}")
     return EXIT_OK
 
 

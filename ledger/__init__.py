@@ -15,6 +15,7 @@ problems.
     close         period close: offsetting, closing balances, disbursements (D17-R12, R13)
     interest      daily-compounded interest over the journal's history (D17-R33)
     collections   settlement, penalties, interest, arrears, security (D17-R33…R38)
+    suspense      money set aside: applied to an account or returned to the FI, once
     declarations  the declarations feed: debts, reassessments, refunds (D17-R8, R9)
     reference     reference data records (D17-R1…R5, Annex B)
     accounts      an account as of a day: balance, debts, credits, standing (D17-R36)

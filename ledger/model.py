@@ -59,6 +59,8 @@ class Reason(StrEnum):
     PENALTY = "PENALTY"
     ADMIN_FEE = "ADMIN_FEE"
     CORRECTION = "CORRECTION"
+    SUSPENSE_APPLIED = "SUSPENSE_APPLIED"
+    SUSPENSE_RETURNED = "SUSPENSE_RETURNED"
 
 
 REASONS = {
@@ -72,6 +74,8 @@ REASONS = {
     Reason.PENALTY: "late-payment penalty (D17-R33)",
     Reason.ADMIN_FEE: "administrative fee for a partial non-electronic payment (D17-R34)",
     Reason.CORRECTION: "an adjusting entry correcting an earlier one (D17-R18)",
+    Reason.SUSPENSE_APPLIED: "money held in suspense applied to an account by an operator",
+    Reason.SUSPENSE_RETURNED: "money held in suspense returned to the financial institution",
 }
 
 
@@ -111,6 +115,8 @@ class NoticeKind(StrEnum):
     RELATIONSHIP_GRANTED = "relationship_granted"
     RELATIONSHIP_CHANGED = "relationship_changed"
     RELATIONSHIP_ENDED = "relationship_ended"
+    SUSPENSE_APPLIED = "suspense_applied"
+    SUSPENSE_RETURNED = "suspense_returned"
 
 
 #: Kinds always sent, whatever the holder's e-mail subscription (G-R1).

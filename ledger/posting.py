@@ -34,7 +34,7 @@ from .snapshot import Snapshot
 
 __all__ = [
     "PaymentRecord", "PaymentLineRecord", "PostedPayment", "PaymentPlan",
-    "allocation_order", "administrative_fee_cents", "plan_payments",
+    "allocation_order", "administrative_fee_cents", "open_debts", "apply_to_debts", "plan_payments",
 ]
 
 
@@ -131,12 +131,36 @@ class _Allocation:
     credit_cents: int
 
 
+def open_debts(snapshot: Snapshot, rm15s: Sequence[str], policy: Policy) -> dict[str, list[Item]]:
+    """The open debts of each account, in the order a payment reaches them (decision L3)."""
+    order = allocation_order(policy)
+    return {rm15: sorted((it for it in snapshot.items(rm15) if it.balance_cents > 0), key=order) for rm15 in rm15s}
+
+
+def apply_to_debts(
+    amount_cents: int, rm15: str, restrict_asec: str | None, debts: Sequence[Item], remaining: dict[str, int]
+) -> tuple[list[JournalLine], int]:
+    """AR credit lines paying `debts` (oldest due first) with `amount_cents`, only those secured by
+    `restrict_asec` when one is named; `remaining` (item key → balance left) is updated.
+    Returns the lines and what is left over."""
+    lines: list[JournalLine] = []
+    left = amount_cents
+    for it in debts:
+        if left == 0:
+            break
+        if remaining[it.key] <= 0 or (restrict_asec and it.asec != restrict_asec):
+            continue
+        take = min(left, remaining[it.key])
+        lines.append(JournalLine(Account.AR, credit_cents=take, rm15=rm15, item_key=it.key))
+        remaining[it.key] -= take
+        left -= take
+    return lines, left
+
+
 def _allocate(p: Payment, verdict: PaymentVerdict, day: date, snapshot: Snapshot, policy: Policy, is_broker: bool) -> _Allocation:
     """AR credit lines for the applicable lines, the credit items they open, the line records."""
     fi = p.source.sender
-    order = allocation_order(policy)
-    wanted = sorted({lv.line.rm15 for lv in verdict.lines if lv.applied}) if p.kind != "INT" else []
-    debts = {rm15: sorted((it for it in snapshot.items(rm15) if it.balance_cents > 0), key=order) for rm15 in wanted}
+    debts = open_debts(snapshot, sorted({lv.line.rm15 for lv in verdict.lines if lv.applied}) if p.kind != "INT" else [], policy)
     remaining = {it.key: it.balance_cents for items in debts.values() for it in items}
     lines: list[JournalLine] = []
     items: list[NewItem] = []
@@ -153,16 +177,9 @@ def _allocate(p: Payment, verdict: PaymentVerdict, day: date, snapshot: Snapshot
         left = line.amount_cents
         if p.kind != "INT":  # an interim payment waits for the next SOA (D17-R22)
             restrict = line.asec if line.asec else (p.payer_asec if is_broker else None)
-            for it in debts[line.rm15]:
-                if left == 0:
-                    break
-                if remaining[it.key] <= 0 or (restrict and it.asec != restrict):
-                    continue
-                take = min(left, remaining[it.key])
-                lines.append(JournalLine(Account.AR, credit_cents=take, rm15=line.rm15, item_key=it.key))
-                remaining[it.key] -= take
-                left -= take
-                applied += take
+            paid, left = apply_to_debts(left, line.rm15, restrict, debts[line.rm15], remaining)
+            lines += paid
+            applied += line.amount_cents - left
         if left:
             credit_item = NewItem(
                 key=f"pay:{fi}:{p.trace}:{line.number}",

@@ -28,6 +28,7 @@ LINE_TYPES = {
     "PENALTY": "PENALTY",
     "ADMIN_FEE": "FEE",
     "CORRECTION": "CORRECTION",
+    "SUSPENSE_APPLIED": "PAYMENT",  # a payment line, applied once an operator found its account
 }
 
 

@@ -59,13 +59,15 @@ _TYPES = {
         "payment_applied": "Payment applied", "payment_set_aside": "Payment set aside", "payment_refused": "Payment refused",
         "arrears": "Arrears", "disbursement": "Disbursement", "security_exceeded": "Security exceeded",
         "relationship_granted": "Relationship granted", "relationship_changed": "Relationship changed",
-        "relationship_ended": "Relationship ended",
+        "relationship_ended": "Relationship ended", "suspense_applied": "Payment applied from suspense",
+        "suspense_returned": "Payment returned",
     },
     "fr": {
         "payment_applied": "Paiement appliqué", "payment_set_aside": "Paiement mis de côté", "payment_refused": "Paiement refusé",
         "arrears": "Arrérages", "disbursement": "Versement", "security_exceeded": "Garantie dépassée",
         "relationship_granted": "Relation accordée", "relationship_changed": "Relation modifiée",
-        "relationship_ended": "Relation terminée",
+        "relationship_ended": "Relation terminée", "suspense_applied": "Paiement appliqué après mise de côté",
+        "suspense_returned": "Paiement retourné",
     },
 }
 
@@ -80,6 +82,8 @@ _SUBJECTS = {
         "relationship_granted": "Relationship with {other} granted",
         "relationship_changed": "Relationship with {other} changed",
         "relationship_ended": "Relationship with {other} ended",
+        "suspense_applied": "Your payment {trace}, line {line}, was applied to account {target}",
+        "suspense_returned": "Your payment {trace}, line {line}, was returned to your financial institution",
     },
     "fr": {
         "payment_applied": "Votre paiement {trace} a été appliqué",
@@ -91,6 +95,8 @@ _SUBJECTS = {
         "relationship_granted": "Relation avec {other} accordée",
         "relationship_changed": "Relation avec {other} modifiée",
         "relationship_ended": "Relation avec {other} terminée",
+        "suspense_applied": "Votre paiement {trace}, ligne {line}, a été appliqué au compte {target}",
+        "suspense_returned": "Votre paiement {trace}, ligne {line}, a été retourné à votre institution financière",
     },
 }
 
@@ -101,8 +107,15 @@ _BODIES = {
         "payment_set_aside": "Your payment {trace} of {total}, received for {date}, was accepted in part.\n"
                              "Applied to amounts owing: {applied}\nLeft on the account as a credit: {credit}\n"
                              "Set aside (held until resolved): {suspense}\nReasons:\n{findings}",
-        "payment_refused": "Your payment {trace} of {total}, received for {date}, was refused and is held until resolved.\n"
-                           "Amount held: {suspense}\nReasons:\n{findings}",
+        "payment_refused": "Your payment {trace} of {total}, received for {date}, was refused: none of it was taken.\n"
+                           "Your financial institution returns the funds, or sends the payment again once corrected.\n"
+                           "Reasons:\n{findings}",
+        "suspense_applied": "The amount of {amount} your payment {trace} (line {line}, received for {payment_day}) carried, held until "
+                            "its account was known, was applied to account {target} on {date}.\n"
+                            "Applied to amounts owing: {applied}\nLeft on the account as a credit: {credit}\n",
+        "suspense_returned": "The amount of {amount} your payment {trace} (line {line}, received for {payment_day}) carried for "
+                             "account {target} could not be applied and was returned to your financial institution on {date}.\n"
+                             "Reason: {reason}\n",
         "arrears": "Account {account} is in arrears: the balance due {due_date} is still unpaid.\n"
                    "Overdue amount: {overdue}\nPenalties: {penalties}\nInterest to {as_of}: {interest}\nTotal: {total}\n"
                    "Pay the total now to avoid further interest and collection action.\n",
@@ -118,8 +131,15 @@ _BODIES = {
         "payment_set_aside": "Votre paiement {trace} de {total}, reçu pour le {date}, a été accepté en partie.\n"
                              "Appliqué aux montants dus : {applied}\nLaissé au compte comme crédit : {credit}\n"
                              "Mis de côté (retenu jusqu'à résolution) : {suspense}\nMotifs :\n{findings}",
-        "payment_refused": "Votre paiement {trace} de {total}, reçu pour le {date}, a été refusé et est retenu jusqu'à résolution.\n"
-                           "Montant retenu : {suspense}\nMotifs :\n{findings}",
+        "payment_refused": "Votre paiement {trace} de {total}, reçu pour le {date}, a été refusé : aucun montant n'a été prélevé.\n"
+                           "Votre institution financière retourne les fonds, ou envoie de nouveau le paiement une fois corrigé.\n"
+                           "Motifs :\n{findings}",
+        "suspense_applied": "Le montant de {amount} que portait votre paiement {trace} (ligne {line}, reçu pour le {payment_day}), retenu "
+                            "en attendant que son compte soit connu, a été appliqué au compte {target} le {date}.\n"
+                            "Appliqué aux montants dus : {applied}\nLaissé au compte comme crédit : {credit}\n",
+        "suspense_returned": "Le montant de {amount} que portait votre paiement {trace} (ligne {line}, reçu pour le {payment_day}) pour "
+                             "le compte {target} n'a pu être appliqué et a été retourné à votre institution financière le {date}.\n"
+                             "Motif : {reason}\n",
         "arrears": "Le compte {account} est en souffrance : le solde exigible le {due_date} n'est toujours pas payé.\n"
                    "Montant en souffrance : {overdue}\nPénalités : {penalties}\nIntérêts au {as_of} : {interest}\nTotal : {total}\n"
                    "Payez le total dès maintenant pour éviter d'autres intérêts et des mesures de recouvrement.\n",
@@ -190,6 +210,7 @@ def render_notice(kind: str, data: dict, *, notice_date: date, account: str, lan
         "interest": m("interest_cents"), "as_of": d("as_of"), "amount": m("amount_cents"), "period": data.get("period", ""),
         "why": _WORDS[lang].get(data.get("why", ""), data.get("why", "")), "asec": data.get("asec", ""),
         "utilization": m("utilization_cents"), "security": m("security_cents"),
+        "line": data.get("line", ""), "target": data.get("account", ""), "payment_day": d("payment_day"), "reason": data.get("reason", ""),
     }
     if kind in RELATIONSHIP_KINDS:
         state = data.get("state") or {}

@@ -183,3 +183,29 @@ def test_the_installed_command_runs_as_a_process(tmp_path):
     assert {p.name.split(".")[-2] for p in out.iterdir()} == {"997", "824"}
     run = subprocess.run([carm_bin, "ledger", "check"], capture_output=True, text=True, env={**env, "CARM_HOME": str(tmp_path / "none")}, timeout=120)
     assert run.returncode == 2 and run.stderr.startswith("carm: no database at") and "Traceback" not in run.stderr
+
+
+def test_an_operator_lists_and_applies_money_held_in_suspense(tmp_path):
+    """The broker's advance (02) paid 310.25 to 200000009RM0001, a typo for its client's
+    200000008RM0001: the line is held; the operator applies it, once, under the broker's security."""
+    sample = str(SAMPLES / "02-broker-advance-and-interim.x12")
+    assert carm("payments", "ingest", sample, "--out", str(tmp_path / "acks"), "--received-at", "2026-11-20T10:15:00-05:00",
+                home=tmp_path).returncode == 1  # 824 TE: a line set aside
+    held = carm("suspense", "list", "--as-of", "2026-11-24", home=tmp_path)
+    assert held.stdout.splitlines()[0] == "held in suspense on 2026-11-24: 1 lines, 310.25"
+    assert "ZZ:BANKOFTEST/NBK20261120000002/2" in held.stdout and "(4 days)" in held.stdout
+    assert held.stdout.splitlines()[-1] == "age (days held): 0-30: 1 lines 310.25 · 31-60: 0 lines 0.00 · 61-90: 0 lines 0.00 · 91+: 0 lines 0.00"
+    line = "ZZ:BANKOFTEST/NBK20261120000002/2"
+    done = carm("suspense", "apply", line, "--to", "200000008RM0001", "--asec", "40001", "--note", "RM15 typo", "--by", "ops1", home=tmp_path)
+    assert (done.returncode, done.stdout) == (0, f"applied {line} (310.25) to 200000008RM0001\n")
+    again = carm("suspense", "return", line, "--reason", "late", "--by", "ops2", home=tmp_path)
+    assert again.returncode == 1 and again.stderr.strip().endswith(f"line {line} was already applied on {again_day()}")
+    assert carm("suspense", "list", home=tmp_path).stdout.startswith("held in suspense on ")
+    assert '"resolution": "SUSPENSE_APPLIED"' in carm("suspense", "list", "--all", "--json", home=tmp_path).stdout
+    assert carm("ledger", "check", home=tmp_path).returncode == 0
+
+
+def again_day() -> str:
+    from core import clock
+
+    return str(clock.now().date())
