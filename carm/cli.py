@@ -99,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     close.add_argument("period", type=_period)
     close.set_defaults(func=_period_close)
 
+    intake = sub.add_parser("intake", help="payment files received").add_subparsers(dest="command", required=True, parser_class=_Parser)
+    again = intake.add_parser("replay", help="send a quarantined file through intake again, judged afresh (its cause fixed first)")
+    again.add_argument("partner", help="the partner's folder (its SFTP user), e.g. bankoftest")
+    again.add_argument("name", help="the file's name in the partner's quarantine/")
+    again.set_defaults(func=_intake_replay)
+
     susp = sub.add_parser("suspense", help="money set aside: list, apply to an account, return to the FI").add_subparsers(
         dest="command", required=True, parser_class=_Parser)
     listing = susp.add_parser("list", help="lines held in suspense, oldest first, with the age report")
@@ -317,6 +323,16 @@ def _collections_run(args: argparse.Namespace) -> int:
           f"{report.arrears_notices} arrears notices, {report.security_alerts} security alerts")
     for problem in report.problems:
         print(f"problem: {problem}")
+    return EXIT_OK
+
+
+def _intake_replay(args: argparse.Namespace) -> int:
+    from .intake import replay
+
+    with _runtime(args) as runtime:
+        done = replay(runtime, args.partner, args.name)
+    print(f"{args.partner}/{args.name} is back in the inbox ({done['answers_forgotten']} answers forgotten): "
+          "the next intake run judges it afresh")
     return EXIT_OK
 
 

@@ -20,7 +20,7 @@ import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import structlog
@@ -28,28 +28,53 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core import clock
+from core.errors import CarmError
 from core.files import atomic_write
 from edi.advice import Check
 from edi.payments import Payment
-from edi.pipeline import AccountChecks, Outcome, acknowledge
+from edi.pipeline import AccountChecks, Outcome, acknowledge, report_name
+from edi.reader import ends_with_iea
 from edi.store import MemoryEdiStore
 from edi.validate import validate_stream
 from ledger.checks import account_check
+from ledger.errors import IdempotencyConflict
 from ledger.policy import Policy
 from ledger.posting import PostedPayment
-from store.edi import SqlEdiStore
-from store.intake import FileState, record_outcome, record_received
+from store.edi import SqlEdiStore, forget_answers
+from store.intake import (
+    FileState,
+    Sighting,
+    failed_read,
+    forget,
+    forget_others,
+    mark_reported,
+    poll,
+    record_outcome,
+    record_received,
+    sight,
+    sighting,
+)
 from store.ledger import payment_facts, post_payments
-from transport.folders import PROCESSED, QUARANTINE, InboxFile
+from transport.folders import PROCESSED, QUARANTINE, InboxFile, Stray, TransportError
 
 from .runtime import Runtime
 
-__all__ = ["Ingested", "ingest", "preview", "pending_files", "batches", "process_inbound", "ANSWER_KINDS"]
+__all__ = [
+    "Ingested", "IntakeStalled", "ingest", "preview", "pending_files", "batches", "process_inbound", "process_batch", "replay",
+    "ANSWER_KINDS",
+]
 
 log = structlog.get_logger("carm.intake")
 
+#: The status of a file left claimed because it could not be read this time.
+UNREAD = "unread"
+
 #: What an FI receives for a file, in the order it is delivered.
 ANSWER_KINDS = ("ta1", "997", "824")
+
+
+class IntakeStalled(CarmError):
+    """Not one file of a batch could be finished: the folders or the database are out of reach."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +91,7 @@ def ingest(
     received_at: datetime,
     policy: Policy,
     sender: str | None = None,
+    channel: str = "",
     acknowledged_at: datetime | None = None,
     attempts: int = 5,
 ) -> Ingested:
@@ -73,7 +99,8 @@ def ingest(
 
     `received_at` decides timeliness (D17-R32) and the day relationships are judged on
     (decision L6); `acknowledged_at` [now] is written in the answers' envelopes; `sender`,
-    the ISA05:ISA06 of the partner the file came from, is the only one its interchanges may carry."""
+    the ISA05:ISA06 of the partner the file came from, is the only one its interchanges may carry;
+    `channel`, the partner's folder, is whom the answers are kept for."""
     acknowledged_at = acknowledged_at or clock.now()
     result = validate_stream(io.BytesIO(data))
     received_on = received_at.astimezone(clock.EASTERN).date()
@@ -81,14 +108,15 @@ def ingest(
         try:
             with engine.begin() as conn:
                 outcome = acknowledge(result, name, store=SqlEdiStore(conn), at=acknowledged_at,
-                                      account_checks=_account_checks(conn, received_on), sender=sender)
+                                      account_checks=_account_checks(conn, received_on), sender=sender, channel=channel)
                 posted = [] if outcome.replayed else post_payments(
                     conn, result.digest, name, [(s.payment, s.verdict) for s in outcome.sets if s.verdict is not None],
                     received_at=received_at, policy=policy,
                 )
             return Ingested(outcome, posted)
-        except (IntegrityError, OperationalError) as exc:
-            # another worker committed the same file, trace or control number first (or SQLite was busy)
+        except (IntegrityError, OperationalError, IdempotencyConflict) as exc:
+            # another worker committed the same file, trace or control number first (or SQLite was busy);
+            # judged again, the set now sees it (a duplicate, or a replay of the same file)
             if attempt == attempts:
                 raise
             log.info("ingest.retry", file=name, attempt=attempt, reason=type(exc.orig).__name__ if getattr(exc, "orig", None) else str(exc))
@@ -121,27 +149,104 @@ def preview(engine: Engine | None, data: bytes, name: str, *, at: datetime) -> O
             transaction.rollback()
 
 
-def pending_files(runtime: Runtime, now: float | None = None) -> list[dict]:
-    """Every file waiting in an FI's inbox, and every file a stopped run had claimed (to resume).
+#: Bytes read from the end of a waiting file to see whether it closes with its IEA.
+TAIL_BYTES = 64
 
-    A file modified less than the settle time (`CARM_SETTLE_SECONDS`, 60) ago is left for the
-    next run: an FI whose client uploads under the final name would otherwise have a
-    half-written file taken (uploads named `*.part`, `*.tmp`, `*.filepart` are never listed)."""
-    settle = runtime.settings.settle_seconds
-    now = time.time() if now is None else now
-    folders = runtime.folders
-    out, settling = [], 0
+#: What the partner is told about a stray left in its inbox, by kind.
+STRAY_TEXT = {
+    "dot-file": "its name starts with a dot, which marks a hidden or temporary file",
+    "partial-upload": "its name ends with .part, .tmp or .filepart, which marks an upload still in progress",
+    "folder": "it is a folder; only files are taken",
+    "link": "it is a link; only regular files are taken",
+    "special": "it is not a regular file",
+    "not-utf8": "its name is not UTF-8 text",
+    "not-expected": "this inbox is not one CBSA takes files from (only financial institutions send payments)",
+}
+
+
+def receipt_time(sighting: Sighting | None, now: datetime) -> datetime:
+    """When a file was received (D17-R32 timeliness): when the engine first saw it — or, within
+    the window since the inbox's previous listing, the modification time the client set, which
+    a partner cannot then move outside the window (decision O6)."""
+    if sighting is None:
+        return now
+    if sighting.window_start is None or sighting.modified_at is None:
+        return sighting.first_seen_at
+    return max(sighting.window_start, min(sighting.modified_at, sighting.first_seen_at))
+
+
+def _ready(runtime: Runtime, file: InboxFile, sighting: Sighting, now: datetime) -> bool:
+    """A file is taken once its size has rested the settle time and it ends with its IEA; one that
+    never does is taken after the incomplete wait, and answered (TA1 023)."""
+    settings = runtime.settings
+    rested = (now - sighting.size_since).total_seconds()
+    if rested < settings.settle_seconds:
+        return False
+    if rested >= settings.incomplete_wait_seconds:
+        return True
+    return ends_with_iea(runtime.folders.tail(file, TAIL_BYTES))
+
+
+def _ref(file: InboxFile, claimed: bool, received_at: datetime) -> dict:
+    return {"partner": file.partner, "name": file.name, "size": file.size, "mtime": file.mtime, "claimed": claimed,
+            "received_at": received_at.isoformat()}
+
+
+def _instant(mtime: float) -> datetime:
+    return datetime.fromtimestamp(mtime, UTC)
+
+
+def pending_files(runtime: Runtime, now: datetime | None = None) -> list[dict]:
+    """Every file ready in an FI's inbox, and every file a stopped run had claimed (to resume).
+
+    Each listing is recorded (`store.intake`): a file is received when first seen, and taken
+    once its size has rested `CARM_SETTLE_SECONDS` and it ends with its IEA (decision O5).
+    Strays — dot files, partial uploads, folders, links, names that are not UTF-8, and anything
+    in a broker's or importer's inbox — are never taken, and reported once they have sat
+    `CARM_REPORT_AFTER`."""
+    now = now or runtime.now()
+    out, waiting = [], 0
     for partner in runtime.registry():
-        if partner.role != "fi":
-            continue
-        for claimed, files in ((True, folders.claimed(partner.sftp_user)), (False, folders.inbox(partner.sftp_user))):
-            for f in files:
-                if not claimed and now - f.mtime < settle:
-                    settling += 1
-                    continue
-                out.append({"partner": f.partner, "name": f.name, "size": f.size, "mtime": f.mtime, "claimed": claimed})
-    log.info("intake.pending", files=len(out), resumed=sum(1 for f in out if f["claimed"]), still_uploading=settling)
+        user = partner.sftp_user
+        scan = runtime.folders.scan(user)
+        claimed = runtime.folders.claimed(user) if partner.role == "fi" else []
+        strays = list(scan.strays)
+        with runtime.engine.begin() as conn:
+            previous = poll(conn, user, now)
+            if partner.role == "fi":
+                for f in claimed:
+                    out.append(_ref(f, True, receipt_time(sighting(conn, user, f.name), now)))
+                for f in scan.files:
+                    seen = sight(conn, user, f.name, "file", f.size, _instant(f.mtime), now, previous)
+                    if _ready(runtime, f, seen, now):
+                        out.append(_ref(f, False, receipt_time(seen, now)))
+                    else:
+                        waiting += 1
+            else:
+                strays += [Stray(user, f.name, "not-expected", f.size, f.mtime) for f in scan.files]
+            for stray in strays:
+                sight(conn, user, stray.name, stray.kind, stray.size, _instant(stray.mtime), now, previous)
+            forget_others(conn, user, [f.name for f in (*scan.files, *claimed)] + [s.name for s in strays])
+        _report_strays(runtime, partner.sftp_user, strays, now)
+    log.info("intake.pending", files=len(out), resumed=sum(1 for f in out if f["claimed"]), waiting=waiting)
     return out
+
+
+def _report_strays(runtime: Runtime, user: str, strays: list[Stray], now: datetime) -> None:
+    """Tell the partner (a text file in its outbox) and the operators (the log) about each stray
+    that has sat in its inbox longer than `CARM_REPORT_AFTER`, once."""
+    for stray in strays:
+        with runtime.engine.begin() as conn:
+            seen = sighting(conn, user, stray.name)
+            if seen is None or seen.reported_at is not None or (now - seen.size_since).total_seconds() < runtime.settings.report_after_seconds:
+                continue
+            text = (f"CBSA's engine does not take '{stray.name}' from your inbox: {STRAY_TEXT[stray.kind]}.\n"
+                    f"It has been there, unchanged, since {seen.size_since.astimezone(clock.EASTERN):%Y-%m-%d %H:%M} (Eastern).\n"
+                    "Nothing in it was processed. Rename or remove it; payment files are taken once complete, "
+                    "under a name that does not start with a dot nor end with .part, .tmp or .filepart.\n")
+            runtime.folders.deliver(user, report_name(stray.name, "not-taken"), text.encode("utf-8"))
+            mark_reported(conn, user, stray.name, now)
+        log.warning("intake.stray_reported", partner=user, file=stray.name, kind=stray.kind)
 
 
 def batches(files: list[dict], size: int) -> list[list[dict]]:
@@ -158,8 +263,46 @@ def _archive(archive_dir: Path, data: bytes, digest: str, received_at: datetime)
     return path
 
 
+def _quarantine_unreadable(runtime: Runtime, file: InboxFile, seen: Sighting | None, error: str) -> dict:
+    """A claimed file the engine could not read, `CARM_READ_ATTEMPTS` times: set aside with its
+    reason, registered, and the FI told in its outbox (no TA1 can be addressed without the ISA)."""
+    folders, now = runtime.folders, runtime.now()
+    first_seen = seen.first_seen_at if seen else now
+    pseudo = "unreadable:" + hashlib.sha256(f"{file.partner}/{file.name}/{first_seen.isoformat()}".encode()).hexdigest()[:53]
+    reason = f"the engine could not read the file: {error}"
+    text = (f"CBSA could not read '{file.name}' ({error}).\n"
+            "It was set aside and nothing in it was processed. Upload it again with permissions that let the "
+            "engine read it (rw-r-----, 0640, or your client's default without setting permissions).\n")
+    folders.deliver(file.partner, report_name(file.name, "unreadable"), text.encode("utf-8"))
+    with runtime.engine.begin() as conn:
+        record_received(conn, digest=pseudo, partner=file.partner, name=file.name, size=file.size,
+                        received_at=receipt_time(seen, now), archive_path="")
+        record_outcome(conn, file.partner, pseudo, state=FileState.QUARANTINED, reason=reason, exit_code=2, at=now)
+    folders.finish(file, QUARANTINE)
+    with runtime.engine.begin() as conn:
+        forget(conn, file.partner, file.name)
+    log.error("intake.unreadable_quarantined", partner=file.partner, file=file.name, reason=reason)
+    return {"partner": file.partner, "name": file.name, "digest": None, "status": QUARANTINE, "reason": reason, "exit_code": 2,
+            "replayed": False, "documents": [report_name(file.name, "unreadable")], "sets": [], "posted": []}
+
+
+def _read(runtime: Runtime, file: InboxFile) -> bytes | dict:
+    """The claimed file's bytes; or, when it cannot be read, the summary of a file left claimed for
+    the next run — quarantined after `CARM_READ_ATTEMPTS` failures."""
+    try:
+        return runtime.folders.read_claimed(file)
+    except TransportError as exc:
+        with runtime.engine.begin() as conn:
+            attempts = failed_read(conn, file.partner, file.name, str(exc))
+            seen = sighting(conn, file.partner, file.name)
+        if attempts >= runtime.settings.read_attempts:
+            return _quarantine_unreadable(runtime, file, seen, str(exc.__cause__ or exc))
+        log.warning("intake.unreadable", partner=file.partner, file=file.name, attempts=attempts, reason=str(exc))
+        return {"partner": file.partner, "name": file.name, "status": UNREAD, "attempts": attempts, "reason": str(exc)}
+
+
 def process_inbound(runtime: Runtime, ref: dict) -> dict:
-    """Claim → archive → validate, acknowledge, post → deliver 997/TA1/824 → processed/ or quarantine/."""
+    """Claim → read → archive → validate, acknowledge, post → deliver 997/TA1/824 → record → processed/ or quarantine/."""
     folders = runtime.folders
     partner = runtime.registry().by_sftp_user(ref["partner"])
     file = InboxFile(ref["partner"], ref["name"], int(ref["size"]), float(ref["mtime"]))
@@ -167,17 +310,19 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
     if not ref.get("claimed") and folders.claim(file) is None:
         bound.info("intake.taken_by_another_worker")
         return {"partner": ref["partner"], "name": ref["name"], "status": "taken"}
-    data = folders.read_claimed(file)
+    data = _read(runtime, file)
+    if isinstance(data, dict):
+        return data
     digest = hashlib.sha256(data).hexdigest()
-    received_at = datetime.fromtimestamp(file.mtime, clock.EASTERN)
+    received_at = datetime.fromisoformat(ref["received_at"]) if ref.get("received_at") else runtime.now()
     bound = bound.bind(digest=digest[:16], size=len(data))
-    archived = _archive(runtime.settings.archive_dir, data, digest, received_at)
+    archived = _archive(runtime.settings.archive_dir, data, digest, received_at.astimezone(clock.EASTERN))
     with runtime.engine.begin() as conn:
         record_received(conn, digest=digest, partner=ref["partner"], name=ref["name"], size=len(data),
                         received_at=received_at, archive_path=str(archived))
     sender = partner.isa_sender if partner is not None else None
     done = ingest(runtime.engine, data, ref["name"], received_at=received_at, policy=runtime.policy, sender=sender,
-                  attempts=runtime.settings.ingest_attempts)
+                  channel=ref["partner"], acknowledged_at=runtime.now(), attempts=runtime.settings.ingest_attempts)
     outcome = done.outcome
     for kind in ANSWER_KINDS:
         if kind in outcome.documents:
@@ -186,10 +331,12 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
     unusable = outcome.exit_code == 2
     reason = "; ".join(outcome.envelope_lines()) if unusable else None
     folder = QUARANTINE if unusable else PROCESSED
+    with runtime.engine.begin() as conn:  # recorded before the file is filed away: a crash in between resumes it
+        record_outcome(conn, ref["partner"], digest, state=FileState.QUARANTINED if unusable else FileState.PROCESSED, reason=reason,
+                       exit_code=outcome.exit_code, at=runtime.now())
     folders.finish(file, folder)
     with runtime.engine.begin() as conn:
-        record_outcome(conn, ref["partner"], digest, state=FileState.QUARANTINED if unusable else FileState.PROCESSED, reason=reason,
-                       exit_code=outcome.exit_code, at=clock.now())
+        forget(conn, ref["partner"], ref["name"])
     summary = {
         "partner": ref["partner"],
         "name": ref["name"],
@@ -207,3 +354,46 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
                replayed=outcome.replayed, sets=len(outcome.sets), posted=len(done.posted))
     return summary
 
+
+
+def process_batch(runtime: Runtime, batch: list[dict]) -> dict:
+    """Each file of `batch` on its own: one that fails stays claimed for the next run and never
+    holds the others back; past `CARM_INTAKE_BUDGET` seconds the rest is left to the next run.
+    Raises `IntakeStalled` only when every file failed (the folders or the database are down)."""
+    started = time.monotonic()  # the budget is real time, whatever clock the engine is told to keep
+    done, failed, unread, deferred = [], [], [], []
+    for ref in batch:
+        if time.monotonic() - started > runtime.settings.intake_budget_seconds:
+            deferred.append(f"{ref['partner']}/{ref['name']}")
+            continue
+        try:
+            summary = process_inbound(runtime, ref)
+        except Exception as exc:  # one file's failure is logged and left for the next run
+            log.exception("intake.file_failed", partner=ref["partner"], file=ref["name"])
+            failed.append(f"{ref['partner']}/{ref['name']}: {type(exc).__name__}: {exc}")
+            continue
+        if summary["status"] == UNREAD:  # counted; quarantined after CARM_READ_ATTEMPTS
+            unread.append(f"{ref['partner']}/{ref['name']}: attempt {summary['attempts']}: {summary['reason']}")
+        else:
+            done.append(summary)
+    if failed and not done and not unread:
+        raise IntakeStalled(f"no file of the batch could be finished — {'; '.join(failed)}")
+    if deferred:
+        log.warning("intake.deferred", files=deferred, budget_seconds=runtime.settings.intake_budget_seconds)
+    return {"done": done, "failed": failed, "unread": unread, "deferred": deferred}
+
+
+def replay(runtime: Runtime, partner: str, name: str) -> dict:
+    """Send a quarantined file through intake again, judged afresh: once its cause is fixed (a
+    registry entry, say), an operator moves it back into the partner's inbox and the answers
+    kept for its bytes are forgotten, so it is not simply answered as before.  What was posted
+    from it stays posted, once (posting is idempotent per set)."""
+    folders = runtime.folders
+    data = folders.read_finished(partner, QUARANTINE, name)
+    digest = hashlib.sha256(data).hexdigest()
+    with runtime.engine.begin() as conn:
+        forgotten = forget_answers(conn, partner, digest)
+        forget(conn, partner, name)
+    folders.restore(partner, QUARANTINE, name)
+    log.warning("intake.replayed", partner=partner, file=name, digest=digest[:16], answers_forgotten=forgotten)
+    return {"partner": partner, "name": name, "digest": digest, "answers_forgotten": forgotten}

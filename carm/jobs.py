@@ -20,13 +20,16 @@ from store.ledger import run_collections as collect
 from . import documents, intake
 from .runtime import open_runtime
 
-__all__ = ["pending_files", "batches", "process_inbound", "close_period", "run_collections", "daily_notices", "statements_of_account"]
+__all__ = [
+    "pending_files", "batches", "process_inbound", "process_batch", "close_period", "run_collections", "daily_notices",
+    "statements_of_account",
+]
 
 
-def pending_files(now: float | None = None) -> list[dict]:
-    """Every file waiting in an FI inbox, and every file a stopped run had claimed."""
+def pending_files() -> list[dict]:
+    """Every file ready in an FI inbox, and every file a stopped run had claimed."""
     with open_runtime() as runtime:
-        return intake.pending_files(runtime, now)
+        return intake.pending_files(runtime)
 
 
 def batches(files: list[dict]) -> list[list[dict]]:
@@ -38,6 +41,12 @@ def process_inbound(ref: dict) -> dict:
     """One inbound file, claimed to filed away (`carm.intake.process_inbound`)."""
     with open_runtime() as runtime:
         return intake.process_inbound(runtime, ref)
+
+
+def process_batch(batch: list[dict]) -> dict:
+    """The files of one mapped task, each on its own (`carm.intake.process_batch`)."""
+    with open_runtime() as runtime:
+        return intake.process_batch(runtime, batch)
 
 
 def close_period(period: str) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import structlog
@@ -78,6 +79,10 @@ class Runtime:
         if self._folders is None:
             self._folders = make_folders(self.settings)
         return self._folders
+
+    def now(self) -> datetime:
+        """The engine's "now" (`Settings.now`: the clock, unless a simulation pins it)."""
+        return self.settings.now()
 
     def registry(self) -> PartnerRegistry:
         """The trading partners: the `trading_partner` table once loaded (`carm partners load`),

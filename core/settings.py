@@ -20,9 +20,17 @@ CARM_SFTP_KNOWN_HOSTS      [`~/.ssh/known_hosts`]
 CARM_SFTP_STRICT_HOST_KEY  [`yes`] `no` accepts an unknown host key (never a changed one)
 CARM_SFTP_TIMEOUT          [15] seconds
 CARM_SFTP_CONN_ID          [`carm_sftp`] the Airflow connection used without CARM_SFTP_URL
-CARM_SETTLE_SECONDS        [60] how long an inbox file must be left alone before it is taken
+CARM_SETTLE_SECONDS        [60] how long an inbox file's size must stay the same before it is taken
+CARM_INCOMPLETE_WAIT       [3600] seconds a file that does not end with its IEA waits before it is
+                           taken anyway (and answered TA1 023)
+CARM_READ_ATTEMPTS         [3] failed reads of a claimed file before it goes to quarantine
+CARM_REPORT_AFTER          [3600] seconds a stray (a dot file, a partial upload, a folder…) sits in
+                           an inbox before the partner and the operators are told
+CARM_INTAKE_BUDGET         [240] seconds an intake task works before leaving files to the next run
 CARM_INTAKE_BATCH          [20] files per mapped intake task
 CARM_INGEST_ATTEMPTS       [5] attempts of one file's transaction when another worker races it
+CARM_CLOCK                 an ISO 8601 instant the engine takes as "now" (simulations and the
+                           demo only; never in production)
 CARM_POLICY                a TOML file overriding policy numbers (`ledger.policy`)
 CARM_SMTP_URL              notices by SMTP too (`smtp://`, `smtps://`, `smtp+starttls://`)
 CARM_NOTICE_FROM           [`avis-notices@carm.invalid`] the notices' sender
@@ -36,8 +44,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from . import clock
 from .errors import ConfigError
 
 __all__ = ["Settings"]
@@ -65,6 +75,16 @@ def _number(value: str, name: str, kind=float):
     return number
 
 
+def _instant(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an ISO 8601 instant, not {value!r}") from None
+    return at if at.tzinfo else at.replace(tzinfo=clock.EASTERN)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the engine is configured with (see the module doc for the variables)."""
@@ -81,6 +101,10 @@ class Settings:
     sftp_timeout: float = 15.0
     sftp_conn_id: str = "carm_sftp"
     settle_seconds: float = 60.0
+    incomplete_wait_seconds: float = 3600.0
+    read_attempts: int = 3
+    report_after_seconds: float = 3600.0
+    intake_budget_seconds: float = 240.0
     intake_batch: int = 20
     ingest_attempts: int = 5
     policy_file: Path | None = None
@@ -88,6 +112,7 @@ class Settings:
     notice_from: str = "avis-notices@carm.invalid"
     log_format: str | None = None
     log_level: str = "INFO"
+    clock: datetime | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +141,10 @@ class Settings:
             sftp_timeout=_number(get("CARM_SFTP_TIMEOUT") or "15", "CARM_SFTP_TIMEOUT"),
             sftp_conn_id=get("CARM_SFTP_CONN_ID") or "carm_sftp",
             settle_seconds=_number(get("CARM_SETTLE_SECONDS") or "60", "CARM_SETTLE_SECONDS"),
+            incomplete_wait_seconds=_number(get("CARM_INCOMPLETE_WAIT") or "3600", "CARM_INCOMPLETE_WAIT"),
+            read_attempts=max(1, _number(get("CARM_READ_ATTEMPTS") or "3", "CARM_READ_ATTEMPTS", int)),
+            report_after_seconds=_number(get("CARM_REPORT_AFTER") or "3600", "CARM_REPORT_AFTER"),
+            intake_budget_seconds=_number(get("CARM_INTAKE_BUDGET") or "240", "CARM_INTAKE_BUDGET"),
             intake_batch=max(1, _number(get("CARM_INTAKE_BATCH") or "20", "CARM_INTAKE_BATCH", int)),
             ingest_attempts=max(1, _number(get("CARM_INGEST_ATTEMPTS") or "5", "CARM_INGEST_ATTEMPTS", int)),
             policy_file=Path(get("CARM_POLICY")) if get("CARM_POLICY") else None,
@@ -123,7 +152,12 @@ class Settings:
             notice_from=get("CARM_NOTICE_FROM") or "avis-notices@carm.invalid",
             log_format=log_format,
             log_level=(get("CARM_LOG_LEVEL") or "INFO").upper(),
+            clock=_instant(get("CARM_CLOCK"), "CARM_CLOCK"),
         )
+
+    def now(self) -> datetime:
+        """The engine's "now": the clock, or `CARM_CLOCK` when a simulation pins it."""
+        return self.clock if self.clock is not None else clock.now()
 
     @property
     def database_url(self) -> str:

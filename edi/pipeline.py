@@ -31,7 +31,7 @@ from .store import EdiStore
 from .validate import validate_stream, with_problem
 from .writer import FunctionalGroup, Interchange
 
-__all__ = ["acknowledge_file", "acknowledge", "Outcome", "SetOutcome", "AccountChecks", "DOCUMENT_KINDS"]
+__all__ = ["acknowledge_file", "acknowledge", "Outcome", "SetOutcome", "AccountChecks", "DOCUMENT_KINDS", "report_name"]
 
 log = structlog.get_logger("edi.pipeline")
 
@@ -260,10 +260,28 @@ def _advice_interchanges(sets: Sequence[SetOutcome], store: EdiStore, at: dateti
     return out
 
 
+#: Bytes of the inbound name an answer's name keeps: with `.<8 hex>.<kind>.x12` and the
+#: `.<name>.<8 hex>.part` of an atomic write, an answer stays within a file system's 255 bytes.
+NAME_BYTES = 200
+
+
+def _base(name: str) -> str:
+    """The inbound name as answers carry it: whole, or its first `NAME_BYTES` bytes (on a character
+    boundary; the digest that follows keeps answers to different files apart, decision O2)."""
+    data = name.encode("utf-8", "surrogateescape")
+    return name if len(data) <= NAME_BYTES else data[:NAME_BYTES].decode("utf-8", "ignore")
+
+
 def _answer_name(name: str, digest: str, kind: str) -> str:
     """`<inbound name>.<first 8 of its SHA-256>.<997|ta1|824>.x12`: beside the file it answers, and
     distinct when an FI reuses a file name for new content (decision O2)."""
-    return f"{name}.{digest[:8]}.{kind}.x12"
+    return f"{_base(name)}.{digest[:8]}.{kind}.x12"
+
+
+def report_name(name: str, what: str) -> str:
+    """`<inbound name>.<what>.txt`: a report in words about an inbound file (one that could not be
+    read, a stray the engine will not take)."""
+    return f"{_base(name)}.{what}.txt"
 
 
 def acknowledge_file(
@@ -274,9 +292,10 @@ def acknowledge_file(
     at: datetime,
     account_checks: AccountChecks | None = None,
     sender: str | None = None,
+    channel: str = "",
 ) -> Outcome:
     """Validate, acknowledge and judge one inbound file (`acknowledge` after `validate_stream`)."""
-    return acknowledge(validate_stream(stream), name, store=store, at=at, account_checks=account_checks, sender=sender)
+    return acknowledge(validate_stream(stream), name, store=store, at=at, account_checks=account_checks, sender=sender, channel=channel)
 
 
 def acknowledge(
@@ -287,9 +306,12 @@ def acknowledge(
     at: datetime,
     account_checks: AccountChecks | None = None,
     sender: str | None = None,
+    channel: str = "",
 ) -> Outcome:
     """Acknowledge and judge one validated file; keep and return the documents.
 
+    `channel` names where the file came from (the partner's folder; '' by hand): the answers are
+    kept for it and the file's digest, so the same bytes from elsewhere are judged on their own.
     `at` is the processing time written in the outbound envelopes; `sender`, when known
     (the SFTP account the file came from), is the only `ISA05:ISA06` its interchanges may
     carry.
@@ -297,8 +319,7 @@ def acknowledge(
     if sender is not None:
         result = _check_sender(result, sender)
     bound = log.bind(file=name, digest=result.digest[:16], size=result.size)
-    partner = sender or ""  # whose answers: the partner the file came from (any, when not known)
-    stored = store.documents(partner, result.digest)
+    stored = store.documents(channel, result.digest)
     if stored:
         # Same bytes again: same answers, and nothing judged anew (the first
         # receipt's verdicts stand; the ledger is idempotent on the digest).
@@ -322,7 +343,7 @@ def acknowledge(
         if interchanges:
             content = b"".join(i.render() for i in interchanges)
             doc_name = _answer_name(name, result.digest, kind)
-            store.save_document(partner, result.digest, kind, doc_name, content, sequence, at)
+            store.save_document(channel, result.digest, kind, doc_name, content, sequence, at)
             documents[kind] = (doc_name, content)
 
     for ic in result.interchanges:

@@ -20,13 +20,14 @@ reader's business; `edi.validate` does them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from core.problems import Problem
 
-__all__ = ["Delimiters", "Segment", "X12Reader", "ISA_LENGTH", "at_byte"]
+__all__ = ["Delimiters", "Segment", "X12Reader", "ISA_LENGTH", "at_byte", "ends_with_iea"]
 
 #: A well-formed ISA is exactly 106 characters, its terminator included.
 ISA_LENGTH = 106
@@ -98,6 +99,17 @@ def at_byte(code: str, message: str, offset: int) -> Problem:
     """A reader problem: codes `empty`, `no-isa`, `leading-bytes`, `bad-isa`,
     `unterminated`, `segment-too-long`; `where` is the byte offset it was found at."""
     return Problem(code, message, f"byte {offset}")
+
+
+#: The last segment of a complete file: IEA, an element separator, the group count, the same
+#: separator, a 9-digit control number, then at most a terminator and line breaks.
+_IEA_AT_END = re.compile(rb"IEA([^A-Za-z0-9\s])\d{1,5}\1\d{9}[^A-Za-z0-9]{0,3}\s*\Z")
+
+
+def ends_with_iea(tail: bytes) -> bool:
+    """Whether the last bytes of a file close an interchange: an upload cut short (the partner's
+    client stalled or died) does not, and is better left to finish than answered TA1 023."""
+    return _IEA_AT_END.search(tail) is not None
 
 
 def _decode(raw: bytes) -> str:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 
 from core.db import insert_for
 from edi.store import MAX_CONTROL_NUMBER
 
 from .schema import control_sequence, inbound_interchange, outbound_document
 
-__all__ = ["SqlEdiStore"]
+__all__ = ["SqlEdiStore", "forget_answers"]
 
 
 class SqlEdiStore:
@@ -63,3 +63,11 @@ class SqlEdiStore:
                 partner=partner, file_digest=digest, kind=kind, name=name, content=content, sequence=sequence, created_at=at
             )
         )
+
+
+def forget_answers(conn: Connection, partner: str, digest: str) -> int:
+    """Forget the answers kept for the file `digest` from `partner`, and the interchanges it
+    brought, so that it is judged afresh (an operator's replay of a quarantined file); how many."""
+    gone = conn.execute(delete(outbound_document).where(outbound_document.c.partner == partner, outbound_document.c.file_digest == digest))
+    conn.execute(delete(inbound_interchange).where(inbound_interchange.c.file_digest == digest))
+    return gone.rowcount or 0

@@ -9,6 +9,9 @@ What the EDI layer keeps (`store.edi`):
   came from and its digest;
 * `edi_inbound_file` — every file taken from a partner's inbox: partner, digest, name,
   receipt time, archive path, and its fate (processed or quarantined, with the reason);
+* `edi_inbox_poll`, `edi_inbox_sighting` — when each inbox was last listed, and what was in
+  it: when each file was first seen (its receipt time), whether its size still moves, how
+  many reads failed, and which strays were reported;
 * `trading_partner` — the registry of FIs, brokers and importers exchanging files.
 
 Reference data — who exists and who may act for whom (D17-R1…R5, Annex B):
@@ -81,7 +84,7 @@ inbound_interchange = Table(
 outbound_document = Table(
     "edi_outbound_document",
     metadata,
-    Column("partner", String(40), nullable=False),  # who the answered file came from ('' when unknown)
+    Column("partner", String(40), nullable=False),  # the folder the answered file came from ('' by hand)
     Column("file_digest", String(64), nullable=False),
     Column("kind", String(8), nullable=False),
     Column("name", String(255), nullable=False),
@@ -105,6 +108,31 @@ inbound_file = Table(
     Column("exit_code", Integer),
     Column("processed_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("partner", "file_digest", name="pk_edi_inbound_file"),
+)
+
+inbox_poll = Table(
+    "edi_inbox_poll",
+    metadata,
+    Column("partner", String(40), nullable=False),
+    Column("polled_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("partner", name="pk_edi_inbox_poll"),
+)
+
+inbox_sighting = Table(
+    "edi_inbox_sighting",
+    metadata,
+    Column("partner", String(40), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),  # file, or the kind of stray (transport.folders.Stray)
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("window_start", DateTime(timezone=True)),  # the inbox's previous listing, when there was one
+    Column("size", BigInteger, nullable=False),
+    Column("size_since", DateTime(timezone=True), nullable=False),
+    Column("modified_at", DateTime(timezone=True)),  # as the partner's client set it
+    Column("attempts", Integer, nullable=False),  # reads that failed
+    Column("last_error", Text),
+    Column("reported_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("partner", "name", name="pk_edi_inbox_sighting"),
 )
 
 trading_partner = Table(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -120,7 +121,8 @@ def intake(request, sftp, airflow_home, tmp_path):
     setup_world(engine)
     declare(engine, dict(transaction_number=txn("12001", 1), rm15=A1, asec="12001", release_date="2026-11-01",
                          accounting_date="2026-11-02", duty="500.00"))
-    extra = {"CARM_HOME": str(carm_home), "CARM_DATABASE_URL": url, "CARM_TRANSPORT": "sftp", "CARM_PARTNERS_FILE": str(sftp.registry)}
+    extra = {"CARM_HOME": str(carm_home), "CARM_DATABASE_URL": url, "CARM_TRANSPORT": "sftp", "CARM_PARTNERS_FILE": str(sftp.registry),
+             "CARM_SETTLE_SECONDS": "0", "CARM_INCOMPLETE_WAIT": "0"}  # whole files uploaded, then intake at once
     if request.param == "environment":
         extra.update(CARM_SFTP_URL=sftp.url, CARM_SFTP_KEY=str(sftp.engine_key), CARM_SFTP_KNOWN_HOSTS=str(sftp.known_hosts))
     else:  # the SFTP server as an Airflow connection, as operators configure it in the UI or a secrets backend
@@ -257,3 +259,32 @@ def test_an_unreadable_file_is_quarantined_with_its_reason(sftp, intake):
     with intake.engine.begin() as conn:
         (row,) = conn.execute(select(inbound_file.c.status, inbound_file.c.reason)).all()
     assert row.status == "quarantined" and "no ISA segment" in row.reason
+
+
+def test_an_upload_the_engine_cannot_read_is_quarantined_with_a_report_not_retried_for_ever(sftp, intake):
+    """An upload is rw-r----- when the client asks for no mode (internal-sftp -u 0027); a partner
+    that chmods its file 0600 shuts the engine out: the file waits claimed for two more runs, then
+    goes to quarantine with a report in the FI's outbox — and the other file of the first run was
+    processed meanwhile (decision O7)."""
+    client, partner = _as_partner(sftp)
+    try:
+        put(partner, "inbox/mode.x12", _payment_file("MODE1"), mtime=RECEIVED)
+        assert stat.S_IMODE(partner.stat("inbox/mode.x12").st_mode) == 0o640  # -u 0027 on a client asking for no mode
+        partner.chmod("inbox/mode.x12", 0o600)
+        put(partner, "inbox/other.x12", _payment_file("MODE2"), mtime=RECEIVED)
+        intake()
+        assert sorted(n for n in partner.listdir("outbox") if "other.x12" in n) == [
+            f"other.x12.{_digest(_payment_file('MODE2'))}.824.x12", f"other.x12.{_digest(_payment_file('MODE2'))}.997.x12"]
+        intake()
+        assert not any("mode.x12" in n for n in partner.listdir("outbox"))
+        intake()
+        assert "mode.x12.unreadable.txt" in partner.listdir("outbox")
+        with partner.open("outbox/mode.x12.unreadable.txt") as f:
+            assert "could not read 'mode.x12'" in f.read().decode()
+    finally:
+        client.close()
+    assert (sftp.partners_root / PARTNER_A / "quarantine" / "mode.x12").exists()
+    with intake.engine.begin() as conn:
+        rows = {r.name: (r.status, r.reason) for r in conn.execute(select(inbound_file.c.name, inbound_file.c.status, inbound_file.c.reason))}
+    assert rows["mode.x12"][0] == "quarantined" and "Permission denied" in rows["mode.x12"][1]
+    assert rows["other.x12"] == ("processed", None)

@@ -64,3 +64,86 @@ def test_parallel_workers_post_each_payment_exactly_once(pg_engine):
     # 8 × 100.00 against a 500.00 debt on A1: 500 applied, 300 left as credit; 8 × 50.00 = 400 of 500 on A2
     assert sum(balances(pg_engine, A1).values()) == 500_00 - 800_00
     assert sum(balances(pg_engine, A2).values()) == 500_00 - 400_00
+
+
+C2 = "200000008RM0002"
+
+
+def _multi_set_files() -> list[bytes]:
+    """Two FIs, three files each, three payments a file touching A1, A2 and C2 in varying order."""
+    out = []
+    for sender in ("BANKOFTEST", "CAISSETEST"):
+        for n in range(1, 4):
+            specs = [
+                PaymentSpec(f"{sender[:4]}{n}A", IMPORTER, [LineSpec(A1, 10_00), LineSpec(A2, 20_00)]),
+                PaymentSpec(f"{sender[:4]}{n}B", IMPORTER, [LineSpec(A2, 30_00), LineSpec(A1, 40_00)]),
+                PaymentSpec(f"{sender[:4]}{n}C", "200000008", [LineSpec(C2, 5_00)]),
+            ]
+            out.append(file_820(specs, sender_id=sender, control_number=100 + n, group_control=100 + n))
+    return out
+
+
+def _ingester(url: str, datas: list[bytes], barrier, errors) -> None:
+    engine = make_engine(url)
+    barrier.wait()
+    try:
+        for n, data in enumerate(datas):
+            ingest(engine, data, f"m{n}.x12", received_at=WHEN, policy=POLICY)
+    except Exception as exc:  # reported to the test, which fails on it
+        errors.put(f"ingest: {type(exc).__name__}: {exc}")
+    engine.dispose()
+
+
+def _closer(url: str, barrier, errors) -> None:
+    from store.ledger import close_period, run_collections
+
+    engine = make_engine(url)
+    barrier.wait()
+    try:
+        for _ in range(3):
+            with engine.begin() as conn:
+                close_period(conn, "2026-11", policy=POLICY, at=WHEN)
+            with engine.begin() as conn:
+                run_collections(conn, datetime(2026, 12, 2).date(), policy=POLICY, at=WHEN)
+    except Exception as exc:
+        errors.put(f"close/collections: {type(exc).__name__}: {exc}")
+    engine.dispose()
+
+
+def test_multi_set_files_of_several_fis_and_a_concurrent_close_and_collections_never_deadlock(pg_engine):
+    """Four ingesters (every file sent twice, in different orders) and a process closing the
+    period and running collections, all at once on PostgreSQL: no deadlock, no error, every
+    payment posted once, the books sound. Accounts are locked in one global order (RM15) —
+    a file's accounts all at once — so no two transactions can wait on each other in a circle."""
+    setup_world(pg_engine)
+    declare(
+        pg_engine,
+        dict(transaction_number=txn("12001", 1), rm15=A1, asec="12001", release_date="2026-11-01", accounting_date="2026-11-02", duty="500.00"),
+        dict(transaction_number=txn("12001", 2), rm15=A2, asec="12001", release_date="2026-11-01", accounting_date="2026-11-02", duty="500.00"),
+        dict(transaction_number=txn("50505", 3), rm15=C2, release_date="2026-11-06", accounting_date="2026-11-06", duty="100.00"),
+    )
+    files = _multi_set_files()
+    plan = [files, files[::-1], files[3:] + files[:3], files[1::2] + files[0::2]]
+    url = pg_engine.url.render_as_string(hide_password=False)
+    ctx = mp.get_context("spawn")
+    barrier, errors = ctx.Barrier(len(plan) + 1), ctx.Queue()
+    workers = [ctx.Process(target=_ingester, args=(url, datas, barrier, errors)) for datas in plan]
+    workers.append(ctx.Process(target=_closer, args=(url, barrier, errors)))
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=300)
+    reported = []
+    while not errors.empty():
+        reported.append(errors.get())
+    assert reported == [] and [w.exitcode for w in workers] == [0] * len(workers)
+    with pg_engine.begin() as conn:
+        assert check_books(conn) == []
+        assert conn.execute(select(func.count()).select_from(payment).where(payment.c.status == "posted")).scalar() == 18
+        assert conn.execute(select(func.count()).select_from(payment)).scalar() == 18
+    # A1: 500.00 owed, 6 files × (10 + 40) = 300.00 paid; A2: 6 × (20 + 30) = 300.00; C2: 6 × 5.00 = 30.00 of 100.00;
+    # each still owes after its due date on 12-02, so collections charged its penalty once (whatever the interleaving)
+    for rm15, number, due in ((A1, txn("12001", 1), "2026-12-01"), (A2, txn("12001", 2), "2026-12-01"), (C2, txn("50505", 3), "2026-11-06")):
+        owed = balances(pg_engine, rm15)
+        assert owed[f"declaration:duty:{number}"] == {A1: 200_00, A2: 200_00, C2: 70_00}[rm15]
+        assert owed[f"penalty:late-payment penalty: balance due {due} unpaid"] == 200_00

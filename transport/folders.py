@@ -3,7 +3,10 @@
 Every trading partner (FI, broker, importer) has an `inbox/` (what it sends
 us) and an `outbox/` (what we send it).  The engine only ever:
 
-* lists the partner's inbox,
+* lists the partner's inbox (`scan`: the files it may take, and the strays it will not —
+  dot files, partial uploads, folders, links, names that are not UTF-8 — so they can be
+  reported rather than silently ignored), and reads the tail of a file to see whether its
+  upload is complete,
 * claims a file atomically (a rename into `inbox/.claimed/`, so two workers
   never take the same file and a crash leaves it visible, not lost),
 * reads the claimed bytes,
@@ -26,7 +29,10 @@ from typing import Protocol
 from core.errors import CarmError
 from core.files import atomic_write
 
-__all__ = ["PartnerFolders", "InboxFile", "LocalFolders", "TransportError", "CLAIMED", "PROCESSED", "QUARANTINE"]
+__all__ = [
+    "PartnerFolders", "InboxFile", "Stray", "InboxScan", "LocalFolders", "TransportError",
+    "CLAIMED", "PROCESSED", "QUARANTINE", "PARTIAL_SUFFIXES", "stray_kind",
+]
 
 CLAIMED = ".claimed"
 PROCESSED = "processed"
@@ -45,7 +51,7 @@ class InboxFile:
         partner: the partner's folder name (its SFTP user).
         name: the file name as the partner wrote it.
         size: bytes.
-        mtime: modification time, seconds since the epoch (the receipt time).
+        mtime: modification time, seconds since the epoch, as the partner's client set it.
     """
 
     partner: str
@@ -54,12 +60,81 @@ class InboxFile:
     mtime: float
 
 
+@dataclass(frozen=True, slots=True)
+class Stray:
+    """Something in an inbox the engine does not take.
+
+    Attributes:
+        partner: the partner's folder.
+        name: its name (a name that is not UTF-8 is shown with its undecodable bytes escaped).
+        kind: `dot-file`, `partial-upload`, `folder`, `link`, `not-utf8`, `special`.
+        size / mtime: as listed.
+    """
+
+    partner: str
+    name: str
+    kind: str
+    size: int
+    mtime: float
+
+
+@dataclass(frozen=True, slots=True)
+class InboxScan:
+    files: tuple[InboxFile, ...]
+    strays: tuple[Stray, ...]
+
+
+#: Uploads in progress by well-behaved clients use these suffixes; they are not taken.
+PARTIAL_SUFFIXES = (".part", ".tmp", ".filepart")
+
+
+def stray_kind(name: str, is_file: bool, is_dir: bool, is_link: bool) -> str | None:
+    """Why an inbox entry is not taken, or None when it is a file to take."""
+    if is_link:
+        return "link"
+    if is_dir:
+        return "folder"
+    if not is_file:
+        return "special"
+    if _surrogates(name):  # decoded with surrogateescape: its bytes are not UTF-8
+        return "not-utf8"
+    if name.startswith("."):
+        return "dot-file"
+    if name.endswith(PARTIAL_SUFFIXES):
+        return "partial-upload"
+    return None
+
+
+def printable(name: str) -> str:
+    """A name as people and logs can read it (bytes that are not UTF-8, and control characters, escaped)."""
+    out = []
+    for char in name:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, as surrogateescape keeps it
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif not char.isprintable():
+            out.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _surrogates(name: str) -> bool:
+    return any(0xDC80 <= ord(c) <= 0xDCFF for c in name)
+
+
 class PartnerFolders(Protocol):
     def partners(self) -> list[str]:
         """Every partner folder there is."""
 
+    def scan(self, partner: str) -> InboxScan:
+        """The partner's inbox: files to take (not yet claimed), oldest first, and the strays."""
+
     def inbox(self, partner: str) -> list[InboxFile]:
-        """Files waiting in the partner's inbox (not yet claimed), oldest first; partial uploads excluded."""
+        """Files waiting in the partner's inbox (not yet claimed), oldest first: `scan(partner).files`."""
+
+    def tail(self, file: InboxFile, size: int) -> bytes:
+        """The last `size` bytes of a file waiting in the inbox (to see whether its upload is complete)."""
 
     def claimed(self, partner: str) -> list[InboxFile]:
         """Files claimed but not yet finished (a run that stopped half-way): to be resumed."""
@@ -74,15 +149,17 @@ class PartnerFolders(Protocol):
     def finish(self, file: InboxFile, folder: str) -> None:
         """Move a claimed file to `processed/` or `quarantine/` (idempotent)."""
 
+    def read_finished(self, partner: str, folder: str, name: str) -> bytes:
+        """The bytes of a file filed away in `processed/` or `quarantine/`."""
+
+    def restore(self, partner: str, folder: str, name: str) -> None:
+        """Move a file filed away back into the partner's inbox (an operator's replay)."""
+
     def deliver(self, partner: str, name: str, data: bytes) -> None:
         """Write `data` to the partner's outbox as `name`, atomically (idempotent for the same bytes)."""
 
     def outbox(self, partner: str) -> list[str]:
         """Names of the files in the partner's outbox."""
-
-
-#: Uploads in progress by well-behaved clients use these suffixes; they are not claimed.
-PARTIAL_SUFFIXES = (".part", ".tmp", ".filepart")
 
 
 class LocalFolders:
@@ -101,19 +178,36 @@ class LocalFolders:
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
-    def _list(self, partner: str, folder: Path) -> list[InboxFile]:
-        files = []
-        for entry in folder.iterdir():
-            if entry.is_file() and not entry.name.startswith(".") and not entry.name.endswith(PARTIAL_SUFFIXES):
-                stat = entry.stat()
-                files.append(InboxFile(partner, entry.name, stat.st_size, stat.st_mtime))
-        return sorted(files, key=lambda f: (f.mtime, f.name))
+    def _scan(self, partner: str, folder: Path) -> InboxScan:
+        files, strays = [], []
+        with os.scandir(os.fsencode(folder)) as entries:  # bytes: a name that is not UTF-8 stays listable
+            for entry in entries:
+                name = os.fsdecode(entry.name)
+                info = entry.stat(follow_symlinks=False)
+                kind = stray_kind(name, entry.is_file(follow_symlinks=False), entry.is_dir(follow_symlinks=False), entry.is_symlink())
+                if kind is None:
+                    files.append(InboxFile(partner, name, info.st_size, info.st_mtime))
+                elif not (kind == "folder" and name == CLAIMED):
+                    strays.append(Stray(partner, printable(name), kind, info.st_size, info.st_mtime))
+        return InboxScan(tuple(sorted(files, key=lambda f: (f.mtime, f.name))), tuple(sorted(strays, key=lambda s: s.name)))
+
+    def scan(self, partner: str) -> InboxScan:
+        return self._scan(partner, self._dir(partner, "inbox"))
 
     def inbox(self, partner: str) -> list[InboxFile]:
-        return self._list(partner, self._dir(partner, "inbox"))
+        return list(self.scan(partner).files)
 
     def claimed(self, partner: str) -> list[InboxFile]:
-        return self._list(partner, self._dir(partner, "inbox", CLAIMED))
+        return list(self._scan(partner, self._dir(partner, "inbox", CLAIMED)).files)
+
+    def tail(self, file: InboxFile, size: int) -> bytes:
+        path = self._dir(file.partner, "inbox") / file.name
+        try:
+            with path.open("rb") as handle:
+                handle.seek(max(0, handle.seek(0, os.SEEK_END) - size))
+                return handle.read(size)
+        except OSError as exc:
+            raise TransportError(f"read the end of {path}: {exc}") from exc
 
     def claim(self, file: InboxFile) -> InboxFile | None:
         source = self._dir(file.partner, "inbox") / file.name
@@ -127,13 +221,30 @@ class LocalFolders:
         return file
 
     def read_claimed(self, file: InboxFile) -> bytes:
-        return (self._dir(file.partner, "inbox", CLAIMED) / file.name).read_bytes()
+        path = self._dir(file.partner, "inbox", CLAIMED) / file.name
+        try:
+            return path.read_bytes()
+        except OSError as exc:  # e.g. an upload whose permissions shut the engine out
+            raise TransportError(f"read {path}: {exc}") from exc
 
     def finish(self, file: InboxFile, folder: str) -> None:
         source = self._dir(file.partner, "inbox", CLAIMED) / file.name
         target = self._dir(file.partner, folder) / file.name
         if source.exists():
             os.replace(source, target)
+
+    def read_finished(self, partner: str, folder: str, name: str) -> bytes:
+        path = self._dir(partner, folder) / name
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise TransportError(f"read {path}: {exc}") from exc
+
+    def restore(self, partner: str, folder: str, name: str) -> None:
+        source, target = self._dir(partner, folder) / name, self._dir(partner, "inbox") / name
+        if target.exists():
+            raise TransportError(f"{target} exists: the partner uploaded a file of the same name; move it aside first")
+        os.replace(source, target)
 
     def deliver(self, partner: str, name: str, data: bytes) -> None:
         outbox = self._dir(partner, "outbox")

@@ -18,9 +18,9 @@ Semantics (same as `LocalFolders`):
 * `deliver` writes ``.<name>.<random>.part`` in the outbox, checks its size,
   then renames it over ``<name>``; the same bytes delivered again are left alone.
 * `finish` of a file already finished does nothing.
-* Inbox listings skip dot files, partial uploads (``*.part``, ``*.tmp``,
-  ``*.filepart``) and anything that is not a regular file (symbolic links
-  included), oldest first.
+* Inbox listings take regular files only, oldest first; dot files, partial uploads
+  (``*.part``, ``*.tmp``, ``*.filepart``), folders, links and names that are not UTF-8
+  are returned as strays (`scan`), never taken and never a reason for a listing to fail.
 
 Every infrastructure failure (network, authentication, host key, permissions,
 missing folders) raises `transport.folders.TransportError` chained to the paramiko
@@ -47,10 +47,12 @@ from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paramiko
+from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+from paramiko.sftp_attr import SFTPAttributes
 
 from core.errors import ConfigError
 
-from .folders import CLAIMED, PARTIAL_SUFFIXES, InboxFile, TransportError
+from .folders import CLAIMED, InboxFile, InboxScan, Stray, TransportError, printable, stray_kind
 
 __all__ = ["SftpFolders"]
 
@@ -267,16 +269,41 @@ class SftpFolders:
             return False
         return True
 
-    def _files(self, sftp: paramiko.SFTPClient, partner: str, folder: str) -> list[InboxFile]:
-        files = []
-        for entry in sftp.listdir_attr(folder):
-            name = entry.filename
-            if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
-                continue
-            if entry.st_mode is None or not stat.S_ISREG(entry.st_mode):
-                continue  # directories, symbolic links, devices: never claimed
-            files.append(InboxFile(partner, name, entry.st_size or 0, float(entry.st_mtime or 0)))
-        return sorted(files, key=lambda f: (f.mtime, f.name))
+    @staticmethod
+    def _listdir(sftp: paramiko.SFTPClient, folder: str) -> list[SFTPAttributes]:
+        """`SFTPClient.listdir_attr`, except that a name that is not UTF-8 is decoded with
+        surrogateescape instead of failing the whole listing (paramiko decodes names strictly)."""
+        t, msg = sftp._request(CMD_OPENDIR, folder)  # paramiko's own request path, as listdir_attr uses it (pinned <6)
+        if t != CMD_HANDLE:
+            raise SFTPError("Expected handle")
+        handle = msg.get_binary()
+        entries = []
+        while True:
+            try:
+                t, msg = sftp._request(CMD_READDIR, handle)
+            except EOFError:
+                break
+            if t != CMD_NAME:
+                raise SFTPError("Expected name response")
+            for _ in range(msg.get_int()):
+                filename = msg.get_binary().decode("utf-8", "surrogateescape")
+                longname = msg.get_binary().decode("utf-8", "replace")
+                attr = SFTPAttributes._from_msg(msg, filename, longname)
+                if filename not in (".", ".."):
+                    entries.append(attr)
+        sftp._request(CMD_CLOSE, handle)
+        return entries
+
+    def _scan(self, sftp: paramiko.SFTPClient, partner: str, folder: str) -> InboxScan:
+        files, strays = [], []
+        for entry in self._listdir(sftp, folder):
+            name, mode = entry.filename, entry.st_mode or 0
+            kind = stray_kind(name, stat.S_ISREG(mode), stat.S_ISDIR(mode), stat.S_ISLNK(mode))
+            if kind is None:
+                files.append(InboxFile(partner, name, entry.st_size or 0, float(entry.st_mtime or 0)))
+            elif not (kind == "folder" and name == CLAIMED):
+                strays.append(Stray(partner, printable(name), kind, entry.st_size or 0, float(entry.st_mtime or 0)))
+        return InboxScan(tuple(sorted(files, key=lambda f: (f.mtime, f.name))), tuple(sorted(strays, key=lambda s: s.name)))
 
     # --- PartnerFolders ---------------------------------------------------------------------------
 
@@ -290,20 +317,34 @@ class SftpFolders:
 
         return self._call(f"list partners in {self.root}", run)
 
-    def inbox(self, partner: str) -> list[InboxFile]:
+    def scan(self, partner: str) -> InboxScan:
         folder = self._path(partner, "inbox")
-        return self._call(f"list {folder}", lambda sftp: self._files(sftp, partner, folder))
+        return self._call(f"list {folder}", lambda sftp: self._scan(sftp, partner, folder))
+
+    def inbox(self, partner: str) -> list[InboxFile]:
+        return list(self.scan(partner).files)
 
     def claimed(self, partner: str) -> list[InboxFile]:
         folder = self._path(partner, "inbox", CLAIMED)
 
         def run(sftp: paramiko.SFTPClient) -> list[InboxFile]:
             try:
-                return self._files(sftp, partner, folder)
+                return list(self._scan(sftp, partner, folder).files)
             except FileNotFoundError:
                 return []  # nothing was ever claimed (the folder is made on first claim)
 
         return self._call(f"list {folder}", run)
+
+    def tail(self, file: InboxFile, size: int) -> bytes:
+        path = self._path(file.partner, "inbox", _simple_name(file.name, "file"))
+
+        def run(sftp: paramiko.SFTPClient) -> bytes:
+            with sftp.open(path, "rb") as handle:
+                length = handle.stat().st_size or 0
+                handle.seek(max(0, length - size))
+                return handle.read(size)
+
+        return self._call(f"read the end of {path}", run)
 
     def claim(self, file: InboxFile) -> InboxFile | None:
         name = _simple_name(file.name, "file")
@@ -355,6 +396,27 @@ class SftpFolders:
                 # already finished (or never claimed): nothing to do
 
         self._call(f"move {source} to {target}", run)
+
+    def read_finished(self, partner: str, folder: str, name: str) -> bytes:
+        path = self._path(partner, _simple_name(folder, "folder"), _simple_name(name, "file"))
+
+        def run(sftp: paramiko.SFTPClient) -> bytes:
+            with sftp.open(path, "rb") as handle:
+                handle.prefetch()
+                return handle.read()
+
+        return self._call(f"read {path}", run)
+
+    def restore(self, partner: str, folder: str, name: str) -> None:
+        source = self._path(partner, _simple_name(folder, "folder"), _simple_name(name, "file"))
+        target = self._path(partner, "inbox", name)
+
+        def run(sftp: paramiko.SFTPClient) -> None:
+            if self._exists(sftp, target):
+                raise TransportError(f"{target} exists: the partner uploaded a file of the same name; move it aside first")
+            sftp.posix_rename(source, target)
+
+        self._call(f"move {source} back to {target}", run)
 
     def deliver(self, partner: str, name: str, data: bytes) -> None:
         outbox = self._path(partner, "outbox")
