@@ -147,3 +147,31 @@ def test_multi_set_files_of_several_fis_and_a_concurrent_close_and_collections_n
         owed = balances(pg_engine, rm15)
         assert owed[f"declaration:duty:{number}"] == {A1: 200_00, A2: 200_00, C2: 70_00}[rm15]
         assert owed[f"penalty:late-payment penalty: balance due {due} unpaid"] == 200_00
+
+
+def test_two_files_with_the_same_trace_at_once_post_one_and_refuse_the_other(pg_engine):
+    """Two different files (other totals) carrying the same trace, each ingested by two workers at
+    once: whichever commits first is posted; the other, judged again after its transaction lost
+    the race, is a duplicate (997 R) — no worker fails, nothing is posted twice."""
+    setup_world(pg_engine)
+    first = file_820([PaymentSpec("SAME1", IMPORTER, [LineSpec(A1, 100_00)])], control_number=1, group_control=1)
+    second = file_820([PaymentSpec("SAME1", IMPORTER, [LineSpec(A1, 250_00)])], control_number=2, group_control=2)
+    plan = [[first], [second], [second], [first]]
+    url = pg_engine.url.render_as_string(hide_password=False)
+    ctx = mp.get_context("spawn")
+    barrier, errors = ctx.Barrier(len(plan)), ctx.Queue()
+    workers = [ctx.Process(target=_ingester, args=(url, datas, barrier, errors)) for datas in plan]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=300)
+    reported = []
+    while not errors.empty():
+        reported.append(errors.get())
+    assert reported == [] and [w.exitcode for w in workers] == [0] * len(workers)
+    with pg_engine.begin() as conn:
+        rows = sorted(conn.execute(select(payment.c.status, payment.c.total_cents)).all())
+        assert check_books(conn) == []
+    assert [status for status, _ in rows] == ["duplicate", "posted"]
+    posted = next(total for status, total in rows if status == "posted")
+    assert sum(balances(pg_engine, A1).values()) == -posted  # A1 owed nothing: the posted payment is a credit

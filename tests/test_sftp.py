@@ -138,6 +138,28 @@ def test_inbox_oldest_first_without_partial_uploads(backend):
     assert "upload.x12" in [f.name for f in backend.folders.inbox(backend.partner)]
 
 
+def test_scan_reports_the_strays_and_survives_a_name_that_is_not_utf8(backend):
+    """A name that is not UTF-8 (written on the disk behind the server: clients rarely can) no
+    longer breaks a listing — every FI's intake used to stop on it — and is a stray, with
+    dot files, partial uploads and folders; the tail of a waiting file shows whether it is whole."""
+    now = time.time()
+    backend.upload("pay.x12", b"ISA*...~\nIEA*1*000000001~\n", now - 100)
+    backend.upload(".hidden.x12", b"h", now - 100)
+    backend.upload("half.x12.part", b"half", now - 100)
+    os.mkdir(backend.home / "inbox" / "sub")
+    raw = os.fsencode(backend.home / "inbox") + b"/caf\xe9.x12"  # Latin-1, not UTF-8
+    with open(raw, "wb") as handle:
+        handle.write(b"ISA")
+    os.chmod(raw, 0o640)
+    os.chown(raw, -1, os.stat(backend.home / "inbox").st_gid)
+    scan = backend.folders.scan(backend.partner)
+    assert [f.name for f in scan.files] == ["pay.x12"]
+    assert sorted((s.name, s.kind) for s in scan.strays) == [
+        (".hidden.x12", "dot-file"), ("caf\\xe9.x12", "not-utf8"), ("half.x12.part", "partial-upload"), ("sub", "folder")]
+    (waiting,) = scan.files
+    assert backend.folders.tail(waiting, 16) == b"EA*1*000000001~\n"  # the last 16 bytes
+
+
 def test_claim_is_exclusive_and_read_claimed_returns_the_bytes(backend):
     backend.upload("pay.x12", b"ISA*00*...~")
     [file] = backend.folders.inbox(backend.partner)
