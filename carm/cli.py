@@ -35,7 +35,7 @@ from core.problems import Problem
 from core.settings import Settings
 
 from . import db, logs
-from .runtime import open_runtime
+from .runtime import edi_limits, open_runtime
 
 __all__ = ["main"]
 
@@ -249,16 +249,26 @@ def _declarations_load(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if report.problems else EXIT_OK
 
 
+def _too_large(path: Path, settings: Settings) -> bool:
+    """True (and says so on stderr) when an inbound file is over `CARM_MAX_FILE_BYTES`: it is not read."""
+    size = path.stat().st_size
+    if size <= settings.max_file_bytes:
+        return False
+    print(f"carm: {path}: {size:,} bytes, more than the {settings.max_file_bytes:,} one file may hold (CARM_MAX_FILE_BYTES): "
+          "not read; split its payments over several files", file=sys.stderr)
+    return True
+
+
 def _payments_ingest(args: argparse.Namespace) -> int:
     from .intake import ingest
 
-    if _missing(args.file):
+    if _missing(args.file) or _too_large(args.file, args.settings):
         return EXIT_UNUSABLE
     args.out.mkdir(parents=True, exist_ok=True)
     received_at = args.received_at or datetime.fromtimestamp(args.file.stat().st_mtime, clock.EASTERN)
     with _runtime(args) as runtime:
         done = ingest(runtime.engine, args.file.read_bytes(), args.file.name, received_at=received_at, policy=runtime.policy,
-                      attempts=runtime.settings.ingest_attempts)
+                      attempts=runtime.settings.ingest_attempts, limits=runtime.limits)
     written = _write_answers(done.outcome, args.out)
     _print_outcome(done.outcome, args, written)
     for p in done.posted:
@@ -437,6 +447,9 @@ def _edi_validate(args: argparse.Namespace) -> int:
     if problem:
         print(f"carm: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
+    if _too_large(args.file, args.settings):
+        stream.close()
+        return EXIT_UNUSABLE
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -446,11 +459,11 @@ def _edi_validate(args: argparse.Namespace) -> int:
         data = stream.read()
     if db.exists(args.settings):
         with _runtime(args) as runtime:
-            outcome = preview(runtime.engine, data, args.file.name, at=clock.now())
+            outcome = preview(runtime.engine, data, args.file.name, at=clock.now(), limits=runtime.limits)
     else:
         print("carm: no database: the checks that need account data (duplicate trace, payer, accounts) were not made",
               file=sys.stderr)
-        outcome = preview(None, data, args.file.name, at=clock.now())
+        outcome = preview(None, data, args.file.name, at=clock.now(), limits=edi_limits(args.settings))
     written = _write_answers(outcome, args.out)
     _print_outcome(outcome, args, written, dry_run=True)
     return outcome.exit_code

@@ -31,6 +31,7 @@ from core import clock
 from core.errors import CarmError
 from core.files import atomic_write
 from edi.advice import Check
+from edi.limits import DEFAULT_LIMITS, Limits
 from edi.payments import Payment
 from edi.pipeline import AccountChecks, Outcome, acknowledge, report_name
 from edi.reader import ends_with_iea
@@ -94,21 +95,24 @@ def ingest(
     channel: str = "",
     acknowledged_at: datetime | None = None,
     attempts: int = 5,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Ingested:
     """Acknowledge and post one inbound file (idempotent on its bytes).
 
     `received_at` decides timeliness (D17-R32) and the day relationships are judged on
     (decision L6); `acknowledged_at` [now] is written in the answers' envelopes; `sender`,
     the ISA05:ISA06 of the partner the file came from, is the only one its interchanges may carry;
-    `channel`, the partner's folder, is whom the answers are kept for."""
+    `channel`, the partner's folder, is whom the answers are kept for; `limits`, what the file
+    may cost (`edi.limits`)."""
     acknowledged_at = acknowledged_at or clock.now()
-    result = validate_stream(io.BytesIO(data))
+    result = validate_stream(io.BytesIO(data), limits=limits)
     received_on = received_at.astimezone(clock.EASTERN).date()
     for attempt in range(1, attempts + 1):
         try:
             with engine.begin() as conn:
                 outcome = acknowledge(result, name, store=SqlEdiStore(conn), at=acknowledged_at,
-                                      account_checks=_account_checks(conn, received_on), sender=sender, channel=channel)
+                                      account_checks=_account_checks(conn, received_on), sender=sender, channel=channel,
+                                      limits=limits)
                 posted = [] if outcome.replayed else post_payments(
                     conn, result.digest, name, [(s.payment, s.verdict) for s in outcome.sets if s.verdict is not None],
                     received_at=received_at, policy=policy,
@@ -132,19 +136,19 @@ def _account_checks(conn: Connection, received_on: date) -> AccountChecks:
     return checks
 
 
-def preview(engine: Engine | None, data: bytes, name: str, *, at: datetime) -> Outcome:
+def preview(engine: Engine | None, data: bytes, name: str, *, at: datetime, limits: Limits = DEFAULT_LIMITS) -> Outcome:
     """The answers `ingest` would send for `data` now — judged against the ledger when there is
     one, in a transaction rolled back at once: nothing posted, no answer kept, no control number
     consumed, so a later ingest of the same bytes judges and posts them as if never seen.  Without
     a database, only the checks that need no account data are made."""
-    result = validate_stream(io.BytesIO(data))
+    result = validate_stream(io.BytesIO(data), limits=limits)
     if engine is None:
-        return acknowledge(result, name, store=MemoryEdiStore(), at=at)
+        return acknowledge(result, name, store=MemoryEdiStore(), at=at, limits=limits)
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
             return acknowledge(result, name, store=SqlEdiStore(conn), at=at,
-                               account_checks=_account_checks(conn, at.astimezone(clock.EASTERN).date()))
+                               account_checks=_account_checks(conn, at.astimezone(clock.EASTERN).date()), limits=limits)
         finally:
             transaction.rollback()
 
@@ -263,17 +267,14 @@ def _archive(archive_dir: Path, data: bytes, digest: str, received_at: datetime)
     return path
 
 
-def _quarantine_unreadable(runtime: Runtime, file: InboxFile, seen: Sighting | None, error: str) -> dict:
-    """A claimed file the engine could not read, `CARM_READ_ATTEMPTS` times: set aside with its
-    reason, registered, and the FI told in its outbox (no TA1 can be addressed without the ISA)."""
+def _set_aside(runtime: Runtime, file: InboxFile, seen: Sighting | None, *, kind: str, reason: str, text: str) -> dict:
+    """A claimed file the engine will not process (`kind`: `unreadable`, `too-large`): moved to
+    quarantine with its reason, registered under a pseudo-digest (its bytes are not known), and the
+    FI told in its outbox by `<name>.<kind>.txt` (no TA1 can be addressed without reading the ISA)."""
     folders, now = runtime.folders, runtime.now()
     first_seen = seen.first_seen_at if seen else now
-    pseudo = "unreadable:" + hashlib.sha256(f"{file.partner}/{file.name}/{first_seen.isoformat()}".encode()).hexdigest()[:53]
-    reason = f"the engine could not read the file: {error}"
-    text = (f"CBSA could not read '{file.name}' ({error}).\n"
-            "It was set aside and nothing in it was processed. Upload it again with permissions that let the "
-            "engine read it (rw-r-----, 0640, or your client's default without setting permissions).\n")
-    folders.deliver(file.partner, report_name(file.name, "unreadable"), text.encode("utf-8"))
+    pseudo = f"{kind}:" + hashlib.sha256(f"{file.partner}/{file.name}/{first_seen.isoformat()}".encode()).hexdigest()[:52]
+    folders.deliver(file.partner, report_name(file.name, kind), text.encode("utf-8"))
     with runtime.engine.begin() as conn:
         record_received(conn, digest=pseudo, partner=file.partner, name=file.name, size=file.size,
                         received_at=receipt_time(seen, now), archive_path="")
@@ -281,9 +282,29 @@ def _quarantine_unreadable(runtime: Runtime, file: InboxFile, seen: Sighting | N
     folders.finish(file, QUARANTINE)
     with runtime.engine.begin() as conn:
         forget(conn, file.partner, file.name)
-    log.error("intake.unreadable_quarantined", partner=file.partner, file=file.name, reason=reason)
+    log.error(f"intake.{kind.replace('-', '_')}_quarantined", partner=file.partner, file=file.name, reason=reason)
     return {"partner": file.partner, "name": file.name, "digest": None, "status": QUARANTINE, "reason": reason, "exit_code": 2,
-            "replayed": False, "documents": [report_name(file.name, "unreadable")], "sets": [], "posted": []}
+            "replayed": False, "documents": [report_name(file.name, kind)], "sets": [], "posted": []}
+
+
+def _quarantine_unreadable(runtime: Runtime, file: InboxFile, seen: Sighting | None, error: str) -> dict:
+    """A claimed file the engine could not read, `CARM_READ_ATTEMPTS` times."""
+    text = (f"CBSA could not read '{file.name}' ({error}).\n"
+            "It was set aside and nothing in it was processed. Upload it again with permissions that let the "
+            "engine read it (rw-r-----, 0640, or your client's default without setting permissions).\n")
+    return _set_aside(runtime, file, seen, kind="unreadable", reason=f"the engine could not read the file: {error}", text=text)
+
+
+def _refuse_too_large(runtime: Runtime, file: InboxFile) -> dict:
+    """A file over `CARM_MAX_FILE_BYTES`: refused whole before it is read (`edi.limits`)."""
+    limit = runtime.settings.max_file_bytes
+    with runtime.engine.connect() as conn:
+        seen = sighting(conn, file.partner, file.name)
+    reason = f"the file is {file.size:,} bytes, more than the {limit:,} one file may hold"
+    text = (f"CBSA did not process '{file.name}': it is {file.size:,} bytes, more than the {limit:,} bytes one file "
+            "may hold.\nNothing in it was processed or acknowledged, and no payment in it was received. "
+            "Split its payments over several files and upload them again.\n")
+    return _set_aside(runtime, file, seen, kind="too-large", reason=reason, text=text)
 
 
 def _read(runtime: Runtime, file: InboxFile) -> bytes | dict:
@@ -310,9 +331,13 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
     if not ref.get("claimed") and folders.claim(file) is None:
         bound.info("intake.taken_by_another_worker")
         return {"partner": ref["partner"], "name": ref["name"], "status": "taken"}
+    if file.size > runtime.settings.max_file_bytes:
+        return _refuse_too_large(runtime, file)
     data = _read(runtime, file)
     if isinstance(data, dict):
         return data
+    if len(data) > runtime.settings.max_file_bytes:  # it grew after it was listed
+        return _refuse_too_large(runtime, InboxFile(file.partner, file.name, len(data), file.mtime))
     digest = hashlib.sha256(data).hexdigest()
     received_at = datetime.fromisoformat(ref["received_at"]) if ref.get("received_at") else runtime.now()
     bound = bound.bind(digest=digest[:16], size=len(data))
@@ -322,7 +347,8 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
                         received_at=received_at, archive_path=str(archived))
     sender = partner.isa_sender if partner is not None else None
     done = ingest(runtime.engine, data, ref["name"], received_at=received_at, policy=runtime.policy, sender=sender,
-                  channel=ref["partner"], acknowledged_at=runtime.now(), attempts=runtime.settings.ingest_attempts)
+                  channel=ref["partner"], acknowledged_at=runtime.now(), attempts=runtime.settings.ingest_attempts,
+                  limits=runtime.limits)
     outcome = done.outcome
     for kind in ANSWER_KINDS:
         if kind in outcome.documents:
@@ -330,6 +356,14 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
             folders.deliver(ref["partner"], name, content)
     unusable = outcome.exit_code == 2
     reason = "; ".join(outcome.envelope_lines()) if unusable else None
+    reports = []
+    if unusable and not outcome.documents:
+        # nothing X12 can answer (no ISA, an empty file): the FI is told in words
+        reports.append(report_name(ref["name"], "rejected"))
+        text = (f"CBSA could not process '{ref['name']}': " + "; ".join(outcome.envelope_lines()) + ".\n"
+                "Nothing in it was processed or acknowledged, and no payment in it was received. "
+                "Correct the file and upload it again.\n")
+        folders.deliver(ref["partner"], reports[0], text.encode("utf-8"))
     folder = QUARANTINE if unusable else PROCESSED
     with runtime.engine.begin() as conn:  # recorded before the file is filed away: a crash in between resumes it
         record_outcome(conn, ref["partner"], digest, state=FileState.QUARANTINED if unusable else FileState.PROCESSED, reason=reason,
@@ -345,7 +379,7 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
         "reason": reason,
         "exit_code": outcome.exit_code,
         "replayed": outcome.replayed,
-        "documents": sorted(name for name, _ in outcome.documents.values()),
+        "documents": sorted([name for name, _ in outcome.documents.values()] + reports),
         "sets": [s.summary_line() for s in outcome.sets],
         "posted": [{"trace": p.trace, "status": p.status, "applied_cents": p.applied_cents,
                     "credit_cents": p.credit_cents, "suspense_cents": p.suspense_cents} for p in done.posted],

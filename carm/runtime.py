@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from core.errors import ConfigError
 from core.settings import Settings
+from edi.limits import Limits
 from ledger.policy import Policy, load_policy
 from store.partners import read_registry
 from transport.folders import LocalFolders, PartnerFolders
@@ -27,7 +28,7 @@ from transport.sftp import SftpFolders
 
 from . import db
 
-__all__ = ["Runtime", "open_runtime", "make_folders"]
+__all__ = ["Runtime", "open_runtime", "make_folders", "edi_limits"]
 
 log = structlog.get_logger("carm.runtime")
 
@@ -50,6 +51,12 @@ def _sftp_from_airflow_connection(conn_id: str) -> SftpFolders:
         known_hosts=extra.get("known_hosts"),
         strict_host_key=str(extra.get("no_host_key_check", "false")).lower() not in ("true", "1", "yes"),
     )
+
+
+def edi_limits(settings: Settings) -> Limits:
+    """What one inbound file may cost (`edi.limits`), as configured."""
+    return Limits(max_file_bytes=settings.max_file_bytes, max_set_errors=settings.max_set_errors,
+                  max_payment_cents=settings.max_payment_cents)
 
 
 def make_folders(settings: Settings) -> PartnerFolders:
@@ -79,6 +86,10 @@ class Runtime:
         if self._folders is None:
             self._folders = make_folders(self.settings)
         return self._folders
+
+    @property
+    def limits(self) -> Limits:
+        return edi_limits(self.settings)
 
     def now(self) -> datetime:
         """The engine's "now" (`Settings.now`: the clock, unless a simulation pins it)."""

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 
+from .text import is_digits
+
 __all__ = ["luhn_check_digit", "is_valid_bn9", "rm15_problem", "bn9_problem", "asec_problem"]
 
-_RM15 = re.compile(r"^(\d{9})RM(\d{4})$")
-_ASEC = re.compile(r"^[A-Z0-9]{5}$")
+_RM15 = re.compile(r"([0-9]{9})RM([0-9]{4})")
+_ASEC = re.compile(r"[A-Z0-9]{5}")
 
 
 def luhn_check_digit(digits: str) -> int:
@@ -31,12 +33,12 @@ def luhn_check_digit(digits: str) -> int:
 
 
 def is_valid_bn9(bn9: str) -> bool:
-    return len(bn9) == 9 and bn9.isdigit() and luhn_check_digit(bn9[:8]) == int(bn9[8])
+    return is_digits(bn9, 9, 9) and luhn_check_digit(bn9[:8]) == int(bn9[8])
 
 
 def bn9_problem(bn9: str) -> str | None:
     """Why `bn9` is not a business number, or None."""
-    if len(bn9) != 9 or not bn9.isdigit():
+    if not is_digits(bn9, 9, 9):
         return f"{bn9!r} is not a 9-digit business number"
     if not is_valid_bn9(bn9):
         return f"business number {bn9} fails its check digit"
@@ -45,7 +47,7 @@ def bn9_problem(bn9: str) -> str | None:
 
 def rm15_problem(rm15: str) -> str | None:
     """Why `rm15` is not an import/export program account (`123456782RM0001`), or None."""
-    match = _RM15.match(rm15)
+    match = _RM15.fullmatch(rm15)
     if match is None:
         return f"{rm15!r} is not an RM program account (9 digits + RM + 4 digits)"
     if not is_valid_bn9(match.group(1)):
@@ -55,6 +57,6 @@ def rm15_problem(rm15: str) -> str | None:
 
 def asec_problem(asec: str) -> str | None:
     """Why `asec` is not a 5-character security account number, or None."""
-    if not _ASEC.match(asec):
+    if not _ASEC.fullmatch(asec):
         return f"{asec!r} is not a 5-character security account number"
     return None

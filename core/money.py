@@ -8,30 +8,37 @@ back with `format_cents`.  No float ever touches an amount.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-__all__ = ["parse_amount", "format_cents", "is_number"]
+__all__ = ["parse_amount", "format_cents", "format_x12_amount", "is_number", "digit_count", "MAX_DIGITS"]
 
-_AMOUNT = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+_AMOUNT = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+
+#: The most digits an amount may be written with: X12's R 1/18 (the 820's BPR02 and RMR04,
+#: the 824's AMT02).  Longer text is not an amount the engine reads.
+MAX_DIGITS = 18
+
+
+def digit_count(text: str) -> int:
+    """The digits an X12 `R` value counts towards its length (sign and decimal point excluded)."""
+    return sum(1 for char in text if "0" <= char <= "9")
 
 
 def is_number(text: str) -> bool:
-    """True when `text` is written as a decimal number (whatever its precision)."""
-    return _AMOUNT.match(text) is not None
+    """True when `text` is written as a decimal number in ASCII digits (whatever its precision)."""
+    return _AMOUNT.fullmatch(text) is not None
 
 
 def parse_amount(text: str) -> int | None:
-    """Decimal text → integer cents; None when it is not a number or not whole cents.
+    """Decimal text → integer cents; None when it is not a number of at most `MAX_DIGITS` ASCII
+    digits, or not whole cents.
 
-    >>> parse_amount("1234.5"), parse_amount("12.340"), parse_amount("12.345")
-    (123450, 1234, None)
+    >>> parse_amount("1234.5"), parse_amount("12.340"), parse_amount("12.345"), parse_amount("1" * 19)
+    (123450, 1234, None, None)
     """
-    if not _AMOUNT.match(text):
+    if digit_count(text) > MAX_DIGITS or not is_number(text):
         return None
-    try:
-        cents = Decimal(text) * 100
-    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
-        return None
+    cents = Decimal(text) * 100  # at most 18 digits: exact, no overflow
     if cents != cents.to_integral_value():
         return None
     return int(cents)
@@ -42,3 +49,14 @@ def format_cents(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     whole, part = divmod(abs(cents), 100)
     return f"{sign}{whole}.{part:02d}"
+
+
+def format_x12_amount(cents: int) -> str:
+    """Integer cents as an X12 `R` value of at most `MAX_DIGITS` digits: two places as
+    `format_cents` writes them, or — when that would be too long — without the zeros that
+    add nothing (`111111111111111111` rather than `111111111111111111.00`).  Every amount
+    the engine read fits (`parse_amount`)."""
+    text = format_cents(cents)
+    if digit_count(text) > MAX_DIGITS:
+        text = text.rstrip("0").rstrip(".")
+    return text

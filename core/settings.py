@@ -29,6 +29,12 @@ CARM_REPORT_AFTER          [3600] seconds a stray (a dot file, a partial upload,
 CARM_INTAKE_BUDGET         [240] seconds an intake task works before leaving files to the next run
 CARM_INTAKE_BATCH          [20] files per mapped intake task
 CARM_INGEST_ATTEMPTS       [5] attempts of one file's transaction when another worker races it
+CARM_MAX_FILE_BYTES        [104857600] the largest inbound file taken (100 MiB); a larger one is refused
+                           whole, with a report (`edi.limits`)
+CARM_MAX_SET_ERRORS        [100] AK3 segment notes per transaction set in a 997; past them the set is
+                           not validated further (it is rejected all the same)
+CARM_MAX_PAYMENT_CENTS     [1000000000000] the largest payment taken, in cents ($10 billion); above it
+                           the payment is refused before the 997 (decision E18)
 CARM_CLOCK                 an ISO 8601 instant the engine takes as "now" (simulations and the
                            demo only; never in production)
 CARM_POLICY                a TOML file overriding policy numbers (`ledger.policy`)
@@ -107,6 +113,9 @@ class Settings:
     intake_budget_seconds: float = 240.0
     intake_batch: int = 20
     ingest_attempts: int = 5
+    max_file_bytes: int = 100 * 2**20
+    max_set_errors: int = 100
+    max_payment_cents: int = 1_000_000_000_000
     policy_file: Path | None = None
     smtp_url: str | None = None
     notice_from: str = "avis-notices@carm.invalid"
@@ -147,6 +156,9 @@ class Settings:
             intake_budget_seconds=_number(get("CARM_INTAKE_BUDGET") or "240", "CARM_INTAKE_BUDGET"),
             intake_batch=max(1, _number(get("CARM_INTAKE_BATCH") or "20", "CARM_INTAKE_BATCH", int)),
             ingest_attempts=max(1, _number(get("CARM_INGEST_ATTEMPTS") or "5", "CARM_INGEST_ATTEMPTS", int)),
+            max_file_bytes=max(1, _number(get("CARM_MAX_FILE_BYTES") or str(100 * 2**20), "CARM_MAX_FILE_BYTES", int)),
+            max_set_errors=max(1, _number(get("CARM_MAX_SET_ERRORS") or "100", "CARM_MAX_SET_ERRORS", int)),
+            max_payment_cents=max(1, _number(get("CARM_MAX_PAYMENT_CENTS") or "1000000000000", "CARM_MAX_PAYMENT_CENTS", int)),
             policy_file=Path(get("CARM_POLICY")) if get("CARM_POLICY") else None,
             smtp_url=get("CARM_SMTP_URL"),
             notice_from=get("CARM_NOTICE_FROM") or "avis-notices@carm.invalid",

@@ -15,28 +15,34 @@ only the last interchange of a file (PYX12-NOTES).  Here:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 
-from .guide import RECEIVER_ID, RECEIVER_QUALIFIER
+from core.text import is_digits, is_gs_code, is_x12_id
+
+from .charset import x12_text
+from .guide import ACKNOWLEDGED_GROUPS, ACKNOWLEDGED_SETS, ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL
 from .results import GroupResult, InterchangeResult, SetResult
 from .writer import OUTBOUND_DELIMITERS, FunctionalGroup, Interchange
 
-__all__ = ["ack_997_sets", "functional_ack_interchanges", "ta1_interchanges", "NextNumber"]
+__all__ = ["ack_997_sets", "functional_ack_interchanges", "ta1_interchanges", "NextNumber", "partner_key", "reply_address"]
 
 #: (partner, kind) -> next control number: `edi.store.EdiStore.next_control_number`.
 NextNumber = Callable[[str, str], int]
 
 _MAX_CODES = 5  # AK502-AK506 and AK905-AK909
+#: N0 1/6 (AK302, AK902-AK904): a count or position beyond it is written as this.
+_MAX_N0_6 = 999_999
 
 
 def _valid(text: str, fmt: str, length: int) -> bool:
+    if not is_digits(text, length, length):
+        return False
     try:
         datetime.strptime(text, fmt)
     except ValueError:
         return False
-    return len(text) == length
+    return True
 
 
 def partner_key(ic: InterchangeResult) -> str:
@@ -44,55 +50,77 @@ def partner_key(ic: InterchangeResult) -> str:
     return f"{ic.sender[0]}:{ic.sender[1]}"
 
 
-def _fit(value: str, pattern: re.Pattern[str], placeholder: str) -> str:
-    """An echoed inbound value, or `placeholder` when the value could not stand in our own
-    997 (a malformed control number or identifier would make the 997 itself invalid X12)."""
-    return value if pattern.match(value) else placeholder
+def reply_address(ic: InterchangeResult, sender: str | None = None) -> tuple[str, str]:
+    """(ISA07, ISA08) of the engine's answer to `ic`: the partner the file came from when it is
+    known (its folder: whatever the ISA says, that is who receives the answer), else the
+    interchange's ISA05/ISA06 — or, when those could not stand in an ISA, `ZZ`/`UNKNOWN`."""
+    if sender is not None:
+        qualifier, _, identifier = sender.partition(":")
+        return qualifier, identifier
+    qualifier = ic.sender[0] if ic.sender[0] in ISA_QUALIFIERS else "ZZ"
+    identifier = ic.sender[1] if is_x12_id(ic.sender[1]) else (x12_text(ic.sender[1], OUTBOUND_DELIMITERS)[:15].strip() or "UNKNOWN")
+    return qualifier, identifier
 
 
-_N0_9 = re.compile(r"^\d{1,9}$")
-_ID_3 = re.compile(r"^[A-Z0-9]{3}$")
-_AN_4_9 = re.compile(r"^[A-Za-z0-9 ]{4,9}$")
-_SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
+def reply_key(ic: InterchangeResult, sender: str | None = None) -> str:
+    """The control number sequence of the answers to `ic` (`reply_address` as `Q:ID`)."""
+    qualifier, identifier = reply_address(ic, sender)
+    return f"{qualifier}:{identifier}"
 
 
-def _ak2_loop(st: SetResult) -> list[tuple[str, ...]]:
-    out: list[tuple[str, ...]] = [("AK2", _fit(st.set_id, _ID_3, "000"), _fit(st.control_number, _AN_4_9, "0000"))]
+def _n0(value: int) -> str:
+    return str(min(value, _MAX_N0_6))
+
+
+def _ak2_loop(st: SetResult) -> list[tuple]:
+    # AK201/AK202 echo ST01/ST02 when the 997 map takes them; else the set slot the guide
+    # expects (`820`, `0000`), the AK5 codes saying what was wrong (decision E16).
+    set_id = st.set_id if st.set_id in ACKNOWLEDGED_SETS else "820"
+    control = st.control_number if SET_CONTROL.fullmatch(st.control_number) else "0000"
+    out: list[tuple] = [("AK2", set_id, control)]
     for err in st.errors:
-        out.append(("AK3", _fit(err.segment_id, _SEGMENT_ID, "ZZZ"), str(err.position), err.loop_id[:4], err.code))
+        segment_id = err.segment_id if _is_segment_id(err.segment_id) else "ZZZ"
+        out.append(("AK3", segment_id, _n0(err.position), err.loop_id[:4], err.code))
         for ele in err.elements:
-            where = str(ele.position)
-            if ele.component is not None:
-                where += f"{OUTBOUND_DELIMITERS.component}{ele.component}"
-            out.append(("AK4", where, ele.data_element, ele.code, ele.bad_value[:99]))
+            where = str(min(ele.position, 99))
+            position = where if ele.component is None else (where, str(min(ele.component, 99)))
+            out.append(("AK4", position, ele.data_element[:4], ele.code, ele.bad_value[:99]))
     out.append(("AK5", st.ack_code, *st.codes[:_MAX_CODES]))
     return out
 
 
-def ack_997_sets(group: GroupResult) -> list[tuple[str, ...]]:
+def _is_segment_id(text: str) -> bool:
+    """AK301 (ID 2/3): an uppercase letter, then one or two uppercase letters or digits."""
+    return 2 <= len(text) <= 3 and "A" <= text[0] <= "Z" and all("A" <= c <= "Z" or "0" <= c <= "9" for c in text)
+
+
+def ack_997_sets(group: GroupResult) -> list[tuple]:
     """The body of the 997 acknowledging `group` (AK1 … AK9), without ST/SE."""
-    body: list[tuple[str, ...]] = [("AK1", _fit(group.functional_id, re.compile(r"^[A-Z]{2}$"), "ZZ"), _fit(group.control_number, _N0_9, "0"))]
+    functional_id = group.functional_id if group.functional_id in ACKNOWLEDGED_GROUPS else "RA"
+    control = group.control_number if is_digits(group.control_number, 1, 9) else "0"
+    body: list[tuple] = [("AK1", functional_id, control)]
     for st in group.sets:
         body += _ak2_loop(st)
     received = len(group.sets)
     included = group.declared_sets if group.declared_sets is not None else received
     body.append(
-        ("AK9", group.ack_code, str(included), str(received), str(group.accepted_count), *group.codes[:_MAX_CODES])
+        ("AK9", group.ack_code, _n0(included), _n0(received), _n0(group.accepted_count), *group.codes[:_MAX_CODES])
     )
     return body
 
 
 def functional_ack_interchanges(
-    ic: InterchangeResult, next_number: NextNumber, at: datetime
+    ic: InterchangeResult, next_number: NextNumber, at: datetime, sender: str | None = None
 ) -> list[Interchange]:
     """The 997 interchange answering `ic` (none when the envelope was rejected)."""
     if not ic.usable or not ic.groups:
         return []
-    partner = partner_key(ic)
+    address = reply_address(ic, sender)
+    key = reply_key(ic, sender)
     outbound = Interchange(
         sender=(RECEIVER_QUALIFIER, RECEIVER_ID),
-        receiver=ic.sender,
-        control_number=next_number(partner, "ISA"),
+        receiver=address,
+        control_number=next_number(key, "ISA"),
         at=at,
         usage=ic.usage if ic.usage in ("P", "T") else "P",
     )
@@ -101,29 +129,30 @@ def functional_ack_interchanges(
     for group in ic.groups:
         fa = by_sender.get(group.sender_code)
         if fa is None:
-            fa = FunctionalGroup("FA", RECEIVER_ID, group.sender_code or ic.sender[1], next_number(partner, "GS"))
+            receiver = group.sender_code if is_gs_code(group.sender_code) else address[1]
+            fa = FunctionalGroup("FA", RECEIVER_ID, receiver, next_number(key, "GS"))
             by_sender[group.sender_code] = fa
             outbound.groups.append(fa)
         fa.sets.append(("997", ack_997_sets(group)))
     return [outbound]
 
 
-def ta1_interchanges(ic: InterchangeResult, next_number: NextNumber, at: datetime) -> list[Interchange]:
+def ta1_interchanges(ic: InterchangeResult, next_number: NextNumber, at: datetime, sender: str | None = None) -> list[Interchange]:
     """The TA1 interchange answering `ic`, when one was requested or the envelope is rejected."""
     if not ic.needs_ta1:
         return []
     # TA101-TA103 echo the inbound ISA13, ISA09, ISA10; when those are the
     # very thing that is wrong, echoing them would make our own TA1 invalid X12
     # (decision E13): zeros for the number, the processing time for date/time.
-    control = ic.control_number if len(ic.control_number) == 9 and ic.control_number.isdigit() else "0" * 9
+    control = ic.control_number if is_digits(ic.control_number, 9, 9) else "0" * 9
     date = ic.date if _valid(ic.date, "%y%m%d", 6) else at.strftime("%y%m%d")
     time = ic.time if _valid(ic.time, "%H%M", 4) else at.strftime("%H%M")
     ta1 = (control, date, time, ic.ta1_ack, ic.ta1_code)
     return [
         Interchange(
             sender=(RECEIVER_QUALIFIER, RECEIVER_ID),
-            receiver=ic.sender,
-            control_number=next_number(partner_key(ic), "ISA"),
+            receiver=reply_address(ic, sender),
+            control_number=next_number(reply_key(ic, sender), "ISA"),
             at=at,
             usage=ic.usage if ic.usage in ("P", "T") else "P",
             ta1s=[ta1],

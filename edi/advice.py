@@ -30,9 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.identifiers import asec_problem, bn9_problem, rm15_problem
-from core.money import format_cents
+from core.money import format_cents, format_x12_amount
+from core.text import is_digits
 
 from .guide import ACCEPTED_METHODS, PAYMENT_KINDS
+from .limits import DEFAULT_LIMITS
 from .payments import Payment, RemittanceLine
 from .results import ElementError, SegmentError
 
@@ -137,12 +139,15 @@ class PaymentVerdict:
 Check = Callable[[Payment], tuple[list[Finding], dict[int, list[Finding]]]]
 
 
-def _syntax_free_checks(payment: Payment) -> tuple[list[Finding], dict[int, list[Finding]]]:
-    """The checks that need no account data: total, currency, method, kind, check digits, INT ASEC."""
+def _syntax_free_checks(payment: Payment, max_payment_cents: int) -> tuple[list[Finding], dict[int, list[Finding]]]:
+    """The checks that need no account data: total, ceiling, currency, method, kind, check digits, INT ASEC."""
     refusals: list[Finding] = []
     if payment.total_cents <= 0:
         refusals.append(Finding("012", "payment total must be above zero", "BPR", payment.position_of("BPR"), 2, "782",
                                 format_cents(payment.total_cents), "820 guide BPR02"))
+    elif payment.total_cents > max_payment_cents:
+        refusals.append(Finding("012", f"payment total above the agency's ceiling of {format_cents(max_payment_cents)}", "BPR",
+                                payment.position_of("BPR"), 2, "782", format_x12_amount(payment.total_cents), "decision E18"))
     if payment.method == "CHK":
         refusals.append(Finding("012", "cheques are not taken by EDI: mail them to headquarters", "BPR", payment.position_of("BPR"), 4, "591",
                                 payment.method, "D17-R26"))
@@ -199,9 +204,10 @@ def _syntax_free_checks(payment: Payment) -> tuple[list[Finding], dict[int, list
     return refusals, per_line
 
 
-def judge(payment: Payment, checks: Sequence[Check] = ()) -> PaymentVerdict:
-    """Run the account-free checks, then `checks` (the ledger's), and merge their findings."""
-    refusals, per_line = _syntax_free_checks(payment)
+def judge(payment: Payment, checks: Sequence[Check] = (), *, max_payment_cents: int = DEFAULT_LIMITS.max_payment_cents) -> PaymentVerdict:
+    """Run the account-free checks, then `checks` (the ledger's), and merge their findings;
+    a total above `max_payment_cents` is refused (`edi.limits`)."""
+    refusals, per_line = _syntax_free_checks(payment, max_payment_cents)
     for check in checks:
         more_refusals, more_lines = check(payment)
         refusals += more_refusals
@@ -246,14 +252,14 @@ def advice_824_body(
             p.trace[:30],
             group_sender,
             group_receiver,
-            group_date if len(group_date) == 8 and group_date.isdigit() else "",
-            group_time[:4] if len(group_time) >= 4 and group_time[:4].isdigit() else "",
+            group_date if is_digits(group_date, 8, 8) else "",
+            group_time[:4] if is_digits(group_time[:4], 4, 4) else "",
             group_control,
             src.set_control,
             "820",
             "004010",
         ),
-        ("AMT", "2", format_cents(p.total_cents)),
+        ("AMT", "2", format_x12_amount(p.total_cents)),
     ]
     body += [_ted(f) for f in verdict.refusals]
     if not verdict.refusals:
@@ -261,7 +267,7 @@ def advice_824_body(
             if lv.applied:
                 continue
             body.append(("OTI", "IR", "11", lv.line.rm15[:30]))
-            body.append(("AMT", "2", format_cents(lv.line.amount_cents)))
+            body.append(("AMT", "2", format_x12_amount(lv.line.amount_cents)))
             body += [_ted(f) for f in lv.findings]
     return body
 

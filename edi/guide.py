@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-__all__ = ["RECEIVER_QUALIFIER", "RECEIVER_ID", "SUPPORTED", "ACCEPTED_METHODS", "PAYMENT_KINDS"]
+import re
+
+__all__ = [
+    "ACCEPTED_METHODS",
+    "ACKNOWLEDGED_GROUPS",
+    "ACKNOWLEDGED_SETS",
+    "ISA_QUALIFIERS",
+    "PAYMENT_KINDS",
+    "RECEIVER_ID",
+    "RECEIVER_QUALIFIER",
+    "SET_CONTROL",
+    "SUPPORTED",
+]
 
 #: ISA07/ISA08 and GS03 of every inbound interchange; ISA05/06 and GS02 of what the engine sends.
 RECEIVER_QUALIFIER, RECEIVER_ID = "ZZ", "CBSACARM"
@@ -12,3 +24,11 @@ SUPPORTED = {("00401", "004010", "RA"): "820"}
 ACCEPTED_METHODS = frozenset({"ACH", "BOP"})
 #: REF*ZZ payment kinds (D17-R22): statement balance, advance, interim.
 PAYMENT_KINDS = frozenset({"SOA", "ADV", "INT"})
+#: ISA05/ISA07 interchange ID qualifiers the control map accepts (X12 I05, those in use).
+ISA_QUALIFIERS = frozenset({"01", "08", "09", "12", "14", "16", "20", "27", "28", "29", "30", "33", "ZZ"})
+#: ST02/SE02 (AN 4/9) as the engine takes it and echoes it in AK202 and OTI09: letters and
+#: digits at both ends, spaces only inside (a translator strips trailing ones).
+SET_CONTROL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ]{2,7}[A-Za-z0-9]")
+#: AK101 and AK201 values the engine's own 997 map accepts (`mappings/997.4010.xml`).
+ACKNOWLEDGED_GROUPS = frozenset({"RA", "AG"})
+ACKNOWLEDGED_SETS = frozenset({"820", "824"})

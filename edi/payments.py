@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from core.money import is_number, parse_amount
+from core.money import MAX_DIGITS, digit_count, is_number, parse_amount
+from core.text import number as ascii_number
 
 from .reader import Segment
 from .results import ElementError, SegmentError
@@ -146,12 +147,26 @@ class PaymentBuilder:
     def _amount(self, seg: Segment, position: int, element: int, data_element: str) -> tuple[int | None, list[SegmentError]]:
         text = seg.get(element)
         cents = parse_amount(text)
-        if cents is None and is_number(text):
+        # Too long (R 1/18) is the map's finding (AK4 code 5); this one is the fraction of a cent.
+        if cents is None and is_number(text) and digit_count(text) <= MAX_DIGITS:
             error = ElementError(
                 element, None, data_element, "6", text, f"{seg.id}{element:02d} {text!r} is not a whole number of cents"
             )
             return None, [SegmentError(seg.id, position, "", "8", error.message, (error,), seg.index, seg.offset)]
         return cents, []
+
+    @staticmethod
+    def _trace_errors(seg: Segment, position: int) -> list[SegmentError]:
+        # TRN02 is the payment's key (duplicates, the 824's OTI03, suspense): blanks around it
+        # would make two keys of one trace, and a blank one none at all (820 guide TRN02).
+        trace = seg.get(2)
+        if not trace or trace == trace.strip(" "):
+            return []
+        if not trace.strip(" "):
+            error = ElementError(2, None, "127", "1", "", "TRN02 trace number is blank")
+        else:
+            error = ElementError(2, None, "127", "7", trace, "TRN02 trace number has leading or trailing spaces")
+        return [SegmentError("TRN", position, "", "8", error.message, (error,), seg.index, seg.offset)]
 
     def feed(self, seg: Segment, position: int) -> list[SegmentError]:
         """Take the next segment of the set; return guide-level syntax errors."""
@@ -167,6 +182,7 @@ class PaymentBuilder:
         elif sid == "TRN":
             self._positions["TRN"] = position
             self._fields.update(trace=seg.get(2), originator=seg.get(3))
+            errors = self._trace_errors(seg, position)
         elif sid == "CUR":
             self._positions["CUR"] = position
             self._fields["currency"] = seg.get(2)
@@ -199,7 +215,7 @@ class PaymentBuilder:
             number = seg.get(1)
             self._ent_number = self._ordinal
             self._ent_position = position
-            if not (number.isdigit() and int(number) == self._ordinal):
+            if ascii_number(number, 6) != self._ordinal:  # ENT01 N0 1/6
                 # the guide numbers lines 1, 2, 3… in file order; the number keys the line's verdict
                 error = ElementError(1, None, "554", "7", number, f"ENT01 {number!r} is not line number {self._ordinal}")
                 errors = [SegmentError("ENT", position, "", "8", error.message, (error,), seg.index, seg.offset)]

@@ -21,10 +21,12 @@ from typing import BinaryIO
 import structlog
 
 from core.money import format_cents
+from core.text import is_digits, is_x12_id
 
-from .acks import functional_ack_interchanges, partner_key, ta1_interchanges
+from .acks import NextNumber, functional_ack_interchanges, partner_key, reply_address, reply_key, ta1_interchanges
 from .advice import Check, PaymentVerdict, advice_824_body, judge, refusal_errors
-from .guide import RECEIVER_ID, RECEIVER_QUALIFIER
+from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER
+from .limits import DEFAULT_LIMITS, Limits
 from .payments import Payment
 from .results import AK5_TEXT, AK9_TEXT, TA1_TEXT, FileResult, GroupResult, InterchangeResult, SetResult
 from .store import EdiStore
@@ -178,6 +180,9 @@ def _check_cross_file_duplicates(result: FileResult, store: EdiStore, at: dateti
     """TA1 025 for an interchange whose (sender, ISA13) another file already brought."""
     checked = []
     for ic in result.interchanges:
+        if not _storable(ic):  # rejected at the envelope already; nothing of it reaches the store
+            checked.append(ic)
+            continue
         other = store.interchange_seen(partner_key(ic), ic.control_number, result.digest)
         if other is not None:
             ic = with_problem(ic, "025", f"interchange {ic.control_number} was already received in file {other[:12]}")
@@ -185,6 +190,12 @@ def _check_cross_file_duplicates(result: FileResult, store: EdiStore, at: dateti
             store.record_interchange(partner_key(ic), ic.control_number, result.digest, at)
         checked.append(ic)
     return replace(result, interchanges=tuple(checked))
+
+
+def _storable(ic: InterchangeResult) -> bool:
+    """Whether the interchange's (sender, ISA13) can be a key of the store: a valid qualifier, an ID
+    a partner can be registered with, nine ASCII digits (anything else was answered TA1 005/006/018)."""
+    return ic.sender[0] in ISA_QUALIFIERS and is_x12_id(ic.sender[1]) and is_digits(ic.control_number, 9, 9)
 
 
 def _check_sender(result: FileResult, sender: str) -> FileResult:
@@ -202,12 +213,18 @@ def _judged(ic: InterchangeResult, group: GroupResult, st: SetResult) -> bool:
     return ic.usable and group.ack_code != "R" and st.accepted and isinstance(st.payload, Payment)
 
 
-def _judge_sets(result: FileResult, account_checks: AccountChecks | None) -> tuple[FileResult, tuple[SetOutcome, ...]]:
+def _judge_sets(
+    result: FileResult, account_checks: AccountChecks | None, limits: Limits
+) -> tuple[FileResult, tuple[SetOutcome, ...]]:
     """Judge every set that passed syntax; a refused set is rejected in the 997 too (a positive
     997 is the proof of payment, memo D17-5-1 §30): its refusals become AK3/AK4 and AK5 `R`."""
     judged = [st.payload for ic, group, st in result.sets() if _judged(ic, group, st)]
     checks = [account_checks(judged)] if account_checks is not None and judged else []
-    verdicts = {st.file_index: judge(st.payload, checks) for ic, group, st in result.sets() if _judged(ic, group, st)}
+    verdicts = {
+        st.file_index: judge(st.payload, checks, max_payment_cents=limits.max_payment_cents)
+        for ic, group, st in result.sets()
+        if _judged(ic, group, st)
+    }
     interchanges = []
     outcomes: list[SetOutcome] = []
     for ic in result.interchanges:
@@ -228,7 +245,7 @@ def _with_refusals(st: SetResult, verdict: PaymentVerdict | None) -> SetResult:
     return replace(st, errors=errors, codes=tuple(sorted({*st.codes, "5"}, key=int)))
 
 
-def _advice_interchanges(sets: Sequence[SetOutcome], store: EdiStore, at: datetime) -> list[Interchange]:
+def _advice_interchanges(sets: Sequence[SetOutcome], next_number: NextNumber, at: datetime, sender: str | None) -> list[Interchange]:
     out: list[Interchange] = []
     current: tuple[InterchangeResult, Interchange] | None = None
     for s in sets:
@@ -236,15 +253,15 @@ def _advice_interchanges(sets: Sequence[SetOutcome], store: EdiStore, at: dateti
             continue
         ic, gs = s.interchange, s.group
         if current is None or current[0] is not ic:
-            partner = partner_key(ic)
+            key = reply_key(ic, sender)
             outbound = Interchange(
                 sender=(RECEIVER_QUALIFIER, RECEIVER_ID),
-                receiver=ic.sender,
-                control_number=store.next_control_number(partner, "ISA"),
+                receiver=reply_address(ic, sender),
+                control_number=next_number(key, "ISA"),
                 at=at,
                 usage=ic.usage,
             )
-            outbound.groups.append(FunctionalGroup("AG", RECEIVER_ID, gs.sender_code, store.next_control_number(partner, "GS")))
+            outbound.groups.append(FunctionalGroup("AG", RECEIVER_ID, gs.sender_code, next_number(key, "GS")))
             out.append(outbound)
             current = (ic, outbound)
         body = advice_824_body(
@@ -293,9 +310,27 @@ def acknowledge_file(
     account_checks: AccountChecks | None = None,
     sender: str | None = None,
     channel: str = "",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Outcome:
     """Validate, acknowledge and judge one inbound file (`acknowledge` after `validate_stream`)."""
-    return acknowledge(validate_stream(stream), name, store=store, at=at, account_checks=account_checks, sender=sender, channel=channel)
+    return acknowledge(validate_stream(stream, limits=limits), name, store=store, at=at, account_checks=account_checks,
+                       sender=sender, channel=channel, limits=limits)
+
+
+def _document_numbers(store: EdiStore) -> NextNumber:
+    """Control numbers for one outbound document: each ISA13 distinct within it, even when two
+    partners' sequences meet in one file (a number already used is drawn again)."""
+    used: set[int] = set()
+
+    def next_number(partner: str, kind: str) -> int:
+        number = store.next_control_number(partner, kind)
+        if kind == "ISA":
+            while number in used:
+                number = store.next_control_number(partner, kind)
+            used.add(number)
+        return number
+
+    return next_number
 
 
 def acknowledge(
@@ -307,6 +342,7 @@ def acknowledge(
     account_checks: AccountChecks | None = None,
     sender: str | None = None,
     channel: str = "",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Outcome:
     """Acknowledge and judge one validated file; keep and return the documents.
 
@@ -323,20 +359,21 @@ def acknowledge(
     if stored:
         # Same bytes again: same answers, and nothing judged anew (the first
         # receipt's verdicts stand; the ledger is idempotent on the digest).
-        result, sets = _judge_sets(result, account_checks)
+        result, sets = _judge_sets(result, account_checks, limits)
         bound.info("file.replayed", documents=sorted(stored))
         # the same bytes under this upload's name, so the FI finds them beside its file
         renamed = {kind: (_answer_name(name, result.digest, kind), content) for kind, (_, content) in stored.items()}
         return Outcome(name, result, sets, renamed, True)
 
     result = _check_cross_file_duplicates(result, store, at)
-    result, sets = _judge_sets(result, account_checks)
+    result, sets = _judge_sets(result, account_checks, limits)
     ta1: list[Interchange] = []
     fa: list[Interchange] = []
+    ta1_numbers, fa_numbers = _document_numbers(store), _document_numbers(store)
     for ic in result.interchanges:
-        ta1 += ta1_interchanges(ic, store.next_control_number, at)
-        fa += functional_ack_interchanges(ic, store.next_control_number, at)
-    ag = _advice_interchanges(sets, store, at)
+        ta1 += ta1_interchanges(ic, ta1_numbers, at, sender)
+        fa += functional_ack_interchanges(ic, fa_numbers, at, sender)
+    ag = _advice_interchanges(sets, _document_numbers(store), at, sender)
 
     documents: dict[str, tuple[str, bytes]] = {}
     for sequence, (kind, interchanges) in enumerate((("ta1", ta1), ("997", fa), ("824", ag))):

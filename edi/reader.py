@@ -206,6 +206,7 @@ class X12Reader:
         self._eof = False
         self.problems: list[Problem] = []
         self.bytes_read = 0
+        self._too_long = False  # the segment just cut overflowed MAX_SEGMENT_BYTES
 
     # -- buffer management -------------------------------------------------
     def _fill(self, need: int) -> bool:
@@ -289,7 +290,14 @@ class X12Reader:
             index += 1
             offset = self._base
             self._consume(len(raw) + (len(terminator) if terminated else 0))
-            if not terminated:
+            if self._too_long:
+                self._too_long = False
+                self.problems.append(
+                    at_byte("segment-too-long", f"segment {index} has no terminator within {MAX_SEGMENT_BYTES} bytes: "
+                            "the rest of it, up to the next terminator, was skipped", offset)
+                )
+                self._discard_through(terminator)
+            elif not terminated:
                 self.problems.append(
                     at_byte("unterminated", f"the file ends inside segment {index} (no terminator)", offset)
                 )
@@ -333,9 +341,7 @@ class X12Reader:
             if pos >= 0:
                 return bytes(self._buf[:pos]), True
             if len(self._buf) >= MAX_SEGMENT_BYTES:
-                self.problems.append(
-                    at_byte("segment-too-long", f"no segment terminator within {MAX_SEGMENT_BYTES} bytes", self._base)
-                )
+                self._too_long = True
                 return bytes(self._buf[:MAX_SEGMENT_BYTES]), False
             searched = len(self._buf)
             if not self._fill(len(self._buf) + 1):
@@ -344,6 +350,19 @@ class X12Reader:
                     self._consume(len(rest))
                     return None, False
                 return rest, False
+
+
+    def _discard_through(self, terminator: bytes) -> None:
+        """Skip the rest of an overlong segment, its terminator included, holding one chunk at a time."""
+        while True:
+            pos = self._buf.find(terminator)
+            if pos >= 0:
+                self._consume(pos + len(terminator))
+                return
+            self._consume(max(len(self._buf) - (len(terminator) - 1), 0))
+            if not self._fill(len(self._buf) + 1):
+                self._consume(len(self._buf))
+                return
 
 
 def _encode(delimiter: str) -> bytes:

@@ -70,6 +70,7 @@ AK5_TEXT = {
     "5": "one or more segments in error",
     "6": "missing or invalid transaction set identifier",
     "7": "missing or invalid transaction set control number",
+    "23": "transaction set control number not unique within the functional group",
 }
 
 #: AK905 functional group syntax error codes (X12 716).
@@ -142,6 +143,8 @@ class SetResult:
         file_index / file_offset: position of the ST in the file.
         payload: the business document built from the set (an `edi.payments.Payment`
             for a syntactically sound 820) or None.
+        unchecked: segments left unvalidated once the set reached the limit of segment
+            notes (`edi.limits.Limits.max_set_errors`); the set is rejected all the same.
     """
 
     set_id: str
@@ -152,6 +155,7 @@ class SetResult:
     file_index: int
     file_offset: int
     payload: Any = None
+    unchecked: int = 0
 
     @property
     def ack_code(self) -> str:

@@ -39,10 +39,14 @@ from pyx12.map_if._composite import composite_if
 from pyx12.map_walker import walk_tree
 from pyx12.nodeCounter import NodeCounter
 
+from core.problems import Problem
+from core.text import is_digits, is_gs_code, is_x12_id, number
 from mappings import MAP_DIR
 
+from .charset import is_x12_text
 from .errors import MapError
-from .guide import RECEIVER_ID, RECEIVER_QUALIFIER, SUPPORTED
+from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
+from .limits import DEFAULT_LIMITS, Limits
 from .payments import PaymentBuilder, Source
 from .reader import ISA_LENGTH, Segment, X12Reader
 from .results import ElementError, FileResult, GroupResult, InterchangeResult, SegmentError, SetResult
@@ -51,10 +55,8 @@ __all__ = ["validate_stream", "validate_path", "with_problem"]
 
 log = logging.getLogger(__name__)
 
-_ISA_QUALIFIERS = {"01", "08", "09", "12", "14", "16", "20", "27", "28", "29", "30", "33", "ZZ"}
 _AUTH_QUALIFIERS = {"00", "01", "02", "03", "04", "05", "06"}
-_DIGITS = re.compile(r"^\d+$")
-_TIME = re.compile(r"^\d{4}(\d{2}(\d{1,2})?)?$")
+_TIME = re.compile(r"[0-9]{4}([0-9]{2}([0-9]{1,2})?)?")
 
 
 # --------------------------------------------------------------------------- maps
@@ -207,8 +209,14 @@ def _element_error(err: Any) -> ElementError:
         if isinstance(parent, composite_if):
             return ElementError(parent.seq, node.seq, node.data_ele or "", err.err_cde, value, err.err_str)
         return ElementError(node.seq, None, node.data_ele or "", err.err_cde, value, err.err_str)
-    digits = re.findall(r"\d+", err.refdes or "")
-    position = int(digits[-1]) if digits else 1
+    # A syntax rule (BPR06 without BPR07, a pairing rule) names its element by number, not
+    # by a map node: pyx12 gives `refdes` as an int there, and as text (`BPR16`) elsewhere.
+    refdes = err.refdes
+    if isinstance(refdes, int):
+        position = refdes
+    else:
+        digits = re.findall(r"[0-9]+", refdes or "")
+        position = int(digits[-1][-2:]) if digits else 1
     return ElementError(max(position, 1), None, "", err.err_cde, value, err.err_str)
 
 
@@ -247,20 +255,21 @@ def _check_isa(seg: Segment, isa_length: int) -> list[tuple[str, str]]:
         problems.append(("027", f"component separator {d.component!r} is not usable"))
     checks = [
         ("010", e[1] in _AUTH_QUALIFIERS, f"ISA01 {e[1]!r} is not an authorization qualifier"),
-        ("011", len(e[2]) == 10, "ISA02 must be 10 characters"),
+        ("011", len(e[2]) == 10 and is_x12_text(e[2]), "ISA02 must be 10 characters of the X12 character set"),
         ("012", e[3] in ("00", "01"), "ISA03 must be 00 or 01"),
-        ("013", len(e[4]) == 10, "ISA04 must be 10 characters"),
-        ("005", e[5] in _ISA_QUALIFIERS, f"ISA05 qualifier {e[5]!r} is not valid"),
-        ("006", len(e[6]) == 15 and e[6].strip() != "", "ISA06 sender ID must be 15 characters"),
+        ("013", len(e[4]) == 10 and is_x12_text(e[4]), "ISA04 must be 10 characters of the X12 character set"),
+        ("005", e[5] in ISA_QUALIFIERS, f"ISA05 qualifier {e[5]!r} is not valid"),
+        ("006", len(e[6]) == 15 and is_x12_id(e[6].rstrip(" ")),
+         "ISA06 sender ID must be 15 characters: a registered ID (letters, digits, space, .&()/+,-) padded with spaces"),
         ("007", e[7] == RECEIVER_QUALIFIER, f"ISA07 must be {RECEIVER_QUALIFIER}"),
-        ("008", len(e[8]) == 15, "ISA08 receiver ID must be 15 characters"),
+        ("008", len(e[8]) == 15 and is_x12_id(e[8].rstrip(" ")), "ISA08 receiver ID must be 15 characters"),
         ("009", e[8].strip() == RECEIVER_ID, f"ISA08 {e[8].strip()!r} is not {RECEIVER_ID}"),
         ("014", _is_date(e[9], "%y%m%d") and len(e[9]) == 6, f"ISA09 {e[9]!r} is not a YYMMDD date"),
         ("015", _is_date(e[10], "%H%M") and len(e[10]) == 4, f"ISA10 {e[10]!r} is not an HHMM time"),
         ("016", e[11] == "U" or e[12] != "00401", "ISA11 must be U in version 00401"),
-        ("017", len(e[12]) == 5 and e[12].isdigit(), f"ISA12 {e[12]!r} is not a version"),
+        ("017", is_digits(e[12], 5, 5), f"ISA12 {e[12]!r} is not a version"),
         ("003", e[12] == "00401", f"ISA12 version {e[12]!r} is not supported (00401 only)"),
-        ("018", len(e[13]) == 9 and e[13].isdigit(), f"ISA13 {e[13]!r} is not a 9-digit control number"),
+        ("018", is_digits(e[13], 9, 9), f"ISA13 {e[13]!r} is not a 9-digit control number"),
         ("019", e[14] in ("0", "1"), "ISA14 must be 0 or 1"),
         ("020", e[15] in ("P", "T"), "ISA15 must be P or T"),
         ("027", len(e[16]) == 1, "ISA16 must be one character"),
@@ -304,6 +313,10 @@ def _ta1_choice(problems: list[tuple[str, str]]) -> tuple[str, str]:
 
 
 def _is_date(text: str, fmt: str) -> bool:
+    """Whether `text` is a real date or time written in `fmt`'s ASCII digits (strptime alone
+    takes any Unicode digit and a single digit for `%m`)."""
+    if not is_digits(text, len(datetime(2000, 1, 1).strftime(fmt)), len(datetime(2000, 1, 1).strftime(fmt))):
+        return False
     try:
         datetime.strptime(text, fmt)
     except ValueError:
@@ -330,6 +343,7 @@ class _Set:
     walker: walk_tree | None = None
     node: Any = None
     builder: PaymentBuilder | None = None
+    unchecked: int = 0
 
 
 @dataclass
@@ -339,6 +353,7 @@ class _Group:
     codes: set[str] = field(default_factory=set)
     sets: list[SetResult] = field(default_factory=list)
     declared: int | None = None
+    controls: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -349,8 +364,9 @@ class _Interchange:
 
 
 class _Validator:
-    def __init__(self, maps: _Maps) -> None:
+    def __init__(self, maps: _Maps, limits: Limits) -> None:
         self._maps = maps
+        self._max_set_errors = limits.max_set_errors
         self.interchanges: list[InterchangeResult] = []
         self._ic: _Interchange | None = None
         self._group: _Group | None = None
@@ -381,7 +397,7 @@ class _Validator:
         if iea is None:
             self._flag("023", "the interchange has no IEA: the file ended or another ISA began")
         else:
-            if not _DIGITS.match(iea.get(1)) or int(iea.get(1)) != len(ic.groups):
+            if number(iea.get(1), 5) != len(ic.groups):  # IEA01 N0 1/5
                 self._flag("021", f"IEA01 says {iea.get(1)!r} groups, the interchange holds {len(ic.groups)}")
             if iea.get(2) != ic.isa.get(13):
                 self._flag("001", f"IEA02 {iea.get(2)!r} does not match ISA13 {ic.isa.get(13)!r}")
@@ -415,7 +431,7 @@ class _Validator:
         if group.map is None:
             known = any(fic == seg.get(1) for (_, _, fic) in SUPPORTED)
             group.codes.add("2" if known else "1")
-        if not (_DIGITS.match(seg.get(6)) and len(seg.get(6)) <= 9):
+        if number(seg.get(6), 9) is None:  # GS06 N0 1/9
             group.codes.add("6")
         # GS04/GS05 formats are version-specific (YYMMDD before 004010): judged only in ours.
         problems = self._gs_problems(seg) if icvn == "00401" else []
@@ -427,13 +443,13 @@ class _Validator:
         if len(seg.elements) != 9:
             return [f"GS has {len(seg.elements) - 1} elements, not 8"]
         problems = []
-        if not (2 <= len(seg.get(2)) <= 15):
-            problems.append("GS02 application sender code must be 2 to 15 characters")
+        if not is_gs_code(seg.get(2)):
+            problems.append("GS02 application sender code must be 2 to 15 characters (letters, digits, space, .&()/+,-)")
         if seg.get(3) != RECEIVER_ID:
             problems.append(f"{_ADDRESSING}GS03 {seg.get(3)!r} is not {RECEIVER_ID}")
         if not _is_date(seg.get(4), "%Y%m%d") or len(seg.get(4)) != 8:
             problems.append(f"GS04 {seg.get(4)!r} is not a CCYYMMDD date")
-        if not _TIME.match(seg.get(5)) or not _is_date(seg.get(5)[:4], "%H%M"):
+        if not _TIME.fullmatch(seg.get(5)) or not _is_date(seg.get(5)[:4], "%H%M"):
             problems.append(f"GS05 {seg.get(5)!r} is not an HHMM time")
         if seg.get(7) != "X":
             problems.append("GS07 must be X")
@@ -455,12 +471,11 @@ class _Validator:
         if ge is None:
             group.codes.add("3")
         else:
-            count = ge.get(1)
-            group.declared = int(count) if _DIGITS.match(count) else None
+            group.declared = number(ge.get(1), 6)  # GE01 N0 1/6
             if group.declared != len(group.sets):
                 group.codes.add("5")
-            control = ge.get(2)
-            if not (_DIGITS.match(control) and _DIGITS.match(gs.get(6)) and int(control) == int(gs.get(6))):
+            control = number(ge.get(2), 9)  # GE02 N0 1/9
+            if control is None or control != number(gs.get(6), 9):
                 group.codes.add("4")
         assert self._ic is not None
         self._ic.groups.append(
@@ -491,8 +506,12 @@ class _Validator:
         state = _Set(seg, group.map, None)
         if not seg.get(1):
             state.codes.add("6")
-        if not (4 <= len(seg.get(2)) <= 9):
+        control = seg.get(2)
+        if SET_CONTROL.fullmatch(control) is None:
             state.codes.add("7")
+        elif control in group.controls:
+            state.codes.add("23")  # the same ST02 twice in one group: only the first is taken
+        group.controls.add(control)
         expected = SUPPORTED.get((self._ic.isa.get(12), group.gs.get(8), group.gs.get(1))) if self._ic else None
         if group.map is None or seg.get(1) != expected:
             state.codes.add("1")
@@ -537,6 +556,11 @@ class _Validator:
     def _check(self, state: _Set, seg: Segment) -> None:
         if state.map is None:
             return
+        if len(state.errors) >= self._max_set_errors:
+            # The set is rejected already and its 997 says enough: the rest of it costs nothing.
+            state.unchecked += 1
+            state.builder = None
+            return
         try:
             p12 = _Pyx12Segment(seg.text(), seg.delimiters.segment, seg.delimiters.element, seg.delimiters.component)
             node, _, _, walk_errors = state.walker.walk_errors(state.node, p12, state.position, seg.index, None)
@@ -570,9 +594,9 @@ class _Validator:
         else:
             if se.get(2) != st.get(2):
                 state.codes.add("3")
-            if not (_DIGITS.match(se.get(1)) and int(se.get(1)) == state.position):  # N0: 012 = 12
+            if number(se.get(1), 10) != state.position:  # SE01 N0 1/10: 012 = 12
                 state.codes.add("4")
-        errors = tuple(sorted(state.errors, key=lambda e: (e.position, e.code)))
+        errors = tuple(sorted(state.errors, key=lambda e: (e.position, e.code))[: self._max_set_errors])
         if errors:
             state.codes.add("5")
         payload = None
@@ -588,6 +612,7 @@ class _Validator:
                 file_index=st.index,
                 file_offset=st.offset,
                 payload=payload,
+                unchecked=state.unchecked,
             )
         )
 
@@ -624,24 +649,42 @@ class _Validator:
             self.end_interchange(None)
 
 
+class _TooLarge(Exception):
+    """The stream holds more than the file size limit (raised inside `_HashingReader.read`)."""
+
+
 class _HashingReader:
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, max_bytes: int) -> None:
         self._stream = stream
+        self._max_bytes = max_bytes
+        self.size = 0
         self.sha = hashlib.sha256()
 
     def read(self, n: int = -1) -> bytes:
         data = self._stream.read(n)
+        self.size += len(data)
+        if self.size > self._max_bytes:
+            raise _TooLarge
         self.sha.update(data)
         return data
 
 
-def validate_stream(stream: BinaryIO, *, map_dir: Path = MAP_DIR) -> FileResult:
-    """Validate every interchange in `stream`; return what was found, as values."""
-    hashing = _HashingReader(stream)
+def validate_stream(stream: BinaryIO, *, map_dir: Path = MAP_DIR, limits: Limits = DEFAULT_LIMITS) -> FileResult:
+    """Validate every interchange in `stream`; return what was found, as values.
+
+    A stream longer than `limits.max_file_bytes` is not validated: the result holds no
+    interchange, only the problem `too-large` (nothing is answered by X12; the application
+    reports it in words)."""
+    hashing = _HashingReader(stream, limits.max_file_bytes)
     reader = X12Reader(hashing)  # type: ignore[arg-type]
-    validator = _Validator(_maps(map_dir))
-    for seg in reader:
-        validator.feed(seg)
+    validator = _Validator(_maps(map_dir), limits)
+    try:
+        for seg in reader:
+            validator.feed(seg)
+    except _TooLarge:
+        problem = Problem("too-large", f"the file is larger than {limits.max_file_bytes:,} bytes, the most one file may hold: "
+                          "split its payments over several files", "byte 0", "edi.limits")
+        return FileResult(digest=hashing.sha.hexdigest(), size=hashing.size, interchanges=(), problems=(problem,))
     if reader.problems and validator._ic is not None:
         problem = next((p for p in reader.problems if p.code in ("bad-isa", "segment-too-long")), None)
         if problem is not None:

@@ -3,7 +3,9 @@
 Callers describe transaction sets as lists of segments (tuples of element
 strings, without ST/SE); the writer adds ST/SE, GS/GE and ISA/IEA with the
 counts and control numbers right, pads the ISA to its fixed width, drops
-trailing empty elements, and keeps any delimiter out of the data.
+trailing empty elements, and writes every value in the X12 character set with no
+delimiter inside it (`edi.charset.x12_text`; a composite is given as a tuple of its
+components, so its own separator survives).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .charset import x12_text
+from .guide import ISA_QUALIFIERS
 from .reader import Delimiters
 
 __all__ = ["OUTBOUND_DELIMITERS", "Interchange", "FunctionalGroup", "format_segment", "isa_elements"]
@@ -19,24 +23,36 @@ __all__ = ["OUTBOUND_DELIMITERS", "Interchange", "FunctionalGroup", "format_segm
 #: What the engine writes: `*` elements, `:` components, `~` + LF after each segment.
 OUTBOUND_DELIMITERS = Delimiters(element="*", component=":", segment="~", repetition=None, suffix="\n")
 
-SegmentData = Sequence[str]
+#: An element is text, or a composite written as its components (`("4", "1")` → `4:1`).
+Element = str | tuple[str, ...]
+SegmentData = Sequence[Element]
 
 
-def _clean(value: str, delimiters: Delimiters) -> str:
-    # Data copied from an inbound file (a bad value quoted in a TED or AK4) may
-    # hold our delimiters or line breaks; they would break the segment.
-    for char in (delimiters.element, delimiters.component, delimiters.segment, "\r", "\n"):
-        value = value.replace(char, " ")
-    return value
+def _element(value: Element, delimiters: Delimiters) -> str:
+    if isinstance(value, tuple):
+        components = [x12_text(str(c), delimiters).rstrip(" ") for c in value]
+        while len(components) > 1 and components[-1] == "":
+            components.pop()
+        return delimiters.component.join(components)
+    return x12_text(str(value), delimiters).rstrip(" ")
 
 
 def format_segment(elements: SegmentData, delimiters: Delimiters = OUTBOUND_DELIMITERS) -> str:
     """One segment as text, terminator and suffix included, trailing empty elements dropped."""
     # Trailing spaces are "unnecessary" padding to X12 validators (pyx12 flags them).
-    values = [_clean(str(v), delimiters).rstrip(" ") for v in elements]
+    values = [_element(v, delimiters) for v in elements]
     while len(values) > 1 and values[-1] == "":
         values.pop()
     return delimiters.element.join(values) + delimiters.segment + delimiters.suffix
+
+
+def _isa_qualifier(value: str) -> str:
+    return value if value in ISA_QUALIFIERS else "ZZ"
+
+
+def _isa_id(value: str, delimiters: Delimiters) -> str:
+    text = x12_text(value, delimiters)[:15].strip()
+    return (text or "UNKNOWN").ljust(15)
 
 
 def isa_elements(
@@ -49,17 +65,19 @@ def isa_elements(
     ack_requested: bool = False,
     delimiters: Delimiters = OUTBOUND_DELIMITERS,
 ) -> tuple[str, ...]:
-    """The 16 ISA elements, fixed width (ISA06/ISA08 padded to 15)."""
+    """The 16 ISA elements, fixed width (ISA06/ISA08 padded to 15), each fitted to the control
+    map: a qualifier outside its code list becomes `ZZ`, an ID is written in the X12
+    character set (`x12_text`), and a blank one as `UNKNOWN`."""
     return (
         "ISA",
         "00",
         " " * 10,
         "00",
         " " * 10,
-        sender[0][:2].ljust(2),
-        sender[1].ljust(15)[:15],
-        receiver[0][:2].ljust(2),
-        receiver[1].ljust(15)[:15],
+        _isa_qualifier(sender[0]),
+        _isa_id(sender[1], delimiters),
+        _isa_qualifier(receiver[0]),
+        _isa_id(receiver[1], delimiters),
         at.strftime("%y%m%d"),
         at.strftime("%H%M"),
         "U",
@@ -141,7 +159,7 @@ class Interchange:
             for number, (set_id, body) in enumerate(group.sets, start=1):
                 control = f"{number:04d}"
                 out.append(("ST", set_id, control))
-                out += [tuple(str(v) for v in seg) for seg in body]
+                out += [tuple(v if isinstance(v, tuple) else str(v) for v in seg) for seg in body]
                 out.append(("SE", str(len(body) + 2), control))
             out.append(("GE", str(len(group.sets)), str(group.control_number)))
         out.append(("IEA", str(len(self.groups)), f"{self.control_number:09d}"))

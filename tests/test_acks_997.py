@@ -123,8 +123,10 @@ def test_missing_se_is_ak5_2():
 
 
 def test_a_set_that_is_not_an_820_is_ak5_1():
+    # AK201 holds only what the 997 map takes (820, 824): the set is named by its ST02, and
+    # AK5 code 1 says it is not supported (decision E16).
     case = edit(BASE, "ST*820*0001", "ST*810*0001")
-    assert acks(case) == ["AK1*RA*1", "AK2*810*0001", "AK5*R*1", "AK9*R*1*1*0"]
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK5*R*1", "AK9*R*1*1*0"]
 
 
 def test_group_count_mismatch_is_ak9_5():
@@ -150,8 +152,9 @@ def test_unsupported_version_is_ak9_2_not_an_exception():
 
 
 def test_unsupported_functional_group_is_ak9_1():
+    # AK101 holds only what the 997 map takes: the group is named by its GS06 (decision E16)
     case = edit(BASE, "GS*RA*", "GS*IN*", fix_count=False)
-    assert acks(case) == ["AK1*IN*1", "AK2*820*0001", "AK5*R*1", "AK9*R*1*1*0*1"]
+    assert acks(case) == ["AK1*RA*1", "AK2*820*0001", "AK5*R*1", "AK9*R*1*1*0*1"]
 
 
 def test_one_good_and_one_bad_set_is_ak9_p():

@@ -98,7 +98,10 @@ def test_a_file_nothing_in_which_can_be_read_is_quarantined_with_its_reason(home
     (done,) = _intake(RECEIVED + timedelta(hours=1))
     assert (done["status"], done["exit_code"]) == ("quarantine", 2) and "no ISA segment" in done["reason"]
     assert (home / "partners" / "bankoftest" / "quarantine" / "junk.x12").exists()
-    assert _outbox(home, "bankoftest") == []
+    # no ISA, so no TA1 can be addressed: the FI is told in words
+    assert _outbox(home, "bankoftest") == ["junk.x12.rejected.txt"]
+    report = (home / "partners" / "bankoftest" / "outbox" / "junk.x12.rejected.txt").read_text()
+    assert "no ISA segment" in report and "no payment in it was received" in report
     with engine.begin() as conn:
         (row,) = conn.execute(select(inbound_file.c.status, inbound_file.c.reason)).all()
     assert row.status == "quarantined" and "no ISA segment" in row.reason

@@ -38,8 +38,18 @@ def test_envelope_counts_and_control_numbers_are_written_for_the_caller():
 
 
 def test_trailing_empty_elements_are_dropped_and_delimiters_kept_out_of_data():
-    assert format_segment(("TED", "024", "bad *value* ~here~", "", "")) == "TED*024*bad  value   here~\n"
-    assert format_segment(("AK4", "2:1", "", "7")) == "AK4*2 1**7~\n"
+    assert format_segment(("TED", "024", "bad *value* ~here~", "", "")) == "TED*024*bad ?value? ?here?~\n"
+    assert format_segment(("AK4", "2:1", "", "7")) == "AK4*2?1**7~\n"
+
+
+def test_a_composite_keeps_its_component_separator():
+    assert format_segment(("AK4", ("4", "1"), "128", "5", "XXXX")) == "AK4*4:1*128*5*XXXX~\n"
+    assert format_segment(("AK4", ("4", ""), "128")) == "AK4*4*128~\n"
+
+
+def test_characters_outside_the_x12_set_are_written_as_a_question_mark():
+    # a control character, a NUL, a backtick, a fullwidth digit, an accented letter
+    assert format_segment(("AK4", "2", "782", "6", "512\x0834`\x00１é")) == "AK4*2*782*6*512?34????~\n"
 
 
 element = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .-/", min_size=0, max_size=12)

@@ -46,6 +46,7 @@ from pathlib import Path
 
 from core.identifiers import is_valid_bn9
 from core.problems import Problem
+from core.text import is_gs_code, is_x12_id
 
 __all__ = ["Partner", "PartnerRegistry", "load_partners", "parse_partners", "ROLES", "COLUMNS"]
 
@@ -71,9 +72,6 @@ RESERVED_USERS = frozenset({"root", "carm-engine", "carm-partners", "daemon", "b
 _PARTNER_ID = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 _SFTP_USER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _ISA_QUALIFIER = re.compile(r"^[A-Z0-9]{2}$")
-# ISA06 is AN 15: the X12 basic character set, no element/segment separators we use.
-_ISA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .&()/+,-]{0,14}$")
-_GS_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .&()/+,-]{1,14}$")
 _SECURITY_ACCOUNT = re.compile(r"^[A-Z0-9]{5}$")
 _KEY = re.compile(
     r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521"
@@ -155,7 +153,7 @@ def _row_problems(line: int, row: dict[str, str]) -> tuple[Partner | None, list[
         problems.append(_problem(line, column, message))
 
     get = {c: (row.get(c) or "").strip() for c in COLUMNS}
-    if not _PARTNER_ID.match(get["partner_id"]):
+    if not _PARTNER_ID.fullmatch(get["partner_id"]):
         bad("partner_id", f"{get['partner_id']!r} is not an id (A-Z 0-9 _ -, at most 40)")
     role = get["role"]
     if role not in ROLES:
@@ -165,18 +163,18 @@ def _row_problems(line: int, row: dict[str, str]) -> tuple[Partner | None, list[
     if get["language"] not in LANGUAGES:
         bad("language", f"{get['language']!r} is not en or fr")
     user = get["sftp_user"]
-    if not _SFTP_USER.match(user):
+    if not _SFTP_USER.fullmatch(user):
         bad("sftp_user", f"{user!r} is not a Unix account name (^[a-z][a-z0-9_-]{{0,31}}$)")
     elif user in RESERVED_USERS:
         bad("sftp_user", f"{user!r} is reserved")
 
     qualifier, sender, gs = get["isa_qualifier"], get["isa_sender_id"], get["gs_sender_code"]
     if qualifier or sender or gs or role == "fi":
-        if not _ISA_QUALIFIER.match(qualifier):
+        if not _ISA_QUALIFIER.fullmatch(qualifier):
             bad("isa_qualifier", f"{qualifier!r} is not a 2-character ISA05 qualifier")
-        if not _ISA_ID.match(sender):
+        if not is_x12_id(sender):
             bad("isa_sender_id", f"{sender!r} is not an ISA06 sender id (1-15 characters)")
-        if not _GS_CODE.match(gs):
+        if not is_gs_code(gs):
             bad("gs_sender_code", f"{gs!r} is not a GS02 sender code (2-15 characters)")
 
     bn9 = get["business_number"]
@@ -185,12 +183,12 @@ def _row_problems(line: int, row: dict[str, str]) -> tuple[Partner | None, list[
     elif not bn9 and role in ("broker", "importer"):
         bad("business_number", f"required for a {role}")
     asec = get["security_account"]
-    if asec and not _SECURITY_ACCOUNT.match(asec):
+    if asec and not _SECURITY_ACCOUNT.fullmatch(asec):
         bad("security_account", f"{asec!r} is not a 5-character security account number")
 
     keys = tuple(k.strip() for k in get["public_key"].split(";") if k.strip())
     for key in keys:
-        if not _KEY.match(key):
+        if not _KEY.fullmatch(key):
             bad("public_key", f"not an OpenSSH public key line (type base64 [comment], no options): {key[:40]!r}")
 
     if problems:

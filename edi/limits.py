@@ -1,0 +1,45 @@
+"""What one inbound file may cost the engine: policy numbers, configured by the application.
+
+An FI's file is untrusted input.  Whatever it holds, the engine answers it with bounded
+memory, time and output (`docs/robustness.md`):
+
+* `max_file_bytes` — a file larger than this is refused whole, with a report in words,
+  before it is read (an 820 of 100,000 remittance lines is about 8 MB);
+* `max_set_errors` — AK3 segment notes written per transaction set: past this, the set is
+  rejected all the same, its remaining segments are no longer validated, and the 997 says
+  how many more there were in the AK3 that closes the list;
+* `max_payment_cents` — the largest payment (BPR02) the agency takes: above it the payment
+  is refused before the 997 (decision E18), so no amount that cannot be posted is ever
+  acknowledged.  It must stay below 10¹⁸ cents, what a 64-bit integer column and an X12
+  `R 1/18` amount can hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import ConfigError
+
+__all__ = ["Limits", "DEFAULT_LIMITS", "HARD_MAX_PAYMENT_CENTS"]
+
+#: The most cents an amount can carry through the engine: 18 digits (X12 R 1/18) fit a BIGINT.
+HARD_MAX_PAYMENT_CENTS = 10**18 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits one inbound file is held to (see the module doc)."""
+
+    max_file_bytes: int = 100 * 2**20
+    max_set_errors: int = 100
+    max_payment_cents: int = 1_000_000_000_000
+
+    def __post_init__(self) -> None:
+        if self.max_file_bytes < 1 or self.max_set_errors < 1:
+            raise ConfigError("the file size and segment note limits must be at least 1")
+        if not 0 < self.max_payment_cents <= HARD_MAX_PAYMENT_CENTS:
+            raise ConfigError(f"the payment ceiling must be between 1 and {HARD_MAX_PAYMENT_CENTS} cents")
+
+
+#: The limits when the application configures none.
+DEFAULT_LIMITS = Limits()
