@@ -459,11 +459,11 @@ def _edi_validate(args: argparse.Namespace) -> int:
         data = stream.read()
     if db.exists(args.settings):
         with _runtime(args) as runtime:
-            outcome = preview(runtime.engine, data, args.file.name, at=clock.now(), limits=runtime.limits)
+            outcome = preview(runtime.engine, data, args.file.name, at=clock.now(), limits=runtime.limits).outcome
     else:
         print("carm: no database: the checks that need account data (duplicate trace, payer, accounts) were not made",
               file=sys.stderr)
-        outcome = preview(None, data, args.file.name, at=clock.now(), limits=edi_limits(args.settings))
+        outcome = preview(None, data, args.file.name, at=clock.now(), limits=edi_limits(args.settings)).outcome
     written = _write_answers(outcome, args.out)
     _print_outcome(outcome, args, written, dry_run=True)
     return outcome.exit_code

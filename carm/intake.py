@@ -35,6 +35,7 @@ from edi.limits import DEFAULT_LIMITS, Limits
 from edi.payments import Payment
 from edi.pipeline import AccountChecks, Outcome, acknowledge, report_name
 from edi.reader import ends_with_iea
+from edi.results import FileResult
 from edi.store import MemoryEdiStore
 from edi.validate import validate_stream
 from ledger.checks import account_check
@@ -106,18 +107,11 @@ def ingest(
     may cost (`edi.limits`)."""
     acknowledged_at = acknowledged_at or clock.now()
     result = validate_stream(io.BytesIO(data), limits=limits)
-    received_on = received_at.astimezone(clock.EASTERN).date()
     for attempt in range(1, attempts + 1):
         try:
             with engine.begin() as conn:
-                outcome = acknowledge(result, name, store=SqlEdiStore(conn), at=acknowledged_at,
-                                      account_checks=_account_checks(conn, received_on), sender=sender, channel=channel,
-                                      limits=limits)
-                posted = [] if outcome.replayed else post_payments(
-                    conn, result.digest, name, [(s.payment, s.verdict) for s in outcome.sets if s.verdict is not None],
-                    received_at=received_at, policy=policy,
-                )
-            return Ingested(outcome, posted)
+                return _acknowledge_and_post(conn, result, name, received_at=received_at, policy=policy, sender=sender,
+                                             channel=channel, acknowledged_at=acknowledged_at, limits=limits)
         except (IntegrityError, OperationalError, IdempotencyConflict) as exc:
             # another worker committed the same file, trace or control number first (or SQLite was busy);
             # judged again, the set now sees it (a duplicate, or a replay of the same file)
@@ -125,6 +119,19 @@ def ingest(
                 raise
             log.info("ingest.retry", file=name, attempt=attempt, reason=type(exc.orig).__name__ if getattr(exc, "orig", None) else str(exc))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _acknowledge_and_post(conn: Connection, result: FileResult, name: str, *, received_at: datetime, policy: Policy | None,
+                          sender: str | None, channel: str, acknowledged_at: datetime, limits: Limits) -> Ingested:
+    """One validated file through the 997/TA1/824 and, with a `policy`, the ledger, in `conn`'s transaction."""
+    received_on = received_at.astimezone(clock.EASTERN).date()
+    outcome = acknowledge(result, name, store=SqlEdiStore(conn), at=acknowledged_at,
+                          account_checks=_account_checks(conn, received_on), sender=sender, channel=channel, limits=limits)
+    posted = [] if outcome.replayed or policy is None else post_payments(
+        conn, result.digest, name, [(s.payment, s.verdict) for s in outcome.sets if s.verdict is not None],
+        received_at=received_at, policy=policy,
+    )
+    return Ingested(outcome, posted)
 
 
 def _account_checks(conn: Connection, received_on: date) -> AccountChecks:
@@ -136,19 +143,20 @@ def _account_checks(conn: Connection, received_on: date) -> AccountChecks:
     return checks
 
 
-def preview(engine: Engine | None, data: bytes, name: str, *, at: datetime, limits: Limits = DEFAULT_LIMITS) -> Outcome:
-    """The answers `ingest` would send for `data` now — judged against the ledger when there is
-    one, in a transaction rolled back at once: nothing posted, no answer kept, no control number
-    consumed, so a later ingest of the same bytes judges and posts them as if never seen.  Without
-    a database, only the checks that need no account data are made."""
+def preview(engine: Engine | None, data: bytes, name: str, *, at: datetime, limits: Limits = DEFAULT_LIMITS,
+            policy: Policy | None = None, sender: str | None = None, channel: str = "") -> Ingested:
+    """What `ingest` would do with `data` now — judged against the ledger when there is one and,
+    with a `policy`, posted — in a transaction rolled back at once: nothing posted, no answer kept,
+    no control number consumed, so a later ingest of the same bytes judges and posts them as if
+    never seen.  Without a database, only the checks that need no account data are made."""
     result = validate_stream(io.BytesIO(data), limits=limits)
     if engine is None:
-        return acknowledge(result, name, store=MemoryEdiStore(), at=at, limits=limits)
+        return Ingested(acknowledge(result, name, store=MemoryEdiStore(), at=at, sender=sender, limits=limits), [])
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            return acknowledge(result, name, store=SqlEdiStore(conn), at=at,
-                               account_checks=_account_checks(conn, at.astimezone(clock.EASTERN).date()), limits=limits)
+            return _acknowledge_and_post(conn, result, name, received_at=at, policy=policy, sender=sender, channel=channel,
+                                         acknowledged_at=at, limits=limits)
         finally:
             transaction.rollback()
 

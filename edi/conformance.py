@@ -8,16 +8,23 @@ its own; what it cannot see across interchanges — an ISA13 used twice in one d
 and bytes outside printable ASCII are checked here.
 
 Used by the tests (every answer to every robustness input and fuzz sample), by
-`bench/fuzz.py`, and by `carm edi check` for a file an operator wants to look at.  It is
-slow (pyx12 loads its maps on every call, ~15 ms a document): never on the intake path.
+`bench/fuzz.py`.  pyx12 loads its maps from XML on every call (~15 ms a document); here
+they are loaded once per process (pyx12 4 keeps no per-document state in a map — its walker
+counts in its own `NodeCounter` — which `edi.validate` relies on too), ~3 ms a document.
+Never on the intake path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
 
+import pyx12.map_if
 import pyx12.params
 import pyx12.x12n_document
 
@@ -37,6 +44,27 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+_load_map_file = pyx12.map_if.load_map_file
+
+
+@lru_cache(maxsize=16)
+def _cached_map(name: str, map_path: str | None) -> Any:
+    return _load_map_file(name, pyx12.params.params(), map_path)
+
+
+def _load_cached(name: str, param: Any, map_path: str | None = None) -> Any:
+    return _cached_map(name, map_path)
+
+
+@contextlib.contextmanager
+def _maps_loaded_once() -> Iterator[None]:
+    pyx12.map_if.load_map_file = _load_cached
+    try:
+        yield
+    finally:
+        pyx12.map_if.load_map_file = _load_map_file
+
+
 def _pyx12_problems(text: str) -> list[str]:
     handler = _Collect()
     logger = logging.getLogger("pyx12")
@@ -44,9 +72,10 @@ def _pyx12_problems(text: str) -> list[str]:
     propagate, logger.propagate = logger.propagate, False
     errors = io.StringIO()
     try:
-        ok = pyx12.x12n_document.x12n_document(
-            pyx12.params.params(), io.StringIO(text), io.StringIO(), None, fd_json=errors, map_path=str(MAP_DIR)
-        )
+        with _maps_loaded_once():
+            ok = pyx12.x12n_document.x12n_document(
+                pyx12.params.params(), io.StringIO(text), io.StringIO(), None, fd_json=errors, map_path=str(MAP_DIR)
+            )
     except Exception as exc:  # pyx12 raises on what it cannot read at all
         return [f"pyx12 could not read it: {exc!r}"]
     finally:

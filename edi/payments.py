@@ -217,7 +217,7 @@ class PaymentBuilder:
             self._ent_position = position
             if ascii_number(number, 6) != self._ordinal:  # ENT01 N0 1/6
                 # the guide numbers lines 1, 2, 3… in file order; the number keys the line's verdict
-                error = ElementError(1, None, "554", "7", number, f"ENT01 {number!r} is not line number {self._ordinal}")
+                error = ElementError(1, None, "554", "7", number, f"ENT01 {number[:12]!r} is not line number {self._ordinal}")
                 errors = [SegmentError("ENT", position, "", "8", error.message, (error,), seg.index, seg.offset)]
         elif sid == "RMR" and self._loop == "ent" and self._rmr is None:
             cents, errors = self._amount(seg, position, 4, "782")

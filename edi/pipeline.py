@@ -83,7 +83,8 @@ class SetOutcome:
         if st.errors:
             first = st.errors[0]
             detail = first.elements[0].message if first.elements else first.message
-            row["first_error"] = f"{first.segment_id} at {first.position}: {detail}"
+            # a pyx12 message quotes the bad value whole, which may be a megabyte
+            row["first_error"] = f"{first.segment_id} at {first.position}: {detail if len(detail) <= 200 else detail[:200] + '…'}"
         elif st.codes:
             row["first_error"] = AK5_TEXT.get(st.codes[0], st.codes[0])
         elif group.codes:

@@ -201,7 +201,7 @@ def _paths_are_exact(map_root: Any) -> bool:
 
 
 # ----------------------------------------------------------------- pyx12 bridge
-def _element_error(err: Any) -> ElementError:
+def _element_error(err: Any, segment_node: Any = None) -> ElementError:
     node = err.map_node
     value = err.err_val or ""
     if node is not None:
@@ -217,7 +217,14 @@ def _element_error(err: Any) -> ElementError:
     else:
         digits = re.findall(r"[0-9]+", refdes or "")
         position = int(digits[-1][-2:]) if digits else 1
-    return ElementError(max(position, 1), None, "", err.err_cde, value, err.err_str)
+    data_element = ""
+    if segment_node is not None and position >= 1:
+        try:
+            child = segment_node.get_child_node_by_idx(position - 1)
+        except Exception:  # pyx12 raises for an index beyond the segment's elements
+            child = None
+        data_element = getattr(child, "data_ele", "") or ""
+    return ElementError(max(position, 1), None, data_element, err.err_cde, value, err.err_str)
 
 
 def _walk_error(err: Any, seg: Segment, position: int) -> SegmentError:
@@ -239,7 +246,28 @@ def _walk_error(err: Any, seg: Segment, position: int) -> SegmentError:
     )
 
 
+def _one_note_per_segment(errors: list[SegmentError]) -> tuple[SegmentError, ...]:
+    """One AK3 per segment with data element errors, whoever found them (pyx12's map, the guide's
+    rules in `edi.payments`): their AK4s together, one per element (the first finding stands)."""
+    merged: list[SegmentError] = []
+    for err in errors:
+        last = merged[-1] if merged else None
+        if (last is not None and err.code == last.code == "8" and err.position == last.position
+                and err.segment_id == last.segment_id and err.file_index == last.file_index):
+            seen = {(e.position, e.component) for e in last.elements}
+            extra = tuple(e for e in err.elements if (e.position, e.component) not in seen)
+            merged[-1] = replace(last, elements=last.elements + extra, message=f"{last.message}; {err.message}")
+        else:
+            merged.append(err)
+    return tuple(merged)
+
+
 # --------------------------------------------------------------- envelope checks
+def _shown(value: str) -> str:
+    """An inbound value as a message quotes it: at most 40 characters (a value may be a megabyte)."""
+    return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
 def _check_isa(seg: Segment, isa_length: int) -> list[tuple[str, str]]:
     """Every ISA problem as (TA105 code, message)."""
     d = seg.delimiters
@@ -254,22 +282,22 @@ def _check_isa(seg: Segment, isa_length: int) -> list[tuple[str, str]]:
     if d.component in (d.element, d.segment) or d.component.isalnum():
         problems.append(("027", f"component separator {d.component!r} is not usable"))
     checks = [
-        ("010", e[1] in _AUTH_QUALIFIERS, f"ISA01 {e[1]!r} is not an authorization qualifier"),
+        ("010", e[1] in _AUTH_QUALIFIERS, f"ISA01 {_shown(e[1])} is not an authorization qualifier"),
         ("011", len(e[2]) == 10 and is_x12_text(e[2]), "ISA02 must be 10 characters of the X12 character set"),
         ("012", e[3] in ("00", "01"), "ISA03 must be 00 or 01"),
         ("013", len(e[4]) == 10 and is_x12_text(e[4]), "ISA04 must be 10 characters of the X12 character set"),
-        ("005", e[5] in ISA_QUALIFIERS, f"ISA05 qualifier {e[5]!r} is not valid"),
+        ("005", e[5] in ISA_QUALIFIERS, f"ISA05 qualifier {_shown(e[5])} is not valid"),
         ("006", len(e[6]) == 15 and is_x12_id(e[6].rstrip(" ")),
          "ISA06 sender ID must be 15 characters: a registered ID (letters, digits, space, .&()/+,-) padded with spaces"),
         ("007", e[7] == RECEIVER_QUALIFIER, f"ISA07 must be {RECEIVER_QUALIFIER}"),
         ("008", len(e[8]) == 15 and is_x12_id(e[8].rstrip(" ")), "ISA08 receiver ID must be 15 characters"),
-        ("009", e[8].strip() == RECEIVER_ID, f"ISA08 {e[8].strip()!r} is not {RECEIVER_ID}"),
-        ("014", _is_date(e[9], "%y%m%d") and len(e[9]) == 6, f"ISA09 {e[9]!r} is not a YYMMDD date"),
-        ("015", _is_date(e[10], "%H%M") and len(e[10]) == 4, f"ISA10 {e[10]!r} is not an HHMM time"),
+        ("009", e[8].strip() == RECEIVER_ID, f"ISA08 {_shown(e[8].strip())} is not {RECEIVER_ID}"),
+        ("014", _is_date(e[9], "%y%m%d") and len(e[9]) == 6, f"ISA09 {_shown(e[9])} is not a YYMMDD date"),
+        ("015", _is_date(e[10], "%H%M") and len(e[10]) == 4, f"ISA10 {_shown(e[10])} is not an HHMM time"),
         ("016", e[11] == "U" or e[12] != "00401", "ISA11 must be U in version 00401"),
-        ("017", is_digits(e[12], 5, 5), f"ISA12 {e[12]!r} is not a version"),
-        ("003", e[12] == "00401", f"ISA12 version {e[12]!r} is not supported (00401 only)"),
-        ("018", is_digits(e[13], 9, 9), f"ISA13 {e[13]!r} is not a 9-digit control number"),
+        ("017", is_digits(e[12], 5, 5), f"ISA12 {_shown(e[12])} is not a version"),
+        ("003", e[12] == "00401", f"ISA12 version {_shown(e[12])} is not supported (00401 only)"),
+        ("018", is_digits(e[13], 9, 9), f"ISA13 {_shown(e[13])} is not a 9-digit control number"),
         ("019", e[14] in ("0", "1"), "ISA14 must be 0 or 1"),
         ("020", e[15] in ("P", "T"), "ISA15 must be P or T"),
         ("027", len(e[16]) == 1, "ISA16 must be one character"),
@@ -297,6 +325,9 @@ _TA1_PRIORITY = {
     for code in codes
 }
 
+
+#: Envelope problems kept per interchange before only new codes are added.
+_MAX_PROBLEMS = 100
 
 #: Problems about whom a group is addressed to rank with the ISA's addressing.
 _ADDRESSING = "addressing: "
@@ -372,16 +403,21 @@ class _Validator:
         self._group: _Group | None = None
         self._set: _Set | None = None
         self._seen_isa13: set[tuple[str, str]] = set()
+        self._after_iea = False
 
     # -- interchange ----------------------------------------------------------
     def _flag(self, code: str, message: str) -> None:
-        """Record an envelope problem: the interchange will be rejected (`_ta1_choice` picks the TA105)."""
-        if self._ic is not None:
-            self._ic.problems.append((code, message))
+        """Record an envelope problem: the interchange will be rejected (`_ta1_choice` picks the TA105).
+        Past `_MAX_PROBLEMS`, a problem of a code already recorded adds nothing (a file of stray
+        segments costs no more than one)."""
+        ic = self._ic
+        if ic is not None and (len(ic.problems) < _MAX_PROBLEMS or all(code != c for c, _ in ic.problems)):
+            ic.problems.append((code, message))
 
     def isa(self, seg: Segment) -> None:
         if self._ic is not None:
             self.end_interchange(None)
+        self._after_iea = False
         isa_length = len(seg.text()) + len(seg.delimiters.segment)
         problems = _check_isa(seg, isa_length)
         key = (f"{seg.get(5)}:{seg.get(6).strip()}", seg.get(13))
@@ -398,9 +434,9 @@ class _Validator:
             self._flag("023", "the interchange has no IEA: the file ended or another ISA began")
         else:
             if number(iea.get(1), 5) != len(ic.groups):  # IEA01 N0 1/5
-                self._flag("021", f"IEA01 says {iea.get(1)!r} groups, the interchange holds {len(ic.groups)}")
+                self._flag("021", f"IEA01 says {_shown(iea.get(1))} groups, the interchange holds {len(ic.groups)}")
             if iea.get(2) != ic.isa.get(13):
-                self._flag("001", f"IEA02 {iea.get(2)!r} does not match ISA13 {ic.isa.get(13)!r}")
+                self._flag("001", f"IEA02 {_shown(iea.get(2))} does not match ISA13 {_shown(ic.isa.get(13))}")
         isa = ic.isa
         code, message = _ta1_choice(ic.problems)
         self.interchanges.append(
@@ -446,11 +482,11 @@ class _Validator:
         if not is_gs_code(seg.get(2)):
             problems.append("GS02 application sender code must be 2 to 15 characters (letters, digits, space, .&()/+,-)")
         if seg.get(3) != RECEIVER_ID:
-            problems.append(f"{_ADDRESSING}GS03 {seg.get(3)!r} is not {RECEIVER_ID}")
+            problems.append(f"{_ADDRESSING}GS03 {_shown(seg.get(3))} is not {RECEIVER_ID}")
         if not _is_date(seg.get(4), "%Y%m%d") or len(seg.get(4)) != 8:
-            problems.append(f"GS04 {seg.get(4)!r} is not a CCYYMMDD date")
+            problems.append(f"GS04 {_shown(seg.get(4))} is not a CCYYMMDD date")
         if not _TIME.fullmatch(seg.get(5)) or not _is_date(seg.get(5)[:4], "%H%M"):
-            problems.append(f"GS05 {seg.get(5)!r} is not an HHMM time")
+            problems.append(f"GS05 {_shown(seg.get(5))} is not an HHMM time")
         if seg.get(7) != "X":
             problems.append("GS07 must be X")
         return problems
@@ -569,7 +605,7 @@ class _Validator:
                 state.node = node
                 _, element_errors = node.is_valid_errors(p12)
                 if element_errors:
-                    elements = tuple(_element_error(err) for err in element_errors)
+                    elements = tuple(_element_error(err, node) for err in element_errors)
                     message = "; ".join(err.err_str for err in element_errors)
                     state.errors.append(
                         SegmentError(seg.id, state.position, "", "8", message, elements, seg.index, seg.offset)
@@ -596,7 +632,7 @@ class _Validator:
                 state.codes.add("3")
             if number(se.get(1), 10) != state.position:  # SE01 N0 1/10: 012 = 12
                 state.codes.add("4")
-        errors = tuple(sorted(state.errors, key=lambda e: (e.position, e.code))[: self._max_set_errors])
+        errors = _one_note_per_segment(sorted(state.errors, key=lambda e: (e.position, e.code)))[: self._max_set_errors]
         if errors:
             state.codes.add("5")
         payload = None
@@ -625,7 +661,8 @@ class _Validator:
         if self._ic is None:
             # Between an IEA and the next ISA: the interchange is already closed;
             # the stray segment is reported on it.
-            if self.interchanges:
+            if self.interchanges and not self._after_iea:
+                self._after_iea = True  # the first stray segment says it; the rest add nothing
                 last = self.interchanges[-1]
                 self.interchanges[-1] = with_problem(last, "022", f"segment {sid} at {seg.index} follows the IEA")
             return
