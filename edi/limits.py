@@ -5,9 +5,12 @@ memory, time and output (`docs/robustness.md`):
 
 * `max_file_bytes` — a file larger than this is refused whole, with a report in words,
   before it is read (an 820 of 100,000 remittance lines is about 8 MB);
-* `max_set_errors` — AK3 segment notes written per transaction set: past this, the set is
-  rejected all the same, its remaining segments are no longer validated, and the 997 says
-  how many more there were in the AK3 that closes the list;
+* `max_set_errors` — AK3 segment notes per transaction set: past this, the set is rejected
+  all the same and its remaining segments are not validated (`SetResult.unchecked`);
+* `max_file_errors` — AK3 segment notes per file: once spent, every later set is still
+  validated, but given up at its first error, and rejected with AK5 code 5 and no note — so
+  a file of broken sets costs about what a valid file of its size costs, and its 997 stays
+  smaller than the file;
 * `max_payment_cents` — the largest payment (BPR02) the agency takes: above it the payment
   is refused before the 997 (decision E18), so no amount that cannot be posted is ever
   acknowledged.  It must stay below 10¹⁸ cents, what a 64-bit integer column and an X12
@@ -32,10 +35,11 @@ class Limits:
 
     max_file_bytes: int = 100 * 2**20
     max_set_errors: int = 100
+    max_file_errors: int = 1_000
     max_payment_cents: int = 1_000_000_000_000
 
     def __post_init__(self) -> None:
-        if self.max_file_bytes < 1 or self.max_set_errors < 1:
+        if min(self.max_file_bytes, self.max_set_errors, self.max_file_errors) < 1:
             raise ConfigError("the file size and segment note limits must be at least 1")
         if not 0 < self.max_payment_cents <= HARD_MAX_PAYMENT_CENTS:
             raise ConfigError(f"the payment ceiling must be between 1 and {HARD_MAX_PAYMENT_CENTS} cents")

@@ -194,10 +194,11 @@ class GroupResult:
     sets: tuple[SetResult, ...]
     codes: tuple[str, ...]
     file_index: int
+    #: AK904, counted once (a group of 100,000 sets is asked for it once per set)
+    accepted_count: int = field(init=False, default=0)
 
-    @property
-    def accepted_count(self) -> int:
-        return sum(1 for s in self.sets if s.accepted)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "accepted_count", sum(1 for s in self.sets if s.accepted))
 
     @property
     def ack_code(self) -> str:

@@ -73,6 +73,19 @@ class _Maps:
         self._maps: dict[str, Any] = {}
         #: map name → whether `_PathCounter` may count its walk (see `_paths_are_exact`)
         self._exact: dict[str, bool] = {}
+        #: map name → the segment IDs it knows anywhere (see `known_segments`)
+        self._ids: dict[int, frozenset[str]] = {}
+
+    def known_segments(self, map_root: Any) -> frozenset[str]:
+        """Every segment ID of a map.  A segment whose ID is not among them is unrecognized
+        wherever it stands (AK3 code 1): pyx12's walker would search the whole map to say so,
+        the costliest thing a junk segment can make it do."""
+        key = id(map_root)
+        if key not in self._ids:
+            self._ids[key] = frozenset(
+                node.id for node in map_root.loop_segment_iterator() if getattr(node, "is_segment", lambda: False)()
+            )
+        return self._ids[key]
 
     def exact_paths(self, map_root: Any) -> bool:
         for name, loaded in self._maps.items():
@@ -375,6 +388,7 @@ class _Set:
     node: Any = None
     builder: PaymentBuilder | None = None
     unchecked: int = 0
+    known: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -398,6 +412,8 @@ class _Validator:
     def __init__(self, maps: _Maps, limits: Limits) -> None:
         self._maps = maps
         self._max_set_errors = limits.max_set_errors
+        self._max_file_errors = limits.max_file_errors
+        self._notes = 0  # AK3 notes written for the file so far
         self.interchanges: list[InterchangeResult] = []
         self._ic: _Interchange | None = None
         self._group: _Group | None = None
@@ -566,6 +582,7 @@ class _Validator:
             )
             state.builder = PaymentBuilder(state.source)
             state.walker = _new_walker(self._maps.exact_paths(state.map))
+            state.known = self._maps.known_segments(state.map)
             state.node = state.map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
         self._set = state
         self._check(state, seg)
@@ -592,11 +609,23 @@ class _Validator:
     def _check(self, state: _Set, seg: Segment) -> None:
         if state.map is None:
             return
-        if len(state.errors) >= self._max_set_errors:
-            # The set is rejected already and its 997 says enough: the rest of it costs nothing.
+        # Once the set is rejected and its 997 says enough, the rest of it costs nothing; once the
+        # file has spent its notes, a set is given up at its first error.
+        limit = self._max_set_errors if self._notes < self._max_file_errors else 1
+        if len(state.errors) >= limit:
             state.unchecked += 1
             state.builder = None
             return
+        if seg.id not in state.known:
+            state.errors.append(SegmentError(seg.id, state.position, "", "1", f"segment {seg.id[:3]!r} is not in the map",
+                                             (), seg.index, seg.offset))
+        else:
+            self._walk(state, seg)
+        if state.builder is not None:
+            state.errors += state.builder.feed(seg, state.position)
+
+    def _walk(self, state: _Set, seg: Segment) -> None:
+        """The segment through pyx12's map walker and element validation."""
         try:
             p12 = _Pyx12Segment(seg.text(), seg.delimiters.segment, seg.delimiters.element, seg.delimiters.component)
             node, _, _, walk_errors = state.walker.walk_errors(state.node, p12, state.position, seg.index, None)
@@ -615,8 +644,6 @@ class _Validator:
             state.errors.append(
                 SegmentError(seg.id, state.position, "", "1", f"segment could not be validated: {exc}", (), seg.index, seg.offset)
             )
-        if state.builder is not None:
-            state.errors += state.builder.feed(seg, state.position)
 
     def _close_set(self, se: Segment | None) -> None:
         state = self._set
@@ -632,9 +659,12 @@ class _Validator:
                 state.codes.add("3")
             if number(se.get(1), 10) != state.position:  # SE01 N0 1/10: 012 = 12
                 state.codes.add("4")
-        errors = _one_note_per_segment(sorted(state.errors, key=lambda e: (e.position, e.code)))[: self._max_set_errors]
+        errors = _one_note_per_segment(sorted(state.errors, key=lambda e: (e.position, e.code)))
         if errors:
             state.codes.add("5")
+        room = max(self._max_file_errors - self._notes, 0)
+        errors = errors[: min(self._max_set_errors, room)]
+        self._notes += len(errors)
         payload = None
         if state.builder is not None and not state.codes:
             payload = state.builder.finish()
@@ -706,12 +736,32 @@ class _HashingReader:
         return data
 
 
+def _size(stream: BinaryIO) -> int:
+    """Bytes left in `stream` when it can tell (a file, a buffer), else 0."""
+    try:
+        if not stream.seekable():
+            return 0
+        here = stream.tell()
+        end = stream.seek(0, 2)
+        stream.seek(here)
+        return end - here
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+def _too_large(limits: Limits) -> Problem:
+    return Problem("too-large", f"the file is larger than {limits.max_file_bytes:,} bytes, the most one file may hold: "
+                   "split its payments over several files", "byte 0", "edi.limits")
+
+
 def validate_stream(stream: BinaryIO, *, map_dir: Path = MAP_DIR, limits: Limits = DEFAULT_LIMITS) -> FileResult:
     """Validate every interchange in `stream`; return what was found, as values.
 
     A stream longer than `limits.max_file_bytes` is not validated: the result holds no
     interchange, only the problem `too-large` (nothing is answered by X12; the application
     reports it in words)."""
+    if _size(stream) > limits.max_file_bytes:  # known at once: not a byte of it is read
+        return FileResult(digest="", size=_size(stream), interchanges=(), problems=(_too_large(limits),))
     hashing = _HashingReader(stream, limits.max_file_bytes)
     reader = X12Reader(hashing)  # type: ignore[arg-type]
     validator = _Validator(_maps(map_dir), limits)
@@ -719,9 +769,7 @@ def validate_stream(stream: BinaryIO, *, map_dir: Path = MAP_DIR, limits: Limits
         for seg in reader:
             validator.feed(seg)
     except _TooLarge:
-        problem = Problem("too-large", f"the file is larger than {limits.max_file_bytes:,} bytes, the most one file may hold: "
-                          "split its payments over several files", "byte 0", "edi.limits")
-        return FileResult(digest=hashing.sha.hexdigest(), size=hashing.size, interchanges=(), problems=(problem,))
+        return FileResult(digest="", size=hashing.size, interchanges=(), problems=(_too_large(limits),))
     if reader.problems and validator._ic is not None:
         problem = next((p for p in reader.problems if p.code in ("bad-isa", "segment-too-long")), None)
         if problem is not None:
