@@ -273,7 +273,7 @@ class Worker:
     def run(self, task: tuple[int, int]) -> dict:
         first, count = task
         stats = {"inputs": 0, "exceptions": {}, "hangs": 0, "documents": 0, "checked": 0, "invalid": 0,
-                 "violations": 0, "seconds": 0.0, "slowest": 0.0, "bytes": 0, "answer_bytes": 0, "max_ratio": 0.0}
+                 "violations": 0, "seconds": 0.0, "slowest": 0.0, "bytes": 0, "answer_bytes": 0, "max_ratio": 0.0, "posted": 0}
         for n in range(first, first + count):
             rng = random.Random(n)
             data = mutate(rng, rng.choice(self.seeds))
@@ -340,8 +340,10 @@ class Worker:
                     problems.append(f"set {s.result.control_number} acknowledged A but refused by its 824")
                 if not s.payment.source.test:
                     accepted.append(s)
-        if posted is not None and len(posted) != len(accepted):
-            problems.append(f"{len(accepted)} production sets acknowledged A, {len(posted)} posted")
+        applied = [p for p in posted or () if p.status == "posted"]
+        stats["posted"] += len(applied)
+        if posted is not None and len(applied) != len(accepted):
+            problems.append(f"{len(accepted)} production sets acknowledged A, {len(applied)} posted")
         if replay is not None:
             first, second = replay
             again = {kind: content for kind, (_, content) in second.documents.items()}
@@ -461,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     tasks = [(n, min(args.chunk, args.start + args.count - n)) for n in range(args.start, args.start + args.count, args.chunk)]
     total = {"inputs": 0, "exceptions": {}, "hangs": 0, "documents": 0, "checked": 0, "invalid": 0, "violations": 0,
-             "seconds": 0.0, "slowest": 0.0, "bytes": 0, "answer_bytes": 0, "max_ratio": 0.0}
+             "seconds": 0.0, "slowest": 0.0, "bytes": 0, "answer_bytes": 0, "max_ratio": 0.0, "posted": 0}
     started = time.perf_counter()
     print(f"fuzz: {args.count:,} inputs from #{args.start}, store={args.store}{' +post' if args.post else ''}, "
           f"{args.workers} workers, {platform.processor() or platform.machine()}, Python {platform.python_version()}", flush=True)

@@ -13,8 +13,12 @@ memory, time and output (`docs/robustness.md`):
   smaller than the file;
 * `max_payment_cents` — the largest payment (BPR02) the agency takes: above it the payment
   is refused before the 997 (decision E18), so no amount that cannot be posted is ever
-  acknowledged.  It must stay below 10¹⁸ cents, what a 64-bit integer column and an X12
-  `R 1/18` amount can hold.
+  acknowledged.  It stays below `HARD_MAX_PAYMENT_CENTS`.
+
+`HARD_MAX_PAYMENT_CENTS` is not policy: it is what the books can hold.  An X12 `R 1/18`
+amount may have 18 digits before its point — 10²⁰ cents, beyond a 64-bit integer (9.2 ×
+10¹⁸) — so an amount of more than 16 digits before the point is a syntax error of the
+set (AK4 code 5, `edi.payments`), never a number the ledger is handed.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from core.errors import ConfigError
 
 __all__ = ["Limits", "DEFAULT_LIMITS", "HARD_MAX_PAYMENT_CENTS"]
 
-#: The most cents an amount can carry through the engine: 18 digits (X12 R 1/18) fit a BIGINT.
+#: The most cents an amount can carry through the engine: 16 digits and the cents, in a BIGINT.
 HARD_MAX_PAYMENT_CENTS = 10**18 - 1
 
 

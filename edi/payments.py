@@ -22,6 +22,7 @@ from datetime import date, datetime
 from core.money import MAX_DIGITS, digit_count, is_number, parse_amount
 from core.text import number as ascii_number
 
+from .limits import HARD_MAX_PAYMENT_CENTS
 from .reader import Segment
 from .results import ElementError, SegmentError
 
@@ -147,6 +148,11 @@ class PaymentBuilder:
     def _amount(self, seg: Segment, position: int, element: int, data_element: str) -> tuple[int | None, list[SegmentError]]:
         text = seg.get(element)
         cents = parse_amount(text)
+        if cents is not None and abs(cents) > HARD_MAX_PAYMENT_CENTS:
+            # 17 or 18 digits before the point: more cents than the books' 64-bit integers hold (decision E18)
+            error = ElementError(element, None, data_element, "5", text,
+                                 f"{seg.id}{element:02d} {text} has more than 16 digits before the decimal point")
+            return None, [SegmentError(seg.id, position, "", "8", error.message, (error,), seg.index, seg.offset)]
         # Too long (R 1/18) is the map's finding (AK4 code 5); this one is the fraction of a cent.
         if cents is None and is_number(text) and digit_count(text) <= MAX_DIGITS:
             error = ElementError(

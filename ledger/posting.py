@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from core.identifiers import is_valid_bn9
 from edi.advice import PaymentVerdict
 from edi.payments import Payment
 
@@ -257,11 +258,12 @@ def plan_payment(
                                   source=p.source.file_digest))
     kind = NoticeKind.PAYMENT_REFUSED if verdict.refusals else (
         NoticeKind.PAYMENT_SET_ASIDE if verdict.code == "TE" else NoticeKind.PAYMENT_APPLIED)
-    plan.notices.append(Notice(
-        f"{kind}:{fi}:{p.trace}", day, p.payer_bn9, None, kind,
-        {"trace": p.trace, "total_cents": p.total_cents, "applied_cents": applied, "credit_cents": credit,
-         "suspense_cents": verdict.suspense_cents, "verdict": verdict.code, "findings": _findings(verdict)},
-    ))
+    if is_valid_bn9(p.payer_bn9):  # a payer that is no business number has no one to read a notice (its FI has the 824)
+        plan.notices.append(Notice(
+            f"{kind}:{fi}:{p.trace}", day, p.payer_bn9, None, kind,
+            {"trace": p.trace, "total_cents": p.total_cents, "applied_cents": applied, "credit_cents": credit,
+             "suspense_cents": verdict.suspense_cents, "verdict": verdict.code, "findings": _findings(verdict)},
+        ))
     record = _record(p, verdict, received_at, day, status, verdict.suspense_cents, entry_key)
     return PaymentPlan(plan, record, records, PostedPayment(fi, p.trace, status, applied, credit, verdict.suspense_cents))
 

@@ -353,8 +353,9 @@ payment = Table(
     Column("kind", String(3), nullable=False),
     Column("method", String(3), nullable=False),
     Column("total_cents", BigInteger, nullable=False),
-    Column("payer_bn9", String(9), nullable=False),
-    Column("payer_asec", String(5)),
+    # as received (N104 AN 2/80, REF02 AN 1/30): a refused payment keeps the value it was refused for
+    Column("payer_bn9", String(80), nullable=False),
+    Column("payer_asec", String(30)),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("payment_day", Date, nullable=False),
     Column("verdict", String(2), nullable=False),
@@ -379,8 +380,9 @@ payment_line = Table(
     metadata,
     Column("payment_id", Integer, ForeignKey("payment.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
-    Column("rm15", String(15), nullable=False),
-    Column("asec", String(5)),
+    # as received (RMR02, REF02 AN 1/30): a line set aside keeps the account it could not be applied to
+    Column("rm15", String(30), nullable=False),
+    Column("asec", String(30)),
     Column("amount_cents", BigInteger, nullable=False),
     Column("applied", Boolean, nullable=False),
     Column("reason", Text),

@@ -28,7 +28,7 @@ from edi.samples import LineSpec, PaymentSpec, file_820
 from edi.store import MemoryEdiStore
 from ledger.policy import Policy
 from store.ledger import load_reference
-from store.schema import payment
+from store.schema import notice, payment, payment_line
 
 from .conftest import FIXTURES, SHARED
 
@@ -236,15 +236,26 @@ def test_a_bad_isa05_is_ta1_005_addressed_with_a_qualifier_the_map_takes():
     assert next(s for s in segments(outcome, "ta1") if s.startswith("ISA")).split("*")[7] == "ZZ"
 
 
-def test_an_18_digit_amount_is_refused_above_the_ceiling_and_written_in_18_digits():
-    """111111111111111111 dollars is 1.1 × 10¹⁹ cents: more than a 64-bit column, and far above the
-    $10 billion ceiling (E18). Refused before the 997 (proof of payment); the 824 writes the amount
-    in its 18 digits, not the 20 of `format_cents`."""
+def test_an_18_digit_amount_is_more_than_the_books_hold():
+    """111111111111111111 dollars is 1.1 × 10¹⁹ cents: more than a 64-bit column holds (it used to
+    be acknowledged, then overflow the journal). More than 16 digits before the point is too long
+    for the engine's guide (E18): AK4 code 5, the set rejected, no 824, nothing recorded."""
     outcome = answer(read("A1-824-amt02-18-digit-amount.x12"))
     amount = "111111111111111111"
+    assert body(outcome, "997")[2:4] == ["AK3*BPR*2**8", f"AK4*2*782*5*{amount}"]
+    assert "824" not in outcome.documents
+
+
+def test_an_amount_above_the_ceiling_is_refused_and_its_824_says_it_in_18_digits():
+    """$99,999,999,999,999.99 (10¹⁶ − 1 cents) fits the books and is far above the $10 billion
+    ceiling: refused before the 997 (proof of payment), and the 824's AMT02 holds it in 16 digits."""
+    data = file_820([PaymentSpec("TRACE0001", "123456782", [LineSpec("123456782RM0001", 10**16 - 1)])])
+    outcome = answer(data)
+    amount = "99999999999999.99"
     assert body(outcome, "997")[2:5] == ["AK3*BPR*2**8", f"AK4*2*782*7*{amount}", "AK5*R*5"]
     assert f"AMT*2*{amount}" in body(outcome, "824")
     assert f"TED*012*payment total above the agency's ceiling of 10000000000.00*BPR*2*2*782*{amount}" in body(outcome, "824")
+    assert all(document_problems(content) == [] for _, content in outcome.documents.values())
 
 
 def test_a_payment_at_the_ceiling_is_taken_and_one_cent_more_is_not():
@@ -350,3 +361,24 @@ def _sink():
     from pathlib import Path
 
     return Path(tempfile.mkdtemp(prefix="fuzz-sample-"))
+
+
+def test_a_payment_is_recorded_as_it_arrived_on_both_databases(engine):
+    """Found by the fuzz on PostgreSQL: a line whose RMR02 is 19 digits (set aside, in suspense) and a
+    payer security account of 30 characters (refused) are recorded whole — the value a payment was
+    refused or set aside for is what an operator needs to see; a payer whose BN9 fails its check
+    digit gets no notice (no business can read it; its FI has the 824)."""
+    with engine.begin() as conn:
+        load_reference(conn, FIXTURES / "reference.json")
+    data = file_820([
+        PaymentSpec("TRACE0001", "123456782", [LineSpec("9" * 19, 100), LineSpec("123456782RM0001", 200)]),
+        PaymentSpec("TRACE0002", "123456789", [LineSpec("123456782RM0001", 100)], payer_asec="A" * 30),
+    ])
+    done = ingest(engine, data, "wide.x12", received_at=AT, policy=Policy(), sender=SENDER, channel="bankoftest",
+                  acknowledged_at=AT)
+    assert [(p.trace, p.status, p.suspense_cents) for p in done.posted] == [("TRACE0001", "posted", 100), ("TRACE0002", "refused", 0)]
+    with engine.connect() as conn:
+        refused = conn.execute(select(payment.c.payer_bn9, payment.c.payer_asec).where(payment.c.trace == "TRACE0002")).one()
+        assert tuple(refused) == ("123456789", "A" * 30)
+        assert "9" * 19 in conn.execute(select(payment_line.c.rm15)).scalars().all()
+        assert conn.execute(select(func.count()).select_from(notice).where(notice.c.bn9 == "123456789")).scalar() == 0
