@@ -33,6 +33,8 @@ CARM_MAX_FILE_BYTES        [104857600] the largest inbound file taken (100 MiB);
                            whole, with a report (`edi.limits`)
 CARM_MAX_SET_ERRORS        [100] AK3 segment notes per transaction set in a 997; past them the set is
                            not validated further (it is rejected all the same)
+CARM_MAX_FILE_ERRORS       [1000] AK3 segment notes per file; past them each later set is given up at its
+                           first error (`edi.limits`)
 CARM_MAX_PAYMENT_CENTS     [1000000000000] the largest payment taken, in cents ($10 billion); above it
                            the payment is refused before the 997 (decision E18)
 CARM_CLOCK                 an ISO 8601 instant the engine takes as "now" (simulations and the
@@ -115,6 +117,7 @@ class Settings:
     ingest_attempts: int = 5
     max_file_bytes: int = 100 * 2**20
     max_set_errors: int = 100
+    max_file_errors: int = 1_000
     max_payment_cents: int = 1_000_000_000_000
     policy_file: Path | None = None
     smtp_url: str | None = None
@@ -158,6 +161,7 @@ class Settings:
             ingest_attempts=max(1, _number(get("CARM_INGEST_ATTEMPTS") or "5", "CARM_INGEST_ATTEMPTS", int)),
             max_file_bytes=max(1, _number(get("CARM_MAX_FILE_BYTES") or str(100 * 2**20), "CARM_MAX_FILE_BYTES", int)),
             max_set_errors=max(1, _number(get("CARM_MAX_SET_ERRORS") or "100", "CARM_MAX_SET_ERRORS", int)),
+            max_file_errors=max(1, _number(get("CARM_MAX_FILE_ERRORS") or "1000", "CARM_MAX_FILE_ERRORS", int)),
             max_payment_cents=max(1, _number(get("CARM_MAX_PAYMENT_CENTS") or "1000000000000", "CARM_MAX_PAYMENT_CENTS", int)),
             policy_file=Path(get("CARM_POLICY")) if get("CARM_POLICY") else None,
             smtp_url=get("CARM_SMTP_URL"),

@@ -209,3 +209,15 @@ def again_day() -> str:
     from core import clock
 
     return str(clock.now().date())
+
+
+@pytest.mark.parametrize("command", [("edi", "validate"), ("payments", "ingest")])
+def test_a_file_over_the_size_limit_is_not_read(tmp_path, monkeypatch, command):
+    """E21: over CARM_MAX_FILE_BYTES the command says so and exits 2, having read nothing."""
+    sample = SAMPLES / "01-importer-soa-payment.x12"
+    monkeypatch.setenv("CARM_MAX_FILE_BYTES", str(sample.stat().st_size - 1))
+    out = tmp_path / "out"
+    run = carm(*command, str(sample), "--out", str(out), home=tmp_path)
+    assert run.returncode == 2
+    assert f"{sample.stat().st_size:,} bytes, more than the {sample.stat().st_size - 1:,}" in run.stderr
+    assert not out.exists() or list(out.iterdir()) == []

@@ -107,6 +107,25 @@ def test_a_file_nothing_in_which_can_be_read_is_quarantined_with_its_reason(home
     assert row.status == "quarantined" and "no ISA segment" in row.reason
 
 
+def test_a_file_over_the_size_limit_is_refused_unread_and_the_fi_told(home, engine, monkeypatch):
+    """E21/O11: over CARM_MAX_FILE_BYTES the file is not read: quarantined, recorded with its reason,
+    and `<name>.too-large.txt` in the FI's outbox; a smaller file beside it is processed as usual."""
+    sample = (FIXTURES / "820" / "01-importer-soa-payment.x12").read_bytes()
+    monkeypatch.setenv("CARM_MAX_FILE_BYTES", str(len(sample)))
+    _drop(home, "bankoftest", "big.x12", sample + b"\n" * 10)
+    _drop(home, "bankoftest", "ok.x12", sample)
+    done = {d["name"]: d for d in _intake()}
+    assert (done["big.x12"]["status"], done["big.x12"]["exit_code"]) == ("quarantine", 2)
+    assert done["ok.x12"]["exit_code"] == 0
+    assert (home / "partners" / "bankoftest" / "quarantine" / "big.x12").exists()
+    report = (home / "partners" / "bankoftest" / "outbox" / "big.x12.too-large.txt").read_text()
+    assert f"{len(sample) + 10:,} bytes, more than the {len(sample):,} bytes one file may hold" in report
+    assert not any(name.startswith("big.x12.") and name.endswith(".x12") for name in _outbox(home, "bankoftest"))
+    with engine.begin() as conn:
+        rows = {r.name: r for r in conn.execute(select(inbound_file.c.name, inbound_file.c.status, inbound_file.c.reason))}
+    assert rows["big.x12"].status == "quarantined" and "more than the" in rows["big.x12"].reason
+
+
 # ------------------------------------------------------------------ documents
 def test_daily_notices_reach_each_recipients_outbox_and_a_rerun_changes_nothing(home):
     """D17-R14, R16, Annex B: the notices of 2026-11-21 (activity of Friday 11-20) go to NORTHERN
