@@ -248,13 +248,16 @@ def _ak9_problems(content: bytes) -> list[str]:
 
 
 class Worker:
-    def __init__(self, store: str, post: bool, out: Path, hang: float) -> None:
+    """Runs numbered inputs (`run`); `engine`, when given, is a database of the fixtures' world
+    to judge and post against (the tests hand theirs in)."""
+
+    def __init__(self, store: str, post: bool, out: Path, hang: float, engine=None) -> None:
         self.seeds = load_seeds()
         self.store, self.post, self.out, self.hang = store, post, out, hang
         self.verdicts: dict[bytes, list[str]] = {}
-        self.engine = None
+        self.engine = engine
         self.cleanup = None
-        if store != "memory":
+        if store != "memory" and engine is None:
             self.engine, self.cleanup = _database(store)
         signal.signal(signal.SIGALRM, _alarm)
 
@@ -372,6 +375,16 @@ def _signature(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {where}: {str(exc)[:80]}"
 
 
+def load_world(engine) -> None:
+    """The fixtures' reference data and declarations, so payments reach real accounts."""
+    from ledger.policy import Policy
+    from store.ledger import load_declarations, load_reference
+
+    with engine.begin() as conn:
+        load_reference(conn, ROOT / "fixtures" / "reference.json")
+        load_declarations(conn, ROOT / "fixtures" / "declarations.csv", policy=Policy(), at=AT)
+
+
 def _database(store: str):
     """A database of the fixtures' world for one worker: SQLite in a temporary folder, or a fresh
     PostgreSQL database (dropped at the end)."""
@@ -379,7 +392,6 @@ def _database(store: str):
 
     from carm.db import upgrade
     from core.db import make_engine
-    from store.ledger import load_declarations, load_reference
 
     cleanup = None
     if store == "sqlite":
@@ -399,11 +411,7 @@ def _database(store: str):
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     upgrade(engine)
-    from ledger.policy import Policy
-
-    with engine.begin() as conn:
-        load_reference(conn, ROOT / "fixtures" / "reference.json")
-        load_declarations(conn, ROOT / "fixtures" / "declarations.csv", policy=Policy(), at=AT)
+    load_world(engine)
     return engine, cleanup
 
 

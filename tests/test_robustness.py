@@ -356,6 +356,20 @@ def test_a_sample_of_mutations_is_answered_within_the_maps():
     assert stats["documents"] > 250
 
 
+def test_a_sample_of_mutations_is_judged_and_posted_on_both_databases(engine):
+    """The same on the ledger: each input judged against the fixtures' accounts and posted, in a
+    transaction rolled back at once (`carm.intake.preview`): no exception on either database, every
+    set acknowledged A posted."""
+    from bench import fuzz
+
+    fuzz.load_world(engine)
+    worker = fuzz.Worker("database", True, out=_sink(), hang=30.0, engine=engine)
+    stats = worker.run((random.Random(17).randrange(10**6), 200))
+    assert stats["exceptions"] == {} and stats["hangs"] == 0
+    assert stats["invalid"] == 0 and stats["violations"] == 0
+    assert stats["posted"] > 0  # the sample reaches the ledger, not only the 997
+
+
 def _sink():
     import tempfile
     from pathlib import Path
