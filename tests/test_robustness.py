@@ -396,3 +396,16 @@ def test_a_payment_is_recorded_as_it_arrived_on_both_databases(engine):
         assert tuple(refused) == ("123456789", "A" * 30)
         assert "9" * 19 in conn.execute(select(payment_line.c.rm15)).scalars().all()
         assert conn.execute(select(func.count()).select_from(notice).where(notice.c.bn9 == "123456789")).scalar() == 0
+
+
+@pytest.mark.parametrize("sender", [None, SENDER], ids=["by-hand", "from-its-folder"])
+def test_a_tiny_envelope_with_a_nul_sender_is_answered_on_both_databases(engine, sender):
+    """An ISA of empty elements but a NUL for ISA06, 39 bytes: TA1 R, addressed where it can be, and
+    the NUL reaches neither a look-up nor a control number sequence (PostgreSQL refuses NUL in text)."""
+    data = b"ISA*00**00**ZZ*\x00*ZZ****U*00401*1*0*P*:~"
+    done = ingest(engine, data, "tiny.x12", received_at=AT, policy=Policy(), sender=sender,
+                  channel="bankoftest" if sender else "", acknowledged_at=AT)
+    (line,) = body(done.outcome, "ta1")
+    assert line.startswith("TA1*000000000*") and line.split("*")[4] == "R"
+    assert isa08(done.outcome, "ta1") == ("BANKOFTEST     " if sender else "?              ")
+    assert document_problems(done.outcome.documents["ta1"][1]) == []
