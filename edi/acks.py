@@ -20,10 +20,9 @@ from datetime import datetime
 
 from core.text import is_digits, is_gs_code, is_x12_id
 
-from .charset import x12_text
 from .guide import ACKNOWLEDGED_GROUPS, ACKNOWLEDGED_SETS, ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL
 from .results import GroupResult, InterchangeResult, SetResult
-from .writer import OUTBOUND_DELIMITERS, FunctionalGroup, Interchange
+from .writer import FunctionalGroup, Interchange, isa_id
 
 __all__ = ["ack_997_sets", "functional_ack_interchanges", "ta1_interchanges", "NextNumber", "partner_key", "reply_address"]
 
@@ -58,7 +57,7 @@ def reply_address(ic: InterchangeResult, sender: str | None = None) -> tuple[str
         qualifier, _, identifier = sender.partition(":")
         return qualifier, identifier
     qualifier = ic.sender[0] if ic.sender[0] in ISA_QUALIFIERS else "ZZ"
-    identifier = ic.sender[1] if is_x12_id(ic.sender[1]) else (x12_text(ic.sender[1], OUTBOUND_DELIMITERS)[:15].strip() or "UNKNOWN")
+    identifier = ic.sender[1] if is_x12_id(ic.sender[1]) else isa_id(ic.sender[1])
     return qualifier, identifier
 
 

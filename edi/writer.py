@@ -18,7 +18,7 @@ from .charset import x12_text
 from .guide import ISA_QUALIFIERS
 from .reader import Delimiters
 
-__all__ = ["OUTBOUND_DELIMITERS", "Interchange", "FunctionalGroup", "format_segment", "isa_elements"]
+__all__ = ["OUTBOUND_DELIMITERS", "Interchange", "FunctionalGroup", "format_segment", "isa_elements", "isa_id"]
 
 #: What the engine writes: `*` elements, `:` components, `~` + LF after each segment.
 OUTBOUND_DELIMITERS = Delimiters(element="*", component=":", segment="~", repetition=None, suffix="\n")
@@ -50,9 +50,10 @@ def _isa_qualifier(value: str) -> str:
     return value if value in ISA_QUALIFIERS else "ZZ"
 
 
-def _isa_id(value: str, delimiters: Delimiters) -> str:
-    text = x12_text(value, delimiters)[:15].strip()
-    return (text or "UNKNOWN").ljust(15)
+def isa_id(value: str, delimiters: Delimiters = OUTBOUND_DELIMITERS) -> str:
+    """An interchange ID as an ISA can carry it: in the X12 character set, at most 15
+    characters, `UNKNOWN` when nothing is left (unpadded)."""
+    return x12_text(value, delimiters)[:15].strip() or "UNKNOWN"
 
 
 def isa_elements(
@@ -75,9 +76,9 @@ def isa_elements(
         "00",
         " " * 10,
         _isa_qualifier(sender[0]),
-        _isa_id(sender[1], delimiters),
+        isa_id(sender[1], delimiters).ljust(15),
         _isa_qualifier(receiver[0]),
-        _isa_id(receiver[1], delimiters),
+        isa_id(receiver[1], delimiters).ljust(15),
         at.strftime("%y%m%d"),
         at.strftime("%H%M"),
         "U",
