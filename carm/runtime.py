@@ -117,6 +117,7 @@ class Runtime:
 @contextlib.contextmanager
 def open_runtime(settings: Settings | None = None, *, folders: PartnerFolders | None = None) -> Iterator[Runtime]:
     settings = settings or Settings.from_env()
+    edi_limits(settings)  # a limit out of range is a configuration error now, not in the middle of a file
     engine = db.open_engine(settings)
     runtime = Runtime(settings, engine, load_policy(settings.policy_file), folders)
     try:

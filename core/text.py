@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["is_digits", "number", "X12_ID", "X12_GS_CODE", "is_x12_id", "is_gs_code"]
+__all__ = ["is_digits", "number", "X12_ID", "X12_GS_CODE", "ISA_QUALIFIERS", "is_x12_id", "is_gs_code", "shown"]
 
 _DIGITS = re.compile(r"[0-9]+")
 
 #: An interchange ID (ISA06/ISA08 without its padding), as partners are registered: a letter
 #: or digit, then up to 14 of letters, digits, space and `.&()/+,-` — characters of the X12
 #: basic set that no engine uses as a delimiter.
-X12_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .&()/+,-]{0,14}")
+X12_ID = re.compile(r"[A-Za-z0-9]([A-Za-z0-9 .&()/+,-]{0,13}[A-Za-z0-9.&()/+,-])?")
 #: An application sender or receiver code (GS02/GS03): the same characters, 2 to 15 of them.
-X12_GS_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .&()/+,-]{1,14}")
+#: Neither ends with a space: a translator strips trailing spaces, and `B ` would be sent back as
+#: `B`, too short for GS03.
+X12_GS_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .&()/+,-]{0,13}[A-Za-z0-9.&()/+,-]")
+#: ISA05/ISA07 interchange ID qualifiers in use (X12 I05): what the guide and the control map take.
+ISA_QUALIFIERS = frozenset({"01", "08", "09", "12", "14", "16", "20", "27", "28", "29", "30", "33", "ZZ"})
 
 
 def is_digits(text: str, min_len: int = 1, max_len: int | None = None) -> bool:
@@ -47,3 +51,9 @@ def is_x12_id(text: str) -> bool:
 def is_gs_code(text: str) -> bool:
     """Whether `text` can be an application sender or receiver code (GS02/GS03)."""
     return X12_GS_CODE.fullmatch(text) is not None
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """An outside value as a message quotes it: `repr` (a NUL or a control character is escaped,
+    never written raw to a log, a terminal or a database), at most `limit` characters of it."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")

@@ -83,7 +83,8 @@ def _ak2_loop(st: SetResult) -> list[tuple]:
         for ele in err.elements:
             where = str(min(ele.position, 99))
             position = where if ele.component is None else (where, str(min(ele.component, 99)))
-            out.append(("AK4", position, ele.data_element[:4], ele.code, ele.bad_value[:99]))
+            data_element = ele.data_element if is_digits(ele.data_element, 1, 4) else ""  # AK402 N0 1/4: not a composite's C040
+            out.append(("AK4", position, data_element, ele.code, ele.bad_value[:99]))
     out.append(("AK5", st.ack_code, *st.codes[:_MAX_CODES]))
     return out
 

@@ -223,7 +223,7 @@ def _ted(finding: Finding) -> tuple[str, ...]:
         finding.code,
         finding.message[:60],
         finding.segment_id,
-        "" if finding.position is None else str(finding.position),
+        "" if finding.position is None or finding.position > 999_999 else str(finding.position),  # TED04 N0 1/6
         "" if finding.element is None else str(finding.element),
         finding.data_element,
         finding.bad_value[:99],

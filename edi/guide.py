@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from core.text import ISA_QUALIFIERS
+
 __all__ = [
     "ACCEPTED_METHODS",
     "ACKNOWLEDGED_GROUPS",
@@ -24,8 +26,6 @@ SUPPORTED = {("00401", "004010", "RA"): "820"}
 ACCEPTED_METHODS = frozenset({"ACH", "BOP"})
 #: REF*ZZ payment kinds (D17-R22): statement balance, advance, interim.
 PAYMENT_KINDS = frozenset({"SOA", "ADV", "INT"})
-#: ISA05/ISA07 interchange ID qualifiers the control map accepts (X12 I05, those in use).
-ISA_QUALIFIERS = frozenset({"01", "08", "09", "12", "14", "16", "20", "27", "28", "29", "30", "33", "ZZ"})
 #: ST02/SE02 (AN 4/9) as the engine takes it and echoes it in AK202 and OTI09: letters and
 #: digits at both ends, spaces only inside (a translator strips trailing ones).
 SET_CONTROL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ]{2,7}[A-Za-z0-9]")

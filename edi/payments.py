@@ -162,17 +162,18 @@ class PaymentBuilder:
         return cents, []
 
     @staticmethod
-    def _trace_errors(seg: Segment, position: int) -> list[SegmentError]:
-        # TRN02 is the payment's key (duplicates, the 824's OTI03, suspense): blanks around it
-        # would make two keys of one trace, and a blank one none at all (820 guide TRN02).
-        trace = seg.get(2)
-        if not trace or trace == trace.strip(" "):
+    def _key_errors(seg: Segment, position: int, what: str) -> list[SegmentError]:
+        """Element 02 of TRN or RMR is a key — the payment's trace, a line's account — that the
+        824 echoes in OTI03 and the books record: blanks around it would make two keys of one, and
+        a blank one none at all (decision E19)."""
+        value = seg.get(2)
+        if not value or value == value.strip(" "):
             return []
-        if not trace.strip(" "):
-            error = ElementError(2, None, "127", "1", "", "TRN02 trace number is blank")
+        if not value.strip(" "):
+            error = ElementError(2, None, "127", "1", "", f"{seg.id}02 {what} is blank")
         else:
-            error = ElementError(2, None, "127", "7", trace, "TRN02 trace number has leading or trailing spaces")
-        return [SegmentError("TRN", position, "", "8", error.message, (error,), seg.index, seg.offset)]
+            error = ElementError(2, None, "127", "7", value, f"{seg.id}02 {what} has leading or trailing spaces")
+        return [SegmentError(seg.id, position, "", "8", error.message, (error,), seg.index, seg.offset)]
 
     def feed(self, seg: Segment, position: int) -> list[SegmentError]:
         """Take the next segment of the set; return guide-level syntax errors."""
@@ -188,7 +189,7 @@ class PaymentBuilder:
         elif sid == "TRN":
             self._positions["TRN"] = position
             self._fields.update(trace=seg.get(2), originator=seg.get(3))
-            errors = self._trace_errors(seg, position)
+            errors = self._key_errors(seg, position, "trace number")
         elif sid == "CUR":
             self._positions["CUR"] = position
             self._fields["currency"] = seg.get(2)
@@ -227,6 +228,7 @@ class PaymentBuilder:
                 errors = [SegmentError("ENT", position, "", "8", error.message, (error,), seg.index, seg.offset)]
         elif sid == "RMR" and self._loop == "ent" and self._rmr is None:
             cents, errors = self._amount(seg, position, 4, "782")
+            errors += self._key_errors(seg, position, "account")
             self._rmr = (seg.get(2), cents, position, seg.index)
         return errors
 

@@ -21,7 +21,7 @@ from typing import BinaryIO
 import structlog
 
 from core.money import format_cents
-from core.text import is_digits, is_x12_id
+from core.text import is_digits, is_x12_id, shown
 
 from .acks import NextNumber, functional_ack_interchanges, partner_key, reply_address, reply_key, ta1_interchanges
 from .advice import Check, PaymentVerdict, advice_824_body, judge, refusal_errors
@@ -171,7 +171,7 @@ class Outcome:
         for ic in self.result.interchanges:
             if not ic.usable:
                 lines.append(
-                    f"ISA {ic.control_number} from {partner_key(ic)} | TA1 R {ic.ta1_code} "
+                    f"ISA {shown(ic.control_number, 9)} from {shown(partner_key(ic), 18)} | TA1 R {ic.ta1_code} "
                     f"{TA1_TEXT.get(ic.ta1_code, '')}: {ic.ta1_message}"
                 )
         return lines
@@ -204,7 +204,7 @@ def _check_sender(result: FileResult, sender: str) -> FileResult:
     checked = []
     for ic in result.interchanges:
         if partner_key(ic) != sender:
-            ic = with_problem(ic, "006", f"ISA05/ISA06 {partner_key(ic)} is not {sender}, the partner this file came from")
+            ic = with_problem(ic, "006", f"ISA05/ISA06 {shown(partner_key(ic), 18)} is not {sender}, the partner this file came from")
         checked.append(ic)
     return replace(result, interchanges=tuple(checked))
 
@@ -220,6 +220,7 @@ def _judge_sets(
     """Judge every set that passed syntax; a refused set is rejected in the 997 too (a positive
     997 is the proof of payment, memo D17-5-1 §30): its refusals become AK3/AK4 and AK5 `R`."""
     judged = [st.payload for ic, group, st in result.sets() if _judged(ic, group, st)]
+    room = [max(limits.max_file_errors - sum(len(st.errors) for _, _, st in result.sets()), 0)]  # AK3 notes the file has left
     checks = [account_checks(judged)] if account_checks is not None and judged else []
     verdicts = {
         st.file_index: judge(st.payload, checks, max_payment_cents=limits.max_payment_cents)
@@ -231,7 +232,7 @@ def _judge_sets(
     for ic in result.interchanges:
         groups = []
         for group in ic.groups:
-            sets = tuple(_with_refusals(st, verdicts.get(st.file_index)) for st in group.sets)
+            sets = tuple(_with_refusals(st, verdicts.get(st.file_index), limits, room) for st in group.sets)
             groups.append(replace(group, sets=sets))
         folded = replace(ic, groups=tuple(groups))
         interchanges.append(folded)
@@ -239,10 +240,14 @@ def _judge_sets(
     return replace(result, interchanges=tuple(interchanges)), tuple(outcomes)
 
 
-def _with_refusals(st: SetResult, verdict: PaymentVerdict | None) -> SetResult:
+def _with_refusals(st: SetResult, verdict: PaymentVerdict | None, limits: Limits, room: list[int]) -> SetResult:
+    """The set rejected for its refusals, their AK3 notes within the set's and the file's limits
+    (`room` holds the file's notes left, spent here)."""
     if verdict is None or not verdict.refusals:
         return st
-    errors = tuple(sorted((*st.errors, *refusal_errors(verdict.refusals)), key=lambda e: (e.position, e.code)))
+    notes = refusal_errors(verdict.refusals)[: max(min(limits.max_set_errors - len(st.errors), room[0]), 0)]
+    room[0] -= len(notes)
+    errors = tuple(sorted((*st.errors, *notes), key=lambda e: (e.position, e.code)))
     return replace(st, errors=errors, codes=tuple(sorted({*st.codes, "5"}, key=int)))
 
 

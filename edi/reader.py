@@ -68,6 +68,8 @@ class Segment:
         offset: byte offset of the segment's first byte in the file.
         delimiters: the delimiters in force for this segment.
         terminated: False when the file ended before the segment's terminator.
+        cut: True when the segment had no terminator within `MAX_SEGMENT_BYTES` and only
+            its first bytes were kept.
     """
 
     elements: tuple[str, ...]
@@ -75,6 +77,7 @@ class Segment:
     offset: int
     delimiters: Delimiters
     terminated: bool = True
+    cut: bool = False
 
     @property
     def id(self) -> str:
@@ -290,7 +293,8 @@ class X12Reader:
             index += 1
             offset = self._base
             self._consume(len(raw) + (len(terminator) if terminated else 0))
-            if self._too_long:
+            cut = self._too_long
+            if cut:
                 self._too_long = False
                 self.problems.append(
                     at_byte("segment-too-long", f"segment {index} has no terminator within {MAX_SEGMENT_BYTES} bytes: "
@@ -301,7 +305,7 @@ class X12Reader:
                 self.problems.append(
                     at_byte("unterminated", f"the file ends inside segment {index} (no terminator)", offset)
                 )
-            yield _make_segment(raw, index, offset, delimiters, terminated)
+            yield _make_segment(raw, index, offset, delimiters, terminated, cut)
             self._skip_line_breaks(terminator)
 
     def _find_isa(self) -> int | None:
@@ -369,6 +373,6 @@ def _encode(delimiter: str) -> bytes:
     return delimiter.encode("utf-8") if ord(delimiter) > 0xFF else delimiter.encode("latin-1")
 
 
-def _make_segment(raw: bytes, index: int, offset: int, delimiters: Delimiters, terminated: bool) -> Segment:
+def _make_segment(raw: bytes, index: int, offset: int, delimiters: Delimiters, terminated: bool, cut: bool = False) -> Segment:
     text = _decode(raw)
-    return Segment(tuple(text.split(delimiters.element)), index, offset, delimiters, terminated)
+    return Segment(tuple(text.split(delimiters.element)), index, offset, delimiters, terminated, cut)

@@ -41,6 +41,7 @@ from pyx12.nodeCounter import NodeCounter
 
 from core.problems import Problem
 from core.text import is_digits, is_gs_code, is_x12_id, number
+from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
@@ -48,7 +49,7 @@ from .errors import MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
 from .payments import PaymentBuilder, Source
-from .reader import ISA_LENGTH, Segment, X12Reader
+from .reader import ISA_LENGTH, MAX_SEGMENT_BYTES, Segment, X12Reader
 from .results import ElementError, FileResult, GroupResult, InterchangeResult, SegmentError, SetResult
 
 __all__ = ["validate_stream", "validate_path", "with_problem"]
@@ -240,6 +241,19 @@ def _element_error(err: Any, segment_node: Any = None) -> ElementError:
     return ElementError(max(position, 1), None, data_element, err.err_cde, value, err.err_str)
 
 
+def _crowded_composites(segment_node: Any, seg: Segment) -> tuple[ElementError, ...]:
+    """AK4 code 3 for each composite of `seg` holding more components than its map defines."""
+    found = []
+    separator = seg.delimiters.component
+    for index, child in enumerate(getattr(segment_node, "children", ()), start=1):
+        if isinstance(child, composite_if):
+            value = seg.get(index)
+            if value.count(separator) + 1 > len(child.children):
+                found.append(ElementError(index, None, "", "3", value[:99],
+                                          f"{seg.id}{index:02d} has more than {len(child.children)} components"))
+    return tuple(found)
+
+
 def _walk_error(err: Any, seg: Segment, position: int) -> SegmentError:
     if err.seg_data is not None:
         seg_id = err.seg_data.get_seg_id() or seg.id
@@ -264,6 +278,11 @@ def _one_note_per_segment(errors: list[SegmentError]) -> tuple[SegmentError, ...
     rules in `edi.payments`): their AK4s together, one per element (the first finding stands)."""
     merged: list[SegmentError] = []
     for err in errors:
+        if len(err.elements) > 1:
+            unique: dict[tuple[int, int | None], ElementError] = {}
+            for element in err.elements:
+                unique.setdefault((element.position, element.component), element)
+            err = replace(err, elements=tuple(unique.values()))
         last = merged[-1] if merged else None
         if (last is not None and err.code == last.code == "8" and err.position == last.position
                 and err.segment_id == last.segment_id and err.file_index == last.file_index):
@@ -276,11 +295,6 @@ def _one_note_per_segment(errors: list[SegmentError]) -> tuple[SegmentError, ...
 
 
 # --------------------------------------------------------------- envelope checks
-def _shown(value: str) -> str:
-    """An inbound value as a message quotes it: at most 40 characters (a value may be a megabyte)."""
-    return repr(value if len(value) <= 40 else value[:40] + "…")
-
-
 def _check_isa(seg: Segment, isa_length: int) -> list[tuple[str, str]]:
     """Every ISA problem as (TA105 code, message)."""
     d = seg.delimiters
@@ -591,9 +605,9 @@ class _Validator:
         state = self._set
         if state is None:
             if self._group is not None:
-                self._flag("022", f"segment {seg.id} at {seg.index} is outside a transaction set")
+                self._flag("022", f"segment {_shown(seg.id, 3)} at {seg.index} is outside a transaction set")
             else:
-                self._flag("022", f"segment {seg.id} at {seg.index} is outside a functional group")
+                self._flag("022", f"segment {_shown(seg.id, 3)} at {seg.index} is outside a functional group")
             return
         state.position += 1
         self._check(state, seg)
@@ -617,7 +631,7 @@ class _Validator:
             state.builder = None
             return
         if seg.id not in state.known:
-            state.errors.append(SegmentError(seg.id, state.position, "", "1", f"segment {seg.id[:3]!r} is not in the map",
+            state.errors.append(SegmentError(seg.id, state.position, "", "1", f"segment {_shown(seg.id, 3)} is not in the map",
                                              (), seg.index, seg.offset))
         else:
             self._walk(state, seg)
@@ -632,6 +646,11 @@ class _Validator:
             state.errors += [_walk_error(err, seg, state.position) for err in walk_errors]
             if node is not None:
                 state.node = node
+                crowded = _crowded_composites(node, seg)
+                if crowded:  # pyx12 indexes past the composite's map and raises: said here instead
+                    state.errors.append(SegmentError(seg.id, state.position, "", "8", "; ".join(e.message for e in crowded),
+                                                     crowded, seg.index, seg.offset))
+                    return
                 _, element_errors = node.is_valid_errors(p12)
                 if element_errors:
                     elements = tuple(_element_error(err, node) for err in element_errors)
@@ -684,6 +703,9 @@ class _Validator:
 
     # -- dispatch --------------------------------------------------------------------
     def feed(self, seg: Segment) -> None:
+        if seg.cut:
+            # longer than the reader holds: what it said cannot be known, nor whether it was fit to post
+            self._flag("022", f"segment {seg.index} has no terminator within {MAX_SEGMENT_BYTES} bytes")
         sid = seg.id
         if sid == "ISA":
             self.isa(seg)
@@ -694,7 +716,7 @@ class _Validator:
             if self.interchanges and not self._after_iea:
                 self._after_iea = True  # the first stray segment says it; the rest add nothing
                 last = self.interchanges[-1]
-                self.interchanges[-1] = with_problem(last, "022", f"segment {sid} at {seg.index} follows the IEA")
+                self.interchanges[-1] = with_problem(last, "022", f"segment {_shown(sid, 3)} at {seg.index} follows the IEA")
             return
         if sid == "IEA":
             self.end_interchange(seg)
@@ -771,7 +793,7 @@ def validate_stream(stream: BinaryIO, *, map_dir: Path = MAP_DIR, limits: Limits
     except _TooLarge:
         return FileResult(digest="", size=hashing.size, interchanges=(), problems=(_too_large(limits),))
     if reader.problems and validator._ic is not None:
-        problem = next((p for p in reader.problems if p.code in ("bad-isa", "segment-too-long")), None)
+        problem = next((p for p in reader.problems if p.code == "bad-isa"), None)
         if problem is not None:
             validator._flag("022", problem.message)
     validator.finish()

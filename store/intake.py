@@ -42,7 +42,8 @@ def record_outcome(conn: Connection, partner: str, digest: str, *, state: FileSt
     conn.execute(
         update(inbound_file)
         .where(inbound_file.c.partner == partner, inbound_file.c.file_digest == digest)
-        .values(status=state, reason=reason, exit_code=exit_code, processed_at=at)
+        .values(status=state, reason=None if reason is None else reason.replace("\x00", "\\x00"), exit_code=exit_code,
+                processed_at=at)
     )
 
 

@@ -21,7 +21,7 @@ from core.errors import SchemaError
 from store.ledger import account_view, load_declarations, load_reference
 from store.schema import inbound_file
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, SHARED
 from .ledger_helpers import AT, POLICY
 
 RECEIVED = datetime(2026, 11, 20, 10, 15, tzinfo=EASTERN)
@@ -124,6 +124,20 @@ def test_a_file_over_the_size_limit_is_refused_unread_and_the_fi_told(home, engi
     with engine.begin() as conn:
         rows = {r.name: r for r in conn.execute(select(inbound_file.c.name, inbound_file.c.status, inbound_file.c.reason))}
     assert rows["big.x12"].status == "quarantined" and "more than the" in rows["big.x12"].reason
+
+
+def test_a_nul_in_the_sender_is_answered_and_recorded_escaped(home, engine):
+    """Found in review: the quarantine reason quoted ISA06 raw, and PostgreSQL refused its NUL after
+    the TA1 was sent, leaving the file claimed and answered again on every run. Now the file is
+    answered once, quarantined, and its reason recorded with the NUL escaped."""
+    _drop(home, "bankoftest", "nul.x12", (SHARED / "robustness" / "C8-isa06-nul-postgresql.x12").read_bytes())
+    (done,) = _intake()
+    assert (done["status"], done["exit_code"]) == ("quarantine", 2)
+    assert [n for n in _outbox(home, "bankoftest") if n.endswith(".ta1.x12")]
+    assert _intake(RECEIVED + timedelta(minutes=5)) == []
+    with engine.begin() as conn:
+        (row,) = conn.execute(select(inbound_file.c.status, inbound_file.c.reason)).all()
+    assert row.status == "quarantined" and "BANKOF\\x00TEST" in row.reason and "\x00" not in row.reason
 
 
 # ------------------------------------------------------------------ documents

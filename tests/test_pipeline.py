@@ -159,5 +159,5 @@ def test_a_file_carrying_another_partners_sender_id_is_ta1_006(engine):
     with engine.begin() as conn:
         outcome = acknowledge_file(io.BytesIO(base_file()), "in.x12", store=SqlEdiStore(conn), at=WHEN, sender="ZZ:CAISSETEST")
     (ic,) = outcome.result.interchanges
-    assert (ic.ta1_code, ic.ta1_message) == ("006", "ISA05/ISA06 ZZ:BANKOFTEST is not ZZ:CAISSETEST, the partner this file came from")
+    assert (ic.ta1_code, ic.ta1_message) == ("006", "ISA05/ISA06 'ZZ:BANKOFTEST' is not ZZ:CAISSETEST, the partner this file came from")
     assert set(outcome.documents) == {"ta1"}

@@ -139,7 +139,7 @@ def test_an_isa06_the_database_could_not_hold_is_ta1_006_on_both_databases(engin
     assert done.posted == []
     # and by hand (no folder): addressed to what could be read of it, in the X12 character set
     outcome = answer(read(name))
-    assert isa08(outcome, "ta1") in ("BBBBBBBBBBBBBBB", "BANKOF?TEST    ")
+    assert isa08(outcome, "ta1") == {"C6": "BBBBBBBBBBBBBBB", "C8": "BANKOF?TEST    "}[name[:2]]
 
 
 def test_the_same_set_twice_in_a_group_is_taken_once(engine):
@@ -409,3 +409,103 @@ def test_a_tiny_envelope_with_a_nul_sender_is_answered_on_both_databases(engine,
     assert line.startswith("TA1*000000000*") and line.split("*")[4] == "R"
     assert isa08(done.outcome, "ta1") == ("BANKOFTEST     " if sender else "?              ")
     assert document_problems(done.outcome.documents["ta1"][1]) == []
+
+
+
+# ------------------------------------------------------------------ found by review and by the fuzz
+BASE = (FIXTURES / "820" / "01-importer-soa-payment.x12").read_bytes()
+
+
+def test_a_blank_account_is_a_missing_rmr02_not_an_824_without_oti03():
+    """RMR02 of one space used to be set aside and echoed as an empty OTI03 (invalid 824)."""
+    cut = BASE.index(b"RMR*11*") + len(b"RMR*11*")
+    data = BASE[:cut] + b" " + BASE[BASE.index(b"*", cut):]
+    lines = body(answer(data), "997")
+    assert "AK4*2*127*1" in lines and lines[-2:] == ["AK5*R*5", "AK9*R*1*1*0"]
+    assert "824" not in answer(data).documents
+
+
+def test_a_gs02_of_one_letter_and_a_space_is_ta1_024():
+    # `B ` would be written back as `B`: too short for GS03
+    assert body(answer(BASE.replace(b"GS*RA*BANKOFTEST*", b"GS*RA*B *")), "ta1") == ["TA1*000000101*261120*0930*R*024"]
+
+
+def test_refusals_are_held_to_the_notes_limits():
+    """A payment of zero with seven lines of zero: eight refusals, two AK3 notes when the set may
+    hold two (the set is rejected all the same)."""
+    data = file_820([PaymentSpec("TRACE0001", "123456782", [LineSpec("123456782RM0001", 0)] * 7)])
+    lines = body(answer(data, limits=Limits(max_set_errors=2)), "997")
+    assert sum(s.startswith("AK3") for s in lines) == 2 and "AK5*R*5" in lines
+    lines = body(answer(data), "997")
+    assert sum(s.startswith("AK3") for s in lines) == 8
+
+
+def test_a_file_spends_its_notes_then_rejects_each_set_in_error_without_one():
+    """max_file_errors: 3 notes for the file. Five sets with an unknown segment each: the first three
+    carry their AK3, the last two are rejected (AK5 5) with none; a valid set after them is accepted."""
+    sets = [PaymentSpec(f"TRACE000{n}", "123456782", [LineSpec("123456782RM0001", 100)]) for n in range(1, 7)]
+    data = file_820(sets)
+    for n in range(1, 6):  # a ZZZ segment in sets 1-5, each after its TRN
+        data = data.replace(f"TRN*1*TRACE000{n}*1123456782~\n".encode(), f"TRN*1*TRACE000{n}*1123456782~\nZZZ*1~\n".encode())
+    data = _recount(data)
+    lines = body(answer(data, limits=Limits(max_file_errors=3)), "997")
+    assert sum(s.startswith("AK3*ZZZ") for s in lines) == 3
+    assert [s for s in lines if s.startswith("AK5")] == ["AK5*R*5"] * 5 + ["AK5*A"]
+
+
+def _recount(data: bytes) -> bytes:
+    """SE01 counted again after segments were added."""
+    lines, start = data.decode().split("\n"), None
+    for i, line in enumerate(lines):
+        if line.startswith("ST*"):
+            start = i
+        elif line.startswith("SE*") and start is not None:
+            parts = line.rstrip("~").split("*")
+            lines[i] = f"SE*{i - start + 1}*{parts[2]}~"
+    return "\n".join(lines).encode()
+
+
+def test_ted04_is_left_out_beyond_six_digits():
+    from edi.advice import Finding, _ted
+
+    assert _ted(Finding("011", "x", "RMR", 1_000_009, 2, "127", "BAD")) == ("TED", "011", "x", "RMR", "", "2", "127", "BAD")
+    assert _ted(Finding("011", "x", "RMR", 999_999, 2, "127", "BAD"))[4] == "999999"
+
+
+def test_an_overlong_segment_rejects_its_interchange():
+    """2 MiB without a terminator inside the GE: the segment is cut at 1 MiB, and the interchange it
+    sits in is rejected (TA1 022) — not acknowledged and posted as if it were whole."""
+    data = BASE.replace(b"GE*1*101~", b"GE*1*101*" + b"J" * (2 * MAX_SEGMENT_BYTES) + b"~")
+    outcome = answer(data)
+    assert body(outcome, "ta1") == ["TA1*000000101*261120*0930*R*022"]
+    assert "997" not in outcome.documents and outcome.exit_code == 2
+
+
+def test_too_many_components_is_an_element_error():
+    lines = body(answer(BASE.replace(b"REF*ZZ*SOA~", b"REF*ZZ*SOA**A:B:C:D:E:F:G~")), "997")
+    assert lines[2:5] == ["AK3*REF*5**8", "AK4*4**3*A?B?C?D?E?F?G", "AK5*R*5"]
+
+
+def test_one_ak4_per_element():
+    # a NUL inside N104: pyx12 finds an invalid character and an invalid format; one AK4 says it
+    lines = body(answer(BASE.replace(b"FI*123456782", b"FI*1234\x0056782")), "997")
+    assert [s for s in lines if s.startswith("AK4")] == ["AK4*4*67*6*1234?56782"]
+
+
+def test_a_stream_that_cannot_say_its_size_is_cut_at_the_limit():
+    class Pipe(io.RawIOBase):  # a socket or a pipe: not seekable
+        def __init__(self, data: bytes) -> None:
+            self._data = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            chunk = self._data.read(len(buffer))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    from edi.validate import validate_stream
+
+    result = validate_stream(io.BufferedReader(Pipe(BASE * 3)), limits=Limits(max_file_bytes=len(BASE)))
+    assert result.interchanges == () and [p.code for p in result.problems] == ["too-large"]

@@ -46,7 +46,7 @@ from pathlib import Path
 
 from core.identifiers import is_valid_bn9
 from core.problems import Problem
-from core.text import is_gs_code, is_x12_id
+from core.text import ISA_QUALIFIERS, is_gs_code, is_x12_id
 
 __all__ = ["Partner", "PartnerRegistry", "load_partners", "parse_partners", "ROLES", "COLUMNS"]
 
@@ -71,7 +71,6 @@ RESERVED_USERS = frozenset({"root", "carm-engine", "carm-partners", "daemon", "b
 
 _PARTNER_ID = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 _SFTP_USER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_ISA_QUALIFIER = re.compile(r"^[A-Z0-9]{2}$")
 _SECURITY_ACCOUNT = re.compile(r"^[A-Z0-9]{5}$")
 _KEY = re.compile(
     r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521"
@@ -170,8 +169,8 @@ def _row_problems(line: int, row: dict[str, str]) -> tuple[Partner | None, list[
 
     qualifier, sender, gs = get["isa_qualifier"], get["isa_sender_id"], get["gs_sender_code"]
     if qualifier or sender or gs or role == "fi":
-        if not _ISA_QUALIFIER.fullmatch(qualifier):
-            bad("isa_qualifier", f"{qualifier!r} is not a 2-character ISA05 qualifier")
+        if qualifier not in ISA_QUALIFIERS:
+            bad("isa_qualifier", f"{qualifier!r} is not an ISA05 qualifier in use ({', '.join(sorted(ISA_QUALIFIERS))})")
         if not is_x12_id(sender):
             bad("isa_sender_id", f"{sender!r} is not an ISA06 sender id (1-15 characters)")
         if not is_gs_code(gs):
