@@ -252,7 +252,10 @@ def test_an_unreadable_file_is_quarantined_with_its_reason(sftp, intake):
     try:
         put(partner, "inbox/junk.x12", b"\x00\x01 this is not X12", mtime=RECEIVED)
         intake()
-        assert partner.listdir("outbox") == []
+        # no ISA, so no TA1 can be addressed: the FI reads why in its outbox, over SFTP (O11)
+        assert partner.listdir("outbox") == ["junk.x12.rejected.txt"]
+        with partner.open("outbox/junk.x12.rejected.txt") as report:
+            assert "no ISA segment" in report.read().decode()
     finally:
         client.close()
     assert (sftp.partners_root / PARTNER_A / "quarantine" / "junk.x12").exists()
