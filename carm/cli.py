@@ -49,8 +49,20 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_UNUSABLE)
 
 
+def _epilog() -> str:
+    """Exit codes, and the environment variables with their defaults (the table of `core.settings`)."""
+    import core.settings
+
+    table = core.settings.__doc__.split("=========================  ")
+    variables = "\n".join(line for line in "".join(table[2:-1]).splitlines()[1:] if line.strip() and not line.startswith("="))
+    return ("exit codes: 0 done, every set accepted; 1 done, something rejected, set aside or not loaded (the output says\n"
+            "what); 2 nothing done: a file or an argument is unusable, or the database is missing or not at the schema\n\n"
+            f"environment (defaults in brackets):\n{variables}")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="carm", description="CARM payments engine: EDI 820 intake, acknowledgements, ledger.")
+    parser = _Parser(prog="carm", description="CARM payments engine: EDI 820 intake, acknowledgements, ledger.",
+                     epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="area", required=True, parser_class=_Parser)
 
     edi = sub.add_parser("edi", help="EDI files").add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -143,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     listing = notices.add_parser("list", help="notices (avis), newest first, 10 per page (G-R1)")
     listing.add_argument("--from", dest="date_from", type=_date, help="first notice date YYYY-MM-DD")
     listing.add_argument("--to", dest="date_to", type=_date, help="last notice date YYYY-MM-DD")
-    listing.add_argument("--page", type=int, default=1)
+    listing.add_argument("--page", type=_page, default=1, help="page number, from 1")
     listing.add_argument("--bn9", help="only this business's notices")
     listing.add_argument("--json", action="store_true", help="one JSON object per notice")
     listing.set_defaults(func=_notices_list)
@@ -188,6 +200,12 @@ def _period(text: str) -> str:
     raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM period")
 
 
+def _page(text: str) -> int:
+    if text.isascii() and text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a page number (1, 2, 3…)")
+
+
 def _runtime(args: argparse.Namespace):
     """The runtime of a command: the database checked at the engine's schema, never migrated."""
     return open_runtime(args.settings)
@@ -203,7 +221,7 @@ def _reference_load(args: argparse.Namespace) -> int:
     for section, count in report.loaded.items():
         print(f"{section}: {count} loaded")
     for problem in report.problems:
-        print(f"not loaded: {problem}")
+        print(f"not loaded: {problem}", file=sys.stderr)
     return EXIT_REJECTED if report.problems else EXIT_OK
 
 
@@ -232,7 +250,7 @@ def _partners_load(args: argparse.Namespace) -> int:
         loaded = save_registry(conn, registry)
     print(f"trading partners: {loaded} loaded")
     for problem in problems:
-        print(f"not loaded: {problem}")
+        print(f"not loaded: {problem}", file=sys.stderr)
     return EXIT_REJECTED if problems else EXIT_OK
 
 
@@ -245,7 +263,7 @@ def _declarations_load(args: argparse.Namespace) -> int:
         report = load_declarations(conn, args.file, policy=runtime.policy, at=clock.now())
     print(f"declarations posted: {report.posted}, adjustments posted: {report.adjustments}, already posted: {report.already}")
     for problem in report.problems:
-        print(f"not posted: {problem}")
+        print(f"not posted: {problem}", file=sys.stderr)
     return EXIT_REJECTED if report.problems else EXIT_OK
 
 
@@ -511,10 +529,10 @@ def _formats(text: str) -> tuple[str, ...]:
 
 def _print_documents(report) -> None:
     print(report.summary_line())
-    for path in report.files:
-        print(f"wrote {path}")
+    for output in report.outputs:
+        print(f"{'wrote' if output.written else 'unchanged'} {output.path}")
     for problem in report.problems:
-        print(f"note: {problem.message}")
+        print(f"note: {problem.message}", file=sys.stderr)
 
 
 def _notices_daily(args: argparse.Namespace) -> int:
@@ -560,7 +578,7 @@ def _notices_send(args: argparse.Namespace) -> int:
     for path in report.files:
         print(f"outbox {path}")
     for problem in report.problems:
-        print(f"not sent: {problem.message}")
+        print(f"not sent: {problem.message}", file=sys.stderr)
     return EXIT_REJECTED if report.problems else EXIT_OK
 
 

@@ -41,6 +41,7 @@ class Output:
     path: Path
     recipient_bn9: str
     format: str
+    written: bool = True  # False: the file was already there with these bytes
 
 
 @dataclass
@@ -89,11 +90,12 @@ def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: t
         view = view_of(doc) if {"html", "pdf"} & set(formats) else None  # one wording for both renderings
         for fmt in formats:
             path = out / f"{stem}.{fmt}"
-            if write_if_changed(path, _RENDER[fmt](doc, view)):
+            written = write_if_changed(path, _RENDER[fmt](doc, view))
+            if written:
                 report.written += 1
             else:
                 report.unchanged += 1
-            report.outputs.append(Output(path, doc.recipient.bn9, fmt))
+            report.outputs.append(Output(path, doc.recipient.bn9, fmt, written))
         report.documents += 1
         if doc.holder.kind == "importer":
             report.importer += 1

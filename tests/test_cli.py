@@ -221,3 +221,38 @@ def test_a_file_over_the_size_limit_is_not_read(tmp_path, monkeypatch, command):
     assert run.returncode == 2
     assert f"{sample.stat().st_size:,} bytes, more than the {sample.stat().st_size - 1:,}" in run.stderr
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_document_run_says_which_files_it_wrote_and_which_were_already_there(tmp_path):
+    """Issue 14: an unchanged file is listed as unchanged, not as written again."""
+    sample = str(SAMPLES / "01-importer-soa-payment.x12")
+    carm("payments", "ingest", sample, "--out", str(tmp_path / "acks"), "--received-at", "2026-11-20T10:15:00-05:00", home=tmp_path)
+    args = ("notices", "daily", "--date", "2026-11-21", "--out", str(tmp_path / "docs"), "--formats", "xml")
+    first, second = carm(*args, home=tmp_path), carm(*args, home=tmp_path)
+    listed = [line for line in first.stdout.splitlines() if line.startswith(("wrote", "unchanged"))]
+    assert listed and all(line.startswith("wrote ") for line in listed)
+    assert [line.replace("wrote ", "unchanged ", 1) for line in listed] == [
+        line for line in second.stdout.splitlines() if line.startswith(("wrote", "unchanged"))]
+    assert ", 0 files written," in second.stdout
+
+
+def test_what_was_not_loaded_goes_to_stderr_and_page_0_is_refused(tmp_path):
+    bad = tmp_path / "reference.json"
+    bad.write_text('{"businesses": [{"bn9": "123456789", "name": "CHECK DIGIT WRONG"}]}')
+    run = carm("reference", "load", str(bad), home=tmp_path)
+    assert run.returncode == 1 and "not loaded:" in run.stderr and "not loaded:" not in run.stdout
+    page = carm("notices", "list", "--page", "0", home=tmp_path)
+    assert page.returncode == 2 and "'0' is not a page number" in page.stderr
+
+
+def test_the_help_names_every_environment_variable_and_the_exit_codes(capsys):
+    import re
+
+    import core.settings
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    read = set(re.findall(r'get\("(CARM_[A-Z_]+)"\)', Path(core.settings.__file__).read_text()))
+    assert read and {name for name in read if name not in text} == set()
+    assert "exit codes: 0 done" in text
