@@ -34,6 +34,7 @@ import pyx12.map_index
 import pyx12.params
 import pyx12.path
 import pyx12.segment
+import pyx12.validation
 from pyx12.errors import EngineError
 from pyx12.map_if._composite import composite_if
 from pyx12.map_walker import walk_tree
@@ -379,7 +380,8 @@ def _is_date(text: str, fmt: str) -> bool:
         datetime.strptime(text, fmt)
     except ValueError:
         return False
-    return True
+    # a CCYYMMDD date as X12 validators read it (pyx12: none before 1800): GS04 is echoed in OTI06
+    return fmt != "%Y%m%d" or pyx12.validation.is_valid_date("D8", text)
 
 
 def with_problem(ic: InterchangeResult, code: str, message: str) -> InterchangeResult:

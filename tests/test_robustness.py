@@ -509,3 +509,9 @@ def test_a_stream_that_cannot_say_its_size_is_cut_at_the_limit():
 
     result = validate_stream(io.BufferedReader(Pipe(BASE * 3)), limits=Limits(max_file_bytes=len(BASE)))
     assert result.interchanges == () and [p.code for p in result.problems] == ["too-large"]
+
+
+def test_a_gs04_before_1800_is_ta1_024():
+    """Found by the 1,000,000-input fuzz: GS04 `00261120` (year 26) is a date to Python and not to
+    X12 (pyx12: none before 1800); echoed in the 824's OTI06 it made the 824 invalid."""
+    assert body(answer(BASE.replace(b"*20261120*0930*101*X", b"*00261120*0930*101*X")), "ta1") == ["TA1*000000101*261120*0930*R*024"]
