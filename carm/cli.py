@@ -22,6 +22,7 @@ rejected or set aside, 2 the file is unusable or the arguments are wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from datetime import date, datetime
@@ -267,6 +268,31 @@ def _declarations_load(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if report.problems else EXIT_OK
 
 
+@contextlib.contextmanager
+def _progress(total: int):
+    """A progress bar on stderr for reading a file of `total` bytes — only on a terminal, and only
+    for a file big enough to take a while; else nothing (yields None)."""
+    if total < _PROGRESS_FROM or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress("validating", BarColumn(), DownloadColumn(), TimeRemainingColumn(), transient=True,
+                  console=_stderr_console()) as bar:
+        task = bar.add_task("validate", total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+#: Files from this size get a progress bar on a terminal (about a second of work).
+_PROGRESS_FROM = 256 * 1024
+
+
 def _too_large(path: Path, settings: Settings) -> bool:
     """True (and says so on stderr) when an inbound file is over `CARM_MAX_FILE_BYTES`: it is not read."""
     size = path.stat().st_size
@@ -285,8 +311,10 @@ def _payments_ingest(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     received_at = args.received_at or datetime.fromtimestamp(args.file.stat().st_mtime, clock.EASTERN)
     with _runtime(args) as runtime:
-        done = ingest(runtime.engine, args.file.read_bytes(), args.file.name, received_at=received_at, policy=runtime.policy,
-                      attempts=runtime.settings.ingest_attempts, limits=runtime.limits)
+        data = args.file.read_bytes()
+        with _progress(len(data)) as progress:
+            done = ingest(runtime.engine, data, args.file.name, received_at=received_at, policy=runtime.policy,
+                          attempts=runtime.settings.ingest_attempts, limits=runtime.limits, progress=progress)
     written = _write_answers(done.outcome, args.out)
     _print_outcome(done.outcome, args, written)
     for p in done.posted:
@@ -476,12 +504,13 @@ def _edi_validate(args: argparse.Namespace) -> int:
     with stream:
         data = stream.read()
     if db.exists(args.settings):
-        with _runtime(args) as runtime:
-            outcome = preview(runtime.engine, data, args.file.name, at=clock.now(), limits=runtime.limits).outcome
+        with _runtime(args) as runtime, _progress(len(data)) as progress:
+            outcome = preview(runtime.engine, data, args.file.name, at=clock.now(), limits=runtime.limits, progress=progress).outcome
     else:
         print("carm: no database: the checks that need account data (duplicate trace, payer, accounts) were not made",
               file=sys.stderr)
-        outcome = preview(None, data, args.file.name, at=clock.now(), limits=edi_limits(args.settings)).outcome
+        with _progress(len(data)) as progress:
+            outcome = preview(None, data, args.file.name, at=clock.now(), limits=edi_limits(args.settings), progress=progress).outcome
     written = _write_answers(outcome, args.out)
     _print_outcome(outcome, args, written, dry_run=True)
     return outcome.exit_code

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -97,6 +97,7 @@ def ingest(
     acknowledged_at: datetime | None = None,
     attempts: int = 5,
     limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[int], None] | None = None,
 ) -> Ingested:
     """Acknowledge and post one inbound file (idempotent on its bytes).
 
@@ -106,7 +107,7 @@ def ingest(
     `channel`, the partner's folder, is whom the answers are kept for; `limits`, what the file
     may cost (`edi.limits`)."""
     acknowledged_at = acknowledged_at or clock.now()
-    result = validate_stream(io.BytesIO(data), limits=limits)
+    result = validate_stream(io.BytesIO(data), limits=limits, progress=progress)
     for attempt in range(1, attempts + 1):
         try:
             with engine.begin() as conn:
@@ -144,12 +145,13 @@ def _account_checks(conn: Connection, received_on: date) -> AccountChecks:
 
 
 def preview(engine: Engine | None, data: bytes, name: str, *, at: datetime, limits: Limits = DEFAULT_LIMITS,
-            policy: Policy | None = None, sender: str | None = None, channel: str = "") -> Ingested:
+            policy: Policy | None = None, sender: str | None = None, channel: str = "",
+            progress: Callable[[int], None] | None = None) -> Ingested:
     """What `ingest` would do with `data` now — judged against the ledger when there is one and,
     with a `policy`, posted — in a transaction rolled back at once: nothing posted, no answer kept,
     no control number consumed, so a later ingest of the same bytes judges and posts them as if
     never seen.  Without a database, only the checks that need no account data are made."""
-    result = validate_stream(io.BytesIO(data), limits=limits)
+    result = validate_stream(io.BytesIO(data), limits=limits, progress=progress)
     if engine is None:
         return Ingested(acknowledge(result, name, store=MemoryEdiStore(), at=at, sender=sender, limits=limits), [])
     with engine.connect() as conn:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -745,9 +746,10 @@ class _TooLarge(Exception):
 
 
 class _HashingReader:
-    def __init__(self, stream: BinaryIO, max_bytes: int) -> None:
+    def __init__(self, stream: BinaryIO, max_bytes: int, progress: Callable[[int], None] | None = None) -> None:
         self._stream = stream
         self._max_bytes = max_bytes
+        self._progress = progress
         self.size = 0
         self.sha = hashlib.sha256()
 
@@ -757,6 +759,8 @@ class _HashingReader:
         if self.size > self._max_bytes:
             raise _TooLarge
         self.sha.update(data)
+        if self._progress is not None:
+            self._progress(self.size)
         return data
 
 
@@ -778,15 +782,18 @@ def _too_large(limits: Limits) -> Problem:
                    "split its payments over several files", "byte 0", "edi.limits")
 
 
-def validate_stream(stream: BinaryIO, *, map_dir: Path = MAP_DIR, limits: Limits = DEFAULT_LIMITS) -> FileResult:
+def validate_stream(
+    stream: BinaryIO, *, map_dir: Path = MAP_DIR, limits: Limits = DEFAULT_LIMITS, progress: Callable[[int], None] | None = None
+) -> FileResult:
     """Validate every interchange in `stream`; return what was found, as values.
 
     A stream longer than `limits.max_file_bytes` is not validated: the result holds no
     interchange, only the problem `too-large` (nothing is answered by X12; the application
-    reports it in words)."""
+    reports it in words).  `progress`, when given, is called with the bytes read so far after
+    each chunk (the command line shows a bar on a terminal)."""
     if _size(stream) > limits.max_file_bytes:  # known at once: not a byte of it is read
         return FileResult(digest="", size=_size(stream), interchanges=(), problems=(_too_large(limits),))
-    hashing = _HashingReader(stream, limits.max_file_bytes)
+    hashing = _HashingReader(stream, limits.max_file_bytes, progress)
     reader = X12Reader(hashing)  # type: ignore[arg-type]
     validator = _Validator(_maps(map_dir), limits)
     try:

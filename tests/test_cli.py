@@ -20,7 +20,7 @@ import pytest
 from carm.cli import main
 from carm.runtime import open_runtime
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, ROOT
 from .golden_scenario import environment
 
 SAMPLES = FIXTURES / "820"
@@ -256,3 +256,36 @@ def test_the_help_names_every_environment_variable_and_the_exit_codes(capsys):
     read = set(re.findall(r'get\("(CARM_[A-Z_]+)"\)', Path(core.settings.__file__).read_text()))
     assert read and {name for name in read if name not in text} == set()
     assert "exit codes: 0 done" in text
+
+
+def test_a_long_file_shows_progress_on_a_terminal_and_nothing_elsewhere(tmp_path):
+    """Issue 14: a big file validated on a terminal shows a bar on stderr (rich); piped, stderr has
+    only the log lines. The bar follows the bytes read."""
+    import pty
+
+    from edi.samples import LineSpec, PaymentSpec, file_820
+    from edi.validate import validate_stream
+
+    big = tmp_path / "big.x12"
+    big.write_bytes(file_820([PaymentSpec("TRACE0001", "123456782", [LineSpec("123456782RM0001", 100)] * 9000)]))
+    seen: list[int] = []
+    validate_stream(big.open("rb"), progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == big.stat().st_size and len(seen) > 1
+
+    env = {**os.environ, "CARM_HOME": str(tmp_path), "CARM_LOG_FORMAT": "json", "COLUMNS": "100"}
+    command = [sys.executable, "-m", "carm.cli", "edi", "validate", str(big), "--out", str(tmp_path / "out")]
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=follower, cwd=ROOT) as process:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    assert process.returncode == 0 and b"validating" in shown
+    piped = subprocess.run(command, env=env, capture_output=True, cwd=ROOT, check=False)
+    assert piped.returncode == 0 and b"validating" not in piped.stderr
