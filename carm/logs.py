@@ -1,6 +1,7 @@
 """structlog set-up: one JSON object per event on stderr (or readable lines on a terminal).
 
-`CARM_LOG_FORMAT=json|console` forces one; `CARM_LOG_LEVEL` sets the level (`core.settings`).
+`CARM_LOG_FORMAT=json|console` forces one; `CARM_LOG_LEVEL` sets the level; `CARM_LOG_FILE`
+appends every event to a file as well (`core.settings`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,30 @@ from core.settings import Settings
 __all__ = ["configure"]
 
 
+class _Tee:
+    """Writes to the stream and appends to the log file (each event is one line, written whole)."""
+
+    def __init__(self, stream, path) -> None:
+        self._stream = stream
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - lives as long as the process logs
+
+    def write(self, text: str) -> int:
+        self._file.write(text)
+        return self._stream.write(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+
 def configure(settings: Settings, stream=None) -> None:
     stream = stream or sys.stderr
+    if settings.log_file is not None:
+        stream = _Tee(stream, settings.log_file)
     fmt = settings.log_format or ("console" if stream.isatty() else "json")
     level = getattr(logging, settings.log_level, logging.INFO)
     renderer = structlog.dev.ConsoleRenderer(colors=False) if fmt == "console" else structlog.processors.JSONRenderer(sort_keys=True)

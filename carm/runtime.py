@@ -118,6 +118,10 @@ class Runtime:
 def open_runtime(settings: Settings | None = None, *, folders: PartnerFolders | None = None) -> Iterator[Runtime]:
     settings = settings or Settings.from_env()
     edi_limits(settings)  # a limit out of range is a configuration error now, not in the middle of a file
+    if settings.log_file is not None:  # an Airflow task: its events go to the file too (the CLI has configured already)
+        from . import logs
+
+        logs.configure(settings)
     engine = db.open_engine(settings)
     runtime = Runtime(settings, engine, load_policy(settings.policy_file), folders)
     try:

@@ -44,6 +44,8 @@ CARM_SMTP_URL              notices by SMTP too (`smtp://`, `smtps://`, `smtp+sta
 CARM_NOTICE_FROM           [`avis-notices@carm.invalid`] the notices' sender
 CARM_LOG_FORMAT            [`json`, `console` on a terminal]
 CARM_LOG_LEVEL             [`INFO`]
+CARM_LOG_FILE              a file every engine event is also appended to, as on stderr (the demo's
+                           `out/engine.log`: the command line and every Airflow task in one place)
 =========================  ================================================================
 """
 
@@ -124,6 +126,7 @@ class Settings:
     notice_from: str = "avis-notices@carm.invalid"
     log_format: str | None = None
     log_level: str = "INFO"
+    log_file: Path | None = None
     clock: datetime | None = None
 
     @classmethod
@@ -168,6 +171,7 @@ class Settings:
             notice_from=get("CARM_NOTICE_FROM") or "avis-notices@carm.invalid",
             log_format=log_format,
             log_level=(get("CARM_LOG_LEVEL") or "INFO").upper(),
+            log_file=Path(get("CARM_LOG_FILE")) if get("CARM_LOG_FILE") else None,
             clock=_instant(get("CARM_CLOCK"), "CARM_CLOCK"),
         )
 

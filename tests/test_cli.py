@@ -289,3 +289,14 @@ def test_a_long_file_shows_progress_on_a_terminal_and_nothing_elsewhere(tmp_path
     assert process.returncode == 0 and b"validating" in shown
     piped = subprocess.run(command, env=env, capture_output=True, cwd=ROOT, check=False)
     assert piped.returncode == 0 and b"validating" not in piped.stderr
+
+
+def test_carm_log_file_collects_every_event(tmp_path, monkeypatch):
+    """Issue 14: the demo's engine.log was empty. With CARM_LOG_FILE, every event of the command
+    line (and of each Airflow task, through the runtime) is appended to the file as well."""
+    log_file = tmp_path / "logs" / "engine.log"
+    monkeypatch.setenv("CARM_LOG_FILE", str(log_file))
+    run = carm("edi", "validate", str(SAMPLES / "01-importer-soa-payment.x12"), "--out", str(tmp_path / "out"), home=tmp_path)
+    events = [json.loads(line)["event"] for line in log_file.read_text().splitlines()]
+    assert run.returncode == 0 and "interchange.acknowledged" in events and "set.judged" in events
+    assert len(events) == len(run.stderr.splitlines())
