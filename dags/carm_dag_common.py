@@ -19,6 +19,9 @@ DEFAULT_ARGS = {
     "retries": int(os.environ.get("CARM_TASK_RETRIES", "3")),
     "retry_delay": pendulum.duration(minutes=2),
     "retry_exponential_backoff": True,
+    # a task that hangs (a dead SFTP peer, a lock never granted) fails and is retried, instead of
+    # holding its slot for ever; intake stops itself well before (CARM_INTAKE_BUDGET)
+    "execution_timeout": pendulum.duration(minutes=int(os.environ.get("CARM_TASK_TIMEOUT_MINUTES", "60"))),
 }
 
 #: The ledger's journal: payments, declarations, penalties and interest post to it.

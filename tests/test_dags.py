@@ -77,7 +77,8 @@ PARSE = textwrap.dedent(
     for dag_id, dag in bag.dags.items():
         out["dags"][dag_id] = {{
             "tags": sorted(dag.tags), "doc": bool(dag.doc_md), "schedule": str(getattr(dag.timetable, "description", "")),
-            "tasks": {{t.task_id: {{"doc": bool(t.doc_md), "retries": t.retries}} for t in dag.tasks}},
+            "tasks": {{t.task_id: {{"doc": bool(t.doc_md), "retries": t.retries,
+                                  "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None}} for t in dag.tasks}},
         }}
     print("RESULT" + json.dumps(out))
     """
@@ -85,7 +86,8 @@ PARSE = textwrap.dedent(
 
 
 def test_every_dag_imports_cleanly_without_touching_the_network_or_a_database(tmp_path):
-    """No connection, database or network work at parse time; tags, docs and retries everywhere."""
+    """No connection, database or network work at parse time; tags, docs, retries and an
+    execution timeout everywhere."""
     env = _airflow_env(tmp_path, {
         "CARM_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/nothing",  # would fail if touched
         "CARM_TRANSPORT": "sftp",
@@ -106,6 +108,7 @@ def test_every_dag_imports_cleanly_without_touching_the_network_or_a_database(tm
         for task_id, task in dag["tasks"].items():
             assert task["doc"], f"{dag_id}.{task_id} has no doc_md"
             assert task["retries"] >= 1, f"{dag_id}.{task_id} has no retries"
+            assert task["timeout"] == 3600, f"{dag_id}.{task_id} has no execution_timeout"
 
 
 # ------------------------------------------------------------------ end to end over SFTP
