@@ -1,9 +1,11 @@
 """kill -9 at any point of intake, again and again, loses nothing and doubles nothing.
 
 The sample 820 files and a junk file go into BANKOFTEST's inbox (local folders). Intake runs
-in a child process, as an Airflow task would, and is killed with SIGKILL at a spread of
-moments — before, during and after claiming, validating, posting, delivering, filing away —
-a dozen times; then one run finishes. Every file must then be answered and filed away, the
+in a child process, as an Airflow task would, and is killed with SIGKILL again and again: while
+it starts, and then at moments its own work announces — a file claimed, an answer delivered, a
+file filed away — each after a spread of short delays, so the kills land before, during and after
+claiming, validating, posting, delivering and filing away whatever the speed of the machine;
+then one run finishes. Every file must then be answered and filed away, the
 books sound, and the books exactly those a single uninterrupted run gives (compared by
 keys), on SQLite and on PostgreSQL.
 """
@@ -36,9 +38,12 @@ pytestmark = pytest.mark.slow  # child processes, a dozen of them, killed
 SAMPLES = ["01-importer-soa-payment.x12", "02-broker-advance-and-interim.x12", "03-refused-wire-transfer.x12",
            "04-syntax-error-amount.x12", "06-two-interchanges-one-test.x12"]
 RUN = "from carm import jobs\nfor batch in jobs.batches(jobs.pending_files()):\n    jobs.process_batch(batch)\n"
-#: Moments (seconds after start) the child is killed at: a tenth of a second apart, from before its
-#: imports end (about a second) to after its work.
-KILL_AT = [round(0.9 + 0.1 * n, 1) for n in range(22)]
+#: When the child is killed: (what it has just done, seconds after that). "started" is the child's
+#: start (it is still importing); the others are the first sign, after the child starts, of a
+#: file claimed, an answer delivered, a file filed away. Kills follow the child's progress, not
+#: the clock, so a fast or a loaded machine is interrupted mid-work alike (a clock-only schedule
+#: once found the work over after four kills).
+KILL_AT = [("started", 0.3), *[(sign, delay) for delay in (0.0, 0.01, 0.03, 0.06) for sign in ("claimed", "answered", "filed")]]
 
 
 def _more_files() -> dict[str, bytes]:
@@ -80,13 +85,34 @@ def _home(root: Path, url: str) -> dict[str, str]:
     return env
 
 
-def _intake(env: dict[str, str], kill_after: float | None = None) -> int | None:
+def _progress(root: Path) -> dict[str, int]:
+    """What intake has done so far, as the partner's folders show it."""
+    bank = root / "partners" / "bankoftest"
+
+    def count(folder: Path, pattern: str = "*") -> int:
+        return sum(1 for _ in folder.glob(pattern)) if folder.is_dir() else 0
+
+    return {"claimed": count(bank / "inbox" / ".claimed"), "answered": count(bank / "outbox"),
+            "filed": count(bank / "processed") + count(bank / "quarantine")}
+
+
+def _intake(env: dict[str, str], kill_at: tuple[str, float] | None = None) -> int | None:
+    """Run intake in a child; killed with SIGKILL at `kill_at` (see KILL_AT). Its exit code."""
+    root = Path(env["CARM_HOME"])
+    before = _progress(root)
     child = subprocess.Popen([sys.executable, "-c", RUN], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if kill_after is None:
+    if kill_at is None:
         _, err = child.communicate(timeout=300)
         assert child.returncode == 0, err.decode()[-3000:]
         return 0
-    time.sleep(kill_after)
+    sign, delay = kill_at
+    deadline = time.monotonic() + 120
+    while sign != "started" and child.poll() is None and time.monotonic() < deadline:
+        now = _progress(root)
+        if now[sign] > before[sign] or (sign == "claimed" and now["claimed"] and now != before):
+            break
+        time.sleep(0.002)
+    time.sleep(delay)
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=60)
     return child.returncode
@@ -135,8 +161,9 @@ def test_intake_killed_at_any_moment_answers_every_file_once_and_posts_every_cen
 
     interrupted = 0
     for moment in KILL_AT:
-        if _intake(killed_env, kill_after=moment) == -signal.SIGKILL and _unfinished(tmp_path / "killed"):
+        if _intake(killed_env, kill_at=moment) == -signal.SIGKILL and _unfinished(tmp_path / "killed"):
             interrupted += 1
+    print(f"interrupted mid-work: {interrupted} of {len(KILL_AT)}")
     assert interrupted >= 5  # the campaign did kill runs in the middle of their work, not only idle ones
     _intake(killed_env)  # the run that finishes
     _intake(clean_env)  # the reference: one run, never interrupted
