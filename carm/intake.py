@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from core import clock
 from core.errors import CarmError
 from core.files import atomic_write
+from core.money import format_cents
 from edi.advice import Check
 from edi.limits import DEFAULT_LIMITS, Limits
 from edi.payments import Payment
@@ -391,6 +392,10 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
         "replayed": outcome.replayed,
         "documents": sorted([name for name, _ in outcome.documents.values()] + reports),
         "sets": [s.summary_line() for s in outcome.sets],
+        "sets_accepted": sum(1 for s in outcome.sets if s.interchange.usable and s.group.ack_code != "R" and s.result.accepted),
+        "sets_rejected": sum(1 for s in outcome.sets if not (s.interchange.usable and s.group.ack_code != "R" and s.result.accepted)),
+        "rejections": [s.summary_line() for s in outcome.sets
+                       if not (s.interchange.usable and s.group.ack_code != "R" and s.result.accepted)][:_REJECTIONS_SHOWN],
         "posted": [{"trace": p.trace, "status": p.status, "applied_cents": p.applied_cents,
                     "credit_cents": p.credit_cents, "suspense_cents": p.suspense_cents} for p in done.posted],
     }
@@ -398,6 +403,61 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
                replayed=outcome.replayed, sets=len(outcome.sets), posted=len(done.posted))
     return summary
 
+
+
+#: Rejected sets a file's summary quotes (the rest are in the log and the FI's 997).
+_REJECTIONS_SHOWN = 5
+
+
+def run_summary(batches: Sequence[dict | None]) -> dict:
+    """One intake run at a glance, from what each `process_batch` returned (None for a batch whose
+    task failed): files processed and quarantined, sets accepted and rejected, money received,
+    applied, left as credit and held in suspense — and `attention`, what a person should look at."""
+    done = [d for b in batches if b for d in b.get("done", ())]
+    posted = [p for d in done for p in d.get("posted", ()) if p["status"] == "posted"]
+    quarantined = [d for d in done if d["status"] == QUARANTINE]
+    summary = {
+        "batches": len(batches),
+        "batches_failed": sum(1 for b in batches if not b),
+        "files": len(done),
+        "processed": len(done) - len(quarantined),
+        "quarantined": [{"file": f"{d['partner']}/{d['name']}", "reason": d.get("reason")} for d in quarantined],
+        "sets_accepted": sum(d.get("sets_accepted", 0) for d in done),
+        "sets_rejected": sum(d.get("sets_rejected", 0) for d in done),
+        "payments_posted": len(posted),
+        "received_cents": sum(p["applied_cents"] + p["credit_cents"] + p["suspense_cents"] for p in posted),
+        "applied_cents": sum(p["applied_cents"] for p in posted),
+        "credit_cents": sum(p["credit_cents"] for p in posted),
+        "suspense_cents": sum(p["suspense_cents"] for p in posted),
+        "failed": [f for b in batches if b for f in b.get("failed", ())],
+        "unread": [f for b in batches if b for f in b.get("unread", ())],
+        "deferred": [f for b in batches if b for f in b.get("deferred", ())],
+    }
+    attention = [f"quarantined {q['file']}: {q['reason']}" for q in summary["quarantined"]]
+    attention += [f"rejected in {d['partner']}/{d['name']}: {line}" for d in done for line in d.get("rejections", ())]
+    if summary["suspense_cents"]:
+        attention.append(f"held in suspense: {format_cents(summary['suspense_cents'])} (carm suspense list)")
+    attention += [f"failed, left for the next run: {f}" for f in summary["failed"]]
+    attention += [f"could not be read: {f}" for f in summary["unread"]]
+    if summary["batches_failed"]:
+        attention.append(f"{summary['batches_failed']} batch task(s) failed: see their logs")
+    summary["attention"] = attention
+    return summary
+
+
+def summary_text(summary: dict) -> str:
+    """The run summary as a person reads it in the task log."""
+    lines = [
+        f"files: {summary['files']} ({summary['processed']} processed, {len(summary['quarantined'])} quarantined)"
+        f" · sets: {summary['sets_accepted']} accepted, {summary['sets_rejected']} rejected",
+        f"money: {summary['payments_posted']} payments, {format_cents(summary['received_cents'])} received — "
+        f"{format_cents(summary['applied_cents'])} applied, {format_cents(summary['credit_cents'])} left as credit, "
+        f"{format_cents(summary['suspense_cents'])} in suspense",
+    ]
+    if summary["deferred"]:
+        lines.append(f"left to the next run (time budget): {len(summary['deferred'])} files")
+    lines += [f"NEEDS ATTENTION: {item}" for item in summary["attention"]] or ["nothing needs attention"]
+    return "\n".join(lines)
 
 
 def process_batch(runtime: Runtime, batch: list[dict]) -> dict:

@@ -11,8 +11,12 @@ left and changes nothing that was done.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+
+import structlog
 
 from core import clock
+from core.files import atomic_write
 from core.settings import Settings
 from store.ledger import close_period as close
 from store.ledger import run_collections as collect
@@ -47,6 +51,31 @@ def process_batch(batch: list[dict]) -> dict:
     """The files of one mapped task, each on its own (`carm.intake.process_batch`)."""
     with open_runtime() as runtime:
         return intake.process_batch(runtime, batch)
+
+
+def intake_report(batches: list[dict | None]) -> dict:
+    """The run's summary (`carm.intake.run_summary`), logged as one event and as text."""
+    summary = intake.run_summary(batches)
+    log = structlog.get_logger("carm.jobs")
+    log.info("intake.run_summary", **{k: v for k, v in summary.items() if k != "attention"}, attention=len(summary["attention"]))
+    for line in intake.summary_text(summary).splitlines():
+        (log.warning if line.startswith("NEEDS ATTENTION") else log.info)("intake.summary", line=line)
+    return summary
+
+
+def notify_operators(*, dag_id: str, task_id: str, run_id: str, reason: str) -> Path:
+    """The operators' notice of a failed task: an `operators.notice` error event, and a text file in
+    `$CARM_HOME/operators/` (one per task and run; a later failure of the same task replaces it)."""
+    settings = Settings.from_env()
+    folder = settings.home / "operators"
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in f"{dag_id}.{run_id}.{task_id}")
+    path = folder / f"{safe[:200]}.txt"
+    text = f"CARM: {dag_id} / {task_id} failed in run {run_id} at {settings.now().isoformat()}\n\n{reason}\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, text.encode("utf-8"))
+    structlog.get_logger("carm.jobs").error("operators.notice", dag_id=dag_id, task_id=task_id, run_id=run_id,
+                                             reason=reason[:2000], notice=str(path))
+    return path
 
 
 def close_period(period: str) -> dict:

@@ -11,6 +11,18 @@ import os
 import pendulum
 from airflow.sdk import Asset
 
+
+def notify_operators(context) -> None:
+    """A task failed (or the intake run needs attention): the operators' notice (`carm.jobs`)."""
+    from carm import jobs
+
+    ti = context.get("ti") or context.get("task_instance")
+    jobs.notify_operators(
+        dag_id=getattr(ti, "dag_id", "?"), task_id=getattr(ti, "task_id", "?"), run_id=str(context.get("run_id", "")),
+        reason=str(context.get("exception") or "failed"),
+    )
+
+
 EASTERN = "America/Toronto"
 START = pendulum.datetime(2026, 11, 1, tz=EASTERN)
 DEFAULT_ARGS = {
@@ -22,6 +34,7 @@ DEFAULT_ARGS = {
     # a task that hangs (a dead SFTP peer, a lock never granted) fails and is retried, instead of
     # holding its slot for ever; intake stops itself well before (CARM_INTAKE_BUDGET)
     "execution_timeout": pendulum.duration(minutes=int(os.environ.get("CARM_TASK_TIMEOUT_MINUTES", "60"))),
+    "on_failure_callback": notify_operators,
 }
 
 #: The ledger's journal: payments, declarations, penalties and interest post to it.

@@ -15,6 +15,14 @@ Every five minutes this DAG:
    `processed/` — or to `quarantine/` with the reason when nothing in it could be read
    (a file the engine cannot open, three runs in a row, too, with a report to the FI).
 
+3. **report** — the run at a glance (its return value, and its log): files processed and
+   quarantined with their reasons, sets accepted and rejected, money received, applied, left
+   as credit and held in suspense;
+4. **needs_attention** — fails, marking the run red, when something needs a person: a
+   quarantined file, a rejected set, money to suspense, a file that failed or could not be
+   read. Its log lists them; the operators' notice goes out (`on_failure_callback`). It is
+   never retried: nothing is re-run by it.
+
 Every step is idempotent: retrying a task, or re-running after a crash, finishes
 what was left and never posts twice (file digest and FI + trace number are the
 keys). A file that fails waits for the next run without holding the others back; the
@@ -54,7 +62,30 @@ def carm_payment_intake():
 
         return jobs.process_batch(batch)
 
-    process_batch.expand(batch=find_files())
+    @task(trigger_rule="all_done", doc_md="The run at a glance: files, sets accepted and rejected, money posted and to "
+                                            "suspense, quarantined files with their reasons. Runs even when a batch failed.")
+    def report(batches) -> dict:
+        from carm import jobs
+
+        results = []
+        for index in range(len(batches)):
+            try:
+                results.append(batches[index])
+            except Exception:  # a batch task that failed left no result: counted as such
+                results.append(None)
+        return jobs.intake_report(results)
+
+    @task(retries=0, doc_md="Fails, marking the run, when something needs a person; its log says what.")
+    def needs_attention(summary: dict) -> int:
+        if summary["attention"]:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            count = len(summary["attention"])
+            head = "1 thing needs attention" if count == 1 else f"{count} things need attention"
+            raise AirflowFailException(f"{head}:\n" + "\n".join(summary["attention"]))
+        return 0
+
+    needs_attention(report(process_batch.expand(batch=find_files())))
 
 
 carm_payment_intake()

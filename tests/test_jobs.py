@@ -140,6 +140,35 @@ def test_a_nul_in_the_sender_is_answered_and_recorded_escaped(home, engine):
     assert row.status == "quarantined" and "BANKOF\\x00TEST" in row.reason and "\x00" not in row.reason
 
 
+def test_a_run_summary_says_what_came_in_and_what_needs_a_person(home, engine):
+    """Issue 14: the intake run at a glance. The six samples: one broken envelope (quarantined), a
+    wire (refused), an amount with three decimals (rejected by the 997), a line to suspense."""
+    for sample in sorted((FIXTURES / "820").glob("*.x12")):
+        _drop(home, "bankoftest", sample.name, sample.read_bytes())
+    os.environ["CARM_CLOCK"] = RECEIVED.isoformat()
+    try:
+        results = [jobs.process_batch(batch) for batch in jobs.batches(jobs.pending_files())]
+        summary = jobs.intake_report(results + [None])  # and one batch task that failed
+    finally:
+        del os.environ["CARM_CLOCK"]
+    assert (summary["files"], summary["processed"]) == (6, 5)
+    assert [q["file"] for q in summary["quarantined"]] == ["bankoftest/05-broken-envelope.x12"]
+    assert (summary["sets_accepted"], summary["sets_rejected"]) == (5, 3)
+    assert summary["suspense_cents"] == 310_25 and summary["batches_failed"] == 1
+    assert summary["received_cents"] == summary["applied_cents"] + summary["credit_cents"] + summary["suspense_cents"]
+    attention = "\n".join(summary["attention"])
+    assert "quarantined bankoftest/05-broken-envelope.x12" in attention
+    assert "03-refused-wire-transfer.x12" in attention and "04-syntax-error-amount.x12" in attention
+    assert "held in suspense: 310.25" in attention and "1 batch task(s) failed" in attention
+    assert "01-importer-soa-payment.x12" not in attention
+
+
+def test_the_operators_notice_is_a_file_and_an_event(home):
+    path = jobs.notify_operators(dag_id="carm_payment_intake", task_id="needs_attention", run_id="scheduled__2026-11-20T15:00",
+                                 reason="3 things need attention")
+    assert path.parent == home / "operators" and "3 things need attention" in path.read_text()
+
+
 # ------------------------------------------------------------------ documents
 def test_daily_notices_reach_each_recipients_outbox_and_a_rerun_changes_nothing(home):
     """D17-R14, R16, Annex B: the notices of 2026-11-21 (activity of Friday 11-20) go to NORTHERN
