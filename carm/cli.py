@@ -28,6 +28,9 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+import structlog
+from sqlalchemy.exc import OperationalError
+
 from core import clock
 from core.errors import CarmError
 from core.files import atomic_write
@@ -208,7 +211,13 @@ def _page(text: str) -> int:
 
 
 def _runtime(args: argparse.Namespace):
-    """The runtime of a command: the database checked at the engine's schema, never migrated."""
+    """The runtime of a command: the database checked at the engine's schema, never migrated. Where
+    the database is goes to stderr first, so an answer is never read from a database the user did
+    not mean (the embedded default `./var/carm.db` when CARM_HOME and CARM_DATABASE_URL are unset)."""
+    if logs.renders_json(args.settings):  # stderr is a stream of JSON events: the note is one of them
+        structlog.get_logger("carm.cli").info("carm.database", url=db.shown_url(args.settings))
+    else:
+        print(f"carm: database {db.shown_url(args.settings)}", file=sys.stderr)
     return open_runtime(args.settings)
 
 
@@ -619,6 +628,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except CarmError as exc:
         print(f"carm: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except OperationalError as exc:  # the database is down, refuses us, or does not exist: a sentence, not a traceback
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"carm: cannot use the database {db.shown_url(args.settings)}: {reason}", file=sys.stderr)
         return EXIT_UNUSABLE
 
 

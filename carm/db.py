@@ -34,6 +34,11 @@ def describe(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
+def shown_url(settings: Settings) -> str:
+    """The configured database's URL, for people: no password."""
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
 def _sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":

@@ -13,7 +13,7 @@ import structlog
 
 from core.settings import Settings
 
-__all__ = ["configure"]
+__all__ = ["configure", "renders_json"]
 
 
 class _Tee:
@@ -36,11 +36,16 @@ class _Tee:
         return self._stream.isatty()
 
 
+def renders_json(settings: Settings, stream=None) -> bool:
+    """Whether events go out as JSON (forced, or stderr is not a terminal) rather than console lines."""
+    return (settings.log_format or ("console" if (stream or sys.stderr).isatty() else "json")) == "json"
+
+
 def configure(settings: Settings, stream=None) -> None:
     stream = stream or sys.stderr
     if settings.log_file is not None:
         stream = _Tee(stream, settings.log_file)
-    fmt = settings.log_format or ("console" if stream.isatty() else "json")
+    fmt = "json" if renders_json(settings, stream) else "console"
     level = getattr(logging, settings.log_level, logging.INFO)
     renderer = structlog.dev.ConsoleRenderer(colors=False) if fmt == "console" else structlog.processors.JSONRenderer(sort_keys=True)
     structlog.configure(

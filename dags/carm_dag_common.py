@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pendulum
-from airflow.sdk import Asset
+from airflow.sdk import Asset, Param
 
 
 def notify_operators(context) -> None:
@@ -35,12 +35,36 @@ DEFAULT_ARGS = {
     # holding its slot for ever; intake stops itself well before (CARM_INTAKE_BUDGET)
     "execution_timeout": pendulum.duration(minutes=int(os.environ.get("CARM_TASK_TIMEOUT_MINUTES", "60"))),
     "on_failure_callback": notify_operators,
+    # every task holds database connections: the pool bounds how many tasks do at once, whatever
+    # the executor's parallelism (`airflow pools set carm_db 4 …`; scripts/stack, the demo and the
+    # tests create it)
+    "pool": os.environ.get("CARM_AIRFLOW_POOL", "carm_db"),
 }
+
+#: The pool every task runs in (see DEFAULT_ARGS) and its default size.
+POOL = DEFAULT_ARGS["pool"]
+POOL_SLOTS = 4
 
 #: The ledger's journal: payments, declarations, penalties and interest post to it.
 LEDGER = Asset("carm://ledger/journal")
 #: A billing period has been closed (offsetting done, balances snapshotted).
 PERIOD_CLOSED = Asset("carm://ledger/period-close")
+
+
+def period_param(what: str) -> dict:
+    """The `period` Param of a job an operator may trigger by hand for another period."""
+    return {"period": Param(None, type=["null", "string"], pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", title="Period (YYYY-MM)",
+                            description=f"{what} for this billing period instead of the run's own (empty: the run's month).")}
+
+
+def run_period(context) -> str:
+    """The billing period a run works on: its `period` Param when an operator gave one, else the
+    month of its logical date (Eastern)."""
+    chosen = (context.get("params") or {}).get("period")
+    if chosen:
+        return str(chosen)
+    day = eastern_day(context)
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 def eastern_day(context) -> pendulum.Date:

@@ -9,13 +9,23 @@ renderings in the holder's language), delivered to the holder or its designated 
 relationship covers the account. None when that day was a holiday or had no activity.
 Then the day's notices (avis) are e-mailed: to subscribers, and urgent ones to everyone.
 Re-running writes byte-identical files and sends nothing twice.
+
+*Trigger with config* takes an `issue_date` (`YYYY-MM-DD`) to re-issue that day's notices by
+hand — after a correction, or for a run that was missed.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import dag, get_current_context, task
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
 
 from carm_dag_common import DEFAULT_ARGS, LEDGER, START, eastern_day
+
+
+def _issue_date(context):
+    """The issue date: the `issue_date` Param when an operator gave one, else the run's day (Eastern)."""
+    chosen = (context.get("params") or {}).get("issue_date")
+    return pendulum.parse(chosen).date() if chosen else eastern_day(context)
 
 
 @dag(
@@ -27,13 +37,15 @@ from carm_dag_common import DEFAULT_ARGS, LEDGER, START, eastern_day
     default_args=DEFAULT_ARGS,
     tags=["carm", "statements", "notices"],
     doc_md=__doc__,
+    params={"issue_date": Param(None, type=["null", "string"], format="date", title="Issue date (YYYY-MM-DD)",
+                                description="Re-issue the Daily Notices of this issue date (for the business day before it); empty: the run's day.")},
 )
 def carm_daily_notices():
     @task(inlets=[LEDGER], doc_md="Daily Notices for the previous business day, delivered to each recipient's outbox; notices e-mailed.")
     def issue() -> dict:
         from carm import jobs
 
-        return jobs.daily_notices(eastern_day(get_current_context()))
+        return jobs.daily_notices(_issue_date(get_current_context()))
 
     issue()
 

@@ -34,6 +34,7 @@ Replaying a quarantined file: `docs/operations.md`.
 from __future__ import annotations
 
 from airflow.sdk import dag, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from carm_dag_common import DEFAULT_ARGS, LEDGER, START
 
@@ -78,8 +79,6 @@ def carm_payment_intake():
     @task(retries=0, doc_md="Fails, marking the run, when something needs a person; its log says what.")
     def needs_attention(summary: dict) -> int:
         if summary["attention"]:
-            from airflow.sdk.exceptions import AirflowFailException
-
             count = len(summary["attention"])
             head = "1 thing needs attention" if count == 1 else f"{count} things need attention"
             raise AirflowFailException(f"{head}:\n" + "\n".join(summary["attention"]))

@@ -7,13 +7,16 @@ and broker (by BN9 + security account), as XML under `mappings/statement-of-acco
 with HTML and PDF renderings, delivered to the holder or its designated agent. The period
 is closed first if `carm_period_close` has not done it (closing is idempotent). Re-running
 writes byte-identical files.
+
+*Trigger with config* takes a `period` (`YYYY-MM`) to issue (again) another period's
+statements by hand: a statement already issued is rewritten byte for byte.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import dag, get_current_context, task
 
-from carm_dag_common import DEFAULT_ARGS, PERIOD_CLOSED, START, eastern_day
+from carm_dag_common import DEFAULT_ARGS, PERIOD_CLOSED, START, period_param, run_period
 
 
 @dag(
@@ -25,14 +28,14 @@ from carm_dag_common import DEFAULT_ARGS, PERIOD_CLOSED, START, eastern_day
     default_args=DEFAULT_ARGS,
     tags=["carm", "statements"],
     doc_md=__doc__,
+    params=period_param("Statements"),
 )
 def carm_statements():
     @task(inlets=[PERIOD_CLOSED], doc_md="Statements of account of the period, delivered to each recipient's outbox.")
     def issue() -> dict:
         from carm import jobs
 
-        day = eastern_day(get_current_context())
-        return jobs.statements_of_account(f"{day.year:04d}-{day.month:02d}")
+        return jobs.statements_of_account(run_period(get_current_context()))
 
     issue()
 

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,9 @@ def test_validate_writes_the_answers_and_exits_by_the_verdict(tmp_path, sample, 
     run = carm("edi", "validate", str(SAMPLES / sample), "--out", str(out), home=tmp_path)
     assert run.returncode == code, run.stderr
     assert {p.name.split(".")[-2] for p in out.iterdir()} == documents
-    assert run.stderr and all(json.loads(line)["file"] == sample for line in run.stderr.splitlines())
+    events = [json.loads(line) for line in run.stderr.splitlines()]
+    assert events[0] == {**events[0], "event": "carm.database", "url": f"sqlite:///{tmp_path / 'carm.db'}"}
+    assert events[1:] and all(event["file"] == sample for event in events[1:])
 
 
 def test_one_summary_line_per_set(tmp_path):
@@ -170,6 +173,34 @@ def test_a_command_without_a_database_says_so_in_one_line(tmp_path):
     assert not (tmp_path / "elsewhere").exists()
 
 
+def test_every_command_that_reads_the_database_says_which_one_first(tmp_path):
+    """Issue 14: without CARM_HOME or CARM_DATABASE_URL the embedded ./var/carm.db answers — so the
+    user is told, on stderr (stdout stays the answer), where the answer comes from."""
+    out, err = io.StringIO(), io.StringIO()
+    with environment({"CARM_HOME": str(tmp_path), "CARM_LOG_FORMAT": "console", "CARM_DATABASE_URL": None}), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main(["account", "show", "123456782RM0001"]) == 0
+    assert out.getvalue().startswith("123456782RM0001  NORTHERN IMPORTS LTD")
+    assert err.getvalue().splitlines()[0] == f"carm: database sqlite:///{tmp_path / 'carm.db'}"
+    run = carm("account", "show", "123456782RM0001", home=tmp_path)  # JSON events: the note is one of them
+    assert json.loads(run.stderr.splitlines()[0])["url"] == f"sqlite:///{tmp_path / 'carm.db'}"
+
+
+def test_a_database_that_cannot_be_reached_is_a_sentence_without_the_password(tmp_path):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    with environment({"CARM_DATABASE_URL": f"postgresql+psycopg://carm:s3cret@127.0.0.1:{port}/carm"}):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["ledger", "check"])
+    assert code == 2 and "Traceback" not in err.getvalue() and "s3cret" not in err.getvalue() + out.getvalue()
+    last = err.getvalue().strip().splitlines()[-1]
+    assert last.startswith(f"carm: cannot use the database postgresql+psycopg://carm:***@127.0.0.1:{port}/carm: connection failed")
+    assert "Connection refused" in last
+
+
 @pytest.mark.slow
 def test_the_installed_command_runs_as_a_process(tmp_path):
     """The `carm` entry point, as a shell runs it: exit status and output of a real process."""
@@ -182,7 +213,7 @@ def test_the_installed_command_runs_as_a_process(tmp_path):
     assert run.returncode == 0, run.stderr
     assert {p.name.split(".")[-2] for p in out.iterdir()} == {"997", "824"}
     run = subprocess.run([carm_bin, "ledger", "check"], capture_output=True, text=True, env={**env, "CARM_HOME": str(tmp_path / "none")}, timeout=120)
-    assert run.returncode == 2 and run.stderr.startswith("carm: no database at") and "Traceback" not in run.stderr
+    assert run.returncode == 2 and run.stderr.splitlines()[-1].startswith("carm: no database at") and "Traceback" not in run.stderr
 
 
 def test_an_operator_lists_and_applies_money_held_in_suspense(tmp_path):

@@ -25,7 +25,7 @@ from carm.intake import ingest
 from core.clock import EASTERN
 from core.db import make_engine
 from edi.samples import LineSpec, PaymentSpec, file_820
-from store.schema import inbound_file, payment
+from store.schema import inbound_file, payment, period_close
 from transport.sftp import SftpFolders
 
 from .conftest import ROOT
@@ -60,6 +60,9 @@ def airflow_home(tmp_path_factory) -> Path:
     (home / "airflow").mkdir()
     done = subprocess.run([AIRFLOW, "db", "migrate"], env=_airflow_env(home), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    done = subprocess.run([AIRFLOW, "pools", "set", "carm_db", "4", "CARM: tasks holding database connections"],
+                          env=_airflow_env(home), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return home
 
 
@@ -78,7 +81,8 @@ PARSE = textwrap.dedent(
     for dag_id, dag in bag.dags.items():
         out["dags"][dag_id] = {{
             "tags": sorted(dag.tags), "doc": bool(dag.doc_md), "schedule": str(getattr(dag.timetable, "description", "")),
-            "tasks": {{t.task_id: {{"doc": bool(t.doc_md), "retries": t.retries,
+            "params": sorted(dag.params.keys()),
+            "tasks": {{t.task_id: {{"doc": bool(t.doc_md), "retries": t.retries, "pool": t.pool,
                                   "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None}} for t in dag.tasks}},
         }}
     print("RESULT" + json.dumps(out))
@@ -111,6 +115,29 @@ def test_every_dag_imports_cleanly_without_touching_the_network_or_a_database(tm
             if task_id != "needs_attention":  # it re-runs nothing: failing is its whole job
                 assert task["retries"] >= 1, f"{dag_id}.{task_id} has no retries"
             assert task["timeout"] == 3600, f"{dag_id}.{task_id} has no execution_timeout"
+            assert task["pool"] == "carm_db", f"{dag_id}.{task_id} is not in the database pool"
+    # what an operator may trigger by hand for another day or period
+    assert {dag_id: dag["params"] for dag_id, dag in result["dags"].items() if dag["params"]} == {
+        "carm_period_close": ["period"], "carm_statements": ["period"], "carm_daily_notices": ["issue_date"]}
+
+
+def test_an_operator_closes_another_period_by_hand_and_a_bad_period_is_refused(airflow_home, tmp_path):
+    """`Trigger with config` on carm_period_close: {"period": "2026-10"} closes 2026-10, not the
+    run's month; a period that is no YYYY-MM fails the run before any task touches the ledger."""
+    carm_home = tmp_path / "carm"
+    carm_home.mkdir()
+    url = f"sqlite:///{carm_home / 'carm.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    env = _airflow_env(airflow_home, {"CARM_HOME": str(carm_home), "CARM_DATABASE_URL": url, "CARM_TRANSPORT": "local"})
+    command = [AIRFLOW, "dags", "test", "carm_period_close", "2026-12-18T06:00:00+00:00"]
+    bad = subprocess.run([*command, "-c", '{"period": "2026-13"}'], env=env, capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "2026-13" in bad.stdout + bad.stderr
+    done = subprocess.run([*command, "-c", '{"period": "2026-10"}'], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with engine.begin() as conn:
+        assert conn.execute(select(period_close.c.period)).scalars().all() == ["2026-10"]
+    engine.dispose()
 
 
 # ------------------------------------------------------------------ end to end over SFTP
