@@ -211,14 +211,31 @@ def _instant(mtime: float) -> datetime:
     return datetime.fromtimestamp(mtime, UTC)
 
 
-def pending_files(runtime: Runtime, now: datetime | None = None) -> list[dict]:
+def gather_pending(runtime: Runtime) -> list[dict]:
+    """What an intake run takes: `pending_files`, and — when a file it saw only awaits its settle
+    time — one wait of what is left of it (at most `CARM_SETTLE_SECONDS`), then a second listing:
+    an upload that ended before the run is answered by that run, not the next one, and the rule
+    stays "its size rested" (decisions O5, O17). Never with a pinned clock (`CARM_CLOCK`): a
+    simulated "now" does not move while the run waits."""
+    settling: list[float] = []
+    files = pending_files(runtime, settling=settling)
+    if not settling or runtime.settings.clock is not None:
+        return files
+    wait = min(max(settling) + 0.5, runtime.settings.settle_seconds + 0.5)
+    log.info("intake.settle_wait", files=len(settling), seconds=round(wait, 1))
+    time.sleep(wait)
+    return pending_files(runtime)
+
+
+def pending_files(runtime: Runtime, now: datetime | None = None, *, settling: list[float] | None = None) -> list[dict]:
     """Every file ready in an FI's inbox, and every file a stopped run had claimed (to resume).
 
     Each listing is recorded (`store.intake`): a file is received when first seen, and taken
     once its size has rested `CARM_SETTLE_SECONDS` and it ends with its IEA (decision O5).
     Strays — dot files, partial uploads, folders, links, names that are not UTF-8, and anything
     in a broker's or importer's inbox — are never taken, and reported once they have sat
-    `CARM_REPORT_AFTER`."""
+    `CARM_REPORT_AFTER`. `settling`, when given, receives the seconds each file seen but not
+    taken still has to rest."""
     now = now or runtime.now()
     out, waiting = [], 0
     for partner in runtime.registry():
@@ -237,6 +254,9 @@ def pending_files(runtime: Runtime, now: datetime | None = None) -> list[dict]:
                         out.append(_ref(f, False, receipt_time(seen, now)))
                     else:
                         waiting += 1
+                        left = runtime.settings.settle_seconds - (now - seen.size_since).total_seconds()
+                        if settling is not None and left > 0:
+                            settling.append(left)
             else:
                 strays += [Stray(user, f.name, "not-expected", f.size, f.mtime) for f in scan.files]
             for stray in strays:

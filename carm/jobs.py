@@ -33,7 +33,7 @@ __all__ = [
 def pending_files() -> list[dict]:
     """Every file ready in an FI inbox, and every file a stopped run had claimed."""
     with open_runtime() as runtime:
-        return intake.pending_files(runtime)
+        return intake.gather_pending(runtime)
 
 
 def batches(files: list[dict]) -> list[list[dict]]:

@@ -9,6 +9,8 @@ clock is pinned for each run (`CARM_CLOCK`) so the listing times are known.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -96,6 +98,26 @@ def test_a_file_is_taken_once_its_size_has_rested_and_it_ends_with_its_iea(home,
     (done,) = _run(T0 + timedelta(minutes=61), monkeypatch)
     assert (done["name"], done["status"], done["exit_code"]) == ("cut.x12", "quarantine", 2)
     assert "TA1 R 023" in done["reason"] and any(n.endswith(".ta1.x12") for n in _folder(home, "bankoftest", "outbox"))
+
+
+def test_a_run_waits_out_the_settle_time_of_a_file_it_has_just_seen(home, monkeypatch):
+    """Decision O17: on the real clock, a file whose upload ended just before the run is taken by
+    that run — it waits what is left of the settle time and lists again — not five minutes later;
+    a file still growing during that wait is left for the next run."""
+    monkeypatch.delenv("CARM_CLOCK", raising=False)
+    monkeypatch.setenv("CARM_SETTLE_SECONDS", "2")
+    now = datetime.now(UTC)
+    _drop(home, "whole.x12", _payment("S1"), now)
+    growing = _drop(home, "growing.x12", _payment("S2")[:100], now)
+    grower = threading.Timer(1.0, lambda: growing.write_bytes(_payment("S2")))  # the upload goes on during the wait
+    grower.start()
+    started = time.monotonic()
+    try:
+        taken = jobs.pending_files()
+    finally:
+        grower.join()
+    assert [f["name"] for f in taken] == ["whole.x12"]
+    assert 2.0 <= time.monotonic() - started < 10
 
 
 def test_a_file_whose_size_still_moves_waits(home, monkeypatch):
