@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +22,20 @@ FIXTURES = ROOT / "fixtures"
 PG_URL = os.environ.get("CARM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def _sqlite(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'carm.db'}")
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite database brought to head by the migrations, once per session: each test gets a
+    copy of the file (the migrations themselves are tested in tests/test_schema.py)."""
+    path = tmp_path_factory.mktemp("template") / "carm.db"
+    engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _sqlite(tmp_path: Path, template: Path) -> Iterator[Engine]:
+    shutil.copyfile(template, tmp_path / "carm.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'carm.db'}")
     yield engine
     engine.dispose()
 
@@ -65,17 +77,17 @@ def pytest_collection_modifyitems(items) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path) -> Iterator[Engine]:
+def engine(request, tmp_path, _migrated_sqlite) -> Iterator[Engine]:
     """The project database on SQLite and on PostgreSQL (every test using it runs on both)."""
     if request.param == "sqlite":
-        yield from _sqlite(tmp_path)
+        yield from _sqlite(tmp_path, _migrated_sqlite)
     else:
         yield from _postgres()
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path) -> Iterator[Engine]:
-    yield from _sqlite(tmp_path)
+def sqlite_engine(tmp_path, _migrated_sqlite) -> Iterator[Engine]:
+    yield from _sqlite(tmp_path, _migrated_sqlite)
 
 
 @pytest.fixture

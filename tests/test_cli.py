@@ -289,6 +289,7 @@ def test_the_help_names_every_environment_variable_and_the_exit_codes(capsys):
     assert "exit codes: 0 done" in text
 
 
+@pytest.mark.slow  # seconds of work: the full suite runs it, the fast tier does not
 def test_a_long_file_shows_progress_on_a_terminal_and_nothing_elsewhere(tmp_path):
     """Issue 14: a big file validated on a terminal shows a bar on stderr (rich); piped, stderr has
     only the log lines. The bar follows the bytes read."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select
@@ -100,6 +101,7 @@ def _apply(engine, op, state) -> None:
             post(conn, Entry(f"correct:{target}", START + timedelta(days=65), "CORRECTION", f"reverses {target}", reversed_lines, reverses=target), AT)
 
 
+@pytest.mark.slow  # seconds of work: the full suite runs it, the fast tier does not
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(operation, min_size=1, max_size=12))
 def test_any_history_keeps_the_books_sound(ops):

@@ -6,6 +6,8 @@ import io
 import itertools
 import tracemalloc
 
+import pytest
+
 from edi.reader import Delimiters, X12Reader
 
 ISA = "ISA*00*          *00*          *ZZ*BANKOFTEST     *ZZ*CBSACARM       *261120*0930*U*00401*000000001*0*P*:~"
@@ -86,6 +88,7 @@ def test_a_segment_cut_off_by_the_end_of_file_is_read_and_reported():
     assert [p.code for p in problems] == ["unterminated"]
 
 
+@pytest.mark.slow  # seconds of work: the full suite runs it, the fast tier does not
 def test_memory_stays_flat_whatever_the_file_size():
     """200,000 segments stream through with a peak far below the file size."""
 

@@ -344,6 +344,7 @@ def test_stray_segments_after_the_iea_cost_one_problem():
     assert ic.ta1_code == "022" and len(ic.envelope_problems) == 1
 
 
+@pytest.mark.slow  # seconds of work: the full suite runs it, the fast tier does not
 def test_a_sample_of_mutations_is_answered_within_the_maps():
     """A few hundred inputs of `bench/fuzz.py` (the long run is by hand, docs/robustness.md): no
     exception, no answer outside its map, the AK9 counts right, no positive 997 refused."""
