@@ -16,8 +16,9 @@ this order, each step seeing the entries of the ones before:
   compounded daily (`ledger.interest`) on the unpaid overdue balance of declarations,
   adjustments and earlier interest — not penalties, not items under review — as the
   journal shows it at the start of each day, so paying late and running collections late
-  give the same interest.  Each run posts the interest for the days since the previous
-  run, as one item due at once.
+  give the same interest.  The total is worked out at full precision over the whole history
+  and only it is rounded; each run posts it less what is already charged, as one item due at
+  once — any schedule of runs charges what one run at the end would (decision L7).
 * **Arrears notice** (D17-R37) once per account and due date, `arrears_notice_days` (30)
   after it: overdue amount, penalties and interest to the notice date.
 
@@ -36,7 +37,7 @@ from datetime import date, timedelta
 from core.problems import Problem
 
 from .history import AccountHistory
-from .interest import Rate, interest_for
+from .interest import Rate, interest_to_date
 from .model import (
     DEBT_KINDS,
     INTEREST_BEARING,
@@ -147,29 +148,38 @@ def _interest(history: AccountHistory, day: date, rates: Sequence[Rate], policy:
 
 
 def _interest_for_group(history, meta, group, movements, asec, agent, day: date, rates, policy: Policy, result: AccountCollections) -> None:
+    """The interest owed on `group` to the end of `day`, worked out from the day after the first due
+    date over the journal's history (`interest_to_date`), less what is already charged: any
+    schedule of runs posts the same total as one run at the end (D17-R33, decision L7)."""
     rm15 = history.rm15
-    start = min(meta[k].due_date for k in group) + timedelta(days=1)
-    charged = [it.posted_on for it in history.all_items() if it.kind == ItemKind.INTEREST and it.asec == asec]
-    if charged:
-        start = max(start, max(charged) + timedelta(days=1))
+    principal = {k for k in group if meta[k].kind != ItemKind.INTEREST}
+    charges = {k for k in group if meta[k].kind == ItemKind.INTEREST}
+    if not principal:
+        return
+    start = min(meta[k].due_date for k in principal) + timedelta(days=1)
     if start > day:
         return
-    daily: list[tuple[date, int]] = []
+    charged = sum(m.cents for m in movements if m.item_key in charges and m.entry_key == m.item_key)
+    days: list[tuple[date, int, int]] = []
     d = start
     while d <= day:
-        # the unpaid balance at the start of day d: every line up to d - 1, of items overdue on d
-        base = sum(m.cents for m in movements if m.item_key in group and m.day < d and meta[m.item_key].due_date < d)
-        daily.append((d, base))
+        # at the start of day d: every line up to d - 1 — the principal of items overdue on d, and
+        # what was paid (or reversed) of the interest charged
+        base = sum(m.cents for m in movements if m.item_key in principal and m.day < d and meta[m.item_key].due_date < d)
+        paid = -sum(m.cents for m in movements if m.item_key in charges and m.entry_key != m.item_key and m.day < d)
+        days.append((d, base, paid))
         d += timedelta(days=1)
-    cents, missing = interest_for(daily, rates, policy)
+    owed, missing = interest_to_date(days, rates, policy)
     if missing:
         result.problems.append(Problem("no-rate", f"no prescribed rate for {missing[0]}…{missing[-1]}", rm15, "D17-R33"))
+    cents = owed - charged
     if cents <= 0:
         return
+    since = max([start, *(meta[k].posted_on + timedelta(days=1) for k in charges)])
     key = f"interest:{rm15}:{asec or '-'}:{day}"
     charge = NewItem(key=key, rm15=rm15, kind=ItemKind.INTEREST, posted_on=day, due_date=day, asec=asec, agent_bn9=agent,
-                     description=f"interest {start} to {day}")
-    entry = Entry(key, day, Reason.INTEREST, f"interest {start}..{day} on {rm15}",
+                     description=f"interest {since} to {day}")
+    entry = Entry(key, day, Reason.INTEREST, f"interest {since}..{day} on {rm15}",
                   (JournalLine(Account.AR, debit_cents=cents, rm15=rm15, item_key=key), JournalLine(Account.INTEREST, credit_cents=cents, rm15=rm15)))
     result.add(history, [charge], [entry])
     result.interest_cents.append(cents)

@@ -7,13 +7,17 @@ billing period 2026-11 runs 2026-10-18 → 2026-11-17 and is due Tuesday
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from core.clock import EASTERN
+from core.db import make_engine
 from ledger.errors import IdempotencyConflict, UnbalancedEntry
 from ledger.model import Entry, JournalLine
 from store.journal import check_books, post
@@ -350,19 +354,75 @@ def test_interest_runs_from_the_day_after_the_due_date_compounded_daily(world):
 
 
 def test_paying_late_and_running_collections_late_give_the_same_interest(world):
-    """Paid in full Friday 12-04 at 10:00: interest for 12-02, 12-03 and 12-04 (the day of payment),
-    3 days = 6.58, although collections only run on 12-11."""
+    """Paid in full Friday 12-04 at 10:00: interest on 10,000.00 for 12-02, 12-03 and 12-04 (the day
+    of payment) = 6.5778…; unpaid, that interest bears interest itself from 12-05 to 12-11 (7 days):
+    6.5778… × (1 + 0.08/365)^7 = 6.5869… → 6.59, although collections only run on 12-11 — the same
+    as daily runs would charge (decision L7)."""
     _owes_ten_thousand(world)
     pay(world, PaymentSpec("L1", IMPORTER, [PayLine(A1, 10_000_00)]), received_at=datetime(2026, 12, 4, 10, 0, tzinfo=EASTERN))
     report = collections(world, date(2026, 12, 11))
-    assert report.interest_cents == _compound(1_000_000, "0.08", 3) == 658
+    rate = Decimal("0.08") / 365
+    exact = Decimal(1_000_000) * ((1 + rate) ** 3 - 1) * (1 + rate) ** 7
+    assert report.interest_cents == int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)) == 659
+
+
+@pytest.mark.parametrize("runs", [(date(2026, 12, 11),), (date(2026, 12, 2), date(2026, 12, 11)),
+                                  tuple(date(2026, 12, d) for d in range(2, 12))])
+def test_interest_does_not_depend_on_how_often_collections_runs(world, runs):
+    """D17-R33, decision L7 (issue 10, item 1): 160.00 due 12-01, paid in full 12-11 at 10:00, at
+    8 %: 160.00 × ((1 + 0.08/365)^10 − 1) = 0.3511… → 0.35, whether collections runs once on 12-11,
+    on 12-02 and 12-11, or every day. (Rounding each run's interest and compounding on the rounded
+    figure made it 0.04 + 0.32 = 0.36 with two runs.)"""
+    declare(world, dict(transaction_number=txn("12001", 61), rm15=A1, asec="12001", release_date="2026-11-09",
+                        accounting_date="2026-11-10", duty="160.00"))
+    pay(world, PaymentSpec("R1", IMPORTER, [PayLine(A1, 160_00)]), received_at=datetime(2026, 12, 11, 10, 0, tzinfo=EASTERN))
+    charged = sum(collections(world, day).interest_cents for day in runs)
+    rate = Decimal("0.08") / 365
+    assert _compound(16_000, "0.08", 10) == int((16_000 * ((1 + rate) ** 10 - 1)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)) == 35
+    assert charged == 35
+    ok(world)
+
+
+_DECEMBER = [date(2026, 12, d) for d in range(2, 31)]
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(runs=st.sets(st.sampled_from(_DECEMBER), max_size=12),
+       payments=st.lists(st.tuples(st.sampled_from(_DECEMBER[:20]), st.integers(1, 2_000_00)), max_size=4))
+def test_any_schedule_of_collections_charges_the_interest_of_one_run_at_the_end(_migrated_sqlite, tmp_path_factory, runs, payments):
+    """Issue 10, item 1 (D17-R33, decision L7): the same history — 10,000.00 due 12-01, partial
+    payments during December (together less than the debt, so that they pay it whatever else is
+    open) — with collections run on any set of days and once more on 12-31, posts, to the cent,
+    the interest of a single run on 12-31."""
+    charged = []
+    for schedule in (sorted(runs) + [date(2026, 12, 31)], [date(2026, 12, 31)]):
+        folder = tmp_path_factory.mktemp("schedule")
+        shutil.copyfile(_migrated_sqlite, folder / "carm.db")
+        engine = make_engine(f"sqlite:///{folder / 'carm.db'}")
+        setup_world(engine)
+        _owes_ten_thousand(engine)
+        events = sorted([(day, 1, cents) for day, cents in payments] + [(day, 2, 0) for day in schedule])
+        total = 0
+        for n, (day, kind, cents) in enumerate(events):
+            if kind == 1:  # a payment received at 10:00 that day
+                pay(engine, PaymentSpec(f"P{n}", IMPORTER, [PayLine(A1, cents)]), received_at=datetime(day.year, day.month, day.day, 10, tzinfo=EASTERN), control=n + 1)
+            else:
+                total += collections(engine, day).interest_cents
+        ok(engine)
+        engine.dispose()
+        charged.append(total)
+    assert charged[0] == charged[1]
 
 
 def test_a_payment_received_on_a_weekend_counts_for_the_next_business_day(world):
-    """D17-R32: received Sunday 12-06 → counts for Monday 12-07: 6 days of interest (12-02 … 12-07)."""
+    """D17-R32: received Sunday 12-06 → counts for Monday 12-07: 6 days of interest on the principal
+    (12-02 … 12-07), 13.16…, which then bears interest itself 12-08 … 12-11: 13.1641… → 13.17."""
     _owes_ten_thousand(world)
     pay(world, PaymentSpec("W1", IMPORTER, [PayLine(A1, 10_000_00)]), received_at=datetime(2026, 12, 6, 10, 0, tzinfo=EASTERN))
-    assert collections(world, date(2026, 12, 11)).interest_cents == _compound(1_000_000, "0.08", 6) == 1316
+    rate = Decimal("0.08") / 365
+    exact = Decimal(1_000_000) * ((1 + rate) ** 6 - 1) * (1 + rate) ** 4
+    assert collections(world, date(2026, 12, 11)).interest_cents == int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)) == 1317
 
 
 def test_a_rate_change_applies_from_its_effective_day(world):
@@ -403,7 +463,9 @@ def test_standing_and_the_arrears_notice_thirty_days_after_the_due_date(world):
     (notice,) = notices(world, "arrears")
     import json
 
-    interest = _compound(1_000_000, "0.08", 29) + round((1_000_000 + _compound(1_000_000, "0.08", 29)) * Decimal("0.08") / 365)
+    # runs on 12-30 and 12-31 charge, together, the interest of 30 days worked out at once (decision L7)
+    interest = _compound(1_000_000, "0.08", 30)
+    assert interest == 6596
     assert json.loads(notice.data) == {
         "as_of": "2026-12-31", "due_date": "2026-12-01", "overdue_cents": 1_000_000, "penalties_cents": 20000,
         "interest_cents": interest, "total_cents": 1_000_000 + 20000 + interest,
