@@ -160,13 +160,22 @@ def _interest_for_group(history, meta, group, movements, asec, agent, day: date,
     if start > day:
         return
     charged = sum(m.cents for m in movements if m.item_key in charges and m.entry_key == m.item_key)
-    days: list[tuple[date, int, int]] = []
-    d = start
+    # at the start of day d count every line up to d - 1: the principal of items overdue on d, and
+    # what was paid (or reversed) of the interest charged — as changes from the day each starts to count
+    principal_from: dict[date, int] = defaultdict(int)
+    paid_from: dict[date, int] = defaultdict(int)
+    for m in movements:
+        if m.item_key in principal:
+            principal_from[max(m.day, meta[m.item_key].due_date) + timedelta(days=1)] += m.cents
+        elif m.item_key in charges and m.entry_key != m.item_key:
+            paid_from[m.day + timedelta(days=1)] -= m.cents
+    base = sum(c for d, c in principal_from.items() if d <= start)
+    paid = sum(c for d, c in paid_from.items() if d <= start)
+    days: list[tuple[date, int, int]] = [(start, base, paid)]
+    d = start + timedelta(days=1)
     while d <= day:
-        # at the start of day d: every line up to d - 1 — the principal of items overdue on d, and
-        # what was paid (or reversed) of the interest charged
-        base = sum(m.cents for m in movements if m.item_key in principal and m.day < d and meta[m.item_key].due_date < d)
-        paid = -sum(m.cents for m in movements if m.item_key in charges and m.entry_key != m.item_key and m.day < d)
+        base += principal_from.get(d, 0)
+        paid += paid_from.get(d, 0)
         days.append((d, base, paid))
         d += timedelta(days=1)
     owed, missing = interest_to_date(days, rates, policy)
