@@ -31,6 +31,7 @@ from datetime import date
 from core.identifiers import asec_problem, bn9_problem, luhn_check_digit
 from core.money import parse_amount
 from core.problems import Problem
+from core.text import is_digits
 
 from .calendar import period_of
 from .model import Account, Entry, ItemKind, JournalLine, NewItem, Plan, Reason
@@ -38,7 +39,7 @@ from .policy import COMPONENTS, Policy
 
 __all__ = [
     "COLUMNS", "Declaration", "Adjustment", "DeclarationFacts", "DeclarationsPlan",
-    "plan_declarations", "transaction_number_problem",
+    "plan_declarations", "transaction_number_problem", "TRANSACTION_CHECKS",
 ]
 
 COLUMNS = (
@@ -51,18 +52,20 @@ def _luhn_ok(number: str) -> bool:
     return luhn_check_digit(number[:-1]) == int(number[-1])
 
 
-#: The transaction-number check digit.  D17-1-10 Appendix F's algorithm could not be
-#: confirmed in public, so the engine uses Luhn over the first 13 digits (decision L2);
-#: replace this function to change it.
-TRANSACTION_CHECK: Callable[[str], bool] = _luhn_ok
+#: Check-digit rules a policy may choose for transaction numbers (`Policy.transaction_check_digit`).
+#: D17-1-10 Appendix F's algorithm is not public: the default, "none", checks the format only
+#: (decision L2); "luhn" over the first 13 digits is there for a feed known to use it.
+TRANSACTION_CHECKS: dict[str, Callable[[str], bool]] = {"none": lambda number: True, "luhn": _luhn_ok}
 
 
-def transaction_number_problem(number: str, asec: str | None) -> str | None:
-    """Why `number` is not a valid transaction number for `asec`, or None (DOMAIN §1)."""
-    if len(number) != 14 or not number.isdigit():
+def transaction_number_problem(number: str, asec: str | None, check: str = "none") -> str | None:
+    """Why `number` is not a valid transaction number for `asec`, or None (DOMAIN §1): 14 ASCII
+    digits, the first five the security account when there is a numeric one, and the check digit
+    of the policy's rule `check` (none by default)."""
+    if not is_digits(number, 14, 14):
         return f"transaction number {number!r} is not 14 digits"
-    if not TRANSACTION_CHECK(number):
-        return f"transaction number {number} fails its check digit"
+    if not TRANSACTION_CHECKS[check](number):
+        return f"transaction number {number} fails its check digit ({check})"
     if asec and asec.isdigit() and number[:5] != asec:
         return f"transaction number {number} does not start with security account {asec}"
     return None
@@ -183,7 +186,7 @@ class _Feed:
             return f"security account {asec!r} is not known"
         if broker and bn9_problem(broker):
             return f"broker {broker}: {bn9_problem(broker)}"
-        problem = transaction_number_problem(number, asec)
+        problem = transaction_number_problem(number, asec, self.policy.transaction_check_digit)
         if problem:
             return problem
         release, accounting = _date(row, "release_date"), _date(row, "accounting_date")

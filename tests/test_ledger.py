@@ -8,6 +8,7 @@ billing period 2026-11 runs 2026-10-18 → 2026-11-17 and is due Tuesday
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -18,8 +19,10 @@ from sqlalchemy import select, update
 
 from core.clock import EASTERN
 from core.db import make_engine
+from core.errors import ConfigError
 from ledger.errors import IdempotencyConflict, UnbalancedEntry
 from ledger.model import Entry, JournalLine
+from ledger.policy import load_policy
 from store.journal import check_books, post
 from store.ledger import account_view, close_period, load_reference, run_collections
 from store.schema import account_balance, journal_entry, payment, program_account
@@ -104,10 +107,10 @@ def test_loading_declarations_twice_changes_nothing_and_conflicts_are_reported(w
 
 def test_malformed_declaration_rows_are_reported_and_the_rest_posted(world):
     good = dict(transaction_number=txn("12001", 2), rm15=A1, asec="12001", release_date="2026-11-01", accounting_date="2026-11-02", duty="1.00")
-    bad_check = {**good, "transaction_number": good["transaction_number"][:-1] + str((int(good["transaction_number"][-1]) + 1) % 10)}
+    short = {**good, "transaction_number": good["transaction_number"][:-1]}
     report = declare(
         world,
-        bad_check,
+        short,
         {**good, "transaction_number": txn("12001", 3), "rm15": "999999998RM0001"},
         {**good, "transaction_number": txn("12001", 4), "duty": "-5.00"},
         {**good, "transaction_number": txn("40001", 5)},  # does not start with its security account
@@ -115,11 +118,38 @@ def test_malformed_declaration_rows_are_reported_and_the_rest_posted(world):
     )
     assert report.posted == 1
     assert [p.message for p in report.problems] == [
-        f"transaction number {bad_check['transaction_number']} fails its check digit",
+        f"transaction number {short['transaction_number']!r} is not 14 digits",
         "program account '999999998RM0001' is not known",
         "duty '-5.00' is not an amount in dollars and cents",
         f"transaction number {txn('40001', 5)} does not start with security account 12001",
     ]
+
+
+def test_a_transaction_number_is_checked_for_its_format_and_a_check_digit_only_by_policy(world):
+    """Issue 10, item 2 (DOMAIN §1, decision L2): the one transaction number in the seeds, 13409539086039
+    (the portal guide's enrolment question), fails the Luhn rule the engine used to impose; by
+    default only the format is checked — 14 ASCII digits, the first five the security account when
+    there is one — and a check-digit rule is a policy option (`transaction_check_digit = "luhn"`)."""
+    row = dict(transaction_number="13409539086039", rm15=A1, release_date="2026-11-01", accounting_date="2026-11-02", duty="12.34")
+    strict = replace(POLICY, transaction_check_digit="luhn")
+    refused = declare(world, row, policy=strict)
+    assert [p.message for p in refused.problems] == ["transaction number 13409539086039 fails its check digit (luhn)"]
+    assert declare(world, row).posted == 1
+    odd = declare(world, {**row, "transaction_number": "1340953908603\u0661"}, {**row, "transaction_number": "13409539086039", "asec": "12001"})
+    assert [p.message for p in odd.problems] == [
+        "transaction number '1340953908603\u0661' is not 14 digits",
+        "transaction number 13409539086039 does not start with security account 12001",
+    ]
+    assert balances(world, A1) == {"declaration:duty:13409539086039": 12_34}
+
+
+def test_a_policy_file_names_a_known_check_digit_rule(tmp_path):
+    path = tmp_path / "policy.toml"
+    path.write_text('transaction_check_digit = "luhn"\n')
+    assert load_policy(path).transaction_check_digit == "luhn"
+    path.write_text('transaction_check_digit = "mod11"\n')
+    with pytest.raises(ConfigError, match="transaction_check_digit must be none or luhn"):
+        load_policy(path)
 
 
 def test_a_refund_is_a_credit_on_the_account_associated_with_the_agent(world):
