@@ -115,6 +115,13 @@ def _parser() -> argparse.ArgumentParser:
     close.add_argument("period", type=_period)
     close.set_defaults(func=_period_close)
 
+    cal = sub.add_parser("calendar", help="the due-date calendar of a year: each period's close, statement and due dates (D17-R31)")
+    cal.add_argument("year", type=_year)
+    cal.add_argument("--format", choices=("text", "json", "ics"), default="text", help="a table (default), JSON, or iCalendar")
+    cal.add_argument("--lang", choices=("en", "fr"), default="en")
+    cal.add_argument("--calendar-month", action="store_true", help="the periods of accounts billed by calendar month")
+    cal.set_defaults(func=_calendar)
+
     intake = sub.add_parser("intake", help="payment files received").add_subparsers(dest="command", required=True, parser_class=_Parser)
     again = intake.add_parser("replay", help="send a quarantined file through intake again, judged afresh (its cause fixed first)")
     again.add_argument("partner", help="the partner's folder (its SFTP user), e.g. bankoftest")
@@ -202,6 +209,12 @@ def _period(text: str) -> str:
     except ValueError:
         pass
     raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM period")
+
+
+def _year(text: str) -> int:
+    if text.isascii() and text.isdigit() and len(text) == 4 and int(text) >= 1900:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a year (YYYY)")
 
 
 def _page(text: str) -> int:
@@ -362,6 +375,21 @@ def _account_show(args: argparse.Namespace) -> int:
     print("suspense (by trace):")
     for trace, cents in sorted(view.suspense_cents.items()):
         print(f"  {trace}  {_money(cents)}")
+    return EXIT_OK
+
+
+def _calendar(args: argparse.Namespace) -> int:
+    """D17-R31: the year's calendar, from the policy alone (no database)."""
+    from ledger.calendar import year_calendar
+    from ledger.policy import load_policy
+    from statements.calendar import calendar_ics, calendar_json, calendar_table
+
+    periods = year_calendar(args.year, load_policy(args.settings.policy_file), args.calendar_month)
+    if args.format == "ics":
+        sys.stdout.buffer.write(calendar_ics(periods, args.year, args.lang))
+        sys.stdout.flush()
+    else:
+        print(calendar_json(periods) if args.format == "json" else calendar_table(periods, args.lang), end="")
     return EXIT_OK
 
 

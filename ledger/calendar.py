@@ -23,7 +23,7 @@ from core.clock import EASTERN
 
 from .policy import Policy
 
-__all__ = ["Period", "period_of", "period_named", "is_business_day", "next_business_day", "previous_business_day", "payment_day"]
+__all__ = ["Period", "period_of", "period_named", "year_calendar", "is_business_day", "next_business_day", "previous_business_day", "payment_day"]
 
 
 @lru_cache(maxsize=64)
@@ -77,6 +77,11 @@ class Period:
     def __contains__(self, day: date) -> bool:
         return self.start <= day <= self.end
 
+    @property
+    def close_date(self) -> date:
+        """The day the period is closed (offsetting, closing balances): the day after its end."""
+        return self.end + timedelta(days=1)
+
 
 def period_named(name: str, policy: Policy, calendar_month: bool = False) -> Period:
     """The period `YYYY-MM` (ValueError when the name is not a month)."""
@@ -98,6 +103,12 @@ def period_named(name: str, policy: Policy, calendar_month: bool = False) -> Per
     if not is_business_day(due, policy):
         due = next_business_day(due, policy)
     return Period(f"{year:04d}-{month:02d}", start, end, statement, due)
+
+
+def year_calendar(year: int, policy: Policy, calendar_month: bool = False) -> list[Period]:
+    """The twelve billing periods ending in `year`, with their close, statement and due dates: the
+    calendar published at the start of each year (D17-R31)."""
+    return [period_named(f"{year:04d}-{month:02d}", policy, calendar_month) for month in range(1, 13)]
 
 
 def period_of(day: date, policy: Policy, calendar_month: bool = False) -> Period:

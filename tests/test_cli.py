@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -332,3 +333,39 @@ def test_carm_log_file_collects_every_event(tmp_path, monkeypatch):
     events = [json.loads(line)["event"] for line in log_file.read_text().splitlines()]
     assert run.returncode == 0 and "interchange.acknowledged" in events and "set.judged" in events
     assert len(events) == len(run.stderr.splitlines())
+
+
+def test_the_due_date_calendar_of_a_year(tmp_path):
+    """D17-R31 (issue 10, item 12): the periods of 2027 with their close, statement and due dates —
+    the due date the 10th weekday after the 17th (holidays counted), moved to the next business day
+    when it falls on a holiday — as a table, JSON and iCalendar, from the policy alone."""
+    run = carm("calendar", "2027", home=tmp_path / "no-database-needed")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split() == ["period", "start", "end", "close", "statement", "due"]
+    # 2027-01: 2026-12-18 … 2027-01-17 (a Sunday); 10 weekdays later is Friday 01-29
+    assert lines[1].split() == ["2027-01", "2026-12-18", "2027-01-17", "2027-01-18", "2027-01-25", "2027-01-29"]
+    # 2027-06: ends Thursday 06-17; the 10th weekday after is Thursday 07-01, Canada Day: Friday 07-02
+    assert lines[6].split() == ["2027-06", "2027-05-18", "2027-06-17", "2027-06-18", "2027-06-25", "2027-07-02"]
+    assert len(lines) == 13
+    rows = json.loads(carm("calendar", "2027", "--format", "json", home=tmp_path).stdout)
+    assert [r["period"] for r in rows] == [f"2027-{m:02d}" for m in range(1, 13)] and rows[5]["due"] == "2027-07-02"
+    french = carm("calendar", "2027", "--lang", "fr", "--calendar-month", home=tmp_path).stdout.splitlines()
+    assert french[0].split() == ["période", "début", "fin", "fermeture", "relevé", "échéance"]
+    assert french[2].split()[:3] == ["2027-02", "2027-02-01", "2027-02-28"]  # calendar-month accounts: the month itself
+    assert carm("calendar", "27", home=tmp_path).returncode == 2
+
+
+def test_the_calendar_as_icalendar_is_stable_and_readable(tmp_path, capfdbinary):
+    from icalendar import Calendar
+
+    with environment({"CARM_HOME": str(tmp_path), "CARM_LOG_FORMAT": "json", "CARM_DATABASE_URL": None, "CARM_POLICY": None}):
+        assert main(["calendar", "2027", "--format", "ics", "--lang", "fr"]) == 0
+        first = capfdbinary.readouterr().out
+        assert main(["calendar", "2027", "--format", "ics", "--lang", "fr"]) == 0
+        again = capfdbinary.readouterr().out
+    assert first == again  # published again, the same events (UIDs, stamps): subscribers see no copies
+    events = Calendar.from_ical(first).walk("VEVENT")
+    assert len(events) == 36 and len({str(e["UID"]) for e in events}) == 36
+    due = {str(e["SUMMARY"]): e.decoded("DTSTART") for e in events}
+    assert due["Date d'échéance du paiement, période 2027-06"] == date(2027, 7, 2)
