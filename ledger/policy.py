@@ -48,6 +48,7 @@ class Policy:
         electronic_methods: methods that never bear the administrative fee.
         arrears_notice_days: days overdue before an arrears notice (D17-R37: 30).
         allocation_order: item kinds in the order a payment reaches them within one due date.
+        paper: the paper size of PDF documents — "letter" (Canadian recipients) or "a4".
         transaction_check_digit: the check-digit rule of transaction numbers — "none" (format only:
             the algorithm of D17-1-10 Appendix F is not public, decision L2) or "luhn".
     """
@@ -70,6 +71,7 @@ class Policy:
     arrears_notice_days: int = 30
     allocation_order: tuple[str, ...] = ("declaration", "adjustment", "interest", "penalty", "fee")
     transaction_check_digit: str = "none"
+    paper: str = "letter"
 
     def cutoff_for(self, method: str) -> time:
         return self.cutoff.get(method, self.cutoff.get("*", time(16, 0)))
@@ -101,6 +103,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
                 changes[key] = value
     except (TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"policy file {path}: {exc}") from exc
+    if changes.get("paper", "letter") not in ("letter", "a4"):
+        raise ConfigError(f"policy file {path}: paper must be letter or a4, not {changes['paper']!r}")
     if changes.get("transaction_check_digit", "none") not in ("none", "luhn"):
         raise ConfigError(f"policy file {path}: transaction_check_digit must be none or luhn, not {changes['transaction_check_digit']!r}")
     return replace(policy, **changes)

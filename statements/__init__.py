@@ -60,7 +60,7 @@ def issue_daily_notices(
         message = f"no daily notice on {issue_date}: the day before is not a business day (D17-R14)"
         report.problems.append(Problem("no-notice-day", message, str(issue_date), "D17-R14"))
         return report
-    return emit(iter_daily_notices(conn, issue_date, policy=policy), Path(out), report, formats)
+    return emit(iter_daily_notices(conn, issue_date, policy=policy), Path(out), report, formats, paper=policy.paper)
 
 
 def run_statements(
@@ -69,7 +69,7 @@ def run_statements(
     """Write every Statement of Account of billing period `period` (`YYYY-MM`) into `out`."""
     period_named(period, policy)  # ValueError for a name that is not a month
     report = RunReport("SOA", period, problems=statement_problems(conn, period))
-    return emit(iter_statements(conn, period, policy=policy), Path(out), report, formats)
+    return emit(iter_statements(conn, period, policy=policy), Path(out), report, formats, paper=policy.paper)
 
 
 def send_day_notices(

@@ -112,7 +112,7 @@ LABELS: dict[str, dict[str, str]] = {
         "other_items": "Autres éléments et leurs propres dates d'échéance",
         "payments": "Paiements, crédits et compensations",
         "interest": "Intérêts",
-        "penalties": "Pénalités",
+        "penalties": "Sanctions",
         "fees": "Frais",
         "total_payable": "Total à payer (I)",
         "importer_total": "Total à payer par l'importateur",
@@ -143,8 +143,8 @@ _TYPES = {
     },
     "fr": {
         "DECLARATION": "Déclaration", "REASSESSMENT": "Réévaluation (B2)", "PAYMENT": "Paiement",
-        "CREDIT": "Crédit (remboursement)", "OFFSET": "Compensation", "DISBURSEMENT": "Versement",
-        "INTEREST": "Intérêts", "PENALTY": "Pénalité", "FEE": "Frais", "CORRECTION": "Correction",
+        "CREDIT": "Crédit (remboursement)", "OFFSET": "Compensation", "DISBURSEMENT": "Décaissement",
+        "INTEREST": "Intérêts", "PENALTY": "Sanction", "FEE": "Frais", "CORRECTION": "Correction",
     },
 }
 _COMPONENTS = {
@@ -155,7 +155,7 @@ _KINDS = {
     "en": {"payment": "unapplied payment", "interim": "interim payment", "credit": "refund", "interest": "interest",
            "penalty": "late-payment penalty", "fee": "administrative fee", "adjustment": "B2 reassessment"},
     "fr": {"payment": "paiement non appliqué", "interim": "paiement provisoire", "credit": "remboursement", "interest": "intérêts",
-           "penalty": "pénalité pour paiement en retard", "fee": "frais administratifs", "adjustment": "réévaluation B2"},
+           "penalty": "sanction pour paiement en retard", "fee": "frais administratifs", "adjustment": "réévaluation B2"},
 }
 
 

@@ -64,7 +64,7 @@ _TYPES = {
     },
     "fr": {
         "payment_applied": "Paiement appliqué", "payment_set_aside": "Paiement mis de côté", "payment_refused": "Paiement refusé",
-        "arrears": "Arrérages", "disbursement": "Versement", "security_exceeded": "Garantie dépassée",
+        "arrears": "Arriérés", "disbursement": "Décaissement", "security_exceeded": "Garantie dépassée",
         "relationship_granted": "Relation accordée", "relationship_changed": "Relation modifiée",
         "relationship_ended": "Relation terminée", "suspense_applied": "Paiement appliqué après mise de côté",
         "suspense_returned": "Paiement retourné",
@@ -89,8 +89,8 @@ _SUBJECTS = {
         "payment_applied": "Votre paiement {trace} a été appliqué",
         "payment_set_aside": "Une partie de votre paiement {trace} a été mise de côté",
         "payment_refused": "Votre paiement {trace} a été refusé",
-        "arrears": "Avis d'arrérages pour le compte {account}",
-        "disbursement": "Versement de {amount} du compte {account}",
+        "arrears": "Avis d'arriérés pour le compte {account}",
+        "disbursement": "Décaissement de {amount} du compte {account}",
         "security_exceeded": "Compte de garantie {asec} : garantie dépassée",
         "relationship_granted": "Relation avec {other} accordée",
         "relationship_changed": "Relation avec {other} modifiée",
@@ -141,9 +141,9 @@ _BODIES = {
                              "le compte {target} n'a pu être appliqué et a été retourné à votre institution financière le {date}.\n"
                              "Motif : {reason}\n",
         "arrears": "Le compte {account} est en souffrance : le solde exigible le {due_date} n'est toujours pas payé.\n"
-                   "Montant en souffrance : {overdue}\nPénalités : {penalties}\nIntérêts au {as_of} : {interest}\nTotal : {total}\n"
+                   "Montant en souffrance : {overdue}\nSanctions pour paiement en retard : {penalties}\nIntérêts au {as_of} : {interest}\nTotal : {total}\n"
                    "Payez le total dès maintenant pour éviter d'autres intérêts et des mesures de recouvrement.\n",
-        "disbursement": "Un solde créditeur de {amount} au compte {account} a été versé à la clôture de la période {period} ({why}).\n",
+        "disbursement": "Un solde créditeur de {amount} au compte {account} a été décaissé à la clôture de la période {period} ({why}).\n",
         "security_exceeded": "Le {as_of}, les montants garantis par le compte de garantie {asec} ({utilization}) dépassaient la "
                              "garantie déposée ({security}). Faites un paiement provisoire ou augmentez la garantie.\n",
         "relationship": "{provider} ({provider_bn9}) {verb} à agir pour {client} ({client_bn9}).\n"

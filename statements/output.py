@@ -30,8 +30,8 @@ __all__ = ["Output", "RunReport", "emit", "FORMATS"]
 log = structlog.get_logger("statements")
 
 FORMATS = ("xml", "html", "pdf")
-_RENDER = {"xml": lambda doc, view: to_xml(doc), "html": lambda doc, view: render_html(doc, view=view),
-           "pdf": lambda doc, view: render_pdf(doc, view=view)}
+_RENDER = {"xml": lambda doc, view, paper: to_xml(doc), "html": lambda doc, view, paper: render_html(doc, view=view),
+           "pdf": lambda doc, view, paper: render_pdf(doc, view=view, paper=paper)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +75,9 @@ class RunReport:
                 f"{self.written} files written, {self.unchanged} unchanged")
 
 
-def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: tuple[str, ...] = FORMATS) -> RunReport:
-    """Number, render and write every document of `documents` into `out`."""
+def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: tuple[str, ...] = FORMATS, *,
+         paper: str = "letter") -> RunReport:
+    """Number, render and write every document of `documents` into `out` (PDFs on `paper`)."""
     out.mkdir(parents=True, exist_ok=True)
     unknown = set(formats) - set(FORMATS)
     if unknown:
@@ -90,7 +91,7 @@ def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: t
         view = view_of(doc) if {"html", "pdf"} & set(formats) else None  # one wording for both renderings
         for fmt in formats:
             path = out / f"{stem}.{fmt}"
-            written = write_if_changed(path, _RENDER[fmt](doc, view))
+            written = write_if_changed(path, _RENDER[fmt](doc, view, paper))
             if written:
                 report.written += 1
             else:

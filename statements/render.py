@@ -40,7 +40,9 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
     total: tuple[str, str] | None = None
-    widths: tuple[int, ...] = (20, 30, 34, 50, 20, 10, 26)
+    # date, type, reference ("trace / transaction number" whole: 17 + 3 + 14 characters), description,
+    # due date, status, amount — 190 mm, the text width of A4 and (with room to spare) of Letter
+    widths: tuple[int, ...] = (17, 24, 50, 41, 17, 11, 30)
     empty: str = ""
 
 
@@ -192,8 +194,8 @@ def pdf_text(text: str) -> str:
 
 
 class _Pdf(FPDF):
-    def __init__(self, view: View) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
+    def __init__(self, view: View, paper: str = "letter") -> None:
+        super().__init__(orientation="P", unit="mm", format={"letter": "Letter", "a4": "A4"}[paper])
         self.view = view
         self.set_margins(10, 12, 10)
         self.set_auto_page_break(True, margin=15)
@@ -213,9 +215,10 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
     return text + "..."
 
 
-def render_pdf(doc: Document, language: str | None = None, *, view: View | None = None) -> bytes:
+def render_pdf(doc: Document, language: str | None = None, *, view: View | None = None, paper: str = "letter") -> bytes:
+    """The document as a PDF, on Letter paper (`paper="a4"` by option)."""
     view = view or view_of(doc, language)
-    pdf = _Pdf(view)
+    pdf = _Pdf(view, paper)
     pdf.set_title(pdf_text(f"{view.title} {document_id(doc)}"))
     pdf.set_producer("CARM payments engine")
     pdf.set_creator("statements")

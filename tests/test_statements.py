@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -19,7 +20,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from ledger.model import Entry, JournalLine, NewItem, Plan
-from statements import InvalidDocument, to_xml
+from statements import InvalidDocument, issue_daily_notices, to_xml
 from statements.model import DailyAccount, DailyNotice, Holder, Party
 from store.journal import balance, write_plan
 from store.ledger import load_reference
@@ -38,6 +39,7 @@ from .statements_helpers import (
     MANY,
     O1,
     OTHER,
+    POLICY,
     accounts,
     at,
     cents,
@@ -109,6 +111,26 @@ def test_a_daily_notice_reports_the_previous_business_day_in_three_sections(worl
     assert cents(account, "ClosingBalance") == 10000 + 20000 + interest + 99629
     with world.begin() as conn:
         assert cents(account, "ClosingBalance") == balance(conn, A1, date(2026, 11, 5))
+
+
+def test_the_daily_notice_pdf_is_on_letter_paper_and_shows_every_reference_whole(world, tmp_path):
+    """Issue 10, item 15: a Canadian recipient's PDF is on Letter paper (612 × 792 pt), A4 by the
+    policy's `paper`; every transaction number is drawn whole — a payment's "trace / transaction"
+    reference was cut to "NBK… / 12…"."""
+    _direct_importer(world)
+    # a bank's trace as long as they come (17 characters), paying a declaration: "trace / transaction"
+    pay(world, PaymentSpec("NBK20261105000099", IMPORTER, [PayLine(A1, 10_00)]), received_at=at(date(2026, 11, 5), 11), control=99)
+    report = daily(world, date(2026, 11, 6), tmp_path / "letter", formats=("xml", "pdf"))
+    (pdf,) = [p for p in report.files if p.suffix == ".pdf"]
+    data = pdf.read_bytes()
+    assert b"/MediaBox [0 0 612.00 792.00]" in data
+    drawn = pdf_text(data)
+    numbers = [n.text for n in parse(pdf.with_suffix(".xml")).iter("{*}TransactionNumber")]
+    assert numbers and all(n in drawn for n in numbers), numbers
+    assert "..." not in drawn
+    with world.begin() as conn:
+        a4 = issue_daily_notices(conn, date(2026, 11, 6), tmp_path / "a4", policy=replace(POLICY, paper="a4"), formats=("pdf",))
+    assert b"/MediaBox [0 0 595.28 841.89]" in a4.files[0].read_bytes()
 
 
 def test_no_daily_notice_after_a_weekend_day_or_a_holiday_and_the_next_one_catches_up(world, tmp_path):

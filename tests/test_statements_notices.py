@@ -50,7 +50,7 @@ def test_the_list_shows_ten_per_page_newest_first_within_a_date_range(world):
         assert (page1.total, page1.pages, len(page1.entries)) == (23, 3, 10)
         assert [e.date for e in page1.entries][:2] == [date(2026, 11, 23), date(2026, 11, 22)]
         first = page1.entries[0]
-        assert (first.account, first.type, first.subject) == (C1, "Versement", f"Versement de 23,00\xa0$ du compte {C1}")
+        assert (first.account, first.type, first.subject) == (C1, "Décaissement", f"Décaissement de 23,00\xa0$ du compte {C1}")
         assert len(list_notices(conn, bn9=CLIENT, page=3).entries) == 3
         ranged = list_notices(conn, date_from=date(2026, 11, 5), date_to=date(2026, 11, 9))
         assert ranged.total == 5 and {e.date for e in ranged.entries} == {date(2026, 11, d) for d in range(5, 10)}
@@ -83,7 +83,7 @@ def test_e_mail_goes_to_subscribers_and_urgent_notices_always(world, tmp_path):
     assert arrears["To"] == "NORTHERN IMPORTS LTD <ap@northern.example>" and arrears["Subject"] == f"[URGENT] Arrears notice for account {A1}"
     assert "Total: $300.55" in arrears.get_content()
     french = next(m for m in sent.values() if m["X-CARM-Notice"].startswith("disbursement"))
-    assert french["Subject"] == f"Versement de 1\xa0500,00\xa0$ du compte {C1}" and french["Content-Language"] == "fr-CA"
+    assert french["Subject"] == f"Décaissement de 1\xa0500,00\xa0$ du compte {C1}" and french["Content-Language"] == "fr-CA"
     assert all(name.split("-")[1] == "NOTICE" and "-20261105-" in name for name in sent)
     with world.begin() as conn:
         again = send_notices(conn, tmp_path, date_from=date(2026, 11, 5))
