@@ -35,7 +35,11 @@ def money(cents: int, language: str) -> str:
 
 
 def long_date(day: date, language: str) -> str:
-    return format_date(day, "long", locale=LOCALES[language])
+    """`December 1, 2026` / `1er décembre 2026` (French writes the first of a month as an ordinal)."""
+    text = format_date(day, "long", locale=LOCALES[language])
+    if language == "fr" and day.day == 1 and text.startswith("1 "):
+        text = "1er" + text[1:]
+    return text
 
 
 LABELS: dict[str, dict[str, str]] = {

@@ -242,7 +242,7 @@ def test_english_and_french_renderings_say_the_same_in_each_language(world, tmp_
     by_name = {p.name: p for p in report.files}
     fr_html = html.unescape(by_name[f"{CLIENT}-SOA-20261125-0001.html"].read_text(encoding="utf-8"))
     for expected in ('lang="fr"', "Relevé de compte", "Solde d'ouverture (D)", "Total à payer (I)", "Paiements, crédits et compensations",
-                     "Sommaire quotidien des déclarations exigibles le 1 décembre 2026", "2\xa0384,56\xa0$", "1\xa0850,00\xa0$",
+                     "Sommaire quotidien des déclarations exigibles le 1er décembre 2026", "2\xa0384,56\xa0$", "1\xa0850,00\xa0$",
                      "(150,00\xa0$)", "Date d'échéance du paiement", "Total à payer par le courtier", "Droits de douane", "Paiement", "Compensation"):
         assert expected in fr_html, expected
     assert "Statement of account" not in fr_html
