@@ -80,7 +80,7 @@ def plan_collections(history: AccountHistory, bn9: str, day: date, rates: Sequen
     _settle_due_dates(history, day, policy, result)
     _penalties(history, day, policy, result)
     _interest(history, day, rates, policy, result)
-    result.plan.notices += _arrears(history, bn9, day, policy)
+    result.plan.notices += _arrears(history, bn9, day, rates, policy)
     return result
 
 
@@ -194,21 +194,55 @@ def _interest_for_group(history, meta, group, movements, asec, agent, day: date,
     result.interest_cents.append(cents)
 
 
-def _arrears(history: AccountHistory, bn9: str, day: date, policy: Policy) -> list[Notice]:
+def _arrears(history: AccountHistory, bn9: str, day: date, rates: Sequence[Rate], policy: Policy) -> list[Notice]:
+    """D17-R37: one notice per due date overdue `arrears_notice_days`, stating that due date's own
+    overdue amount, its own late-payment penalty and the interest its debts bore to the notice date
+    — not every penalty and interest of the account repeated on each notice."""
     items = history.items_as_of(day)
     overdue_by_due: dict[date, int] = defaultdict(int)
     for i in items:
         overdue = i.kind in _DUE_KINDS and i.balance_cents > 0 and i.due_date and not i.under_review
         if overdue and (day - i.due_date).days >= policy.arrears_notice_days:
             overdue_by_due[i.due_date] += i.balance_cents
-    penalties = sum(i.balance_cents for i in items if i.kind == ItemKind.PENALTY and i.balance_cents > 0)
-    interest = sum(i.balance_cents for i in items if i.kind == ItemKind.INTEREST and i.balance_cents > 0)
-    return [
-        Notice(f"arrears:{history.rm15}:{due}", day, bn9, history.rm15, NoticeKind.ARREARS,
-               {"due_date": str(due), "overdue_cents": amount, "penalties_cents": penalties, "interest_cents": interest,
-                "total_cents": amount + penalties + interest, "as_of": str(day)})
-        for due, amount in sorted(overdue_by_due.items())
-    ]
+    if not overdue_by_due:
+        return []
+    open_balance = {i.key: i.balance_cents for i in items}
+    # the account's unpaid interest, shared among its due dates newest first, each up to what its own
+    # debts bore: payments reach the oldest due dates first, their interest included (decision L3)
+    unpaid_interest = sum(b for i in items if i.kind == ItemKind.INTEREST and (b := i.balance_cents) > 0)
+    notices = []
+    dues = {i.due_date for i in history.all_items() if i.kind in _DUE_KINDS and i.due_date and i.due_date < day}
+    for due in sorted(dues, reverse=True):
+        borne = _interest_borne(history, due, day, rates, policy)
+        interest = min(borne, unpaid_interest)
+        unpaid_interest -= interest
+        if due not in overdue_by_due:
+            continue
+        amount = overdue_by_due[due]
+        penalty = max(open_balance.get(f"penalty:{history.rm15}:{due}", 0), 0)
+        notices.append(Notice(f"arrears:{history.rm15}:{due}", day, bn9, history.rm15, NoticeKind.ARREARS,
+                              {"due_date": str(due), "overdue_cents": amount, "penalties_cents": penalty, "interest_cents": interest,
+                               "total_cents": amount + penalty + interest, "as_of": str(day)}))
+    return sorted(notices, key=lambda n: n.key)
+
+
+def _interest_borne(history: AccountHistory, due: date, day: date, rates: Sequence[Rate], policy: Policy) -> int:
+    """The interest the debts due on `due` bore from the day after it to the end of `day`, at full
+    precision, rounded once (their share of what `_interest` charges: compounding is linear)."""
+    keys = {i.key for i in history.all_items() if i.kind in _DUE_KINDS and i.due_date == due and not i.under_review}
+    changes: dict[date, int] = defaultdict(int)
+    for m in history.movements(upto=day):
+        if m.item_key in keys:
+            changes[max(m.day, due) + timedelta(days=1)] += m.cents
+    d = due + timedelta(days=1)
+    base = sum(c for when, c in changes.items() if when <= d)
+    days = [(d, base, 0)]
+    d += timedelta(days=1)
+    while d <= day:
+        base += changes.get(d, 0)
+        days.append((d, base, 0))
+        d += timedelta(days=1)
+    return interest_to_date(days, rates, policy)[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ billing period 2026-11 runs 2026-10-18 → 2026-11-17 and is due Tuesday
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from datetime import date, datetime
@@ -619,6 +620,26 @@ def test_the_administrative_fee_for_a_partial_non_electronic_payment(method, kin
     from ledger.posting import administrative_fee_cents
 
     assert administrative_fee_cents(method, kind, paid, due, POLICY) == fee
+
+
+def test_each_arrears_notice_states_its_own_due_dates_penalty_and_interest(world):
+    """D17-R37 (issue 10, item 8): 10,000.00 due 12-01 and 1,000.00 due 12-31, both unpaid. The
+    notice for 12-31, sent 30 days after it (2027-01-30), states 1,000.00, the 200.00 penalty of
+    that due date — not the 400.00 of both — and the interest its own debt bore from 01-01 to
+    01-30: 1,000.00 × ((1 + 0.08/365)^30 − 1) = 6.5963 → 6.60, not the whole account's interest."""
+    _owes_ten_thousand(world)
+    declare(world, dict(transaction_number=txn("12001", 71), rm15=A1, asec="12001", release_date="2026-11-30",
+                        accounting_date="2026-12-01", duty="1000.00"))
+    for day in (date(2026, 12, 31), date(2027, 1, 30)):
+        collections(world, day)
+    by_due = {json.loads(n.data)["due_date"]: json.loads(n.data) for n in notices(world, "arrears")}
+    assert by_due["2026-12-01"] == {"as_of": "2026-12-31", "due_date": "2026-12-01", "overdue_cents": 1_000_000, "penalties_cents": 20000,
+                                    "interest_cents": _compound(1_000_000, "0.08", 30), "total_cents": 1_000_000 + 20000 + 6596}
+    own = _compound(100_000, "0.08", 30)
+    assert own == 660
+    assert by_due["2026-12-31"] == {"as_of": "2027-01-30", "due_date": "2026-12-31", "overdue_cents": 100_000, "penalties_cents": 20000,
+                                    "interest_cents": own, "total_cents": 100_000 + 20000 + own}
+    ok(world)
 
 
 def test_interest_and_penalty_on_a_brokers_debt_carry_the_brokers_security_account(world):
