@@ -386,10 +386,10 @@ def _calendar(args: argparse.Namespace) -> int:
 
     periods = year_calendar(args.year, load_policy(args.settings.policy_file), args.calendar_month)
     if args.format == "ics":
-        sys.stdout.buffer.write(calendar_ics(periods, args.year, args.lang))
-        sys.stdout.flush()
+        text = calendar_ics(periods, args.year, args.lang).decode("utf-8")  # CRLF lines, as RFC 5545 wants
     else:
-        print(calendar_json(periods) if args.format == "json" else calendar_table(periods, args.lang), end="")
+        text = calendar_json(periods) if args.format == "json" else calendar_table(periods, args.lang)
+    sys.stdout.write(text)
     return EXIT_OK
 
 

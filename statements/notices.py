@@ -141,7 +141,8 @@ _BODIES = {
                              "le compte {target} n'a pu être appliqué et a été retourné à votre institution financière le {date}.\n"
                              "Motif : {reason}\n",
         "arrears": "Le compte {account} est en souffrance : le solde exigible le {due_date} n'est toujours pas payé.\n"
-                   "Montant en souffrance : {overdue}\nSanctions pour paiement en retard : {penalties}\nIntérêts au {as_of} : {interest}\nTotal : {total}\n"
+                   "Montant en souffrance : {overdue}\nSanctions pour paiement en retard : {penalties}\n"
+                   "Intérêts au {as_of} : {interest}\nTotal : {total}\n"
                    "Payez le total dès maintenant pour éviter d'autres intérêts et des mesures de recouvrement.\n",
         "disbursement": "Un solde créditeur de {amount} au compte {account} a été décaissé à la clôture de la période {period} ({why}).\n",
         "security_exceeded": "Le {as_of}, les montants garantis par le compte de garantie {asec} ({utilization}) dépassaient la "
