@@ -17,6 +17,7 @@ from lxml import etree
 from core.money import format_cents
 
 from .errors import InvalidDocument
+from .i18n import describe
 from .model import DailyAccount, DailyNotice, Document, DocumentLine, Party, Statement, StatementAccount
 
 __all__ = ["to_xml", "schema_for", "document_id", "DN_NS", "SOA_NS", "MAPPINGS"]
@@ -39,8 +40,9 @@ def document_id(doc: Document) -> str:
 
 
 class _Builder:
-    def __init__(self, ns: str) -> None:
+    def __init__(self, ns: str, language: str = "en") -> None:
         self.ns = f"{{{ns}}}"
+        self.language = language
 
     def el(self, parent, tag: str, text: object | None = None, **attrs):
         if parent is None:
@@ -72,7 +74,10 @@ class _Builder:
             self.el(node, "SecurityAccount", line.asec)
         if line.reference:
             self.el(node, "Reference", line.reference[:300])
-        self.el(node, "Description", line.description[:300])
+        # in the recipient's language: the ledger's own (English) words for an English document, the
+        # words of the French renderings for a French one (decision S10)
+        text = line.description if self.language == "en" else describe(line, self.language)
+        self.el(node, "Description", text[:300])
         if line.due_date:
             self.el(node, "DueDate", line.due_date.isoformat())
         if line.status:
@@ -87,7 +92,7 @@ class _Builder:
 
 
 def _daily(doc: DailyNotice) -> etree._Element:
-    b = _Builder(DN_NS)
+    b = _Builder(DN_NS, doc.recipient.language)
     root = b.el(None, "DailyNotice", version="1")
     b.el(root, "DocumentId", document_id(doc))
     b.el(root, "IssueDate", doc.issue_date.isoformat())
@@ -123,7 +128,7 @@ def _daily_account(b: _Builder, root, account: DailyAccount) -> None:
 
 
 def _statement(doc: Statement) -> etree._Element:
-    b = _Builder(SOA_NS)
+    b = _Builder(SOA_NS, doc.recipient.language)
     root = b.el(None, "StatementOfAccount", version="1")
     b.el(root, "DocumentId", document_id(doc))
     b.el(root, "StatementDate", doc.statement_date.isoformat())

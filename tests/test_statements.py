@@ -246,6 +246,8 @@ def test_english_and_french_renderings_say_the_same_in_each_language(world, tmp_
                      "(150,00\xa0$)", "Date d'échéance du paiement", "Total à payer par le courtier", "Droits de douane", "Paiement", "Compensation"):
         assert expected in fr_html, expected
     assert "Statement of account" not in fr_html
+    fr_xml = by_name[f"{CLIENT}-SOA-20261125-0001.xml"].read_text(encoding="utf-8")  # its descriptions in French too
+    assert "<Description>Droits de douane</Description>" in fr_xml and " on transaction " not in fr_xml
     en_html = html.unescape(by_name[f"{IMPORTER}-SOA-20261125-0001.html"].read_text(encoding="utf-8"))
     for expected in ('lang="en"', "Statement of account", "Opening balance (D)", "Total payable (I)", "$1,346.40", "($500.00)",
                      "Under review", "Payment due date", "December 1, 2026", "Late-payment penalty"):
