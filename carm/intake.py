@@ -412,10 +412,9 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
         "replayed": outcome.replayed,
         "documents": sorted([name for name, _ in outcome.documents.values()] + reports),
         "sets": [s.summary_line() for s in outcome.sets],
-        "sets_accepted": sum(1 for s in outcome.sets if s.interchange.usable and s.group.ack_code != "R" and s.result.accepted),
-        "sets_rejected": sum(1 for s in outcome.sets if not (s.interchange.usable and s.group.ack_code != "R" and s.result.accepted)),
-        "rejections": [s.summary_line() for s in outcome.sets
-                       if not (s.interchange.usable and s.group.ack_code != "R" and s.result.accepted)][:_REJECTIONS_SHOWN],
+        "sets_accepted": sum(1 for s in outcome.sets if s.accepted),
+        "sets_rejected": sum(1 for s in outcome.sets if not s.accepted),
+        "rejections": [s.summary_line() for s in outcome.sets if not s.accepted][:_REJECTIONS_SHOWN],
         "posted": [{"trace": p.trace, "status": p.status, "applied_cents": p.applied_cents,
                     "credit_cents": p.credit_cents, "suspense_cents": p.suspense_cents} for p in done.posted],
     }

@@ -41,10 +41,6 @@ DEFAULT_ARGS = {
     "pool": os.environ.get("CARM_AIRFLOW_POOL", "carm_db"),
 }
 
-#: The pool every task runs in (see DEFAULT_ARGS) and its default size.
-POOL = DEFAULT_ARGS["pool"]
-POOL_SLOTS = 4
-
 #: The ledger's journal: payments, declarations, penalties and interest post to it.
 LEDGER = Asset("carm://ledger/journal")
 #: A billing period has been closed (offsetting done, balances snapshotted).

@@ -63,6 +63,12 @@ class SetOutcome:
     def payment(self) -> Payment | None:
         return self.result.payload
 
+    @property
+    def accepted(self) -> bool:
+        """Whether the set's 997 is positive: envelope, group and set accepted (a refusal decided
+        before the 997 rejects the set there, so this is the proof of payment, memo §30)."""
+        return self.interchange.usable and self.group.ack_code != "R" and self.result.accepted
+
     def summary(self) -> dict:
         ic, group, st, verdict = self.interchange, self.group, self.result, self.verdict
         row: dict = {
