@@ -106,6 +106,11 @@ def _settle_due_dates(history: AccountHistory, day: date, policy: Policy, result
             result.settlements += 1
 
 
+def _penalty_key(rm15: str, due: date) -> str:
+    """The late-payment penalty of an account's due date: one item, and the key of its entry."""
+    return f"penalty:{rm15}:{due}"
+
+
 def _penalties(history: AccountHistory, day: date, policy: Policy, result: AccountCollections) -> None:
     rm15 = history.rm15
     due_dates = sorted({
@@ -113,7 +118,7 @@ def _penalties(history: AccountHistory, day: date, policy: Policy, result: Accou
         if i.kind in _DUE_KINDS and i.due_date is not None and i.due_date < day and not i.under_review
     })
     for due in due_dates:
-        key = f"penalty:{rm15}:{due}"
+        key = _penalty_key(rm15, due)
         if history.has_item(key):
             continue
         unpaid_items = [i for i in history.items_as_of(due) if i.due_date == due and i.kind in _DUE_KINDS and i.balance_cents > 0]
@@ -169,16 +174,7 @@ def _interest_for_group(history, meta, group, movements, asec, agent, day: date,
             principal_from[max(m.day, meta[m.item_key].due_date) + timedelta(days=1)] += m.cents
         elif m.item_key in charges and m.entry_key != m.item_key:
             paid_from[m.day + timedelta(days=1)] -= m.cents
-    base = sum(c for d, c in principal_from.items() if d <= start)
-    paid = sum(c for d, c in paid_from.items() if d <= start)
-    days: list[tuple[date, int, int]] = [(start, base, paid)]
-    d = start + timedelta(days=1)
-    while d <= day:
-        base += principal_from.get(d, 0)
-        paid += paid_from.get(d, 0)
-        days.append((d, base, paid))
-        d += timedelta(days=1)
-    owed, missing = interest_to_date(days, rates, policy)
+    owed, missing = interest_to_date(_day_bases(start, day, principal_from, paid_from), rates, policy)
     if missing:
         result.problems.append(Problem("no-rate", f"no prescribed rate for {missing[0]}…{missing[-1]}", rm15, "D17-R33"))
     cents = owed - charged
@@ -219,7 +215,7 @@ def _arrears(history: AccountHistory, bn9: str, day: date, rates: Sequence[Rate]
         if due not in overdue_by_due:
             continue
         amount = overdue_by_due[due]
-        penalty = max(open_balance.get(f"penalty:{history.rm15}:{due}", 0), 0)
+        penalty = max(open_balance.get(_penalty_key(history.rm15, due), 0), 0)
         notices.append(Notice(f"arrears:{history.rm15}:{due}", day, bn9, history.rm15, NoticeKind.ARREARS,
                               {"due_date": str(due), "overdue_cents": amount, "penalties_cents": penalty, "interest_cents": interest,
                                "total_cents": amount + penalty + interest, "as_of": str(day)}))
@@ -234,15 +230,22 @@ def _interest_borne(history: AccountHistory, due: date, day: date, rates: Sequen
     for m in history.movements(upto=day):
         if m.item_key in keys:
             changes[max(m.day, due) + timedelta(days=1)] += m.cents
-    d = due + timedelta(days=1)
-    base = sum(c for when, c in changes.items() if when <= d)
-    days = [(d, base, 0)]
-    d += timedelta(days=1)
-    while d <= day:
-        base += changes.get(d, 0)
-        days.append((d, base, 0))
+    return interest_to_date(_day_bases(due + timedelta(days=1), day, changes, {}), rates, policy)[0]
+
+
+def _day_bases(start: date, end: date, principal_from: dict[date, int], paid_from: dict[date, int]) -> list[tuple[date, int, int]]:
+    """(day, overdue principal, interest paid) at the start of each day from `start` to `end`, from
+    the changes dated by the day they start to count."""
+    base = sum(c for d, c in principal_from.items() if d <= start)
+    paid = sum(c for d, c in paid_from.items() if d <= start)
+    days = [(start, base, paid)]
+    d = start + timedelta(days=1)
+    while d <= end:
+        base += principal_from.get(d, 0)
+        paid += paid_from.get(d, 0)
+        days.append((d, base, paid))
         d += timedelta(days=1)
-    return interest_to_date(days, rates, policy)[0]
+    return days
 
 
 @dataclass(frozen=True, slots=True)
