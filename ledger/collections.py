@@ -178,10 +178,10 @@ def _interest_for_group(history, meta, group, movements, asec, agent, day: date,
     if missing:
         result.problems.append(Problem("no-rate", f"no prescribed rate for {missing[0]}…{missing[-1]}", rm15, "D17-R33"))
     cents = owed - charged
-    if cents <= 0:
+    key = f"interest:{rm15}:{asec or '-'}:{day}"
+    if cents <= 0 or history.has_entry(key):  # the day was charged already: a change since waits for the next day's run
         return
     since = max([start, *(meta[k].posted_on + timedelta(days=1) for k in charges)])
-    key = f"interest:{rm15}:{asec or '-'}:{day}"
     charge = NewItem(key=key, rm15=rm15, kind=ItemKind.INTEREST, posted_on=day, due_date=day, asec=asec, agent_bn9=agent,
                      description=f"interest {since} to {day}")
     entry = Entry(key, day, Reason.INTEREST, f"interest {since}..{day} on {rm15}",

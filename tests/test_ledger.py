@@ -446,6 +446,25 @@ def test_any_schedule_of_collections_charges_the_interest_of_one_run_at_the_end(
     assert charged[0] == charged[1]
 
 
+def test_running_collections_again_on_a_day_changes_nothing_even_when_the_rates_changed(world):
+    """Re-running a day changes nothing: a higher rate loaded afterwards for past days does not post
+    a second interest item under the day's key (it would conflict with the first); the next day's
+    run charges the difference, because the total is worked out again over the whole history.
+    10,000.00 due 12-01: 12-02 … 12-11 at 8 % = 21.94; with 11 % from 12-06 instead, 12-02 … 12-12
+    = 10,000.00 × ((1 + 0.08/365)^4 × (1 + 0.11/365)^7 − 1) = 29.90, so 12-12 posts 29.90 − 21.94."""
+    _owes_ten_thousand(world)
+    assert collections(world, date(2026, 12, 11)).interest_cents == 2194
+    with world.begin() as conn:
+        load_reference(conn, {"interest_rates": [{"effective_from": "2026-12-06", "prescribed_rate": "5.00"}]})
+    again = collections(world, date(2026, 12, 11))
+    assert (again.interest_items, again.interest_cents) == (0, 0)
+    exact = Decimal(1_000_000) * ((1 + Decimal("0.08") / 365) ** 4 * (1 + Decimal("0.11") / 365) ** 7 - 1)
+    total = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    assert total == 2990
+    assert collections(world, date(2026, 12, 12)).interest_cents == total - 2194
+    ok(world)
+
+
 def test_a_payment_received_on_a_weekend_counts_for_the_next_business_day(world):
     """D17-R32: received Sunday 12-06 → counts for Monday 12-07: 6 days of interest on the principal
     (12-02 … 12-07), 13.16…, which then bears interest itself 12-08 … 12-11: 13.1641… → 13.17."""
