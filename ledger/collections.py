@@ -207,7 +207,8 @@ def _arrears(history: AccountHistory, bn9: str, day: date, rates: Sequence[Rate]
     # debts bore: payments reach the oldest due dates first, their interest included (decision L3)
     unpaid_interest = sum(b for i in items if i.kind == ItemKind.INTEREST and (b := i.balance_cents) > 0)
     notices = []
-    dues = {i.due_date for i in history.all_items() if i.kind in _DUE_KINDS and i.due_date and i.due_date < day}
+    oldest = min(overdue_by_due)  # older due dates come after it newest first: they change no notice
+    dues = {i.due_date for i in history.all_items() if i.kind in _DUE_KINDS and i.due_date and oldest <= i.due_date < day}
     for due in sorted(dues, reverse=True):
         borne = _interest_borne(history, due, day, rates, policy)
         interest = min(borne, unpaid_interest)
