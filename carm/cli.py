@@ -6,6 +6,7 @@
     carm reference load FILE
     carm declarations load FILE
     carm payments ingest FILE --out DIR [--json]
+    carm payments cheque NUMBER --payer BN9 --line RM15=AMOUNT[:ASEC] [--kind SOA|ADV|INT] [--certified]
     carm account show RM15 [--as-of DATE] [--json]
     carm period close PERIOD
     carm collections run --date DATE
@@ -34,7 +35,8 @@ from sqlalchemy.exc import OperationalError
 from core import clock
 from core.errors import CarmError
 from core.files import atomic_write
-from core.money import format_cents
+from core.identifiers import asec_problem, bn9_problem, rm15_problem
+from core.money import format_cents, parse_amount
 from core.problems import Problem
 from core.settings import Settings
 
@@ -102,6 +104,16 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--json", action="store_true", help="one JSON object per set instead of a line")
     ingest.add_argument("--received-at", type=_datetime, help="receipt time (ISO 8601; default: the file's modification time)")
     ingest.set_defaults(func=_payments_ingest)
+    cheque = pay.add_parser("cheque", help="enter a cheque received at headquarters (D17-R26): judged and posted as an 820 payment")
+    cheque.add_argument("number", type=_cheque_number, help="the cheque's serial number")
+    cheque.add_argument("--payer", required=True, type=_bn9, help="the payer's BN9 (written on the back of the cheque)")
+    cheque.add_argument("--line", dest="lines", action="append", required=True, type=_cheque_line, metavar="RM15=AMOUNT[:ASEC]",
+                        help="an account it pays and the amount for it (repeat for each account)")
+    cheque.add_argument("--kind", choices=("SOA", "ADV", "INT"), default="SOA", help="statement, advance or interim payment (D17-R22)")
+    cheque.add_argument("--asec", type=_asec, help="the payer's security account number, when it writes one")
+    cheque.add_argument("--certified", action="store_true", help="a certified cheque (D17-R26)")
+    cheque.add_argument("--received-at", type=_datetime, help="when it reached headquarters (ISO 8601; default: now)")
+    cheque.set_defaults(func=_payments_cheque)
 
     acct = sub.add_parser("account", help="customs accounts").add_subparsers(dest="command", required=True, parser_class=_Parser)
     show = acct.add_parser("show", help="balance, open items, credits, suspense and standing of an RM15 account")
@@ -344,6 +356,63 @@ def _payments_ingest(args: argparse.Namespace) -> int:
             print(f"posted {p.trace}: {p.status}, applied {_money(p.applied_cents)}, left as credit "
                   f"{_money(p.credit_cents)}, in suspense {_money(p.suspense_cents)}")
     return done.outcome.exit_code
+
+
+def _cheque_line(text: str) -> tuple[str, int, str | None]:
+    account, _, rest = text.partition("=")
+    amount, _, asec = rest.partition(":")
+    cents = parse_amount(amount)
+    if not account or cents is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not RM15=AMOUNT[:ASEC] (an amount like 1234.56)")
+    problem = rm15_problem(account) or (asec_problem(asec) if asec else None)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return account, cents, asec or None
+
+
+def _bn9(text: str) -> str:
+    problem = bn9_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return text
+
+
+def _asec(text: str) -> str:
+    problem = asec_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return text
+
+
+def _cheque_number(text: str) -> str:
+    if not (text.isascii() and text.isdigit() and 1 <= len(text) <= 20):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a cheque serial number (1 to 20 digits)")
+    return text
+
+
+def _payments_cheque(args: argparse.Namespace) -> int:
+    from ledger.channels import Cheque
+    from store.channels import receive_cheque
+
+    cheque = Cheque(number=args.number, payer_bn9=args.payer, kind=args.kind, lines=tuple(args.lines),
+                    received_at=args.received_at or clock.now(), certified=args.certified, payer_asec=args.asec)
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = receive_cheque(conn, cheque, policy=runtime.policy)
+    if done.posted is None:
+        print(f"cheque {cheque.trace} was entered before ({done.earlier_status}): nothing done")
+        return EXIT_OK if done.earlier_status == "posted" else EXIT_REJECTED
+    if done.verdict.refusals:
+        print(f"cheque {cheque.trace} refused ({done.posted.status}), return it to the payer:")
+        for finding in done.verdict.refusals:
+            print(f"  {finding.message} ({finding.rule})")
+        return EXIT_REJECTED
+    p = done.posted
+    print(f"cheque {cheque.trace}: {p.status}, applied {_money(p.applied_cents)}, left as credit {_money(p.credit_cents)}, "
+          f"in suspense {_money(p.suspense_cents)}, administrative fee {_money(done.fee_cents)}")
+    for lv in done.verdict.lines:
+        for finding in lv.findings:
+            print(f"  line {lv.line.number} ({lv.line.rm15}) held in suspense: {finding.message}")
+    return EXIT_OK if done.verdict.code == "TA" else EXIT_REJECTED
 
 
 def _money(cents: int) -> str:

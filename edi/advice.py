@@ -139,8 +139,11 @@ class PaymentVerdict:
 Check = Callable[[Payment], tuple[list[Finding], dict[int, list[Finding]]]]
 
 
-def _syntax_free_checks(payment: Payment, max_payment_cents: int) -> tuple[list[Finding], dict[int, list[Finding]]]:
-    """The checks that need no account data: total, ceiling, currency, method, kind, check digits, INT ASEC."""
+def _syntax_free_checks(
+    payment: Payment, max_payment_cents: int, methods: frozenset[str] = ACCEPTED_METHODS
+) -> tuple[list[Finding], dict[int, list[Finding]]]:
+    """The checks that need no account data: total, ceiling, currency, method (`methods`: what the
+    channel takes), kind, check digits, INT ASEC."""
     refusals: list[Finding] = []
     if payment.total_cents <= 0:
         refusals.append(Finding("012", "payment total must be above zero", "BPR", payment.position_of("BPR"), 2, "782",
@@ -148,12 +151,13 @@ def _syntax_free_checks(payment: Payment, max_payment_cents: int) -> tuple[list[
     elif payment.total_cents > max_payment_cents:
         refusals.append(Finding("012", f"payment total above the agency's ceiling of {format_cents(max_payment_cents)}", "BPR",
                                 payment.position_of("BPR"), 2, "782", format_x12_amount(payment.total_cents), "decision E18"))
-    if payment.method == "CHK":
-        refusals.append(Finding("012", "cheques are not taken by EDI: mail them to headquarters", "BPR", payment.position_of("BPR"), 4, "591",
-                                payment.method, "D17-R26"))
-    elif payment.method not in ACCEPTED_METHODS:
-        refusals.append(Finding("012", f"payment method {payment.method} is not accepted", "BPR", payment.position_of("BPR"), 4, "591",
-                                payment.method, "D17-R27"))
+    if payment.method not in methods:
+        if payment.method == "CHK":
+            refusals.append(Finding("012", "cheques are not taken by EDI: mail them to headquarters", "BPR", payment.position_of("BPR"), 4,
+                                    "591", payment.method, "D17-R26"))
+        else:
+            refusals.append(Finding("012", f"payment method {payment.method} is not accepted", "BPR", payment.position_of("BPR"), 4, "591",
+                                    payment.method, "D17-R27"))
     if payment.currency is not None and payment.currency != "CAD":
         refusals.append(Finding("012", f"currency {payment.currency} is not accepted - CAD only", "CUR", payment.position_of("CUR"), 2, "100",
                                 payment.currency, "D17-R29"))
@@ -204,10 +208,17 @@ def _syntax_free_checks(payment: Payment, max_payment_cents: int) -> tuple[list[
     return refusals, per_line
 
 
-def judge(payment: Payment, checks: Sequence[Check] = (), *, max_payment_cents: int = DEFAULT_LIMITS.max_payment_cents) -> PaymentVerdict:
+def judge(
+    payment: Payment,
+    checks: Sequence[Check] = (),
+    *,
+    max_payment_cents: int = DEFAULT_LIMITS.max_payment_cents,
+    methods: frozenset[str] = ACCEPTED_METHODS,
+) -> PaymentVerdict:
     """Run the account-free checks, then `checks` (the ledger's), and merge their findings;
-    a total above `max_payment_cents` is refused (`edi.limits`)."""
-    refusals, per_line = _syntax_free_checks(payment, max_payment_cents)
+    a total above `max_payment_cents` is refused (`edi.limits`); `methods` are the payment methods
+    the channel takes (the 820's by default; a cheque entered at headquarters is judged with `CHK`)."""
+    refusals, per_line = _syntax_free_checks(payment, max_payment_cents, methods)
     for check in checks:
         more_refusals, more_lines = check(payment)
         refusals += more_refusals

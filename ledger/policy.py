@@ -46,6 +46,10 @@ class Policy:
         disbursement_months_in_credit: or after this many consecutive closes in credit (D17-R13: 2).
         admin_fee_cents: fee for a partial non-electronic payment (D17-R34).
         electronic_methods: methods that never bear the administrative fee.
+        electronic_only_above_cents: a monthly balance above this must be paid electronically
+            (D17-R24: $50,000); a cheque for such an account is refused.
+        certified_cheque_above_cents: a payer without a security account must certify a cheque
+            above this (D17-R26 b: $5,000).
         arrears_notice_days: days overdue before an arrears notice (D17-R37: 30).
         allocation_order: item kinds in the order a payment reaches them within one due date.
         paper: the paper size of PDF documents — "letter" (Canadian recipients) or "a4".
@@ -68,6 +72,8 @@ class Policy:
     disbursement_months_in_credit: int = 2
     admin_fee_cents: int = 25_00
     electronic_methods: frozenset[str] = frozenset({"ACH", "BOP", "PAD", "CARD", "INTERAC"})
+    electronic_only_above_cents: int = 50_000_00
+    certified_cheque_above_cents: int = 5_000_00
     arrears_notice_days: int = 30
     allocation_order: tuple[str, ...] = ("declaration", "adjustment", "interest", "penalty", "fee")
     transaction_check_digit: str = "none"

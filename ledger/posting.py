@@ -20,22 +20,22 @@ Each plan also carries the `payment` and `payment_line` records and the payer's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from core.identifiers import is_valid_bn9
 from edi.advice import PaymentVerdict
 from edi.payments import Payment
 
-from .calendar import payment_day
+from .calendar import Period, payment_day, period_of
 from .model import Account, Entry, Item, ItemKind, JournalLine, NewItem, Notice, NoticeKind, PaymentStatus, Plan, Reason
 from .policy import COMPONENTS, Policy
 from .snapshot import Snapshot
 
 __all__ = [
     "PaymentRecord", "PaymentLineRecord", "PostedPayment", "PaymentPlan",
-    "allocation_order", "administrative_fee_cents", "open_debts", "apply_to_debts", "plan_payments",
+    "allocation_order", "administrative_fee_cents", "statement_balances", "last_statement", "open_debts", "apply_to_debts", "plan_payments",
 ]
 
 
@@ -64,10 +64,31 @@ def allocation_order(policy: Policy):
 def administrative_fee_cents(method: str, kind: str, paid_cents: int, balance_due_cents: int, policy: Policy) -> int:
     """D17-R34: a partial payment of a statement balance may bring an administrative fee
     (manual allocation); waived when paid electronically.  The 820 carries only electronic
-    methods (ACH, BOP), so EDI payments never bear it; other channels would."""
+    methods (ACH, BOP), so EDI payments never bear it; a cheque entered at headquarters
+    (`ledger.channels`) may."""
     if kind != "SOA" or method in policy.electronic_methods or paid_cents >= balance_due_cents:
         return 0
     return policy.admin_fee_cents
+
+
+def last_statement(day: date, policy: Policy, calendar_month: bool = False) -> Period:
+    """The billing period whose statement is the latest issued on or before `day`."""
+    period = period_of(day, policy, calendar_month)
+    while True:
+        period = period_of(period.start - timedelta(days=1), policy, calendar_month)
+        if period.statement_date <= day:
+            return period
+
+
+def statement_balances(snapshot: Snapshot, rm15s: Iterable[str], day: date, policy: Policy) -> dict[str, int]:
+    """D17-R34 « l'intégralité du solde de leur compte »: what each account still owes of what its
+    latest statement as of `day` billed — its open debt posted on or before that period's end
+    (decision L24)."""
+    balances: dict[str, int] = {}
+    for rm15 in sorted(set(rm15s)):
+        end = last_statement(day, policy, rm15 in policy.calendar_month_accounts).end
+        balances[rm15] = sum(it.balance_cents for it in snapshot.items(rm15) if it.balance_cents > 0 and it.posted_on <= end)
+    return balances
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,23 +253,24 @@ def plan_payment(
     if not verdict.refusals:
         status = PaymentStatus.POSTED
         lines.append(JournalLine(Account.BANK, debit_cents=p.total_cents, party=fi, trace=p.trace))
-        due_before = 0
+        billed: dict[str, int] = {}
         if p.method not in policy.electronic_methods:
-            accounts = {lv.line.rm15 for lv in verdict.applicable_lines}
-            due_before = sum(it.balance_cents for it in snapshot.items(accounts)
-                             if it.balance_cents > 0 and it.due_date is not None and it.due_date <= day)
+            billed = statement_balances(snapshot, (lv.line.rm15 for lv in verdict.applicable_lines), day, policy)
         allocation = _allocate(p, verdict, day, snapshot, policy, is_broker)
         lines += allocation.lines
         plan.items += allocation.items
         records, applied, credit = allocation.records, allocation.applied_cents, allocation.credit_cents
-        fee = administrative_fee_cents(p.method, p.kind, applied + credit, due_before, policy)
-        if fee and verdict.applicable_lines:
-            rm15 = verdict.applicable_lines[0].line.rm15
-            fee_item = NewItem(key=f"fee:{fi}:{p.trace}", rm15=rm15, kind=ItemKind.FEE, posted_on=day, due_date=day,
-                               description=f"administrative fee: partial non-electronic payment {p.trace}")
-            plan.items.append(fee_item)
-            lines += [JournalLine(Account.AR, debit_cents=fee, rm15=rm15, item_key=fee_item.key),
-                      JournalLine(Account.FEE, credit_cents=fee, rm15=rm15)]
+        for rm15, balance in billed.items():
+            paid = sum(lv.line.amount_cents for lv in verdict.applicable_lines if lv.line.rm15 == rm15)
+            fee = administrative_fee_cents(p.method, p.kind, paid, balance, policy)
+            if fee:
+                # due with the statement it appears on (D17-R35: « apparaîtront dans le solde mensuel »)
+                due = period_of(day, policy, rm15 in policy.calendar_month_accounts).due_date
+                fee_item = NewItem(key=f"fee:{fi}:{p.trace}:{rm15}", rm15=rm15, kind=ItemKind.FEE, posted_on=day, due_date=due,
+                                   description=f"administrative fee: partial non-electronic payment {p.trace}")
+                plan.items.append(fee_item)
+                lines += [JournalLine(Account.AR, debit_cents=fee, rm15=rm15, item_key=fee_item.key),
+                          JournalLine(Account.FEE, credit_cents=fee, rm15=rm15)]
         if verdict.suspense_cents:
             lines.append(JournalLine(Account.SUSPENSE, credit_cents=verdict.suspense_cents, party=p.payer_bn9, trace=p.trace))
     entry_key = None
