@@ -26,7 +26,6 @@ from .statements_helpers import (
     BROKER,
     C1,
     C2,
-    IMPORTER,
     O1,
     POLICY,
     accounts,

@@ -16,6 +16,12 @@ branch_labels = None
 depends_on = None
 
 
+def _pkey_named_after_the_table(built_as: str) -> None:
+    """PostgreSQL names a primary key after the table it was created as: give it the usual name."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"ALTER TABLE period_close RENAME CONSTRAINT {built_as}_pkey TO period_close_pkey")
+
+
 def upgrade() -> None:
     with op.batch_alter_table("program_account") as batch:
         batch.add_column(sa.Column("province", sa.String(2), nullable=True))
@@ -30,6 +36,7 @@ def upgrade() -> None:
     op.execute("INSERT INTO period_close_new (period, calendar_month, closed_at) SELECT period, false, closed_at FROM period_close")
     op.drop_table("period_close")
     op.rename_table("period_close_new", "period_close")
+    _pkey_named_after_the_table("period_close_new")
 
 
 def downgrade() -> None:
@@ -42,5 +49,6 @@ def downgrade() -> None:
     op.execute("INSERT INTO period_close_old (period, closed_at) SELECT period, closed_at FROM period_close WHERE NOT calendar_month")
     op.drop_table("period_close")
     op.rename_table("period_close_old", "period_close")
+    _pkey_named_after_the_table("period_close_old")
     with op.batch_alter_table("program_account") as batch:
         batch.drop_column("province")
