@@ -19,7 +19,7 @@ from statements import issue_daily_notices, run_statements
 from store.ledger import close_period, load_reference
 from store.schema import account_period, period_close, program_account
 
-from .ledger_helpers import AT, declare, txn
+from .ledger_helpers import AT, declare, items, txn
 from .statements_helpers import (
     A1,
     A2,
@@ -302,3 +302,16 @@ def test_an_operator_closes_a_calendar_month_by_hand(tmp_path):
     again = carm("period", "close", "2027-05", "--calendar-month", home=tmp_path)
     assert first.stdout.strip() == "period 2027-05 (calendar month) closed: 0 accounts, 0 offsets (0.00), 0 disbursements (0.00)"
     assert again.stdout.strip() == "period 2027-05 (calendar month) was already closed: nothing changed"
+
+
+def test_an_account_the_policy_lists_is_billed_by_calendar_month_everywhere(world):
+    """Decision L17: `calendar_month_accounts` in the policy bills A2 by calendar month exactly as its
+    reference data would — its declaration accounted 2027-05-26 is due 2027-06-14 (the 10th weekday
+    after 05-31), not 2027-07-02 (after 06-17), and only the calendar-month close takes it."""
+    policy = Policy(calendar_month_accounts=frozenset({A2}))
+    assert declare(world, dict(transaction_number=txn("12001", 1), rm15=A2, asec="12001", release_date="2027-05-26",
+                               accounting_date="2027-05-26", duty="50.00"), policy=policy).problems == []
+    assert [(i.kind, i.due_date, i.balance_cents) for i in items(world, A2)] == [("declaration", date(2027, 6, 14), 50_00)]
+    with world.begin() as conn:
+        assert close_period(conn, "2027-05", policy=policy, at=AT).accounts == 10
+        assert close_period(conn, "2027-05", policy=policy, at=AT, calendar_month=True).accounts == 1
