@@ -388,7 +388,7 @@ def _calendar(args: argparse.Namespace) -> int:
 
     periods = year_calendar(args.year, load_policy(args.settings.policy_file), args.calendar_month)
     if args.format == "ics":
-        text = calendar_ics(periods, args.year, args.lang).decode("utf-8")  # CRLF lines, as RFC 5545 wants
+        text = calendar_ics(periods, args.year, args.lang, args.calendar_month).decode("utf-8")  # CRLF lines, as RFC 5545 wants
     else:
         text = calendar_json(periods) if args.format == "json" else calendar_table(periods, args.lang)
     sys.stdout.write(text)

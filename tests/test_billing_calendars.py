@@ -7,6 +7,7 @@ Every test runs on SQLite and PostgreSQL; the dates and amounts are worked out i
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -283,7 +284,8 @@ def test_the_published_calendar_of_calendar_month_accounts_is_the_one_close_and_
     """D17-R31, decisions L15 and L17: `carm calendar 2027 --calendar-month` gives, for May 2027,
     05-01 → 05-31, closed 06-01 (the day `carm_calendar_month_close` runs, the 1st), stated 06-08
     (`carm_calendar_month_statements`, the 8th), due 06-14 — the dates of the statement above; and
-    February, 28 days: closed 03-01, stated 03-08, due the 10th weekday after 02-28 (a Sunday): 03-12."""
+    February, 28 days: closed 03-01, stated 03-08, due the 10th weekday after 02-28 (a Sunday): 03-12.
+    Its iCalendar events have UIDs of their own (L17)."""
     run = carm("calendar", "2027", "--calendar-month", "--format", "json", home=tmp_path)
     assert run.returncode == 0, run.stderr
     rows = {row["period"]: row for row in json.loads(run.stdout)}
@@ -292,6 +294,13 @@ def test_the_published_calendar_of_calendar_month_accounts_is_the_one_close_and_
     assert rows["2027-02"] == {"period": "2027-02", "start": "2027-02-01", "end": "2027-02-28", "close": "2027-03-01",
                                "statement": "2027-03-08", "due": "2027-03-12"}
     assert all(date.fromisoformat(r["close"]).day == 1 and date.fromisoformat(r["statement"]).day == 8 for r in rows.values())
+    # subscribed to both calendars, a client keeps both: the calendar-month events have UIDs of their own
+    standard = carm("calendar", "2027", "--format", "ics", home=tmp_path).stdout
+    monthly = carm("calendar", "2027", "--calendar-month", "--format", "ics", home=tmp_path).stdout
+    assert "UID:carm-2027-05-due-en@cbsa-asfc.gc.ca" in standard
+    assert "UID:carm-2027-05-calendar-month-due-en@cbsa-asfc.gc.ca" in monthly
+    uids = [set(re.findall(r"^UID:(\S+)", ics, re.M)) for ics in (standard, monthly)]
+    assert len(uids[0]) == len(uids[1]) == 36 and not uids[0] & uids[1]
 
 
 def test_an_operator_closes_a_calendar_month_by_hand(tmp_path):
