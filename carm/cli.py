@@ -8,13 +8,13 @@
     carm payments ingest FILE --out DIR [--json]
     carm payments cheque NUMBER --payer BN9 --line RM15=AMOUNT[:ASEC] [--kind SOA|ADV|INT] [--certified]
     carm account show RM15 [--as-of DATE] [--json]
-    carm period close PERIOD
+    carm period close PERIOD [--calendar-month]
     carm collections run --date DATE
     carm ledger check
     carm notices daily --date DATE --out DIR [--formats xml,html,pdf]
     carm notices list [--from DATE] [--to DATE] [--page N] [--bn9 BN9] [--json]
     carm notices send --date DATE --outbox DIR
-    carm statements run --period YYYY-MM --out DIR [--formats xml,html,pdf]
+    carm statements run --period YYYY-MM --out DIR [--formats xml,html,pdf] [--calendar-month]
 
 Exit codes (all commands that judge files): 0 every set accepted, 1 something
 rejected or set aside, 2 the file is unusable or the arguments are wrong.
@@ -125,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     period = sub.add_parser("period", help="billing periods").add_subparsers(dest="command", required=True, parser_class=_Parser)
     close = period.add_parser("close", help="offset credits, snapshot balances, disburse (YYYY-MM)")
     close.add_argument("period", type=_period)
+    close.add_argument("--calendar-month", action="store_true", help="close the calendar month of the accounts billed so (on the 1st)")
     close.set_defaults(func=_period_close)
 
     cal = sub.add_parser("calendar", help="the due-date calendar of a year: each period's close, statement and due dates (D17-R31)")
@@ -194,6 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     run_soa.add_argument("--period", type=_period, required=True, help="YYYY-MM, the month the billing period ends in")
     run_soa.add_argument("--out", type=Path, required=True, help="folder for the documents")
     run_soa.add_argument("--formats", type=_formats, default=("xml", "html", "pdf"), help="comma-separated: xml,html,pdf")
+    run_soa.add_argument("--calendar-month", action="store_true", help="the statements of the accounts billed by calendar month")
     run_soa.set_defaults(func=_statements_run)
     return parser
 
@@ -455,7 +457,7 @@ def _calendar(args: argparse.Namespace) -> int:
 
     periods = year_calendar(args.year, load_policy(args.settings.policy_file), args.calendar_month)
     if args.format == "ics":
-        text = calendar_ics(periods, args.year, args.lang).decode("utf-8")  # CRLF lines, as RFC 5545 wants
+        text = calendar_ics(periods, args.year, args.lang, args.calendar_month).decode("utf-8")  # CRLF lines, as RFC 5545 wants
     else:
         text = calendar_json(periods) if args.format == "json" else calendar_table(periods, args.lang)
     sys.stdout.write(text)
@@ -466,11 +468,12 @@ def _period_close(args: argparse.Namespace) -> int:
     from store.ledger import close_period
 
     with _runtime(args) as runtime, runtime.engine.begin() as conn:
-        report = close_period(conn, args.period, policy=runtime.policy, at=clock.now())
+        report = close_period(conn, args.period, policy=runtime.policy, at=clock.now(), calendar_month=args.calendar_month)
+    name = f"{args.period} (calendar month)" if args.calendar_month else args.period
     if report.already_closed:
-        print(f"period {args.period} was already closed: nothing changed")
+        print(f"period {name} was already closed: nothing changed")
         return EXIT_OK
-    print(f"period {args.period} closed: {report.accounts} accounts, {report.offsets} offsets "
+    print(f"period {name} closed: {report.accounts} accounts, {report.offsets} offsets "
           f"({_money(report.offset_cents)}), {report.disbursements} disbursements ({_money(report.disbursed_cents)})")
     return EXIT_OK
 
@@ -683,7 +686,8 @@ def _statements_run(args: argparse.Namespace) -> int:
     from statements import run_statements
 
     with _runtime(args) as runtime, runtime.engine.connect() as conn:
-        report = run_statements(conn, args.period, args.out, policy=runtime.policy, formats=args.formats)
+        report = run_statements(conn, args.period, args.out, policy=runtime.policy, formats=args.formats,
+                                calendar_month=args.calendar_month)
     _print_documents(report)
     return EXIT_REJECTED if report.problems else EXIT_OK  # e.g. the period is not closed yet
 

@@ -1,7 +1,8 @@
 """Documents for account holders: issued into `$CARM_HOME/documents`, delivered to the partners.
 
     daily_notices          D17-R14: the Daily Notices issued on a day, then the day's notices e-mailed (G-R1)
-    statements_of_account  D17-R15: a period's Statements of Account (the period closed first, idempotently)
+    statements_of_account  D17-R15: a period's Statements of Account (the period closed first, idempotently),
+                           of the 18th → 17th cycle or of the calendar month (decision L17)
 
 Each document's recipient (the holder or its designated agent, D17-R16) comes with the
 document from the statements layer; a recipient that is a trading partner with an SFTP
@@ -63,13 +64,14 @@ def daily_notices(runtime: Runtime, issue_date: date) -> dict:
     return result
 
 
-def statements_of_account(runtime: Runtime, period: str) -> dict:
-    """The period's Statements of Account (the period closed first, idempotently), delivered."""
+def statements_of_account(runtime: Runtime, period: str, calendar_month: bool = False) -> dict:
+    """The period's Statements of Account (the period closed first, idempotently), delivered: of the
+    accounts billed by calendar month with `calendar_month`, else of those billed 18th → 17th."""
     with runtime.engine.begin() as conn:
-        close_period(conn, period, policy=runtime.policy, at=clock.now())
-    out = runtime.settings.documents_dir / "SOA" / period
+        close_period(conn, period, policy=runtime.policy, at=clock.now(), calendar_month=calendar_month)
+    out = runtime.settings.documents_dir / "SOA" / period  # the two cycles' statements differ by their date
     with runtime.engine.begin() as conn:
-        report = run_statements(conn, period, out, policy=runtime.policy)
+        report = run_statements(conn, period, out, policy=runtime.policy, calendar_month=calendar_month)
     result = {"summary": report.summary_line(), "problems": [p.message for p in report.problems]}
     result.update(_deliver(runtime, report))
     return result

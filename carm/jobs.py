@@ -78,11 +78,12 @@ def notify_operators(*, dag_id: str, task_id: str, run_id: str, reason: str) -> 
     return path
 
 
-def close_period(period: str) -> dict:
-    """D17-R10…R13: offsetting, closing balances, disbursements of billing period `period`."""
+def close_period(period: str, calendar_month: bool = False) -> dict:
+    """D17-R10…R13: offsetting, closing balances, disbursements of billing period `period` (of the
+    accounts billed by calendar month with `calendar_month`, decision L17)."""
     with open_runtime() as runtime, runtime.engine.begin() as conn:
-        report = close(conn, period, policy=runtime.policy, at=clock.now())
-    return {"period": period, "already_closed": report.already_closed, "offsets": report.offsets,
+        report = close(conn, period, policy=runtime.policy, at=clock.now(), calendar_month=calendar_month)
+    return {"period": period, "calendar_month": calendar_month, "already_closed": report.already_closed, "offsets": report.offsets,
             "offset_cents": report.offset_cents, "disbursements": report.disbursements,
             "disbursed_cents": report.disbursed_cents}
 
@@ -103,7 +104,8 @@ def daily_notices(issue_date: date) -> dict:
         return documents.daily_notices(runtime, issue_date)
 
 
-def statements_of_account(period: str) -> dict:
-    """D17-R15: the period's Statements of Account, delivered."""
+def statements_of_account(period: str, calendar_month: bool = False) -> dict:
+    """D17-R15: the period's Statements of Account, delivered (of the accounts billed by calendar
+    month with `calendar_month`, decision L17)."""
     with open_runtime() as runtime:
-        return documents.statements_of_account(runtime, period)
+        return documents.statements_of_account(runtime, period, calendar_month)

@@ -47,10 +47,10 @@ LEDGER = Asset("carm://ledger/journal")
 PERIOD_CLOSED = Asset("carm://ledger/period-close")
 
 
-def period_param(what: str) -> dict:
+def period_param(what: str, empty: str = "the run's month") -> dict:
     """The `period` Param of a job an operator may trigger by hand for another period."""
     return {"period": Param(None, type=["null", "string"], pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", title="Period (YYYY-MM)",
-                            description=f"{what} for this billing period instead of the run's own (empty: the run's month).")}
+                            description=f"{what} for this billing period instead of the run's own (empty: {empty}).")}
 
 
 def run_period(context) -> str:
@@ -60,6 +60,17 @@ def run_period(context) -> str:
     if chosen:
         return str(chosen)
     day = eastern_day(context)
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def run_calendar_month(context) -> str:
+    """The calendar month a calendar-month run works on (decision L17): its `period` Param when an
+    operator gave one, else the month before its logical date (Eastern) — the month that has ended
+    when the run closes it (on the 1st) or issues its statements (on the 8th)."""
+    chosen = (context.get("params") or {}).get("period")
+    if chosen:
+        return str(chosen)
+    day = eastern_day(context).replace(day=1).subtract(days=1)
     return f"{day.year:04d}-{day.month:02d}"
 
 

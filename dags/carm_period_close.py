@@ -5,7 +5,8 @@ At 01:00 Eastern on the 18th, closes the billing period that ended on the 17th
 (`YYYY-MM`, the month of the run): credits offset debts, an agent's credits first
 (D17-R10, R11); every account's closing balance is kept; importer credit balances
 above $1,000 or in credit two closes running are disbursed (D17-R12, R13).
-Idempotent: a period closes once. Statements (issued on the 25th) follow it.
+Idempotent: a period closes once. Statements (issued on the 25th) follow it. Accounts
+billed by calendar month close on the 1st (`carm_calendar_month_close`).
 
 *Trigger with config* takes a `period` (`YYYY-MM`) to close another period by hand —
 one a late run missed, say; closing a closed period again changes nothing.

@@ -6,7 +6,8 @@ that ended on the 17th (`YYYY-MM`, the month of the run) for every importer (by 
 and broker (by BN9 + security account), as XML under `mappings/statement-of-account.xsd`
 with HTML and PDF renderings, delivered to the holder or its designated agent. The period
 is closed first if `carm_period_close` has not done it (closing is idempotent). Re-running
-writes byte-identical files.
+writes byte-identical files. Accounts billed by calendar month get theirs on the 8th
+(`carm_calendar_month_statements`).
 
 *Trigger with config* takes a `period` (`YYYY-MM`) to issue (again) another period's
 statements by hand: a statement already issued is rewritten byte for byte.

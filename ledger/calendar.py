@@ -9,6 +9,12 @@
 * D17-R32: a payment counts for the day it is received when it arrives by the
   method's cut-off (Eastern), else for the next business day.
 * Business days are weekdays that are not Canadian federal holidays (`holidays`).
+  Given a province (one of `PROVINCES`), its provincial holidays are not business days
+  either: the Daily Notice of an account waits out « un jour férié provincial ou jour
+  férié » of its province (D17-R14, decision L16); due dates and payment days stay federal.
+* Accounts billed by calendar month (`billed_by_calendar_month`) have periods that are
+  the calendar months, closed on the 1st and stated 8 days after the month's end
+  (decision L17).
 """
 
 from __future__ import annotations
@@ -21,32 +27,44 @@ import holidays
 
 from core.clock import EASTERN
 
-from .policy import Policy
+from .policy import PROVINCES, Policy
 
-__all__ = ["Period", "period_of", "period_named", "year_calendar", "is_business_day", "next_business_day", "previous_business_day", "payment_day"]
-
-
-@lru_cache(maxsize=64)
-def _holidays(year: int, categories: tuple[str, ...]) -> frozenset[date]:
-    return frozenset(holidays.Canada(years=year, categories=categories))
+__all__ = [
+    "Period", "period_of", "period_named", "year_calendar", "is_business_day", "next_business_day", "previous_business_day",
+    "payment_day", "billed_by_calendar_month", "PROVINCES",
+]
 
 
-def is_business_day(day: date, policy: Policy) -> bool:
-    return day.weekday() < 5 and day not in _holidays(day.year, policy.holiday_categories)
+@lru_cache(maxsize=256)
+def _holidays(year: int, categories: tuple[str, ...], province: str | None) -> frozenset[date]:
+    # a province's `holidays` calendar holds the federal holidays of the categories as well as
+    # its own: the union the memo names, « jour férié provincial ou jour férié »
+    return frozenset(holidays.Canada(years=year, categories=categories, subdiv=province))
 
 
-def next_business_day(day: date, policy: Policy) -> date:
+def is_business_day(day: date, policy: Policy, province: str | None = None) -> bool:
+    """A weekday that is no federal holiday (nor, given a province, one of its holidays)."""
+    return day.weekday() < 5 and day not in _holidays(day.year, policy.holiday_categories, province)
+
+
+def next_business_day(day: date, policy: Policy, province: str | None = None) -> date:
     day += timedelta(days=1)
-    while not is_business_day(day, policy):
+    while not is_business_day(day, policy, province):
         day += timedelta(days=1)
     return day
 
 
-def previous_business_day(day: date, policy: Policy) -> date:
+def previous_business_day(day: date, policy: Policy, province: str | None = None) -> date:
     day -= timedelta(days=1)
-    while not is_business_day(day, policy):
+    while not is_business_day(day, policy, province):
         day -= timedelta(days=1)
     return day
+
+
+def billed_by_calendar_month(rm15: str, calendar_month: bool, policy: Policy) -> bool:
+    """Whether an account is billed by calendar month: its reference data says so
+    (`calendar_month`), or the policy lists it (`calendar_month_accounts`)."""
+    return calendar_month or rm15 in policy.calendar_month_accounts
 
 
 def _add_weekdays(day: date, count: int) -> date:

@@ -13,7 +13,9 @@
    closed in credit for two consecutive periods.  Never to brokers or consultants.  One
    `DISBURSEMENT` entry and a notice.
 
-The store runs it for every account and records the period as closed, once.
+The store runs it for every account of one billing cycle — the 18th → 17th period on the
+18th, the calendar month on the 1st (decision L17) — and records the period of that cycle
+as closed, once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .calendar import period_named
+from .calendar import billed_by_calendar_month, period_named
 from .model import Account, Entry, Item, JournalLine, Notice, NoticeKind, Plan, Reason
 from .offsetting import offset_lines
 from .policy import Policy
@@ -55,7 +57,7 @@ def plan_close(
 ) -> AccountClose:
     """Close `period` on `account`, whose open items (every date) are `items`;
     `earlier_closings` are its closing balances of the periods before, newest first."""
-    end = period_named(period, policy, account.calendar_month or account.rm15 in policy.calendar_month_accounts).end
+    end = period_named(period, policy, billed_by_calendar_month(account.rm15, account.calendar_month, policy)).end
     result = AccountClose()
     snapshot = Snapshot(items)
     lines = offset_lines([i for i in items if i.posted_on <= end], policy)

@@ -33,7 +33,7 @@ from core.money import parse_amount
 from core.problems import Problem
 from core.text import is_digits
 
-from .calendar import period_of
+from .calendar import billed_by_calendar_month, period_of
 from .model import Account, Entry, ItemKind, JournalLine, NewItem, Plan, Reason
 from .policy import COMPONENTS, Policy
 
@@ -165,7 +165,8 @@ class _Feed:
 
     def _due(self, rm15: str, asec: str | None, accounting: date, release: date) -> date:
         if asec:
-            return period_of(accounting, self.policy, self.facts.accounts.get(rm15, False)).due_date
+            calendar_month = billed_by_calendar_month(rm15, self.facts.accounts.get(rm15, False), self.policy)
+            return period_of(accounting, self.policy, calendar_month).due_date
         return release  # D17-R21: unsecured accounts pay at release
 
     def row(self, row: dict[str, str]) -> str | None:

@@ -18,10 +18,13 @@ from pathlib import Path
 
 from core.errors import ConfigError
 
-__all__ = ["Policy", "load_policy", "COMPONENTS"]
+__all__ = ["Policy", "load_policy", "COMPONENTS", "PROVINCES"]
 
 #: Declaration components, in the order a payment is applied to one declaration (decision L3).
 COMPONENTS = ("duty", "sima", "excise_duty", "excise_tax", "gst")
+
+#: The provinces and territories a program account may be in (their `holidays` subdivision codes).
+PROVINCES = ("AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT")
 
 
 def _times(mapping: dict[str, str]) -> dict[str, time]:
@@ -39,6 +42,8 @@ class Policy:
         due_weekdays_after_period_end: due date = this many weekdays after the period end (D17-R31).
         cutoff: latest Eastern time a payment counts for the day, per method (D17-R32; memo 16:00).
         holiday_categories: `holidays` categories of Canadian federal holidays counted as non-business days.
+        default_province: the province of an account whose reference data names none: its
+            provincial holidays hold back its Daily Notices (D17-R14, decision L16).
         late_payment_penalty_cents: flat late-payment penalty per instance (D17-R33, AMPS C336 $200).
         interest_markup_bp: specified rate = prescribed + this many basis points (D17-R33: 6 points).
         day_count: days in the year for daily compounding.
@@ -65,6 +70,7 @@ class Policy:
         default_factory=lambda: _times({"ACH": "16:00", "BOP": "16:00", "CHK": "16:00", "*": "16:00"})
     )
     holiday_categories: tuple[str, ...] = ("public", "government")
+    default_province: str = "ON"
     late_payment_penalty_cents: int = 200_00
     interest_markup_bp: int = 600
     day_count: int = 365
@@ -111,6 +117,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
         raise ConfigError(f"policy file {path}: {exc}") from exc
     if changes.get("paper", "letter") not in ("letter", "a4"):
         raise ConfigError(f"policy file {path}: paper must be letter or a4, not {changes['paper']!r}")
+    if changes.get("default_province", "ON") not in PROVINCES:
+        raise ConfigError(f"policy file {path}: default_province must be one of {', '.join(PROVINCES)}, not {changes['default_province']!r}")
     if changes.get("transaction_check_digit", "none") not in ("none", "luhn"):
         raise ConfigError(f"policy file {path}: transaction_check_digit must be none or luhn, not {changes['transaction_check_digit']!r}")
     return replace(policy, **changes)

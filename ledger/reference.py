@@ -9,7 +9,8 @@ malformed record is a `Problem` and is skipped; the rest load.
 Rules enforced here: BN9 and RM15 check digits (DOMAIN §1), 5-character security account
 numbers, direct-GST and direct-security mutually exclusive (D17-R5), relationship scope
 business/program with its accounts (D17-R3), one designated agent per account (Annex B),
-references to known businesses and accounts.
+references to known businesses and accounts, a program account's province one of the 13
+provinces and territories (D17-R14; none given: the policy's `default_province`, decision L16).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 from core.identifiers import asec_problem, bn9_problem, rm15_problem
 from core.money import parse_amount
 from core.problems import Problem
+
+from .policy import PROVINCES
 
 __all__ = ["SECTIONS", "CLIENT_TYPES", "ReferenceRows", "parse_reference"]
 
@@ -81,9 +84,12 @@ def _program_account(rec: dict) -> dict | str:
     opened = _date(rec.get("opened_on", "2020-01-01"))
     if opened is None:
         return f"opened_on {rec.get('opened_on')!r} is not a YYYY-MM-DD date"
+    province = rec.get("province")
+    if province is not None and province not in PROVINCES:
+        return f"province {province!r} is not one of {', '.join(PROVINCES)}"
     return {"rm15": rm15, "bn9": rm15[:9], "status": status, "client_type": rec["client_type"],
             "direct_gst": bool(rec.get("direct_gst", False)), "direct_security": bool(rec.get("direct_security", False)),
-            "calendar_month": bool(rec.get("calendar_month", False)), "opened_on": opened}
+            "calendar_month": bool(rec.get("calendar_month", False)), "opened_on": opened, "province": province}
 
 
 def _security_account(rec: dict) -> dict | str:

@@ -64,12 +64,15 @@ def issue_daily_notices(
 
 
 def run_statements(
-    conn: Connection, period: str, out: Path, *, policy: Policy, formats: tuple[str, ...] = FORMATS
+    conn: Connection, period: str, out: Path, *, policy: Policy, formats: tuple[str, ...] = FORMATS, calendar_month: bool = False
 ) -> RunReport:
-    """Write every Statement of Account of billing period `period` (`YYYY-MM`) into `out`."""
+    """Write every Statement of Account of billing period `period` (`YYYY-MM`) into `out` — of the
+    accounts billed by calendar month with `calendar_month`, else of those billed 18th → 17th."""
     period_named(period, policy)  # ValueError for a name that is not a month
-    report = RunReport("SOA", period, problems=statement_problems(conn, period))
-    return emit(iter_statements(conn, period, policy=policy), Path(out), report, formats, paper=policy.paper)
+    label = f"{period} calendar month" if calendar_month else period
+    report = RunReport("SOA", label, problems=statement_problems(conn, period, calendar_month))
+    documents = iter_statements(conn, period, policy=policy, calendar_month=calendar_month)
+    return emit(documents, Path(out), report, formats, paper=policy.paper)
 
 
 def send_day_notices(

@@ -49,8 +49,11 @@ def calendar_json(periods: list[Period]) -> str:
     return json.dumps(_rows(periods), indent=2) + "\n"
 
 
-def calendar_ics(periods: list[Period], year: int, lang: str = "en") -> bytes:
-    """The calendar as iCalendar: three all-day events per period (close, statement, due date)."""
+def calendar_ics(periods: list[Period], year: int, lang: str = "en", calendar_month: bool = False) -> bytes:
+    """The calendar as iCalendar: three all-day events per period (close, statement, due date).
+    The calendar-month cycle's events (`calendar_month`) have UIDs of their own, so a client
+    subscribed to both calendars keeps both sets of events."""
+    cycle = "-calendar-month" if calendar_month else ""
     words = _WORDS[lang]
     cal = Calendar()
     cal.add("prodid", "-//CBSA CARM payments engine//due-date calendar//" + lang.upper())
@@ -62,7 +65,7 @@ def calendar_ics(periods: list[Period], year: int, lang: str = "en") -> bytes:
         for kind, day, summary in (("close", period.close_date, words["closes"]), ("statement", period.statement_date, words["statement_event"]),
                                    ("due", period.due_date, words["due_event"])):
             event = Event()
-            event.add("uid", f"carm-{period.name}-{kind}-{lang}@cbsa-asfc.gc.ca")
+            event.add("uid", f"carm-{period.name}{cycle}-{kind}-{lang}@cbsa-asfc.gc.ca")
             event.add("dtstamp", stamp)
             event.add("dtstart", day)
             event.add("dtend", day + timedelta(days=1))

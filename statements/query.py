@@ -33,7 +33,7 @@ from store.schema import (
 
 from .model import LINE_TYPES, DocumentLine, Party
 
-__all__ = ["AccountRow", "accounts", "chunks", "lines_between", "balances_before", "Directory", "Coverage"]
+__all__ = ["AccountRow", "accounts", "chunks", "lines_between", "balances_before", "provinces", "Directory", "Coverage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +148,18 @@ def balances_before(conn: Connection, lo: str | Sequence[str], hi: str | None, d
     for rm15, asec, cents in conn.execute(query):
         if int(cents):
             out[rm15][asec] = int(cents)
+    return out
+
+
+def provinces(conn: Connection, rm15s: Sequence[str], default: str, chunk_size: int = 500) -> dict[str, str]:
+    """The province of each program account listed, `default` for one whose reference data names none."""
+    out: dict[str, str] = {}
+    for start in range(0, len(rm15s), chunk_size):
+        chunk = list(rm15s[start:start + chunk_size])
+        for rm15, province in conn.execute(
+            select(program_account.c.rm15, program_account.c.province).where(program_account.c.rm15.in_(chunk))
+        ):
+            out[rm15] = province or default
     return out
 
 

@@ -1,8 +1,11 @@
 """Statements of account (SOA, relevé de compte) — D17-R15, R16, R35.
 
-One statement per billing period (`ledger.calendar.period_named`; the
-calendar month for accounts billed that way), dated the statement day and
-stating the payment due date.  For each program account:
+One statement per billing period (`ledger.calendar.period_named`), dated the
+statement day and stating the payment due date.  The two billing cycles are
+issued apart, each on its own statement date (decision L17): the 18th → 17th
+period on the 25th, and the calendar month — for accounts billed that way —
+8 days after the month's end, when every posting of the month is in.  For each
+program account:
 
 * **Opening balance** (box D): the balance at the end of the previous period;
 * **Daily summary** of the period's declarations due on the statement's due
@@ -20,8 +23,9 @@ Importer statements are keyed by RM15 and go to the holder or its one
 designated agent; CADP accounts get none (D17-R15).  Broker statements are
 keyed by BN9 + ASEC: per client account covered by a relationship on the
 period's last day (D17-R3), only the items tagged with that ASEC, then the
-**grand total**.  An account gets a statement when it has an opening balance
-or any posting in the period.
+**grand total**; a broker securing accounts of both cycles gets one statement of
+each.  An account gets a statement when it has an opening balance or any posting
+in the period.
 """
 
 from __future__ import annotations
@@ -33,12 +37,12 @@ from datetime import date
 from sqlalchemy import Connection, select
 
 from core.problems import Problem
-from ledger.calendar import Period, period_named
+from ledger.calendar import billed_by_calendar_month, period_named
 from ledger.policy import Policy
 from store.schema import period_close
 
 from .model import BrokerTotal, DaySummary, DocumentLine, Holder, Statement, StatementAccount
-from .query import AccountRow, Coverage, Directory, accounts, balances_before, chunks, lines_between
+from .query import Coverage, Directory, accounts, balances_before, chunks, lines_between
 
 __all__ = ["iter_statements", "statement_problems"]
 
@@ -98,62 +102,60 @@ def _broker_totals(opening: dict[str | None, int], lines: list[DocumentLine], di
     return tuple(BrokerTotal(directory.broker_asecs[a], directory.name(directory.broker_asecs[a]), a, closing[a]) for a in ordered)
 
 
-def statement_problems(conn: Connection, name: str) -> list[Problem]:
-    """What a person should know before statements of period `name` leave."""
-    closed = conn.execute(select(period_close.c.period).where(period_close.c.period == name)).first()
+def statement_problems(conn: Connection, name: str, calendar_month: bool = False) -> list[Problem]:
+    """What a person should know before statements of period `name` (of the calendar-month cycle
+    with `calendar_month`) leave."""
+    closed = conn.execute(
+        select(period_close.c.period).where(period_close.c.period == name, period_close.c.calendar_month == calendar_month)
+    ).first()
     if closed is None:
-        return [Problem("period-not-closed", f"period {name} is not closed: credits are not yet offset (D17-R10)", name)]
+        cycle = " (calendar month)" if calendar_month else ""
+        return [Problem("period-not-closed", f"period {name}{cycle} is not closed: credits are not yet offset (D17-R10)", name)]
     return []
 
 
-def _period_for(row: AccountRow, name: str, policy: Policy) -> Period:
-    return period_named(name, policy, row.calendar_month or row.rm15 in policy.calendar_month_accounts)
-
-
-def iter_statements(conn: Connection, name: str, *, policy: Policy, chunk_size: int = 2000) -> Iterator[Statement]:
-    """Every Statement of Account of period `name`: importers' in RM15 order, then brokers' by BN9 and ASEC."""
-    standard = period_named(name, policy)
-    directory = Directory(conn, standard.end)
-    coverage = Coverage(conn, standard.end)
+def iter_statements(
+    conn: Connection, name: str, *, policy: Policy, chunk_size: int = 2000, calendar_month: bool = False
+) -> Iterator[Statement]:
+    """Every Statement of Account of period `name` — of the accounts billed 18th → 17th, or with
+    `calendar_month` of those billed by calendar month: importers' in RM15 order, then brokers' by BN9 and ASEC."""
+    period = period_named(name, policy, calendar_month)
+    directory = Directory(conn, period.end)
+    coverage = Coverage(conn, period.end)
     per_broker: dict[tuple[str, str], list[StatementAccount]] = defaultdict(list)
-    every = accounts(conn)
-    for group in (
-        [a for a in every if not (a.calendar_month or a.rm15 in policy.calendar_month_accounts)],
-        [a for a in every if a.calendar_month or a.rm15 in policy.calendar_month_accounts],
-    ):
-        for chunk in chunks(group, chunk_size):
-            period = _period_for(chunk[0], name, policy)
-            lo, hi = chunk[0].rm15, chunk[-1].rm15
-            moved = lines_between(conn, lo, hi, period.start, period.end)
-            before = balances_before(conn, lo, hi, period.start)
-            for row in chunk:
-                lines = moved.get(row.rm15, [])
-                opening = before.get(row.rm15, {})
-                if not lines and not any(opening.values()):
+    group = [a for a in accounts(conn) if billed_by_calendar_month(a.rm15, a.calendar_month, policy) == calendar_month]
+    for chunk in chunks(group, chunk_size):
+        lo, hi = chunk[0].rm15, chunk[-1].rm15
+        moved = lines_between(conn, lo, hi, period.start, period.end)
+        before = balances_before(conn, lo, hi, period.start)
+        for row in chunk:
+            lines = moved.get(row.rm15, [])
+            opening = before.get(row.rm15, {})
+            if not lines and not any(opening.values()):
+                continue
+            name_ = directory.name(row.bn9)
+            if row.client_type != "CADP":  # D17-R15: importers other than CADP, and brokers
+                part = account_part(row.rm15, name_, lines, sum(opening.values()), period.due_date,
+                                    _broker_totals(opening, lines, directory))
+                yield Statement(
+                    period=period.name, period_start=period.start, period_end=period.end,
+                    statement_date=period.statement_date, due_date=period.due_date,
+                    recipient=directory.recipient_for(row.rm15),
+                    holder=Holder("importer", row.bn9, name_, rm15=row.rm15), accounts=(part,),
+                )
+            asecs = {a for a in opening if a in directory.broker_asecs} | {l.asec for l in lines if l.asec in directory.broker_asecs}
+            for asec in sorted(asecs):
+                broker = directory.broker_asecs[asec]
+                if not coverage.covers(broker, row.rm15):  # D17-R3
                     continue
-                name_ = directory.name(row.bn9)
-                if row.client_type != "CADP":  # D17-R15: importers other than CADP, and brokers
-                    part = account_part(row.rm15, name_, lines, sum(opening.values()), period.due_date,
-                                        _broker_totals(opening, lines, directory))
-                    yield Statement(
-                        period=period.name, period_start=period.start, period_end=period.end,
-                        statement_date=period.statement_date, due_date=period.due_date,
-                        recipient=directory.recipient_for(row.rm15),
-                        holder=Holder("importer", row.bn9, name_, rm15=row.rm15), accounts=(part,),
-                    )
-                asecs = {a for a in opening if a in directory.broker_asecs} | {l.asec for l in lines if l.asec in directory.broker_asecs}
-                for asec in sorted(asecs):
-                    broker = directory.broker_asecs[asec]
-                    if not coverage.covers(broker, row.rm15):  # D17-R3
-                        continue
-                    tagged = [l for l in lines if l.asec == asec]
-                    if not tagged and not opening.get(asec):
-                        continue
-                    per_broker[(broker, asec)].append(account_part(row.rm15, name_, tagged, opening.get(asec, 0), period.due_date))
+                tagged = [l for l in lines if l.asec == asec]
+                if not tagged and not opening.get(asec):
+                    continue
+                per_broker[(broker, asec)].append(account_part(row.rm15, name_, tagged, opening.get(asec, 0), period.due_date))
     for (broker, asec), parts in sorted(per_broker.items()):
         yield Statement(
-            period=standard.name, period_start=standard.start, period_end=standard.end,
-            statement_date=standard.statement_date, due_date=standard.due_date,
+            period=period.name, period_start=period.start, period_end=period.end,
+            statement_date=period.statement_date, due_date=period.due_date,
             recipient=directory.party(broker), holder=Holder("broker", broker, directory.name(broker), asec=asec),
             accounts=tuple(sorted(parts, key=lambda p: p.rm15)),
         )

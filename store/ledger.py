@@ -31,6 +31,7 @@ from edi.advice import PaymentVerdict
 from edi.payments import Payment
 from ledger.accounts import AccountView
 from ledger.accounts import account_view as shape_account_view
+from ledger.calendar import billed_by_calendar_month
 from ledger.checks import PaymentFacts, Relationship
 from ledger.close import CloseAccount, plan_close
 from ledger.collections import Security, plan_collections, security_notices
@@ -287,6 +288,7 @@ def load_reference(conn: Connection, data: dict | str | Path) -> LoadReport:
 @dataclass
 class CloseReport:
     period: str
+    calendar_month: bool = False
     already_closed: bool = False
     offsets: int = 0
     offset_cents: int = 0
@@ -295,10 +297,13 @@ class CloseReport:
     accounts: int = 0
 
 
-def close_period(conn: Connection, period: str, *, policy: Policy, at: datetime) -> CloseReport:
-    """Close billing period `period` on every account, once (`ledger.close`)."""
-    report = CloseReport(period=period)
-    if conn.execute(select(period_close.c.period).where(period_close.c.period == period)).first():
+def close_period(conn: Connection, period: str, *, policy: Policy, at: datetime, calendar_month: bool = False) -> CloseReport:
+    """Close billing period `period` of one billing cycle, once (`ledger.close`): the 18th → 17th
+    period of every account billed so, or with `calendar_month` the calendar month of every
+    account billed by calendar month (decision L17)."""
+    report = CloseReport(period=period, calendar_month=calendar_month)
+    closed = select(period_close.c.period).where(period_close.c.period == period, period_close.c.calendar_month == calendar_month)
+    if conn.execute(closed).first():
         report.already_closed = True
         return report
     accounts = conn.execute(
@@ -307,6 +312,8 @@ def close_period(conn: Connection, period: str, *, policy: Policy, at: datetime)
         .order_by(program_account.c.rm15)
     ).all()
     for row in accounts:
+        if billed_by_calendar_month(row.rm15, bool(row.calendar_month), policy) != calendar_month:
+            continue  # the other cycle's account: closed on its own day
         account = CloseAccount(row.rm15, row.bn9, row.role, bool(row.calendar_month))
         lock_accounts(conn, [account.rm15])  # payments to the account wait while it is offset
         earlier = conn.execute(
@@ -325,8 +332,9 @@ def close_period(conn: Connection, period: str, *, policy: Policy, at: datetime)
         if closed.disbursed_cents:
             report.disbursements += 1
             report.disbursed_cents += closed.disbursed_cents
-    conn.execute(period_close.insert().values(period=period, closed_at=at))
-    log.info("period.closed", period=period, accounts=report.accounts, offsets=report.offsets, offset_cents=report.offset_cents,
+    conn.execute(period_close.insert().values(period=period, calendar_month=calendar_month, closed_at=at))
+    log.info("period.closed", period=period, calendar_month=calendar_month, accounts=report.accounts, offsets=report.offsets,
+             offset_cents=report.offset_cents,
              disbursements=report.disbursements, disbursed_cents=report.disbursed_cents)
     return report
 

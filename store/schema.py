@@ -177,6 +177,7 @@ program_account = Table(
     Column("direct_security", Boolean, nullable=False, server_default="0"),
     Column("calendar_month", Boolean, nullable=False, server_default="0"),
     Column("opened_on", Date, nullable=False),
+    Column("province", String(2)),  # its holidays hold back Daily Notices (D17-R14); none: the policy's default
     CheckConstraint("NOT (direct_gst AND direct_security)", name="ck_direct_options_exclusive"),  # D17-R5
     CheckConstraint("status IN ('active', 'inactive')", name="ck_program_account_status"),
 )
@@ -401,8 +402,11 @@ posted_file = Table(
 period_close = Table(
     "period_close",
     metadata,
-    Column("period", String(7), primary_key=True),
+    Column("period", String(7), nullable=False),
+    # the billing cycle closed: the 18th → 17th period, or the calendar month (decision L17)
+    Column("calendar_month", Boolean, nullable=False, server_default="0"),
     Column("closed_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("period", "calendar_month"),
 )
 
 account_period = Table(

@@ -118,7 +118,8 @@ def test_every_dag_imports_cleanly_without_touching_the_network_or_a_database(tm
             assert task["pool"] == "carm_db", f"{dag_id}.{task_id} is not in the database pool"
     # what an operator may trigger by hand for another day or period
     assert {dag_id: dag["params"] for dag_id, dag in result["dags"].items() if dag["params"]} == {
-        "carm_period_close": ["period"], "carm_statements": ["period"], "carm_daily_notices": ["issue_date"]}
+        "carm_period_close": ["period"], "carm_statements": ["period"], "carm_daily_notices": ["issue_date"],
+        "carm_calendar_month_close": ["period"], "carm_calendar_month_statements": ["period"]}
 
 
 def test_an_operator_closes_another_period_by_hand_and_a_bad_period_is_refused(airflow_home, tmp_path):
