@@ -27,17 +27,13 @@ from sqlalchemy import Connection, case, func, select
 from ledger.model import DEBT_KINDS, Account, ItemKind, Reason
 from store.schema import ar_item, business, journal_entry, journal_line, program_account
 
-from .errors import StatementsError
+from .errors import UnknownAccount
 from .model import Holder, Party
 
 __all__ = [
     "DeclarationStatus", "ComponentBalance", "DeclarationBalance", "OpenItem", "BalanceOverview",
     "UnknownAccount", "balance_overview", "status_of",
 ]
-
-
-class UnknownAccount(StatementsError):
-    """No program account has this RM15."""
 
 
 class DeclarationStatus(StrEnum):

@@ -53,6 +53,7 @@ from .schema import (
     journal_entry,
     journal_line,
     licensed_broker,
+    monitoring_recipient,
     payment_line,
     period_close,
     posted_file,
@@ -248,6 +249,7 @@ _REFERENCE_TABLES = {
     "relationships": (relationship, ["id"]),
     "designated_agents": (designated_agent, ["rm15"]),
     "interest_rates": (interest_rate, ["effective_from"]),
+    "monitoring_recipients": (monitoring_recipient, ["name"]),
 }
 
 

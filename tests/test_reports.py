@@ -172,3 +172,166 @@ def test_an_unknown_account_is_one_line_and_exit_2(overview_world, tmp_path):
     assert done.stdout == ""
     assert done.stderr.splitlines()[-1] == "carm: 999999998RM0001: no such program account"
     assert carm("reports", "balance", A1, "--format", "pdf", home=tmp_path, database_url=url).returncode == 2  # a PDF needs --output
+
+
+# ------------------------------------------------------------------ the monitoring report (Annex D)
+pyrage = pytest.importorskip("pyrage")  # a dependency of the engine: never skipped in practice
+
+
+def _only_an_fi(tmp_path):
+    """A partner registry with no importer: nobody's Daily Notices or Statements go out by EDI."""
+    path = tmp_path / "partners.csv"
+    path.write_text("partner_id,role,isa_qualifier,isa_sender_id,gs_sender_code,business_number,security_account,sftp_user,"
+                    "public_key,language,name\nBANKOFTEST,fi,ZZ,BANKOFTEST,BANKOFTEST,,,bankoftest,,en,Bank of Test\n")
+    return path
+
+
+@pytest.fixture
+def monitored(overview_world, tmp_path):
+    """The overview's world, and three recipients of A1's monitoring report: `northern-mon` (English) and
+    `comptable-qc` (French) with age keys generated here — the private keys never leave the test —
+    and `no-key`, registered without one."""
+    from store.ledger import load_reference
+
+    keys = {"northern-mon": pyrage.x25519.Identity.generate(), "comptable-qc": pyrage.x25519.Identity.generate()}
+    with overview_world.begin() as conn:
+        report = load_reference(conn, {"monitoring_recipients": [
+            {"name": "northern-mon", "rm15": A1, "language": "en", "age_recipient": str(keys["northern-mon"].to_public())},
+            {"name": "comptable-qc", "rm15": A1, "language": "fr", "age_recipient": str(keys["comptable-qc"].to_public())},
+            {"name": "no-key", "rm15": A1, "language": "en"},
+        ]})
+    assert report.problems == [] and report.loaded["monitoring_recipients"] == 3
+    home = tmp_path / "home"
+    env = {"database_url": overview_world.url.render_as_string(hide_password=False), "CARM_TRANSPORT": "local",
+           "CARM_PARTNERS_FILE": str(_only_an_fi(tmp_path)), "CARM_CLOCK": "2026-11-25T09:00:00-05:00"}
+    return home, env, keys
+
+
+#: Period 2026-11 of A1 (10-18 → 11-17, due 12-01), worked out from `_three_declarations`: P's 315.00
+#: is open at the start; P paid on 10-20 (−300.00 duty, −15.00 GST); Q accounted on 11-05 (1,000.00 +
+#: 50.00); 400.00 on Q's duty on 11-10.  End: 315.00 − 315.00 + 1,050.00 − 400.00 = 650.00, all of it Q's,
+#: due 12-01, partly paid, nothing overdue on 11-17.  R (11-19) belongs to the next period.
+ENGLISH = f"""Monitoring report
+Account: {A1} — NORTHERN IMPORTS LTD
+Period: 2026-11 (October 18, 2026 to November 17, 2026)
+Payment due date: December 1, 2026
+
+Balance at the start of the period: $315.00
+Activity of the period:
+  2026-10-20  Payment  TP / {P}  Duty  ($300.00)
+  2026-10-20  Payment  TP / {P}  GST  ($15.00)
+  2026-11-05  Declaration  {Q}  Duty  $1,000.00
+  2026-11-05  Declaration  {Q}  GST  $50.00
+  2026-11-10  Payment  TQ / {Q}  Duty  ($400.00)
+Balance at the end of the period: $650.00
+
+Open declarations at the end of the period:
+  {Q}  Due date 2026-12-01  Partly paid  $650.00
+Overdue: $0.00
+The account is in good standing.
+"""
+
+FRENCH = f"""Rapport de surveillance
+Compte : {A1} — NORTHERN IMPORTS LTD
+Période : 2026-11 (du 18 octobre 2026 au 17 novembre 2026)
+Date d'échéance du paiement : 1er décembre 2026
+
+Solde au début de la période : 315,00\xa0$
+Activité de la période :
+  2026-10-20  Paiement  TP / {P}  Droits de douane  (300,00\xa0$)
+  2026-10-20  Paiement  TP / {P}  TPS  (15,00\xa0$)
+  2026-11-05  Déclaration  {Q}  Droits de douane  1\xa0000,00\xa0$
+  2026-11-05  Déclaration  {Q}  TPS  50,00\xa0$
+  2026-11-10  Paiement  TQ / {Q}  Droits de douane  (400,00\xa0$)
+Solde à la fin de la période : 650,00\xa0$
+
+Déclarations ouvertes à la fin de la période :
+  {Q}  Échéance 2026-12-01  Partiellement payée  650,00\xa0$
+En souffrance : 0,00\xa0$
+Le compte est en règle.
+"""
+
+
+def test_the_monitoring_report_is_delivered_only_encrypted_to_the_recipients_key(monitored):
+    """Annex D: « Les Rapports transmis par courriel seront chiffrés. »  Each recipient's outbox holds
+    `<RM15>-MON-2026-11.txt.age`; its own identity decrypts the exact report, in its language; another
+    identity cannot (pyrage.DecryptError); the recipient with no key is refused with the reason."""
+    home, env, keys = monitored
+    done = carm("reports", "monitoring", "--period", "2026-11", home=home, **env)
+    assert done.returncode == 1, done.stderr  # something refused
+    name = f"{A1}-MON-2026-11.txt.age"
+    assert done.stdout.splitlines() == [
+        f"sent comptable-qc: comptable-qc/outbox/{name} (encrypted)",
+        f"sent northern-mon: northern-mon/outbox/{name} (encrypted)",
+        "refused no-key: no age public key registered: a monitoring report is only ever sent encrypted (Annex D)",
+        "monitoring reports 2026-11: 2 sent, 0 unchanged, 1 refused",
+    ]
+    english = (home / "partners" / "northern-mon" / "outbox" / name).read_bytes()
+    french = (home / "partners" / "comptable-qc" / "outbox" / name).read_bytes()
+    assert english.startswith(b"age-encryption.org/v1\n")
+    assert pyrage.decrypt(english, [keys["northern-mon"]]).decode("utf-8") == ENGLISH
+    assert pyrage.decrypt(french, [keys["comptable-qc"]]).decode("utf-8") == FRENCH
+    with pytest.raises(pyrage.DecryptError):
+        pyrage.decrypt(english, [keys["comptable-qc"]])
+    with pytest.raises(pyrage.DecryptError):
+        pyrage.decrypt(english, [pyrage.x25519.Identity.generate()])
+    assert not (home / "partners" / "no-key").exists()
+
+
+def test_no_clear_text_anywhere_and_a_re_run_sends_nothing(monitored):
+    """The report is never written in clear: no file under the CARM home, and neither standard output
+    nor the log (stderr) holds a line or a figure of it.  A second run finds the same report already
+    delivered and leaves the outbox's bytes as they were."""
+    home, env, _ = monitored
+    first = carm("reports", "monitoring", "--period", "2026-11", "--recipient", "northern-mon", home=home, **env)
+    assert first.returncode == 0, first.stderr
+    outbox = home / "partners" / "northern-mon" / "outbox"
+    (sealed,) = outbox.iterdir()
+    before = sealed.read_bytes()
+    clear_lines = [line.strip() for line in ENGLISH.splitlines() if line.strip()]
+    for path in home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(line.encode("utf-8") in data for line in clear_lines), path
+    for stream in (first.stdout, first.stderr):
+        assert "$650.00" not in stream and "Balance at the end" not in stream and "Partly paid" not in stream
+    again = carm("reports", "monitoring", "--period", "2026-11", "--recipient", "northern-mon", home=home, **env)
+    assert again.returncode == 0
+    assert again.stdout.splitlines()[0] == f"unchanged northern-mon: northern-mon/outbox/{A1}-MON-2026-11.txt.age was already delivered"
+    assert [p.name for p in outbox.iterdir()] == [sealed.name] and sealed.read_bytes() == before
+
+
+def test_an_account_whose_documents_go_by_edi_gets_no_monitoring_report(monitored):
+    """Annex D: « Les Rapports ne seront pas envoyés aux titulaires de comptes de douane ayant accès à l'EDI ».
+    With the sample registry, NORTHERNIMP (BN9 123456782) is a trading partner: A1's Daily Notices and
+    Statements reach its outbox, so no monitoring report is sent for A1.  An unknown recipient: exit 2."""
+    home, env, _ = monitored
+    from .conftest import FIXTURES
+
+    env = {**env, "CARM_PARTNERS_FILE": str(FIXTURES / "partners.csv")}
+    done = carm("reports", "monitoring", "--period", "2026-11", "--recipient", "northern-mon", home=home, **env)
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0] == (
+        f"refused northern-mon: the Daily Notices and Statements of Account of {A1} already go to 123456782 by EDI: "
+        "no monitoring report (Annex D)")
+    assert not (home / "partners" / "northern-mon").exists()
+    unknown = carm("reports", "monitoring", "--period", "2026-11", "--recipient", "nobody", home=home, **env)
+    assert unknown.returncode == 2 and unknown.stderr.splitlines()[-1] == "carm: nobody: no monitoring report recipient of that name"
+
+
+def test_a_recipient_key_that_is_not_an_age_key_is_not_registered(engine):
+    """The registration checks the key's shape (age1 + 58 bech32 characters); a bad one is a problem, not loaded."""
+    from store.ledger import load_reference
+
+    setup_world(engine)
+    with engine.begin() as conn:
+        report = load_reference(conn, {"monitoring_recipients": [
+            {"name": "bad-key", "rm15": A1, "age_recipient": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"},
+            {"name": "Bad Name", "rm15": A1},
+            {"name": "elsewhere", "rm15": "999999998RM0001"},
+        ]})
+    assert [(p.where, p.message) for p in report.problems] == [
+        ("monitoring_recipients[0]", "age_recipient is not an age public key (age1…, 62 characters)"),
+        ("monitoring_recipients[1]", "name 'Bad Name' is not a folder name (^[a-z][a-z0-9_-]{0,31}$)"),
+        ("monitoring_recipients[2]", "program account 999999998RM0001 is not known"),
+    ]
