@@ -15,6 +15,8 @@
     carm notices list [--from DATE] [--to DATE] [--page N] [--bn9 BN9] [--json]
     carm notices send --date DATE --outbox DIR
     carm statements run --period YYYY-MM --out DIR [--formats xml,html,pdf] [--calendar-month]
+    carm reports balance RM15 [--as-of DATE] [--format xml|csv|pdf] [--lang en|fr] [--output PATH]
+    carm reports monitoring --period YYYY-MM [--recipient NAME]
 
 Exit codes (all commands that judge files): 0 every set accepted, 1 something
 rejected or set aside, 2 the file is unusable or the arguments are wrong.
@@ -197,6 +199,21 @@ def _parser() -> argparse.ArgumentParser:
     run_soa.add_argument("--formats", type=_formats, default=("xml", "html", "pdf"), help="comma-separated: xml,html,pdf")
     run_soa.add_argument("--calendar-month", action="store_true", help="the statements of the accounts billed by calendar month")
     run_soa.set_defaults(func=_statements_run)
+
+    rep = sub.add_parser("reports", help="reports an account holder asks for (D17-R17)").add_subparsers(
+        dest="command", required=True, parser_class=_Parser)
+    bal = rep.add_parser("balance", help="importer account balance overview: every declaration in detail as of a day")
+    bal.add_argument("rm15")
+    bal.add_argument("--as-of", type=_date, help="YYYY-MM-DD: what was posted by the end of that day (default: today, Eastern)")
+    bal.add_argument("--format", choices=("xml", "csv", "pdf"), default="xml", help="XML under the XSD (default), CSV or PDF")
+    bal.add_argument("--lang", choices=("en", "fr"), help="language (default: the importer's)")
+    bal.add_argument("--output", type=Path, help="file to write (default: standard output, for xml and csv)")
+    bal.set_defaults(func=_reports_balance)
+    mon = rep.add_parser("monitoring", help="the monitoring report (Annex D) of a period, encrypted to each recipient's age key, "
+                                            "into its outbox")
+    mon.add_argument("--period", type=_period, required=True, help="YYYY-MM, the billing period")
+    mon.add_argument("--recipient", help="only this registered recipient")
+    mon.set_defaults(func=_reports_monitoring)
     return parser
 
 
@@ -690,6 +707,41 @@ def _statements_run(args: argparse.Namespace) -> int:
                                 calendar_month=args.calendar_month)
     _print_documents(report)
     return EXIT_REJECTED if report.problems else EXIT_OK  # e.g. the period is not closed yet
+
+
+def _reports_balance(args: argparse.Namespace) -> int:
+    """D17-R17: the balance overview of one program account, as of the end of a day."""
+    from statements.overview import balance_overview
+    from statements.overview_render import overview_csv, overview_pdf, overview_xml
+
+    if args.format == "pdf" and args.output is None:
+        print("carm: a PDF is written to a file: give --output PATH", file=sys.stderr)
+        return EXIT_UNUSABLE
+    as_of = args.as_of or clock.now().date()
+    with _runtime(args) as runtime, runtime.engine.connect() as conn:
+        overview = balance_overview(conn, args.rm15, as_of)
+        if args.format == "pdf":
+            data = overview_pdf(overview, args.lang, paper=runtime.policy.paper)
+        else:
+            data = (overview_xml if args.format == "xml" else overview_csv)(overview, args.lang)
+    if args.output is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return EXIT_OK
+    atomic_write(args.output, data)
+    print(f"wrote {args.output}: {len(overview.declarations)} declarations, balance {_money(overview.balance_cents)}, "
+          f"overdue {_money(overview.overdue_cents)} as of {as_of}")
+    return EXIT_OK
+
+
+def _reports_monitoring(args: argparse.Namespace) -> int:
+    """Annex D: the period's monitoring reports, encrypted, into the recipients' outboxes."""
+    from .reports import send_monitoring_reports
+
+    with _runtime(args) as runtime:
+        report = send_monitoring_reports(runtime, args.period, recipient=args.recipient)
+    for line in report.lines():
+        print(line)
+    return EXIT_REJECTED if report.refused else EXIT_OK
 
 
 def _notices_list(args: argparse.Namespace) -> int:

@@ -9,7 +9,9 @@
     │   └── IdempotencyConflict
     ├── StatementsError             documents (statements.errors)
     │   ├── InvalidDocument
-    │   └── DeliveryError
+    │   ├── DeliveryError
+    │   ├── UnknownAccount
+    │   └── UnknownRecipient
     └── TransportError              partner folders unreachable or unwritable (transport.folders)
 
 Bad data is a value (`core.problems.Problem`, or an acknowledgement); errors from

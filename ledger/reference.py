@@ -10,11 +10,13 @@ Rules enforced here: BN9 and RM15 check digits (DOMAIN §1), 5-character securit
 numbers, direct-GST and direct-security mutually exclusive (D17-R5), relationship scope
 business/program with its accounts (D17-R3), one designated agent per account (Annex B),
 references to known businesses and accounts, a program account's province one of the 13
-provinces and territories (D17-R14; none given: the policy's `default_province`, decision L16).
+provinces and territories (D17-R14; none given: the policy's `default_province`, decision L16),
+monitoring-report recipients with their age public keys (Annex D).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,7 +42,13 @@ SECTIONS = (
     "relationships",
     "designated_agents",
     "interest_rates",
+    "monitoring_recipients",
 )
+
+#: An age X25519 public key: `age1` and 58 characters of bech32.
+_AGE_RECIPIENT = re.compile(r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$")
+#: A recipient's name is also its folder: the partner folders' account names.
+_RECIPIENT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 #: A record parser: the row to upsert, or why the record is refused.
 Parser = Callable[[dict], "dict | str"]
@@ -167,6 +175,23 @@ def _interest_rate(rec: dict) -> dict | str:
     return {"effective_from": effective, "prescribed_bp": int(bp)}
 
 
+def _monitoring_recipient(rec: dict) -> dict | str:
+    """Annex D: who asked for the monitoring report of which account (« votre NE 15 »), under which age key."""
+    name = str(rec.get("name", ""))
+    if not _RECIPIENT_NAME.fullmatch(name):
+        return f"name {name!r} is not a folder name (^[a-z][a-z0-9_-]{{0,31}}$)"
+    problem = rm15_problem(str(rec.get("rm15", "")))
+    if problem:
+        return problem
+    language = rec.get("language", "en")
+    if language not in ("en", "fr"):
+        return f"language {language!r} is not en or fr"
+    key = rec.get("age_recipient") or None
+    if key is not None and not _AGE_RECIPIENT.fullmatch(str(key)):
+        return "age_recipient is not an age public key (age1…, 62 characters)"
+    return {"name": name, "rm15": rec["rm15"], "language": language, "age_recipient": key}
+
+
 PARSERS: dict[str, Parser] = {
     "businesses": _business,
     "licensed_brokers": _licensed_broker,
@@ -175,6 +200,7 @@ PARSERS: dict[str, Parser] = {
     "relationships": _relationship,
     "designated_agents": _designated_agent,
     "interest_rates": _interest_rate,
+    "monitoring_recipients": _monitoring_recipient,
 }
 
 #: Which fields of a section's row name a business or a program account that must exist.
@@ -191,7 +217,7 @@ def _unknown_reference(section: str, row: dict, known_bn9: set[str], known_rm15:
     for name in _BN9_REFERENCES.get(section, ()):
         if row[name] not in known_bn9:
             return f"{name} {row[name]} is not a known business"
-    rm15s = list(row.get("accounts") or []) + ([row["rm15"]] if section == "designated_agents" else [])
+    rm15s = list(row.get("accounts") or []) + ([row["rm15"]] if section in ("designated_agents", "monitoring_recipients") else [])
     for rm15 in rm15s:
         if rm15 not in known_rm15:
             return f"program account {rm15} is not known"

@@ -7,6 +7,8 @@ Each `carm` command is one call:
     run_statements(conn, "YYYY-MM", out)      carm statements run --period YYYY-MM --out DIR
     list_notices(conn, date_from=…, page=…)    carm notices list [--from] [--to] [--page N] [--bn9]
     send_day_notices(conn, date, outbox)       carm notices send --date DATE --outbox DIR
+    balance_overview(conn, rm15, as_of)        carm reports balance RM15 --as-of DATE   (statements.overview, D17-R17)
+    monitoring_report(conn, rm15, period)      carm reports monitoring --period YYYY-MM (statements.monitoring, Annex D)
 
 Documents are built from the journal (`iter_daily_notices`, `iter_statements`),
 written as XML validated against `mappings/*.xsd` (`to_xml`), and rendered

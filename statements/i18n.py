@@ -16,7 +16,8 @@ from functools import lru_cache
 from babel import Locale
 from babel.dates import format_date
 
-__all__ = ["money", "long_date", "label", "LABELS", "LOCALES", "component_label", "type_label", "describe"]
+__all__ = ["money", "long_date", "label", "LABELS", "LOCALES", "component_label", "type_label", "describe",
+           "REPORT_LABELS", "report_label"]
 
 LOCALES = {"en": "en_CA", "fr": "fr_CA"}
 
@@ -189,3 +190,76 @@ def describe(line, language: str) -> str:
         text = _KINDS[language][line.kind]
         return text[0].upper() + text[1:]
     return line.description
+
+
+#: Words of the reports an account holder asks for (D17-R17): the balance overview and the monitoring report.
+REPORT_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "BAO": "Importer account balance overview",
+        "MON": "Monitoring report",
+        "as_of": "As of the end of",
+        "declarations": "Declarations",
+        "other_open_items": "Other open items",
+        "col_transaction": "Transaction / component",
+        "col_accounted": "Accounted",
+        "col_charged": "Charged",
+        "col_paid": "Paid",
+        "col_open": "Open",
+        "declarations_open": "Open on declarations",
+        "others_open": "Other open items",
+        "balance": "Account balance",
+        "overdue": "Overdue",
+        "good_standing": "The account is in good standing.",
+        "not_good_standing": "The account is not in good standing: a debt is overdue.",
+        "paid_note": "Paid: payments, credits and offsets taken off the declaration. Amounts in brackets are credits.",
+        "period": "Period",
+        "opening": "Balance at the start of the period",
+        "activity": "Activity of the period",
+        "closing": "Balance at the end of the period",
+        "open_at_end": "Open declarations at the end of the period",
+        "no_activity": "No activity.",
+        "status_PAID": "Paid",
+        "status_PARTLY_PAID": "Partly paid",
+        "status_NOT_YET_DUE": "Not yet due",
+        "status_OVERDUE": "Overdue",
+        "status_UNDER_REVIEW": "Under review",
+        "status_CREDIT": "Credit",
+    },
+    "fr": {
+        "BAO": "Aperçu du solde du compte de l'importateur",
+        "MON": "Rapport de surveillance",
+        "as_of": "À la fin du",
+        "declarations": "Déclarations en détail",
+        "other_open_items": "Autres éléments ouverts",
+        "col_transaction": "Transaction / élément",
+        "col_accounted": "Déclarée le",
+        "col_charged": "Exigé",
+        "col_paid": "Payé",
+        "col_open": "Solde",
+        "declarations_open": "Solde des déclarations",
+        "others_open": "Autres éléments ouverts",
+        "balance": "Solde du compte",
+        "overdue": "En souffrance",
+        "good_standing": "Le compte est en règle.",
+        "not_good_standing": "Le compte n'est pas en règle : une dette est en souffrance.",
+        "paid_note": "Payé : paiements, crédits et compensations portés à la déclaration. Les montants entre parenthèses sont des crédits.",
+        "period": "Période",
+        "opening": "Solde au début de la période",
+        "activity": "Activité de la période",
+        "closing": "Solde à la fin de la période",
+        "open_at_end": "Déclarations ouvertes à la fin de la période",
+        "no_activity": "Aucune activité.",
+        "status_PAID": "Payée",
+        "status_PARTLY_PAID": "Partiellement payée",
+        "status_NOT_YET_DUE": "Pas encore exigible",
+        "status_OVERDUE": "En souffrance",
+        "status_UNDER_REVIEW": "En cours d'examen",
+        "status_CREDIT": "Crédit",
+    },
+}
+
+
+def report_label(key: str, language: str, **values: str) -> str:
+    """A word of the holder's reports (`REPORT_LABELS`); the documents' own words (`LABELS`) otherwise."""
+    text = REPORT_LABELS[language].get(key) or LABELS[language][key]
+    return text.format(**values) if values else text

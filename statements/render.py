@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,23 +27,25 @@ from .i18n import describe, label, long_date, money, type_label
 from .model import DailyNotice, Document, DocumentLine, Statement, StatementAccount
 from .xml import document_id
 
-__all__ = ["View", "Table", "view_of", "render_html", "render_pdf", "pdf_text"]
+__all__ = ["View", "Table", "view_of", "render_html", "render_pdf", "pdf_of_view", "pdf_text"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 @dataclass
 class Table:
-    """A titled table; the last column is an amount (right-aligned)."""
+    """A titled table; the last `amounts` columns are amounts (right-aligned). `total` is a label,
+    then one value per amount column."""
 
     title: str
     columns: list[str]
     rows: list[list[str]]
-    total: tuple[str, str] | None = None
+    total: tuple[str, ...] | None = None
     # date, type, reference ("trace / transaction number" whole: 17 + 3 + 14 characters), description,
     # due date, status, amount — 190 mm, the text width of A4 and (with room to spare) of Letter
     widths: tuple[int, ...] = (17, 24, 50, 41, 17, 11, 30)
     empty: str = ""
+    amounts: int = 1
 
 
 @dataclass
@@ -218,11 +220,16 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
 def render_pdf(doc: Document, language: str | None = None, *, view: View | None = None, paper: str = "letter") -> bytes:
     """The document as a PDF, on Letter paper (`paper="a4"` by option)."""
     view = view or view_of(doc, language)
+    return pdf_of_view(view, document_id(doc), doc.doc_date, paper=paper)
+
+
+def pdf_of_view(view: View, doc_id: str, day: date, *, paper: str = "letter") -> bytes:
+    """A view as a PDF titled `doc_id`, dated `day` (no clock is read): documents and reports alike."""
     pdf = _Pdf(view, paper)
-    pdf.set_title(pdf_text(f"{view.title} {document_id(doc)}"))
+    pdf.set_title(pdf_text(f"{view.title} {doc_id}"))
     pdf.set_producer("CARM payments engine")
     pdf.set_creator("statements")
-    pdf.set_creation_date(datetime.combine(doc.doc_date, time(0, 0), tzinfo=UTC))
+    pdf.set_creation_date(datetime.combine(day, time(0, 0), tzinfo=UTC))
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
     pdf.cell(0, 9, pdf_text(view.title), new_x="LMARGIN", new_y="NEXT")
@@ -259,18 +266,23 @@ def _pdf_table(pdf: FPDF, table: Table) -> None:
         pdf.cell(0, 4.5, pdf_text(table.empty), new_x="LMARGIN", new_y="NEXT")
         return
     widths = table.widths
-    last = len(widths) - 1
+    first_amount = len(widths) - table.amounts
     pdf.set_font("Helvetica", "B", 7)
     pdf.set_fill_color(230, 230, 230)
     for i, (col, w) in enumerate(zip(table.columns, widths, strict=False)):
-        pdf.cell(w, 5, _fit(pdf, pdf_text(col), w), fill=True, align="R" if i == last else "L")
+        pdf.cell(w, 5, _fit(pdf, pdf_text(col), w), fill=True, align="R" if i >= first_amount else "L")
     pdf.ln()
     pdf.set_font("Helvetica", size=7)
     for row in table.rows:
         for i, (value, w) in enumerate(zip(row, widths, strict=False)):
-            pdf.cell(w, 4.5, _fit(pdf, pdf_text(value), w), align="R" if i == last else "L")
+            pdf.cell(w, 4.5, _fit(pdf, pdf_text(value), w), align="R" if i >= first_amount else "L")
         pdf.ln()
     if table.total:
+        label_width = sum(widths[:len(widths) - len(table.total) + 1])
         pdf.set_font("Helvetica", "B", 7)
-        pdf.cell(sum(widths[:-1]), 5, pdf_text(table.total[0]), border="T", align="R")
-        pdf.cell(widths[-1], 5, pdf_text(table.total[1]), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(label_width, 5, pdf_text(table.total[0]), border="T", align="R")
+        values = table.total[1:]
+        for i, (value, w) in enumerate(zip(values, widths[len(widths) - len(values):], strict=True)):
+            last = i == len(values) - 1
+            pdf.cell(w, 5, pdf_text(value), border="T", align="R",
+                     **({"new_x": "LMARGIN", "new_y": "NEXT"} if last else {}))

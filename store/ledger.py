@@ -54,6 +54,7 @@ from .schema import (
     journal_entry,
     journal_line,
     licensed_broker,
+    monitoring_recipient,
     payment_line,
     period_close,
     posted_file,
@@ -249,6 +250,7 @@ _REFERENCE_TABLES = {
     "relationships": (relationship, ["id"]),
     "designated_agents": (designated_agent, ["rm15"]),
     "interest_rates": (interest_rate, ["effective_from"]),
+    "monitoring_recipients": (monitoring_recipient, ["name"]),
 }
 
 

@@ -431,3 +431,24 @@ notice = Table(
     Column("data", Text, nullable=False),  # JSON: the facts the notice states
     Index("ix_notice_bn9_date", "bn9", "notice_date"),
 )
+
+
+# ------------------------------------------------------------------ monitoring reports (Annex D)
+monitoring_recipient = Table(
+    "monitoring_recipient",
+    metadata,
+    Column("name", String(32), primary_key=True),  # the recipient's name, and its folder
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("age_recipient", String(100)),  # the age X25519 public key; none: nothing can be sent
+)
+
+monitoring_delivery = Table(
+    "monitoring_delivery",
+    metadata,
+    Column("name", String(32), ForeignKey("monitoring_recipient.name"), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("file_name", String(100), nullable=False),
+    Column("digest", String(64), nullable=False),  # SHA-256 of the report before encryption
+    Column("delivered_at", DateTime(timezone=True), nullable=False),
+)

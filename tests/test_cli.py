@@ -38,10 +38,11 @@ def database(tmp_path):
     assert carm("declarations", "load", str(FIXTURES / "declarations.csv"), home=tmp_path).returncode == 0
 
 
-def carm(*args: str, home: Path) -> subprocess.CompletedProcess:
-    """`carm ARGS` with CARM_HOME=`home`, run through `carm.cli.main` in this process."""
+def carm(*args: str, home: Path, database_url: str | None = None, **env_extra: str | None) -> subprocess.CompletedProcess:
+    """`carm ARGS` with CARM_HOME=`home` (and the database at `database_url`, CARM_* `env_extra`),
+    run through `carm.cli.main` in this process."""
     out, err = io.StringIO(), io.StringIO()
-    env = {"CARM_HOME": str(home), "CARM_LOG_FORMAT": "json", "CARM_DATABASE_URL": None, "CARM_POLICY": None}
+    env = {"CARM_HOME": str(home), "CARM_LOG_FORMAT": "json", "CARM_DATABASE_URL": database_url, "CARM_POLICY": None, **env_extra}
     with environment(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main(list(args))
