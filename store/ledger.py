@@ -191,9 +191,20 @@ class DeclarationReport:
 def _declaration_facts(conn: Connection, rows: list[tuple[int, dict[str, str]]]) -> DeclarationFacts:
     numbers = sorted({row.get("transaction_number", "") for _, row in rows})
     references = sorted({row.get("reference", "") for _, row in rows if row.get("reference")})
+    accounts = conn.execute(select(program_account.c.rm15, program_account.c.calendar_month, program_account.c.direct_gst,
+                                   program_account.c.direct_security)).all()
+    securities = conn.execute(select(security_account.c.asec, security_account.c.holder_bn9, security_account.c.holder_kind,
+                                     security_account.c.status).order_by(security_account.c.asec)).all()
+    own_security: dict[str, str] = {}
+    for r in securities:
+        if r.holder_kind == "importer" and r.status == "active":
+            own_security.setdefault(r.holder_bn9, r.asec)
     facts = DeclarationFacts(
-        accounts={r.rm15: bool(r.calendar_month) for r in conn.execute(select(program_account.c.rm15, program_account.c.calendar_month))},
-        security_accounts=set(conn.execute(select(security_account.c.asec)).scalars()),
+        accounts={r.rm15: bool(r.calendar_month) for r in accounts},
+        security_accounts={r.asec for r in securities},
+        direct_options={r.rm15: "gst" if r.direct_gst else "security" for r in accounts if r.direct_gst or r.direct_security},
+        broker_security_accounts={r.asec for r in securities if r.holder_kind == "broker"},
+        own_security=own_security,
     )
     for r in conn.execute(select(declaration).where(declaration.c.transaction_number.in_(numbers))) if numbers else []:
         facts.declarations[r.transaction_number] = Declaration(
