@@ -80,6 +80,7 @@ def payment_facts(conn: Connection, payments: Sequence[Payment]) -> PaymentFacts
     asecs = sorted({a for p in payments for a in [p.payer_asec, *(line.asec for line in p.lines)] if a})
     rm15s = sorted({line.rm15 for p in payments for line in p.lines})
     traces = sorted({(p.source.sender, p.trace) for p in payments})
+    named = sorted({line.transaction_number for p in payments for line in p.lines if line.transaction_number})
     relationships = []
     rows = conn.execute(select(relationship).where(relationship.c.provider_bn9.in_(payers))).all() if payers else []
     accounts: dict[str, set[str]] = {}
@@ -112,6 +113,9 @@ def payment_facts(conn: Connection, payments: Sequence[Payment]) -> PaymentFacts
         ).all()) if rm15s else {},
         relationships=tuple(relationships),
         posted_traces=posted,
+        transactions=dict(conn.execute(
+            select(declaration.c.transaction_number, declaration.c.rm15).where(declaration.c.transaction_number.in_(named))
+        ).all()) if named else {},
     )
 
 
