@@ -103,6 +103,7 @@ class PaymentLineRecord:
     amount_cents: int
     applied: bool
     reason: str | None
+    transaction_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +184,9 @@ def _allocate(p: Payment, verdict: PaymentVerdict, day: date, snapshot: Snapshot
         asec = line.asec or p.payer_asec
         if not lv.applied:
             reason = "; ".join(f"{f.code} {f.message}" for f in lv.findings)
-            records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, False, reason))
+            records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, False, reason, line.transaction_number))
             continue
-        records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, True, None))
+        records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, True, None, line.transaction_number))
         left = line.amount_cents
         if p.kind != "INT":  # an interim payment waits for the next SOA (D17-R22)
             restrict = line.asec if line.asec else (p.payer_asec if is_broker else None)

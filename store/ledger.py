@@ -163,7 +163,7 @@ def post_payments(
         if planned.lines:
             conn.execute(payment_line.insert(), [
                 dict(payment_id=payment_id, line_no=r.line_no, rm15=r.rm15, asec=r.asec, amount_cents=r.amount_cents,
-                     applied=r.applied, reason=r.reason)
+                     applied=r.applied, reason=r.reason, transaction_number=r.transaction_number)
                 for r in planned.lines
             ])
         _log_posted(record, planned.posted)

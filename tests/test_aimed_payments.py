@@ -20,12 +20,14 @@ import io
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
 from carm.intake import ingest
 from core.clock import EASTERN
 from edi.pipeline import acknowledge_file
 from edi.samples import LineSpec, PaymentSpec, file_820
 from edi.store import MemoryEdiStore
+from store.schema import payment_line
 
 from .edi_helpers import edit
 from .ledger_helpers import IMPORTER, POLICY, balances, declare, setup_world, txn
@@ -84,6 +86,8 @@ def test_an_advance_payment_naming_a_transaction_pays_it_first(world, aim, left)
     assert [(p.status, p.applied_cents, p.credit_cents, p.suspense_cents) for p in done.posted] == [("posted", 600_00, 0, 0)]
     assert balances(world, A1) == left
     assert balances(world, A2) == {f"declaration:duty:{ELSEWHERE}": 50_00}  # another account's debt is never reached
+    with world.begin() as conn:  # the payer's instruction is kept with the line, as received
+        assert conn.execute(select(payment_line.c.line_no, payment_line.c.transaction_number)).all() == [(1, aim)]
 
 
 def test_the_997_and_824_of_an_aimed_advance_payment(world):

@@ -124,3 +124,14 @@ def test_with_direct_gst_the_broker_pays_its_total_and_the_importer_still_owes_t
     assert _tags(engine) == [(T1, "gst", None, 10000), (T1, "gst", None, 250000), (T2, "gst", None, 20000)]
     with engine.begin() as conn:
         assert balance(conn, C1, date(2026, 11, 23)) == 950000 - 680000 + 10000 == 280000
+
+
+def test_a_broker_advance_aimed_at_a_direct_gst_declaration_pays_only_the_brokers_part_of_it(engine):
+    """D17-R5 with D17-R22 (decision L23): the broker sends 6,000.00 in advance naming T2.  Its payment
+    reaches only what its security answers for: T2's duty 1,500.00 and SIMA 300.00 first (T2's GST,
+    200.00, is the client's own), then by the usual order T1's duty, 6,000.00 − 1,800.00 = 4,200.00 of
+    5,000.00, leaving 800.00.  The client's GST, 2,500.00 + 200.00, is untouched."""
+    _world(engine, "gst")
+    pay(engine, PaymentSpec("SWIFT-ADV-2", BROKER, [PayLine(C1, 600000, transaction_number=T2)], kind="ADV", payer_asec="40001"),
+        received_at=at(date(2026, 11, 20)))
+    assert _tags(engine) == [(T1, "duty", "40001", 500000 - (600000 - 150000 - 30000)), (T1, "gst", None, 250000), (T2, "gst", None, 20000)]
