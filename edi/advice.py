@@ -9,7 +9,8 @@ A syntactically sound 820 set becomes a `Payment`; the checks here judge it and 
   an amount not above zero (TED 012), a payer whose BN9 fails its check digit (TED 011);
 * `TE` — some remittance lines are set aside (`OTI*IR`): an RM15 that is not a valid
   program account (TED 011), an interim payment line with no security account number
-  (D17-R22, Annex G, TED 007), a malformed ASEC (TED 011);
+  (D17-R22, Annex G, TED 007), a malformed ASEC (TED 011), a transaction number (REF*TN)
+  that is not 14 digits (TED 011) or that a payment other than an advance names (TED 012);
 * `TA` — every line can be applied.
 
 Checks that need account data (a duplicate trace, an unknown payer, a broker without its
@@ -198,7 +199,9 @@ def _syntax_free_checks(
         if problem:
             found.append(Finding("011", problem, "RMR", line.position, 2, "127", line.rm15, "DOMAIN §1"))
         if line.asec is not None and asec_problem(line.asec):
-            found.append(Finding("011", f"security account {line.asec} is malformed", "REF", line.position + 1, 2, "127", line.asec, "DOMAIN §1"))
+            found.append(Finding("011", f"security account {line.asec} is malformed", "REF", line.asec_position or line.position + 1, 2, "127",
+                                 line.asec, "DOMAIN §1"))
+        found += _aim_findings(payment, line)
         if payment.kind == "INT" and line.asec is None:
             found.append(
                 Finding("007", "interim payment line needs its security account", "RMR", line.position, None, "", "", "D17-R22, 820 guide 9.2")
@@ -206,6 +209,21 @@ def _syntax_free_checks(
         if found:
             per_line.setdefault(line.number, []).extend(found)
     return refusals, per_line
+
+
+def _aim_findings(payment: Payment, line: RemittanceLine) -> list[Finding]:
+    """A line naming the debt it pays (REF*TN, decision L23): only an advance payment names one
+    (D17-R22), and the name is a 14-digit transaction number (DOMAIN §1).  Either fault sets the
+    line aside: the payer's instruction cannot be followed, so the money waits for a person."""
+    number = line.transaction_number
+    if number is None:
+        return []
+    where = ("REF", line.transaction_position, 2, "127", number)
+    if not is_digits(number, 14, 14):
+        return [Finding("011", f"transaction number {number} is not 14 digits", *where, "DOMAIN §1")]
+    if payment.kind != "ADV":
+        return [Finding("012", f"only an advance payment names a transaction - kind {payment.kind}", *where, "D17-R22, 820 guide 9.3")]
+    return []
 
 
 def judge(

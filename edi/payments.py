@@ -8,7 +8,9 @@ for the 997:
 
 * an amount that is not whole cents (`12.345`) — AK4 code 6, since no
   integer number of cents can hold it (money is never rounded);
-* an `ENT` with no `RMR` — AK3 code 3 on the missing `RMR` (pyx12 cannot see it).
+* an `ENT` with no `RMR` — AK3 code 3 on the missing `RMR` (pyx12 cannot see it);
+* a line `REF` qualifier (`ZZ` security account, `TN` transaction number) sent twice in one
+  `ENT` — AK3 code 5, as if each were its own segment (pyx12 counts them as one).
 
 Money is integer cents everywhere; `core.money.parse_amount` is the only place
 text becomes money.
@@ -62,6 +64,9 @@ class RemittanceLine:
         asec: REF*ZZ after the RMR, or None when not given.
         position: position of the RMR in the set (for TED04 / AK302).
         file_index: index of the RMR segment in the file.
+        transaction_number: REF*TN after the RMR — the debt an advance payment pays first
+            (D17-R22) — or None when not given.
+        asec_position / transaction_position: position of those REFs in the set.
     """
 
     number: int
@@ -70,6 +75,9 @@ class RemittanceLine:
     asec: str | None
     position: int
     file_index: int
+    transaction_number: str | None = None
+    asec_position: int | None = None
+    transaction_position: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +147,8 @@ class PaymentBuilder:
         self._ent_number: int | None = None
         self._ent_position = 0
         self._rmr: tuple[str, int | None, int, int] | None = None
-        self._line_asec: str | None = None
+        self._line_refs: dict[str, tuple[str, int]] = {}
+        self._line_ref_count = 0
         self._ordinal = 0
         self._total: int | None = None
         self._positions: dict[str, int] = {}
@@ -215,7 +224,9 @@ class PaymentBuilder:
                 self._positions["PAYER_ASEC"] = position
                 self._fields["payer_asec"] = seg.get(2)
             elif self._loop == "ent" and self._rmr is not None:
-                self._line_asec = seg.get(2)
+                errors = self._line_ref(seg, position)
+        elif sid == "REF" and seg.get(1) == "TN" and self._loop == "ent" and self._rmr is not None:
+            errors = self._line_ref(seg, position)
         elif sid == "ENT":
             self._loop = "ent"
             self._ordinal += 1
@@ -232,11 +243,24 @@ class PaymentBuilder:
             self._rmr = (seg.get(2), cents, position, seg.index)
         return errors
 
+    def _line_ref(self, seg: Segment, position: int) -> list[SegmentError]:
+        """Keep a line's REF*ZZ or REF*TN; the second of one qualifier is AK3 code 5 (the map lets
+        two REFs through, one of each; a third is the map's own code 5)."""
+        self._line_ref_count += 1
+        qualifier = seg.get(1)
+        if qualifier in self._line_refs:
+            if self._line_ref_count > 2:
+                return []
+            message = f"REF*{qualifier} is sent twice in ENT {self._ent_number} - segment exceeds maximum use"
+            return [SegmentError("REF", position, "", "5", message, (), seg.index, seg.offset)]
+        self._line_refs[qualifier] = (seg.get(2), position)
+        return []
+
     def _close_line(self, seg: Segment, position: int, directly_after_ent: bool) -> list[SegmentError]:
         if self._loop != "ent" or self._ent_number is None:
             return []
-        number, rmr, asec = self._ent_number, self._rmr, self._line_asec
-        self._ent_number, self._rmr, self._line_asec = None, None, None
+        number, rmr, refs = self._ent_number, self._rmr, self._line_refs
+        self._ent_number, self._rmr, self._line_refs, self._line_ref_count = None, None, {}, 0
         if rmr is None:
             if not directly_after_ent:
                 return []  # pyx12's walker reports this one (the ENT loop held another segment, or SE came)
@@ -244,8 +268,11 @@ class PaymentBuilder:
             message = f"ENT {number} (segment {self._ent_position}) has no RMR - mandatory segment missing"
             return [SegmentError("RMR", position, "", "3", message, (), None, None)]
         rm15, cents, rmr_position, rmr_index = rmr
+        asec, asec_position = refs.get("ZZ", ("", None))
+        transaction, transaction_position = refs.get("TN", ("", None))
         if cents is not None:
-            self._lines.append(RemittanceLine(number, rm15, cents, asec or None, rmr_position, rmr_index))
+            self._lines.append(RemittanceLine(number, rm15, cents, asec or None, rmr_position, rmr_index,
+                                              transaction or None, asec_position, transaction_position))
         return []
 
     def finish(self) -> Payment | None:

@@ -20,11 +20,13 @@ __all__ = ["LineSpec", "PaymentSpec", "payment_set", "interchange_820", "file_82
 
 @dataclass(frozen=True, slots=True)
 class LineSpec:
-    """One remittance line an FI puts in a payment: the account, the amount, the security account it names."""
+    """One remittance line an FI puts in a payment: the account, the amount, the security account it
+    names, and the transaction an advance payment pays first (REF*TN)."""
 
     rm15: str
     cents: int
     asec: str | None = None
+    transaction_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,8 @@ class PaymentSpec:
             body.append(("RMR", "11", line.rm15, "", format_cents(line.cents)))
             if line.asec:
                 body.append(("REF", "ZZ", line.asec))
+            if line.transaction_number:
+                body.append(("REF", "TN", line.transaction_number))
         return body
 
 

@@ -9,7 +9,8 @@ the `edi.advice.Check` that judges each of them:
   number → refused, TED 007; a payer security account that is not the payer's → TED 011;
 * per line, set aside (`OTI*IR`, TED 011): an unknown or inactive RM15, an unknown or
   inactive security account, a payer paying an account that is not its own without a
-  relationship whose scope covers it on the day the file was received (D17-R3, L6).
+  relationship whose scope covers it on the day the file was received (D17-R3, L6), a
+  transaction number (REF*TN) that is not a declaration of the line's account (L23).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from core.text import is_digits
 from edi.advice import Check, Finding
 from edi.payments import Payment
 
@@ -55,6 +57,7 @@ class PaymentFacts:
         program_accounts: RM15 → status, of the accounts named.
         relationships: those where a payer is the provider.
         posted_traces: (FI, trace) → the set posted under it (refused and duplicate sets take no trace).
+        transactions: transaction number → the RM15 it was accounted to, of the numbers the lines name (REF*TN).
     """
 
     businesses: dict[str, str] = field(default_factory=dict)
@@ -63,6 +66,7 @@ class PaymentFacts:
     program_accounts: dict[str, str] = field(default_factory=dict)
     relationships: tuple[Relationship, ...] = ()
     posted_traces: dict[tuple[str, str], SetKey] = field(default_factory=dict)
+    transactions: dict[str, str] = field(default_factory=dict)
 
 
 def covers(relationships: Sequence[Relationship], provider: str, rm15: str, on: date) -> bool:
@@ -124,7 +128,14 @@ def _line_findings(p: Payment, facts: PaymentFacts, on: date) -> dict[int, list[
         if line.asec is not None:
             security = facts.security_accounts.get(line.asec)
             if security is None or security[1] != "active":
-                found.append(Finding("011", f"unknown security account {line.asec}", "REF", line.position + 1, 2, "127", line.asec, "820 guide 9.2"))
+                found.append(Finding("011", f"unknown security account {line.asec}", "REF", line.asec_position or line.position + 1, 2, "127",
+                                     line.asec, "820 guide 9.2"))
+        number = line.transaction_number
+        aim_well_formed = number is not None and p.kind == "ADV" and is_digits(number, 14, 14)  # else edi.advice says why
+        if aim_well_formed and status is not None and facts.transactions.get(number) != line.rm15:
+            # decision L23: the debt named is another account's; paying this one by the usual order would not be what was asked
+            found.append(Finding("011", f"transaction {number} is not on account {line.rm15}", "REF", line.transaction_position, 2, "127",
+                                 number, "D17-R22, 820 guide 9.3"))
         if found:
             per_line[line.number] = found
     return per_line

@@ -9,7 +9,11 @@ rows into a plan, given what the ledger already holds (`DeclarationFacts`):
   dates, an amount per component (duty, excise tax, GST, SIMA, excise duty) and an
   under-review flag.  Posted as one entry: each component a receivable item (D17-R8), due
   on the billing period's due date when accounted under a security (D17-R21, R31), else
-  at release.
+  at release.  Each item is tagged with the security account that answers for it
+  (`secured_by`): the one the declaration was accounted under, unless the importer chose an
+  option of D17-R5 — with direct GST the GST component of a declaration a broker accounted
+  under its security is the importer's own debt (no broker's security), with direct
+  security every component is secured by the importer's own security account (decision L22).
 * `reassessment` — a B2 adjustment raising a debt on a declaration component.
 * `refund` — a refund, credited to the account (D17-R9), associated with the agent who
   filed it (D17-R11).
@@ -109,10 +113,16 @@ class DeclarationFacts:
         security_accounts: every ASEC.
         declarations: the declarations the feed names, by transaction number.
         adjustments: the adjustments the feed names, by reference.
+        direct_options: RM15 → `gst` or `security`, of the accounts that chose a D17-R5 option.
+        broker_security_accounts: the ASECs held by brokers.
+        own_security: importer BN9 → its own active security account (the first, when several).
     """
 
     accounts: dict[str, bool] = field(default_factory=dict)
     security_accounts: set[str] = field(default_factory=set)
+    direct_options: dict[str, str] = field(default_factory=dict)
+    broker_security_accounts: set[str] = field(default_factory=set)
+    own_security: dict[str, str] = field(default_factory=dict)
     declarations: dict[str, Declaration] = field(default_factory=dict)
     adjustments: dict[str, Adjustment] = field(default_factory=dict)
 
@@ -168,6 +178,18 @@ class _Feed:
             calendar_month = billed_by_calendar_month(rm15, self.facts.accounts.get(rm15, False), self.policy)
             return period_of(accounting, self.policy, calendar_month).due_date
         return release  # D17-R21: unsecured accounts pay at release
+
+    def secured_by(self, decl: Declaration, component: str) -> str | None:
+        """The security account answering for `component` of `decl`, the tag that puts the debt on
+        a broker's statement and total or on the importer's own (D17-R4, R5, decision L22)."""
+        if decl.asec not in self.facts.broker_security_accounts:
+            return decl.asec
+        option = self.facts.direct_options.get(decl.rm15)
+        if option == "security":  # « l'importateur accepte de s'acquitter directement … du montant total »
+            return self.facts.own_security.get(decl.rm15[:9])
+        if option == "gst" and component == "gst":  # « verser directement à l'ASFC la portion de la TPS »
+            return None
+        return decl.asec
 
     def row(self, row: dict[str, str]) -> str | None:
         """Post one row; None, or why it was not posted."""
@@ -227,7 +249,7 @@ class _Feed:
                 continue
             item = NewItem(
                 key=f"decl:{number}:{component}", rm15=decl.rm15, kind=ItemKind.DECLARATION, component=component,
-                transaction_number=number, asec=decl.asec, agent_bn9=decl.broker_bn9, posted_on=decl.accounting_date,
+                transaction_number=number, asec=self.secured_by(decl, component), agent_bn9=decl.broker_bn9, posted_on=decl.accounting_date,
                 due_date=due, under_review=decl.under_review,
                 description=f"{component.replace('_', ' ')} on transaction {number}",
             )
@@ -277,7 +299,8 @@ class _Feed:
         if adj.kind == "reassessment":
             item = NewItem(
                 key=f"adj:{adj.reference}", rm15=rm15, kind=ItemKind.ADJUSTMENT, component=component, transaction_number=number,
-                asec=decl.asec, agent_bn9=decl.broker_bn9, posted_on=when, due_date=self._due(rm15, decl.asec, when, when),
+                asec=self.secured_by(decl, component), agent_bn9=decl.broker_bn9, posted_on=when,
+                due_date=self._due(rm15, decl.asec, when, when),
                 description=f"B2 reassessment {adj.reference} of {component.replace('_', ' ')} on {number}",
             )
             lines = (JournalLine(Account.AR, debit_cents=amount, rm15=rm15, item_key=item.key),
@@ -286,7 +309,7 @@ class _Feed:
         else:
             item = NewItem(
                 key=f"refund:{adj.reference}", rm15=rm15, kind=ItemKind.CREDIT, component=component, transaction_number=number,
-                asec=decl.asec, agent_bn9=adj.agent_bn9, posted_on=when,
+                asec=self.secured_by(decl, component), agent_bn9=adj.agent_bn9, posted_on=when,
                 description=f"refund {adj.reference} of {component.replace('_', ' ')} on {number}",
             )
             lines = (JournalLine(Account.REFUND, debit_cents=amount, party=component),

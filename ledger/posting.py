@@ -6,7 +6,9 @@ the open items of the accounts they pay:
 * BANK is debited with the total;
 * each applicable line is allocated to the account's open items, oldest due first
   (`allocation_order`, decision L3), restricted to the items of the security account the
-  line names when it names one (or, for a broker, the broker's own);
+  line names when it names one (or, for a broker, the broker's own); an advance payment
+  line naming a transaction (REF*TN) pays that transaction's open items first, then the
+  others in the same order (`aimed_first`, decision L23);
 * what a line leaves over stays on the account as an unapplied credit tagged with that
   security account — an interim payment (D17-R22) is entirely such a credit: it lowers
   the security's utilization and is applied at the next close or due date (decision L4);
@@ -35,7 +37,8 @@ from .snapshot import Snapshot
 
 __all__ = [
     "PaymentRecord", "PaymentLineRecord", "PostedPayment", "PaymentPlan",
-    "allocation_order", "administrative_fee_cents", "statement_balances", "last_statement", "open_debts", "apply_to_debts", "plan_payments",
+    "allocation_order", "administrative_fee_cents", "statement_balances", "last_statement", "open_debts", "apply_to_debts", "aimed_first",
+    "plan_payments",
 ]
 
 
@@ -122,6 +125,7 @@ class PaymentLineRecord:
     amount_cents: int
     applied: bool
     reason: str | None
+    transaction_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +183,15 @@ def apply_to_debts(
     return lines, left
 
 
+def aimed_first(debts: Sequence[Item], transaction_number: str | None) -> list[Item]:
+    """`debts` with those of the transaction an advance payment names first, each group in its
+    usual order (D17-R22: « afin de rembourser … une dette en particulier », decision L23)."""
+    if transaction_number is None:
+        return list(debts)
+    return [it for it in debts if it.transaction_number == transaction_number] + [
+        it for it in debts if it.transaction_number != transaction_number]
+
+
 def _allocate(p: Payment, verdict: PaymentVerdict, day: date, snapshot: Snapshot, policy: Policy, is_broker: bool) -> _Allocation:
     """AR credit lines for the applicable lines, the credit items they open, the line records."""
     fi = p.source.sender
@@ -193,13 +206,13 @@ def _allocate(p: Payment, verdict: PaymentVerdict, day: date, snapshot: Snapshot
         asec = line.asec or p.payer_asec
         if not lv.applied:
             reason = "; ".join(f"{f.code} {f.message}" for f in lv.findings)
-            records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, False, reason))
+            records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, False, reason, line.transaction_number))
             continue
-        records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, True, None))
+        records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, True, None, line.transaction_number))
         left = line.amount_cents
         if p.kind != "INT":  # an interim payment waits for the next SOA (D17-R22)
             restrict = line.asec if line.asec else (p.payer_asec if is_broker else None)
-            paid, left = apply_to_debts(left, line.rm15, restrict, debts[line.rm15], remaining)
+            paid, left = apply_to_debts(left, line.rm15, restrict, aimed_first(debts[line.rm15], line.transaction_number), remaining)
             lines += paid
             applied += line.amount_cents - left
         if left:

@@ -159,7 +159,8 @@ class DaySummary:
 
     Attributes:
         date: the accounting date.
-        transactions: (transaction number, security account, cents) per declaration.
+        transactions: (transaction number, security account, cents) per declaration and security
+            account answering for it.
     """
 
     date: date
@@ -168,6 +169,11 @@ class DaySummary:
     @property
     def total_cents(self) -> int:
         return sum(t[2] for t in self.transactions)
+
+    @property
+    def declaration_count(self) -> int:
+        """Declarations of the day: one shown in two parts (its GST owed directly, D17-R5) counts once."""
+        return len({t[0] for t in self.transactions})
 
 
 @dataclass(frozen=True, slots=True)

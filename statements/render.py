@@ -119,7 +119,7 @@ def _daily_view(doc: DailyNotice, lang: str) -> View:
 def _daily_summary(account: StatementAccount, doc: Statement, lang: str) -> Table:
     rows: list[list[str]] = []
     for day in account.daily:
-        rows.append([day.date.isoformat(), str(len(day.transactions)), "", money(day.total_cents, lang)])
+        rows.append([day.date.isoformat(), str(day.declaration_count), "", money(day.total_cents, lang)])
         rows.extend(["", "", f"{number}" + (f" ({asec})" if asec else ""), money(cents, lang)] for number, asec, cents in day.transactions)
     return Table(
         label("daily_summary", lang, date=long_date(doc.due_date, lang)),

@@ -50,12 +50,13 @@ PAYMENT_TYPES = ("PAYMENT", "CREDIT", "OFFSET", "DISBURSEMENT")
 
 
 def _daily(lines: list[DocumentLine]) -> tuple[DaySummary, ...]:
-    per_day: dict[date, dict[str, list]] = defaultdict(dict)
+    """One row per declaration and security account: a declaration whose GST the importer owes
+    directly (D17-R5) shows the broker-secured part and the importer's own part apart."""
+    per_day: dict[date, dict[tuple[str, str | None], int]] = defaultdict(lambda: defaultdict(int))
     for line in lines:
-        entry = per_day[line.date].setdefault(line.transaction_number or "", [line.asec, 0])
-        entry[1] += line.amount_cents
+        per_day[line.date][(line.transaction_number or "", line.asec)] += line.amount_cents
     return tuple(
-        DaySummary(day, tuple((number, asec, cents) for number, (asec, cents) in sorted(txns.items())))
+        DaySummary(day, tuple((number, asec, cents) for (number, asec), cents in sorted(txns.items(), key=lambda t: (t[0][0], t[0][1] or ""))))
         for day, txns in sorted(per_day.items())
     )
 

@@ -173,7 +173,7 @@ def _statement_account(b: _Builder, parent, tag: str, account: StatementAccount,
     for day in account.daily:
         d = b.el(summary, "Day")
         b.el(d, "Date", day.date.isoformat())
-        b.el(d, "Count", len(day.transactions))
+        b.el(d, "Count", day.declaration_count)
         for number, asec, cents in day.transactions:
             t = b.el(d, "Transaction")
             b.el(t, "TransactionNumber", number)

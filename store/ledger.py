@@ -82,6 +82,7 @@ def payment_facts(conn: Connection, payments: Sequence[Payment]) -> PaymentFacts
     asecs = sorted({a for p in payments for a in [p.payer_asec, *(line.asec for line in p.lines)] if a})
     rm15s = sorted({line.rm15 for p in payments for line in p.lines})
     traces = sorted({(p.source.sender, p.trace) for p in payments})
+    named = sorted({line.transaction_number for p in payments for line in p.lines if line.transaction_number})
     relationships = []
     rows = conn.execute(select(relationship).where(relationship.c.provider_bn9.in_(payers))).all() if payers else []
     accounts: dict[str, set[str]] = {}
@@ -114,6 +115,9 @@ def payment_facts(conn: Connection, payments: Sequence[Payment]) -> PaymentFacts
         ).all()) if rm15s else {},
         relationships=tuple(relationships),
         posted_traces=posted,
+        transactions=dict(conn.execute(
+            select(declaration.c.transaction_number, declaration.c.rm15).where(declaration.c.transaction_number.in_(named))
+        ).all()) if named else {},
     )
 
 
@@ -161,7 +165,7 @@ def post_payments(
         if planned.lines:
             conn.execute(payment_line.insert(), [
                 dict(payment_id=payment_id, line_no=r.line_no, rm15=r.rm15, asec=r.asec, amount_cents=r.amount_cents,
-                     applied=r.applied, reason=r.reason)
+                     applied=r.applied, reason=r.reason, transaction_number=r.transaction_number)
                 for r in planned.lines
             ])
         _log_posted(record, planned.posted)
@@ -193,9 +197,20 @@ class DeclarationReport:
 def _declaration_facts(conn: Connection, rows: list[tuple[int, dict[str, str]]]) -> DeclarationFacts:
     numbers = sorted({row.get("transaction_number", "") for _, row in rows})
     references = sorted({row.get("reference", "") for _, row in rows if row.get("reference")})
+    accounts = conn.execute(select(program_account.c.rm15, program_account.c.calendar_month, program_account.c.direct_gst,
+                                   program_account.c.direct_security)).all()
+    securities = conn.execute(select(security_account.c.asec, security_account.c.holder_bn9, security_account.c.holder_kind,
+                                     security_account.c.status).order_by(security_account.c.asec)).all()
+    own_security: dict[str, str] = {}
+    for r in securities:
+        if r.holder_kind == "importer" and r.status == "active":
+            own_security.setdefault(r.holder_bn9, r.asec)
     facts = DeclarationFacts(
-        accounts={r.rm15: bool(r.calendar_month) for r in conn.execute(select(program_account.c.rm15, program_account.c.calendar_month))},
-        security_accounts=set(conn.execute(select(security_account.c.asec)).scalars()),
+        accounts={r.rm15: bool(r.calendar_month) for r in accounts},
+        security_accounts={r.asec for r in securities},
+        direct_options={r.rm15: "gst" if r.direct_gst else "security" for r in accounts if r.direct_gst or r.direct_security},
+        broker_security_accounts={r.asec for r in securities if r.holder_kind == "broker"},
+        own_security=own_security,
     )
     for r in conn.execute(select(declaration).where(declaration.c.transaction_number.in_(numbers))) if numbers else []:
         facts.declarations[r.transaction_number] = Declaration(

@@ -387,6 +387,7 @@ payment_line = Table(
     Column("amount_cents", BigInteger, nullable=False),
     Column("applied", Boolean, nullable=False),
     Column("reason", Text),
+    Column("transaction_number", String(30)),  # REF*TN as received: the debt an advance payment named (D17-R22)
     PrimaryKeyConstraint("payment_id", "line_no"),
 )
 
