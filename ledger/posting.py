@@ -30,7 +30,7 @@ from core.identifiers import is_valid_bn9
 from edi.advice import PaymentVerdict
 from edi.payments import Payment
 
-from .calendar import Period, payment_day, period_of
+from .calendar import Period, billed_by_calendar_month, payment_day, period_of
 from .model import Account, Entry, Item, ItemKind, JournalLine, NewItem, Notice, NoticeKind, PaymentStatus, Plan, Reason
 from .policy import COMPONENTS, Policy
 from .snapshot import Snapshot
@@ -83,13 +83,15 @@ def last_statement(day: date, policy: Policy, calendar_month: bool = False) -> P
             return period
 
 
-def statement_balances(snapshot: Snapshot, rm15s: Iterable[str], day: date, policy: Policy) -> dict[str, int]:
+def statement_balances(
+    snapshot: Snapshot, rm15s: Iterable[str], day: date, policy: Policy, monthly: frozenset[str] = frozenset()
+) -> dict[str, int]:
     """D17-R34 « l'intégralité du solde de leur compte »: what each account still owes of what its
     latest statement as of `day` billed — its open debt posted on or before that period's end
-    (decision L24)."""
+    (decision L24); `monthly` are the accounts billed by calendar month (decision L17)."""
     balances: dict[str, int] = {}
     for rm15 in sorted(set(rm15s)):
-        end = last_statement(day, policy, rm15 in policy.calendar_month_accounts).end
+        end = last_statement(day, policy, billed_by_calendar_month(rm15, rm15 in monthly, policy)).end
         balances[rm15] = sum(it.balance_cents for it in snapshot.items(rm15) if it.balance_cents > 0 and it.posted_on <= end)
     return balances
 
@@ -250,9 +252,11 @@ def _record(
 
 
 def plan_payment(
-    p: Payment, verdict: PaymentVerdict, *, received_at: datetime, snapshot: Snapshot, policy: Policy, is_broker: bool
+    p: Payment, verdict: PaymentVerdict, *, received_at: datetime, snapshot: Snapshot, policy: Policy, is_broker: bool,
+    monthly: frozenset[str] = frozenset(),
 ) -> PaymentPlan:
-    """The plan for one production payment (see the module doc)."""
+    """The plan for one production payment (see the module doc); `monthly`: the accounts among
+    those it pays that their reference data bills by calendar month."""
     fi = p.source.sender
     day = payment_day(received_at, p.method, policy)
     if verdict.duplicate:
@@ -268,7 +272,7 @@ def plan_payment(
         lines.append(JournalLine(Account.BANK, debit_cents=p.total_cents, party=fi, trace=p.trace))
         billed: dict[str, int] = {}
         if p.method not in policy.electronic_methods:
-            billed = statement_balances(snapshot, (lv.line.rm15 for lv in verdict.applicable_lines), day, policy)
+            billed = statement_balances(snapshot, (lv.line.rm15 for lv in verdict.applicable_lines), day, policy, monthly)
         allocation = _allocate(p, verdict, day, snapshot, policy, is_broker)
         lines += allocation.lines
         plan.items += allocation.items
@@ -278,7 +282,7 @@ def plan_payment(
             fee = administrative_fee_cents(p.method, p.kind, paid, balance, policy)
             if fee:
                 # due with the statement it appears on (D17-R35: « apparaîtront dans le solde mensuel »)
-                due = period_of(day, policy, rm15 in policy.calendar_month_accounts).due_date
+                due = period_of(day, policy, billed_by_calendar_month(rm15, rm15 in monthly, policy)).due_date
                 fee_item = NewItem(key=f"fee:{fi}:{p.trace}:{rm15}", rm15=rm15, kind=ItemKind.FEE, posted_on=day, due_date=due,
                                    description=f"administrative fee: partial non-electronic payment {p.trace}")
                 plan.items.append(fee_item)
@@ -310,14 +314,16 @@ def plan_payments(
     snapshot: Snapshot,
     policy: Policy,
     brokers: frozenset[str],
+    monthly: frozenset[str] = frozenset(),
 ) -> list[PaymentPlan]:
-    """Plans for the production payments of one file, each seeing the ones before it."""
+    """Plans for the production payments of one file, each seeing the ones before it; `monthly`:
+    the accounts their reference data bills by calendar month."""
     plans = []
     for payment, verdict in judged:
         if payment.source.test:
             continue
         planned = plan_payment(payment, verdict, received_at=received_at, snapshot=snapshot, policy=policy,
-                               is_broker=payment.payer_bn9 in brokers)
+                               is_broker=payment.payer_bn9 in brokers, monthly=monthly)
         snapshot.apply(planned.plan.items, planned.plan.entries)
         plans.append(planned)
     return plans

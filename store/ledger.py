@@ -150,7 +150,11 @@ def post_payments(
     brokers = frozenset(conn.execute(
         select(licensed_broker.c.bn9).where(licensed_broker.c.bn9.in_(payers), licensed_broker.c.active.is_(True))
     ).scalars()) if payers else frozenset()
-    plans = plan_payments(production, received_at=received_at, snapshot=Snapshot(open_items(conn, accounts)), policy=policy, brokers=brokers)
+    monthly = frozenset(conn.execute(
+        select(program_account.c.rm15).where(program_account.c.rm15.in_(sorted(accounts)), program_account.c.calendar_month.is_(True))
+    ).scalars()) if accounts else frozenset()
+    plans = plan_payments(production, received_at=received_at, snapshot=Snapshot(open_items(conn, accounts)), policy=policy, brokers=brokers,
+                          monthly=monthly)
     combined = Plan()
     for planned in plans:
         combined.extend(planned.plan)

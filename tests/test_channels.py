@@ -180,3 +180,24 @@ def test_a_malformed_entry_is_refused_before_anything_is_read(world, tmp_path, a
     assert (code, out) == (2, "")
     with world.begin() as conn:
         assert conn.execute(select(payment.c.id)).all() == []
+
+
+def test_an_account_billed_by_calendar_month_is_charged_on_its_own_statement(world, tmp_path):
+    """A2 is billed by calendar month (decision L17): November's statement is dated 12-08, so a
+    cheque of 12-09 pays part of what it billed — the 900.00 accounted 11-20, which the 18th→17th
+    cycle would bill only on 12-25 — and bears the fee, due with December's statement: the 10th
+    weekday after 12-31 is 2027-01-14 (New Year's Day counted as a weekday, D17-R31)."""
+    setup_world(world, {"program_accounts": [{"rm15": A2, "client_type": "RPP", "calendar_month": True}]})
+    declare(world, dict(transaction_number=txn("12001", 4), rm15=A2, asec="12001", release_date="2026-11-20",
+                        accounting_date="2026-11-20", duty="900.00"))
+    code, out = carm(world, tmp_path, "payments", "cheque", "31", "--payer", IMPORTER, "--line", f"{A2}=500.00",
+                     "--received-at", "2026-12-09T10:00")
+    assert code == 0, out
+    assert out.endswith("administrative fee 25.00\n")
+    (fee,) = [it for it in items(world, A2) if it.kind == "fee"]
+    assert (fee.posted_on, fee.due_date, fee.balance_cents) == (date(2026, 12, 9), date(2027, 1, 14), 25_00)
+    # the same cheque on A1 (18th→17th): the 2026-11 statement billed 600.00, paid in full — no fee
+    code, out = carm(world, tmp_path, "payments", "cheque", "32", "--payer", IMPORTER, "--line", f"{A1}=600.00",
+                     "--received-at", "2026-12-09T10:00")
+    assert code == 0 and out.endswith("administrative fee 0.00\n"), out
+    _sound(world)
