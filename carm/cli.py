@@ -402,6 +402,10 @@ def _account_show(args: argparse.Namespace) -> int:
     print(f"{view.rm15}  {view.name}  ({view.status})  as of {view.as_of}")
     print(f"balance {_money(view.balance_cents)}   overdue {_money(view.overdue_cents)}   "
           f"{'in good standing' if view.good_standing else 'NOT in good standing'}")
+    if view.measures:
+        m = view.measures
+        claims = "".join(f"; {_money(c.claim_cents)} claimed against security {c.asec}" for c in m.claims)
+        print(f"RELEASE HOLD since {m.since} (D17-R38): further release may be refused, duties and taxes due at release{claims}")
     print("open debts:")
     for it in view.debts:
         review = "  [under review]" if it.under_review else ""
@@ -451,6 +455,9 @@ def _collections_run(args: argparse.Namespace) -> int:
     print(f"collections {args.date}: {report.penalties} penalties ({_money(report.penalty_cents)}), "
           f"{report.interest_items} interest charges ({_money(report.interest_cents)}), "
           f"{report.arrears_notices} arrears notices, {report.security_alerts} security alerts")
+    if report.measures_started or report.measures_ended:
+        print(f"standing {args.date}: {report.measures_started} accounts under the measures of D17-R38, "
+              f"{report.measures_ended} brought current")
     for problem in report.problems:
         print(f"problem: {problem}")
     return EXIT_OK

@@ -9,7 +9,7 @@ rows into a plan, given what the ledger already holds (`DeclarationFacts`):
   dates, an amount per component (duty, excise tax, GST, SIMA, excise duty) and an
   under-review flag.  Posted as one entry: each component a receivable item (D17-R8), due
   on the billing period's due date when accounted under a security (D17-R21, R31), else
-  at release.
+  at release — as are goods released while the account is under the measures of D17-R38.
 * `reassessment` — a B2 adjustment raising a debt on a declaration component.
 * `refund` — a refund, credited to the account (D17-R9), associated with the agent who
   filed it (D17-R11).
@@ -36,6 +36,7 @@ from core.text import is_digits
 from .calendar import period_of
 from .model import Account, Entry, ItemKind, JournalLine, NewItem, Plan, Reason
 from .policy import COMPONENTS, Policy
+from .standing import Standing, pay_at_release
 
 __all__ = [
     "COLUMNS", "Declaration", "Adjustment", "DeclarationFacts", "DeclarationsPlan",
@@ -109,12 +110,14 @@ class DeclarationFacts:
         security_accounts: every ASEC.
         declarations: the declarations the feed names, by transaction number.
         adjustments: the adjustments the feed names, by reference.
+        standings: the records of D17-R38 measures, per account (goods released under them are due at release).
     """
 
     accounts: dict[str, bool] = field(default_factory=dict)
     security_accounts: set[str] = field(default_factory=set)
     declarations: dict[str, Declaration] = field(default_factory=dict)
     adjustments: dict[str, Adjustment] = field(default_factory=dict)
+    standings: dict[str, list[Standing]] = field(default_factory=dict)
 
 
 @dataclass
@@ -164,9 +167,9 @@ class _Feed:
         self.out = DeclarationsPlan()
 
     def _due(self, rm15: str, asec: str | None, accounting: date, release: date) -> date:
-        if asec:
+        if asec and not pay_at_release(self.facts.standings.get(rm15, ()), release):
             return period_of(accounting, self.policy, self.facts.accounts.get(rm15, False)).due_date
-        return release  # D17-R21: unsecured accounts pay at release
+        return release  # D17-R21: unsecured accounts pay at release; D17-R38 c: so do accounts not in good standing
 
     def row(self, row: dict[str, str]) -> str | None:
         """Post one row; None, or why it was not posted."""

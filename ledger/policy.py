@@ -47,6 +47,9 @@ class Policy:
         admin_fee_cents: fee for a partial non-electronic payment (D17-R34).
         electronic_methods: methods that never bear the administrative fee.
         arrears_notice_days: days overdue before an arrears notice (D17-R37: 30).
+        standing_measures_days: days a debt is overdue before the measures of D17-R38 are taken
+            (release hold, payment at release, claim against the security; decision L19: with
+            the arrears notice, 30).
         allocation_order: item kinds in the order a payment reaches them within one due date.
         paper: the paper size of PDF documents — "letter" (Canadian recipients) or "a4".
         transaction_check_digit: the check-digit rule of transaction numbers — "none" (format only:
@@ -69,6 +72,7 @@ class Policy:
     admin_fee_cents: int = 25_00
     electronic_methods: frozenset[str] = frozenset({"ACH", "BOP", "PAD", "CARD", "INTERAC"})
     arrears_notice_days: int = 30
+    standing_measures_days: int = 30
     allocation_order: tuple[str, ...] = ("declaration", "adjustment", "interest", "penalty", "fee")
     transaction_check_digit: str = "none"
     paper: str = "letter"

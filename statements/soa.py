@@ -14,7 +14,9 @@ stating the payment due date.  For each program account:
 * **Interest**, **penalties**, **fees** (D17-R35);
 * **Total payable** (box I) = D + every section; negative is a credit;
 * on an importer's statement, the **broker totals** (the part secured by each
-  broker's security account, D17-R4) and the **importer total** (the rest).
+  broker's security account, D17-R4) and the **importer total** (the rest);
+* when the account is under the measures of D17-R38 at the period end: since when,
+  the release hold, payment at release, and the claims against security accounts.
 
 Importer statements are keyed by RM15 and go to the holder or its one
 designated agent; CADP accounts get none (D17-R15).  Broker statements are
@@ -35,7 +37,9 @@ from sqlalchemy import Connection, select
 from core.problems import Problem
 from ledger.calendar import Period, period_named
 from ledger.policy import Policy
+from ledger.standing import Standing, in_force
 from store.schema import period_close
+from store.standing import standings
 
 from .model import BrokerTotal, DaySummary, DocumentLine, Holder, Statement, StatementAccount
 from .query import AccountRow, Coverage, Directory, accounts, balances_before, chunks, lines_between
@@ -57,7 +61,8 @@ def _daily(lines: list[DocumentLine]) -> tuple[DaySummary, ...]:
 
 
 def account_part(
-    rm15: str, name: str, lines: list[DocumentLine], opening: int, due_date: date, broker_totals: tuple[BrokerTotal, ...] = ()
+    rm15: str, name: str, lines: list[DocumentLine], opening: int, due_date: date, broker_totals: tuple[BrokerTotal, ...] = (),
+    measures: Standing | None = None,
 ) -> StatementAccount:
     """Sort an account's period lines into the statement's sections (see the module docstring)."""
     daily, other, review, pay, interest, penalties, fees = [], [], [], [], [], [], []
@@ -79,7 +84,7 @@ def account_part(
     return StatementAccount(
         rm15=rm15, name=name, opening_cents=opening, daily=_daily(daily), other=tuple(other), under_review=tuple(review),
         payments=tuple(pay), interest=tuple(interest), penalties=tuple(penalties), fees=tuple(fees),
-        broker_totals=broker_totals,
+        broker_totals=broker_totals, measures=measures,
     )
 
 
@@ -117,6 +122,7 @@ def iter_statements(conn: Connection, name: str, *, policy: Policy, chunk_size: 
     coverage = Coverage(conn, standard.end)
     per_broker: dict[tuple[str, str], list[StatementAccount]] = defaultdict(list)
     every = accounts(conn)
+    records = standings(conn)
     for group in (
         [a for a in every if not (a.calendar_month or a.rm15 in policy.calendar_month_accounts)],
         [a for a in every if a.calendar_month or a.rm15 in policy.calendar_month_accounts],
@@ -132,9 +138,10 @@ def iter_statements(conn: Connection, name: str, *, policy: Policy, chunk_size: 
                 if not lines and not any(opening.values()):
                     continue
                 name_ = directory.name(row.bn9)
+                measures = in_force(records.get(row.rm15, ()), period.end)
                 if row.client_type != "CADP":  # D17-R15: importers other than CADP, and brokers
                     part = account_part(row.rm15, name_, lines, sum(opening.values()), period.due_date,
-                                        _broker_totals(opening, lines, directory))
+                                        _broker_totals(opening, lines, directory), measures)
                     yield Statement(
                         period=period.name, period_start=period.start, period_end=period.end,
                         statement_date=period.statement_date, due_date=period.due_date,
@@ -149,7 +156,8 @@ def iter_statements(conn: Connection, name: str, *, policy: Policy, chunk_size: 
                     tagged = [l for l in lines if l.asec == asec]
                     if not tagged and not opening.get(asec):
                         continue
-                    per_broker[(broker, asec)].append(account_part(row.rm15, name_, tagged, opening.get(asec, 0), period.due_date))
+                    per_broker[(broker, asec)].append(
+                        account_part(row.rm15, name_, tagged, opening.get(asec, 0), period.due_date, measures=measures))
     for (broker, asec), parts in sorted(per_broker.items()):
         yield Statement(
             period=standard.name, period_start=standard.start, period_end=standard.end,
