@@ -22,6 +22,8 @@ from sqlalchemy import select
 
 from core.clock import EASTERN
 from statements.notices import render_notice
+from statements.render import render_html
+from statements.soa import iter_statements
 from store.journal import check_books
 from store.ledger import account_view, run_collections
 from store.schema import account_standing, ar_item, security_claim
@@ -144,8 +146,16 @@ def test_brought_current_the_measures_end_dated_and_history_is_kept(world, tmp_p
 
     close(world, "2026-12")
     close(world, "2027-01")
-    statements(world, "2027-01", tmp_path)
+    statements(world, "2027-01", tmp_path, formats=("xml", "html", "pdf"))
     docs = {doc.find(".//{*}Importer/{*}RM15").text: doc for doc in map(parse, tmp_path.rglob("*.xml"))}
+    html = {p.read_text(encoding="utf-8") for p in tmp_path.rglob("*.html")}
+    assert sum("Account not in good standing since December 31, 2026 (D17-R38)" in h for h in html) == 1  # A2's, not A1's
+    assert sum("Claimed against security account 12002" in h for h in html) == 1
+    with world.begin() as conn:
+        (soa,) = [d for d in iter_statements(conn, "2027-01", policy=NO_INTEREST) if d.holder.rm15 == A2]
+    french = render_html(soa, "fr").decode("utf-8")
+    assert "Compte non en règle depuis le 31 décembre 2026 (D17-R38)" in french
+    assert "Réclamé sur la garantie du compte de garantie 12002" in french
     soa_a1, soa_a2 = docs[A1], docs[A2]
     measures = soa_a2.find(".//{*}NotInGoodStanding")
     assert [(e.tag.split("}")[1], e.text) for e in measures.iter() if e.text and e.text.strip()] == [
