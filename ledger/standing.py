@@ -110,10 +110,11 @@ def _overdue(items: Sequence[Item], day: date) -> list[Item]:
             and i.due_date is not None and i.due_date < day]
 
 
-def judge_standing(rm15: str, bn9: str, items: Sequence[Item], latest: Standing | None, securities: Mapping[str, int],
+def judge_standing(rm15: str, bn9: str, items: Sequence[Item], latest: Standing | None, securities: Mapping[str, tuple[str, int]],
                    day: date, policy: Policy) -> StandingChange:
     """The change of standing of `rm15` on `day`, from its items as of the end of `day`, its latest
-    record of measures (in force or not) and the security posted per security account."""
+    record of measures (in force or not) and, per security account, its holder and the security posted.
+    A claim against a security account someone else holds (a broker's, D17-R4) is also told to its holder."""
     change = StandingChange()
     if latest is not None and day < (latest.ended_on or latest.since):
         return change  # an earlier day than the history already written: left as it is
@@ -134,10 +135,15 @@ def judge_standing(rm15: str, bn9: str, items: Sequence[Item], latest: Standing 
     for i in overdue:
         if i.asec is not None and i.asec in securities:
             secured[i.asec] += i.balance_cents
-    claims = tuple(SecurityClaim(asec, cents, securities[asec], min(cents, securities[asec]))
-                   for asec, cents in sorted(secured.items()) if min(cents, securities[asec]) > 0)
+    claims = tuple(SecurityClaim(asec, cents, securities[asec][1], min(cents, securities[asec][1]))
+                   for asec, cents in sorted(secured.items()) if min(cents, securities[asec][1]) > 0)
     total = sum(i.balance_cents for i in overdue)
     change.start = Standing(rm15, day, None, f"balance due {oldest} overdue {(day - oldest).days} days", oldest, total, claims)
-    change.notices.append(Notice(f"{NoticeKind.STANDING_MEASURES}:{rm15}:{day}", day, bn9, rm15, NoticeKind.STANDING_MEASURES,
-                                 {**change.start.as_dict(), "due_date": str(oldest)}))
+    facts = {**change.start.as_dict(), "due_date": str(oldest)}
+    change.notices.append(Notice(f"{NoticeKind.STANDING_MEASURES}:{rm15}:{day}", day, bn9, rm15, NoticeKind.STANDING_MEASURES, facts))
+    for claim in claims:
+        holder = securities[claim.asec][0]
+        if holder != bn9:
+            change.notices.append(Notice(f"{NoticeKind.STANDING_MEASURES}:{rm15}:{day}:{claim.asec}", day, holder, rm15,
+                                         NoticeKind.STANDING_MEASURES, {**facts, "claims": [c for c in facts["claims"] if c["asec"] == claim.asec]}))
     return change

@@ -46,10 +46,11 @@ def latest_standings(conn: Connection) -> dict[str, Standing]:
     return {rm15: records[-1] for rm15, records in standings(conn).items()}
 
 
-def security_amounts(conn: Connection) -> dict[str, int]:
-    """The security posted on each active security account."""
-    return {r.asec: int(r.security_cents) for r in conn.execute(
-        select(security_account.c.asec, security_account.c.security_cents).where(security_account.c.status == "active"))}
+def security_amounts(conn: Connection) -> dict[str, tuple[str, int]]:
+    """The holder and the security posted of each active security account."""
+    return {r.asec: (r.holder_bn9, int(r.security_cents)) for r in conn.execute(
+        select(security_account.c.asec, security_account.c.holder_bn9, security_account.c.security_cents)
+        .where(security_account.c.status == "active"))}
 
 
 def write_standing(conn: Connection, rm15: str, change: StandingChange) -> None:

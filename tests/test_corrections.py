@@ -240,3 +240,20 @@ def test_four_officers_approving_at_once_post_one_correction(pg_engine):
     assert sorted(results.get(timeout=5) for _ in workers) == ["already-reviewed"] * 3 + ["approved"]
     assert _corrections_posted(pg_engine) == 1 and _balance(pg_engine) == 600_13
     _sound(pg_engine)
+
+
+def test_an_administrative_fee_is_corrected_against_the_fee_account():
+    """D17-R34's fee rides on its payment entry; corrected, its 25.00 leaves FEE and the fee item
+    (the rule alone: the 820 carries only electronic payments, which never bear the fee)."""
+    from ledger.corrections import Charge, plan_correction
+    from ledger.model import Item
+
+    fee = Item(7, "fee:ZZ:BANK:T1", A1, None, None, "fee", None, None, date(2026, 12, 2), date(2026, 12, 2), False, "administrative fee", 25_00)
+    charge = Charge(41, "pay:ZZ:BANK:T1", date(2026, 12, 2), fee, 25_00, 0)
+    request = CorrectionRequest(3, A1, charge.entry_key, fee.key, "fee", 25_00, "paid in full by cheque", "clerk1", ASKED_AT, "requested")
+    plan = plan_correction(request, charge, day=REVIEWED)
+    (entry,) = plan.entries
+    assert (entry.key, entry.reason, entry.reverses, entry.day) == ("correction:3", "CORRECTION", 41, REVIEWED)
+    assert [(line.account, line.item_key, line.debit_cents, line.credit_cents) for line in entry.lines] == [
+        ("FEE", None, 25_00, 0), ("AR", "fee:ZZ:BANK:T1", 0, 25_00)]
+    assert plan.items == []

@@ -29,7 +29,7 @@ from store.ledger import account_view, run_collections
 from store.schema import account_standing, ar_item, security_claim
 
 from .golden_scenario import carm, environment
-from .ledger_helpers import AT, IMPORTER, POLICY, LineSpec, PaymentSpec, declare, notices, pay, setup_world, txn
+from .ledger_helpers import AT, BROKER, CLIENT, IMPORTER, POLICY, LineSpec, PaymentSpec, declare, notices, pay, setup_world, txn
 from .statements_helpers import close, parse, statements
 
 A1, A2 = f"{IMPORTER}RM0001", f"{IMPORTER}RM0002"
@@ -174,3 +174,17 @@ def test_account_show_tells_the_release_hold(world):
     assert shown.splitlines()[2] == ("RELEASE HOLD since 2026-12-31 (D17-R38): further release may be refused, duties and taxes due "
                                      "at release; 500.00 claimed against security 12002")
     assert "RELEASE HOLD" not in earlier
+
+
+def test_a_claim_on_a_brokers_security_is_told_to_the_broker_too(world):
+    """D17-R4: the broker is liable for what its security secures. The French client's C1 owes 600.00
+    accounted under the broker's security 40001 (8,000.00), due 2026-12-01; on 12-31 its penalty
+    (charged for 12-02, tagged 40001 like the debt) and the duty make 800.00 overdue: 800.00 is claimed
+    against 40001, and both the client and the broker are told."""
+    c1 = f"{CLIENT}RM0001"
+    declare(world, dict(transaction_number=txn("40001", 1), rm15=c1, asec="40001", broker_bn9=BROKER, release_date="2026-11-01",
+                        accounting_date="2026-11-02", duty="600.00"), policy=NO_INTEREST)
+    _collect(world, SINCE)
+    assert [c for c in _claims(world) if c[0] == c1] == [(c1, "40001", SINCE, 800_00, 8_000_00, 800_00, None)]
+    told = sorted((n.bn9, n.key) for n in notices(world, "standing_measures") if n.rm15 == c1)
+    assert told == [(CLIENT, f"standing_measures:{c1}:2026-12-31"), (BROKER, f"standing_measures:{c1}:2026-12-31:40001")]
