@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, select, update
 
+from core.db import insert_for
 from ledger.model import Notice
 from ledger.standing import SecurityClaim, Standing, StandingChange
 
@@ -58,11 +59,12 @@ def write_standing(conn: Connection, rm15: str, change: StandingChange) -> None:
     finds the record written and the notices recorded)."""
     if change.start is not None:
         s = change.start
-        standing_id = conn.execute(
-            account_standing.insert().values(rm15=rm15, since=s.since, reason=s.reason, oldest_due_date=s.oldest_due_date,
-                                             overdue_cents=s.overdue_cents).returning(account_standing.c.id)
-        ).scalar_one()
-        if s.claims:
+        insert = insert_for(conn)
+        standing_id = conn.execute(  # a run of the same day in another process may have written it first: then nothing
+            insert(account_standing).values(rm15=rm15, since=s.since, reason=s.reason, oldest_due_date=s.oldest_due_date,
+                                            overdue_cents=s.overdue_cents).on_conflict_do_nothing().returning(account_standing.c.id)
+        ).scalar()
+        if standing_id is not None and s.claims:
             conn.execute(security_claim.insert(), [
                 dict(standing_id=standing_id, asec=c.asec, claimed_on=s.since, overdue_cents=c.overdue_cents,
                      security_cents=c.security_cents, claim_cents=c.claim_cents) for c in s.claims

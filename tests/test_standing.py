@@ -188,3 +188,35 @@ def test_a_claim_on_a_brokers_security_is_told_to_the_broker_too(world):
     assert [c for c in _claims(world) if c[0] == c1] == [(c1, "40001", SINCE, 800_00, 8_000_00, 800_00, None)]
     told = sorted((n.bn9, n.key) for n in notices(world, "standing_measures") if n.rm15 == c1)
     assert told == [(CLIENT, f"standing_measures:{c1}:2026-12-31"), (BROKER, f"standing_measures:{c1}:2026-12-31:40001")]
+
+
+def _collect_in_a_process(url: str, barrier, results) -> None:
+    from core.db import make_engine
+
+    engine = make_engine(url)
+    barrier.wait()
+    with engine.begin() as conn:
+        report = run_collections(conn, SINCE, policy=NO_INTEREST, at=AT)
+    results.put(report.measures_started)
+    engine.dispose()
+
+
+def test_two_collections_runs_of_the_same_day_at_once_record_the_measures_once(pg_engine):
+    import multiprocessing as mp
+
+    setup_world(pg_engine, EXTRA)
+    declare(pg_engine, dict(transaction_number=txn("12001", 1), rm15=A1, asec="12001", release_date="2026-11-01",
+                            accounting_date="2026-11-02", duty="600.00"), policy=NO_INTEREST)
+    _collect(pg_engine, date(2026, 12, 2))
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    url = pg_engine.url.render_as_string(hide_password=False)
+    workers = [ctx.Process(target=_collect_in_a_process, args=(url, barrier, results)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert _records(pg_engine) == [(A1, SINCE, None, date(2026, 12, 1), 800_00)]
+    assert _claims(pg_engine) == [(A1, "12001", SINCE, 800_00, 75_000_00, 800_00, None)]
+    assert len(notices(pg_engine, "standing_measures")) == 1
