@@ -534,10 +534,10 @@ def _suspense_return(args: argparse.Namespace) -> int:
 
 
 def _correction_line(r) -> str:
-    review = f"  {r.status} by {r.reviewed_by} {r.reviewed_at.date()}" if r.reviewed_by else f"  {r.status}"
+    review = f"  {r.status} by {r.reviewed_by} {r.reviewed_on}" if r.reviewed_by else f"  {r.status}"
     entry = f" -> {r.adjusting_entry_key}" if r.adjusting_entry_key else ""
     return (f"{r.id:>5}  {r.rm15}  {r.kind:<8} {_money(r.amount_cents):>12}  of {r.entry_key}  asked by {r.requested_by} "
-            f"{r.requested_at.date()}{review}{entry}  ({r.reason})")
+            f"{r.requested_on}{review}{entry}  ({r.reason})")
 
 
 def _corrections_request(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from core.clock import EASTERN
 from core.problems import Problem
 
 from .model import Account, Entry, Item, ItemKind, JournalLine, NewItem, Notice, NoticeKind, Plan, Reason
@@ -112,6 +113,19 @@ class CorrectionRequest:
     review_note: str | None = None
     adjusting_entry_key: str | None = None
 
+    @property
+    def requested_on(self) -> date:
+        return _eastern_day(self.requested_at)
+
+    @property
+    def reviewed_on(self) -> date | None:
+        return _eastern_day(self.reviewed_at) if self.reviewed_at else None
+
+
+def _eastern_day(at: datetime) -> date:
+    """The Eastern business day of an instant (a naive one is already Eastern wall time, as SQLite keeps it)."""
+    return at.astimezone(EASTERN).date() if at.tzinfo else at.date()
+
 
 def correction_key(request_id: int) -> str:
     """The key of the adjusting entry of request `request_id` (one entry per request)."""
@@ -142,7 +156,7 @@ def review_problem(request: CorrectionRequest, by: str) -> Problem | None:
     where = f"correction {request.id}"
     if request.status != CorrectionStatus.REQUESTED:
         return Problem("already-reviewed", f"correction {request.id} was already {request.status} by {request.reviewed_by} "
-                       f"on {request.reviewed_at.date() if request.reviewed_at else '?'}", where)
+                       f"on {request.reviewed_on}", where)
     if not by.strip():
         return Problem("not-reviewed", "a review needs who makes it", where)
     if by == request.requested_by:

@@ -35,7 +35,7 @@ PENALTY_ENTRY = f"penalty:{A1}:2026-12-01"
 INTEREST_ENTRY = f"interest:{A1}:12001:2026-12-02"
 REVIEWED = date(2026, 12, 3)
 ASKED_AT = datetime(2026, 12, 2, 15, 0, tzinfo=EASTERN)
-REVIEWED_AT = datetime(2026, 12, 3, 10, 0, tzinfo=EASTERN)
+REVIEWED_AT = datetime(2026, 12, 3, 21, 30, tzinfo=EASTERN)  # 02:30 UTC on 12-04: the message says the Eastern day
 
 
 @pytest.fixture
