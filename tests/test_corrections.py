@@ -20,6 +20,8 @@ from core.clock import EASTERN
 from core.db import make_engine
 from core.problems import Problem
 from ledger.corrections import CorrectionRequest
+from statements.render import render_html
+from statements.soa import iter_statements
 from store import corrections
 from store.journal import balance, check_books
 from store.ledger import run_collections
@@ -27,7 +29,7 @@ from store.schema import ar_item, journal_entry, journal_line
 
 from .golden_scenario import carm, environment
 from .ledger_helpers import AT, IMPORTER, POLICY, LineSpec, PaymentSpec, balances, declare, notices, pay, setup_world, txn
-from .statements_helpers import accounts, daily, lines, xml_docs
+from .statements_helpers import accounts, close, daily, lines, parse, statements, xml_docs
 
 A1 = f"{IMPORTER}RM0001"
 DUTY = f"declaration:duty:{txn('12001', 1)}"
@@ -126,6 +128,19 @@ def test_a_wrongly_charged_penalty_is_reversed_once_by_an_entry_naming_it(world,
     other = accounts(dn)[A1].find("{*}OtherTransactions")
     assert ("CORRECTION", -200_00) in lines(other)
     assert [r.text for r in other.iter("{*}Reference")] == [f"correction {asked.id}"]
+
+    # the statement of period 2026-12 (to 12-17) shows it among the other items, in English and in French
+    close(world, "2026-12")
+    statements(world, "2026-12", tmp_path / "soa")
+    (soa,) = [parse(p) for p in (tmp_path / "soa").rglob("*.xml") if parse(p).find(".//{*}Importer/{*}RM15").text == A1]
+    (line,) = soa.find(".//{*}OtherItems").iter("{*}Line")
+    assert [(e.tag.split("}")[1], e.text) for e in line] == [
+        ("Date", "2026-12-03"), ("Type", "CORRECTION"), ("SecurityAccount", "12001"), ("Reference", f"correction {asked.id}"),
+        ("Description", "late-payment penalty: balance due 2026-12-01 unpaid"), ("DueDate", "2026-12-02"), ("Amount", "-200.00")]
+    with world.begin() as conn:
+        (statement,) = [d for d in iter_statements(conn, "2026-12", policy=POLICY) if d.holder.rm15 == A1]
+    french = render_html(statement, "fr").decode("utf-8")
+    assert "<td>Correction</td>" in french and "Sanction pour paiement en retard" in french
 
 
 def test_the_requester_cannot_approve_their_own_request(world):
