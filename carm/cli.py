@@ -161,12 +161,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--by", default=None, help="who records it (default: the login name)")
     ask.set_defaults(func=_corrections_request)
     ok = corr.add_parser("approve", help="approve a request: one adjusting entry naming the entry it corrects")
-    ok.add_argument("id", type=_page, help="the request's number (`carm corrections list`)")
+    ok.add_argument("id", type=_request_id, help="the request's number (`carm corrections list`)")
     ok.add_argument("--note", help="the reviewer's note")
     ok.add_argument("--by", default=None, help="who reviews (default: the login name); not who recorded it")
     ok.set_defaults(func=_corrections_approve)
     no = corr.add_parser("reject", help="refuse a request, with the reason told to the holder")
-    no.add_argument("id", type=_page, help="the request's number")
+    no.add_argument("id", type=_request_id, help="the request's number")
     no.add_argument("--note", required=True, help="why (told to the holder)")
     no.add_argument("--by", default=None, help="who reviews (default: the login name); not who recorded it")
     no.set_defaults(func=_corrections_reject)
@@ -246,6 +246,12 @@ def _amount(text: str) -> int:
     if cents is None or cents <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount in dollars and cents above zero")
     return cents
+
+
+def _request_id(text: str) -> int:
+    if text.isascii() and text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a request number (as `carm corrections list` shows)")
 
 
 def _year(text: str) -> int:
