@@ -10,6 +10,9 @@
     carm account show RM15 [--as-of DATE] [--json]
     carm period close PERIOD [--calendar-month]
     carm collections run --date DATE
+    carm corrections request RM15 --entry KEY [--amount D.CC] --reason TEXT [--by NAME]
+    carm corrections approve|reject ID [--note TEXT] [--by NAME]
+    carm corrections list [--rm15 RM15] [--status S] [--json]
     carm ledger check
     carm notices daily --date DATE --out DIR [--formats xml,html,pdf]
     carm notices list [--from DATE] [--to DATE] [--page N] [--bn9 BN9] [--json]
@@ -163,6 +166,31 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--by", default=None, help="who decides (default: the login name)")
     back.set_defaults(func=_suspense_return)
 
+    corr = sub.add_parser("corrections", help="corrections of penalties, interest and fees (D17-R18, Annex E)").add_subparsers(
+        dest="command", required=True, parser_class=_Parser)
+    ask = corr.add_parser("request", help="record a holder's request to correct what an entry charged (reviewed by someone else)")
+    ask.add_argument("rm15", help="the program account")
+    ask.add_argument("--entry", required=True, help="the key of the entry that charged it, e.g. penalty:<RM15>:<due date>")
+    ask.add_argument("--amount", type=_amount, help="dollars and cents to take back (default: all the entry still carries)")
+    ask.add_argument("--reason", required=True, help="the holder's explanation and justification (Annex E §1)")
+    ask.add_argument("--by", default=None, help="who records it (default: the login name)")
+    ask.set_defaults(func=_corrections_request)
+    ok = corr.add_parser("approve", help="approve a request: one adjusting entry naming the entry it corrects")
+    ok.add_argument("id", type=_request_id, help="the request's number (`carm corrections list`)")
+    ok.add_argument("--note", help="the reviewer's note")
+    ok.add_argument("--by", default=None, help="who reviews (default: the login name); not who recorded it")
+    ok.set_defaults(func=_corrections_approve)
+    no = corr.add_parser("reject", help="refuse a request, with the reason told to the holder")
+    no.add_argument("id", type=_request_id, help="the request's number")
+    no.add_argument("--note", required=True, help="why (told to the holder)")
+    no.add_argument("--by", default=None, help="who reviews (default: the login name); not who recorded it")
+    no.set_defaults(func=_corrections_reject)
+    listing = corr.add_parser("list", help="correction requests, oldest first")
+    listing.add_argument("--rm15", help="only this program account's")
+    listing.add_argument("--status", choices=("requested", "approved", "rejected"))
+    listing.add_argument("--json", action="store_true", help="one JSON object per request")
+    listing.set_defaults(func=_corrections_list)
+
     coll = sub.add_parser("collections", help="penalties, interest, arrears").add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = coll.add_parser("run", help="charge penalties and interest, raise arrears and security notices for a day")
     run.add_argument("--date", type=_date, required=True)
@@ -240,6 +268,21 @@ def _period(text: str) -> str:
     except ValueError:
         pass
     raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM period")
+
+
+def _amount(text: str) -> int:
+    from core.money import parse_amount
+
+    cents = parse_amount(text)
+    if cents is None or cents <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in dollars and cents above zero")
+    return cents
+
+
+def _request_id(text: str) -> int:
+    if text.isascii() and text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a request number (as `carm corrections list` shows)")
 
 
 def _year(text: str) -> int:
@@ -453,6 +496,10 @@ def _account_show(args: argparse.Namespace) -> int:
     print(f"{view.rm15}  {view.name}  ({view.status})  as of {view.as_of}")
     print(f"balance {_money(view.balance_cents)}   overdue {_money(view.overdue_cents)}   "
           f"{'in good standing' if view.good_standing else 'NOT in good standing'}")
+    if view.measures:
+        m = view.measures
+        claims = "".join(f"; {_money(c.claim_cents)} claimed against security {c.asec}" for c in m.claims)
+        print(f"RELEASE HOLD since {m.since} (D17-R38): further release may be refused, duties and taxes due at release{claims}")
     print("open debts:")
     for it in view.debts:
         review = "  [under review]" if it.under_review else ""
@@ -503,6 +550,9 @@ def _collections_run(args: argparse.Namespace) -> int:
     print(f"collections {args.date}: {report.penalties} penalties ({_money(report.penalty_cents)}), "
           f"{report.interest_items} interest charges ({_money(report.interest_cents)}), "
           f"{report.arrears_notices} arrears notices, {report.security_alerts} security alerts")
+    if report.measures_started or report.measures_ended:
+        print(f"standing {args.date}: {report.measures_started} accounts under the measures of D17-R38, "
+              f"{report.measures_ended} brought current")
     for problem in report.problems:
         print(f"problem: {problem}")
     return EXIT_OK
@@ -575,6 +625,69 @@ def _suspense_return(args: argparse.Namespace) -> int:
         print(f"carm: {done}", file=sys.stderr)
         return EXIT_REJECTED
     print(f"returned {done.id} ({_money(done.amount_cents)}) to {done.fi}")
+    return EXIT_OK
+
+
+def _correction_line(r) -> str:
+    review = f"  {r.status} by {r.reviewed_by} {r.reviewed_on}" if r.reviewed_by else f"  {r.status}"
+    entry = f" -> {r.adjusting_entry_key}" if r.adjusting_entry_key else ""
+    return (f"{r.id:>5}  {r.rm15}  {r.kind:<8} {_money(r.amount_cents):>12}  of {r.entry_key}  asked by {r.requested_by} "
+            f"{r.requested_on}{review}{entry}  ({r.reason})")
+
+
+def _corrections_request(args: argparse.Namespace) -> int:
+    from store.corrections import request
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = request(conn, args.rm15, args.entry, args.amount, reason=args.reason, by=_operator(args), at=clock.now())
+    if isinstance(done, Problem):
+        print(f"carm: {done}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"correction {done.id} requested: {_money(done.amount_cents)} of the {done.kind} charged by {done.entry_key}, "
+          "awaiting another officer's review")
+    return EXIT_OK
+
+
+def _corrections_approve(args: argparse.Namespace) -> int:
+    from store.corrections import approve
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = approve(conn, args.id, by=_operator(args), day=clock.now().date(), at=clock.now(), note=args.note)
+    if isinstance(done, Problem):
+        print(f"carm: {done}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"correction {done.id} approved: {_money(done.amount_cents)} taken back from {done.entry_key} by {done.adjusting_entry_key}")
+    return EXIT_OK
+
+
+def _corrections_reject(args: argparse.Namespace) -> int:
+    from store.corrections import reject
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = reject(conn, args.id, by=_operator(args), day=clock.now().date(), at=clock.now(), note=args.note)
+    if isinstance(done, Problem):
+        print(f"carm: {done}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"correction {done.id} rejected: nothing posted; the holder is told why")
+    return EXIT_OK
+
+
+def _corrections_list(args: argparse.Namespace) -> int:
+    from store.corrections import requests
+
+    with _runtime(args) as runtime, runtime.engine.connect() as conn:
+        found = requests(conn, rm15=args.rm15, status=args.status)
+    for r in found:
+        if args.json:
+            print(json.dumps({"id": r.id, "rm15": r.rm15, "entry": r.entry_key, "item": r.item_key, "kind": r.kind,
+                              "amount_cents": r.amount_cents, "reason": r.reason, "requested_by": r.requested_by,
+                              "requested_at": r.requested_at.isoformat(), "status": r.status, "reviewed_by": r.reviewed_by,
+                              "reviewed_at": r.reviewed_at.isoformat() if r.reviewed_at else None, "review_note": r.review_note,
+                              "adjusting_entry": r.adjusting_entry_key}, sort_keys=True))
+        else:
+            print(_correction_line(r))
+    if not args.json:
+        print(f"{len(found)} correction requests")
     return EXIT_OK
 
 

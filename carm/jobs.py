@@ -89,12 +89,13 @@ def close_period(period: str, calendar_month: bool = False) -> dict:
 
 
 def run_collections(day: date) -> dict:
-    """D17-R33…R38: settlement, penalties, interest, arrears and security alerts of `day`."""
+    """D17-R33…R38: settlement, penalties, interest, arrears, security alerts and standing measures of `day`."""
     with open_runtime() as runtime, runtime.engine.begin() as conn:
         report = collect(conn, day, policy=runtime.policy, at=clock.now())
     return {"day": str(day), "settlements": report.settlements, "penalties": report.penalties,
             "penalty_cents": report.penalty_cents, "interest_cents": report.interest_cents,
             "arrears_notices": report.arrears_notices, "security_alerts": report.security_alerts,
+            "measures_started": report.measures_started, "measures_ended": report.measures_ended,
             "problems": [str(p) for p in report.problems]}
 
 

@@ -19,4 +19,6 @@ problems.
     declarations  the declarations feed: debts, reassessments, refunds (D17-R8, R9)
     reference     reference data records (D17-R1…R5, Annex B)
     accounts      an account as of a day: balance, debts, credits, standing (D17-R36)
+    corrections   a holder's correction of a penalty, interest or fee: reviewed, one adjusting entry (D17-R18)
+    standing      the measures of D17-R38 (release hold, payment at release, security claims), dated
 """

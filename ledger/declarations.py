@@ -14,6 +14,7 @@ rows into a plan, given what the ledger already holds (`DeclarationFacts`):
   option of D17-R5 — with direct GST the GST component of a declaration a broker accounted
   under its security is the importer's own debt (no broker's security), with direct
   security every component is secured by the importer's own security account (decision L22).
+  Goods released while the account is under the measures of D17-R38 are due at release.
 * `reassessment` — a B2 adjustment raising a debt on a declaration component.
 * `refund` — a refund, credited to the account (D17-R9), associated with the agent who
   filed it (D17-R11).
@@ -40,6 +41,7 @@ from core.text import is_digits
 from .calendar import billed_by_calendar_month, period_of
 from .model import Account, Entry, ItemKind, JournalLine, NewItem, Plan, Reason
 from .policy import COMPONENTS, Policy
+from .standing import Standing, pay_at_release
 
 __all__ = [
     "COLUMNS", "Declaration", "Adjustment", "DeclarationFacts", "DeclarationsPlan",
@@ -116,6 +118,7 @@ class DeclarationFacts:
         direct_options: RM15 → `gst` or `security`, of the accounts that chose a D17-R5 option.
         broker_security_accounts: the ASECs held by brokers.
         own_security: importer BN9 → its own active security account (the first, when several).
+        standings: the records of D17-R38 measures, per account (goods released under them are due at release).
     """
 
     accounts: dict[str, bool] = field(default_factory=dict)
@@ -125,6 +128,7 @@ class DeclarationFacts:
     own_security: dict[str, str] = field(default_factory=dict)
     declarations: dict[str, Declaration] = field(default_factory=dict)
     adjustments: dict[str, Adjustment] = field(default_factory=dict)
+    standings: dict[str, list[Standing]] = field(default_factory=dict)
 
 
 @dataclass
@@ -174,10 +178,10 @@ class _Feed:
         self.out = DeclarationsPlan()
 
     def _due(self, rm15: str, asec: str | None, accounting: date, release: date) -> date:
-        if asec:
+        if asec and not pay_at_release(self.facts.standings.get(rm15, ()), release):
             calendar_month = billed_by_calendar_month(rm15, self.facts.accounts.get(rm15, False), self.policy)
             return period_of(accounting, self.policy, calendar_month).due_date
-        return release  # D17-R21: unsecured accounts pay at release
+        return release  # D17-R21: unsecured accounts pay at release; D17-R38 c: so do accounts not in good standing
 
     def secured_by(self, decl: Declaration, component: str) -> str | None:
         """The security account answering for `component` of `decl`, the tag that puts the debt on

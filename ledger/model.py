@@ -117,11 +117,16 @@ class NoticeKind(StrEnum):
     RELATIONSHIP_ENDED = "relationship_ended"
     SUSPENSE_APPLIED = "suspense_applied"
     SUSPENSE_RETURNED = "suspense_returned"
+    CORRECTION_APPROVED = "correction_approved"
+    CORRECTION_REJECTED = "correction_rejected"
+    STANDING_MEASURES = "standing_measures"
+    STANDING_RESTORED = "standing_restored"
 
 
 #: Kinds always sent, whatever the holder's e-mail subscription (G-R1).
 URGENT_KINDS = frozenset(
-    {NoticeKind.PAYMENT_REFUSED, NoticeKind.PAYMENT_SET_ASIDE, NoticeKind.ARREARS, NoticeKind.SECURITY_EXCEEDED}
+    {NoticeKind.PAYMENT_REFUSED, NoticeKind.PAYMENT_SET_ASIDE, NoticeKind.ARREARS, NoticeKind.SECURITY_EXCEEDED,
+     NoticeKind.STANDING_MEASURES}
 )
 
 

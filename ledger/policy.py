@@ -56,6 +56,9 @@ class Policy:
         certified_cheque_above_cents: a payer without a security account must certify a cheque
             above this (D17-R26 b: $5,000).
         arrears_notice_days: days overdue before an arrears notice (D17-R37: 30).
+        standing_measures_days: days a debt is overdue before the measures of D17-R38 are taken
+            (release hold, payment at release, claim against the security; decision L19: with
+            the arrears notice, 30).
         allocation_order: item kinds in the order a payment reaches them within one due date.
         paper: the paper size of PDF documents — "letter" (Canadian recipients) or "a4".
         transaction_check_digit: the check-digit rule of transaction numbers — "none" (format only:
@@ -81,6 +84,7 @@ class Policy:
     electronic_only_above_cents: int = 50_000_00
     certified_cheque_above_cents: int = 5_000_00
     arrears_notice_days: int = 30
+    standing_measures_days: int = 30
     allocation_order: tuple[str, ...] = ("declaration", "adjustment", "interest", "penalty", "fee")
     transaction_check_digit: str = "none"
     paper: str = "letter"

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ledger.standing import Standing
+
 __all__ = [
     "Party", "Holder", "DocumentLine", "DailyAccount", "DailyNotice", "DaySummary", "BrokerTotal",
     "StatementAccount", "Statement", "Document", "LINE_TYPES",
@@ -204,6 +206,7 @@ class StatementAccount:
     penalties: tuple[DocumentLine, ...]
     fees: tuple[DocumentLine, ...]
     broker_totals: tuple[BrokerTotal, ...] = ()
+    measures: Standing | None = None  # D17-R38 measures in force at the period end
 
     @property
     def daily_total_cents(self) -> int:

@@ -61,6 +61,8 @@ _TYPES = {
         "relationship_granted": "Relationship granted", "relationship_changed": "Relationship changed",
         "relationship_ended": "Relationship ended", "suspense_applied": "Payment applied from suspense",
         "suspense_returned": "Payment returned",
+        "correction_approved": "Correction made", "correction_rejected": "Correction refused",
+        "standing_measures": "Account not in good standing", "standing_restored": "Account in good standing",
     },
     "fr": {
         "payment_applied": "Paiement appliqué", "payment_set_aside": "Paiement mis de côté", "payment_refused": "Paiement refusé",
@@ -68,6 +70,8 @@ _TYPES = {
         "relationship_granted": "Relation accordée", "relationship_changed": "Relation modifiée",
         "relationship_ended": "Relation terminée", "suspense_applied": "Paiement appliqué après mise de côté",
         "suspense_returned": "Paiement retourné",
+        "correction_approved": "Correction apportée", "correction_rejected": "Correction refusée",
+        "standing_measures": "Compte non en règle", "standing_restored": "Compte en règle",
     },
 }
 
@@ -84,6 +88,10 @@ _SUBJECTS = {
         "relationship_ended": "Relationship with {other} ended",
         "suspense_applied": "Your payment {trace}, line {line}, was applied to account {target}",
         "suspense_returned": "Your payment {trace}, line {line}, was returned to your financial institution",
+        "correction_approved": "Your correction request {request} was accepted",
+        "correction_rejected": "Your correction request {request} was refused",
+        "standing_measures": "Account {account} is not in good standing: release of goods may be refused",
+        "standing_restored": "Account {account} is back in good standing",
     },
     "fr": {
         "payment_applied": "Votre paiement {trace} a été appliqué",
@@ -97,6 +105,10 @@ _SUBJECTS = {
         "relationship_ended": "Relation avec {other} terminée",
         "suspense_applied": "Votre paiement {trace}, ligne {line}, a été appliqué au compte {target}",
         "suspense_returned": "Votre paiement {trace}, ligne {line}, a été retourné à votre institution financière",
+        "correction_approved": "Votre demande de correction {request} a été acceptée",
+        "correction_rejected": "Votre demande de correction {request} a été refusée",
+        "standing_measures": "Le compte {account} n'est pas en règle : la mainlevée des marchandises peut être refusée",
+        "standing_restored": "Le compte {account} est de nouveau en règle",
     },
 }
 
@@ -124,6 +136,20 @@ _BODIES = {
                              "posted ({security}). Make an interim payment or increase the security.\n",
         "relationship": "{provider} ({provider_bn9}) {verb} to act for {client} ({client_bn9}).\n"
                         "Scope: {scope}\nFrom {start}{until}.\n",
+        "correction_approved": "Your request {request} to correct the {what} charged by {entry} was accepted on {date}.\n"
+                               "Corrected: {amount}\nTaken off the amount owing: {still_open}\nCredited to the account (already paid): {credit}\n"
+                               "Reason given: {reason}\n",
+        "correction_rejected": "Your request {request} to correct {amount} of the {what} charged by {entry} was refused on {date}.\n"
+                               "Reason: {reason}\nThe balance of your statement of account remains due on its due date.\n",
+        "standing_measures": "Since {since}, account {account} is not in good standing: the balance due {due_date} is still unpaid "
+                             "({overdue} overdue on the account).\nUntil the account is brought current:\n"
+                             "- further release of goods may be refused (Customs Act, s. 97.25);\n"
+                             "- duties and taxes on goods released are due at release;\n{claims}"
+                             "Pay the overdue amount to bring the account current.\n",
+        "standing_claim": "- {amount} is claimed against security account {asec}.\n",
+        "standing_restored": "Account {account} was found brought current on {ended_on}: the measures taken since {since} are lifted. "
+                             "Goods are released as before, and new declarations are due on the statement's due date.\n{claims}",
+        "standing_withdrawn": "- the claim against security account {asec} is withdrawn.\n",
     },
     "fr": {
         "payment_applied": "Votre paiement {trace} de {total}, reçu pour le {date}, a été accepté.\n"
@@ -149,17 +175,34 @@ _BODIES = {
                              "garantie déposée ({security}). Faites un paiement provisoire ou augmentez la garantie.\n",
         "relationship": "{provider} ({provider_bn9}) {verb} à agir pour {client} ({client_bn9}).\n"
                         "Portée : {scope}\nDu {start}{until}.\n",
+        "correction_approved": "Votre demande {request} de correction ({what}, écriture {entry}) a été acceptée le {date}.\n"
+                               "Montant corrigé : {amount}\nRetiré des montants dus : {still_open}\n"
+                               "Porté au crédit du compte (déjà payé) : {credit}\nJustification : {reason}\n",
+        "correction_rejected": "Votre demande {request} de correction de {amount} ({what}, écriture {entry}) a été refusée le {date}.\n"
+                               "Motif : {reason}\nLe solde de votre relevé de compte demeure exigible à la date d'échéance.\n",
+        "standing_measures": "Depuis le {since}, le compte {account} n'est pas en règle : le solde exigible le {due_date} n'est toujours "
+                             "pas payé ({overdue} en souffrance au compte).\nJusqu'à ce que le compte soit régularisé :\n"
+                             "- toute autre mainlevée des marchandises peut être refusée (Loi sur les douanes, par. 97.25);\n"
+                             "- les droits et taxes des marchandises sont exigibles au moment de la mainlevée;\n{claims}"
+                             "Payez le montant en souffrance pour régulariser le compte.\n",
+        "standing_claim": "- un montant de {amount} est réclamé sur la garantie du compte de garantie {asec}.\n",
+        "standing_restored": "Le compte {account} a été trouvé régularisé le {ended_on} : les mesures prises depuis le {since} sont levées. "
+                             "La mainlevée reprend comme avant et les nouvelles déclarations sont exigibles à la date d'échéance du relevé.\n"
+                             "{claims}",
+        "standing_withdrawn": "- la réclamation sur la garantie du compte de garantie {asec} est retirée.\n",
     },
 }
 _WORDS = {
     "en": {"granted": "is authorized", "changed": "is authorized, with changes,", "ended": "is no longer authorized",
            "business": "business management (all program accounts)", "program": "program management: {accounts}",
            "until": " to {end}", "open": ", with no end date", "none": "(none)", "removed": "removed",
-           "above threshold": "above the threshold", "two consecutive months in credit": "two consecutive months in credit"},
+           "above threshold": "above the threshold", "two consecutive months in credit": "two consecutive months in credit",
+           "penalty": "late-payment penalty", "interest": "interest", "fee": "administrative fee"},
     "fr": {"granted": "est autorisé", "changed": "est autorisé, avec des changements,", "ended": "n'est plus autorisé",
            "business": "gestion d'entreprise (tous les comptes de programme)", "program": "gestion de programme : {accounts}",
            "until": " au {end}", "open": ", sans date de fin", "none": "(aucun)", "removed": "supprimée",
-           "above threshold": "au-dessus du seuil", "two consecutive months in credit": "deux mois consécutifs en crédit"},
+           "above threshold": "au-dessus du seuil", "two consecutive months in credit": "deux mois consécutifs en crédit",
+           "penalty": "sanctions pour paiement en retard", "interest": "intérêts", "fee": "frais administratifs"},
 }
 
 
@@ -199,6 +242,11 @@ def _findings(items: list[str], lang: str) -> str:
     return "".join(f"  - {f}\n" for f in items) or f"  {_WORDS[lang]['none']}\n"
 
 
+def _claims(claims: list[dict], lang: str, template: str) -> str:
+    """The claims against security accounts a standing notice states, one line each (D17-R38 a)."""
+    return "".join(_BODIES[lang][template].format(amount=money(int(c["claim_cents"]), lang), asec=c["asec"]) for c in claims)
+
+
 def render_notice(kind: str, data: dict, *, notice_date: date, account: str, language: str) -> tuple[str, str]:
     """(subject, body) of a notice in `language`; an unknown kind is stated plainly, never dropped."""
     lang = language if language in _SUBJECTS else "en"
@@ -212,6 +260,9 @@ def render_notice(kind: str, data: dict, *, notice_date: date, account: str, lan
         "why": _WORDS[lang].get(data.get("why", ""), data.get("why", "")), "asec": data.get("asec", ""),
         "utilization": m("utilization_cents"), "security": m("security_cents"),
         "line": data.get("line", ""), "target": data.get("account", ""), "payment_day": d("payment_day"), "reason": data.get("reason", ""),
+        "request": data.get("request", ""), "entry": data.get("entry", ""), "what": _WORDS[lang].get(data.get("what", ""), data.get("what", "")),
+        "still_open": m("still_open_cents"), "since": d("since"), "ended_on": d("ended_on"),
+        "claims": _claims(data.get("claims", []), lang, "standing_withdrawn" if kind == NoticeKind.STANDING_RESTORED else "standing_claim"),
     }
     if kind in RELATIONSHIP_KINDS:
         state = data.get("state") or {}

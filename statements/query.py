@@ -74,6 +74,8 @@ def _reference(reason: str, entry_key: str, trace: str | None) -> str | None:
         return trace
     if reason in ("REASSESSMENT", "REFUND") and entry_key.startswith("adj:"):
         return entry_key[4:]
+    if reason == "CORRECTION" and entry_key.startswith("correction:"):  # the correction request's number (D17-R18)
+        return entry_key.replace("correction:", "correction ", 1)
     if reason == "SUSPENSE_APPLIED":  # suspense:<FI>:<trace>:<line>, the FI itself holding a colon
         return entry_key.rsplit(":", 2)[1]
     return None

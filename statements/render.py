@@ -149,6 +149,12 @@ def _statement_view(doc: Statement, lang: str) -> View:
                 rows.append((label("broker_total", lang, name=bt.name, asec=bt.asec), money(bt.amount_cents, lang), False))
         rows.append((label("payment_due_date", lang), long_date(doc.due_date, lang), False))
         view.blocks.append(("summary", rows))
+        if account.measures is not None:  # D17-R38
+            m = account.measures
+            measures = [(label("not_in_good_standing", lang, date=long_date(m.since, lang)), "", True),
+                        (label("release_hold", lang), "", False), (label("pay_at_release", lang), "", False)]
+            measures += [(label("security_claim", lang, asec=c.asec), money(c.claim_cents, lang), False) for c in m.claims]
+            view.blocks.append(("summary", measures))
     if doc.holder.kind == "broker":
         view.blocks.append(("summary", [(label("grand_total", lang), money(doc.grand_total_cents, lang), True)]))
     return view

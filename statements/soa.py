@@ -17,7 +17,9 @@ program account:
 * **Interest**, **penalties**, **fees** (D17-R35);
 * **Total payable** (box I) = D + every section; negative is a credit;
 * on an importer's statement, the **broker totals** (the part secured by each
-  broker's security account, D17-R4) and the **importer total** (the rest).
+  broker's security account, D17-R4) and the **importer total** (the rest);
+* when the account is under the measures of D17-R38 at the period end: since when,
+  the release hold, payment at release, and the claims against security accounts.
 
 Importer statements are keyed by RM15 and go to the holder or its one
 designated agent; CADP accounts get none (D17-R15).  Broker statements are
@@ -39,7 +41,9 @@ from sqlalchemy import Connection, select
 from core.problems import Problem
 from ledger.calendar import billed_by_calendar_month, period_named
 from ledger.policy import Policy
+from ledger.standing import Standing, in_force
 from store.schema import period_close
+from store.standing import standings
 
 from .model import BrokerTotal, DaySummary, DocumentLine, Holder, Statement, StatementAccount
 from .query import Coverage, Directory, accounts, balances_before, chunks, lines_between
@@ -62,7 +66,8 @@ def _daily(lines: list[DocumentLine]) -> tuple[DaySummary, ...]:
 
 
 def account_part(
-    rm15: str, name: str, lines: list[DocumentLine], opening: int, due_date: date, broker_totals: tuple[BrokerTotal, ...] = ()
+    rm15: str, name: str, lines: list[DocumentLine], opening: int, due_date: date, broker_totals: tuple[BrokerTotal, ...] = (),
+    measures: Standing | None = None,
 ) -> StatementAccount:
     """Sort an account's period lines into the statement's sections (see the module docstring)."""
     daily, other, review, pay, interest, penalties, fees = [], [], [], [], [], [], []
@@ -84,7 +89,7 @@ def account_part(
     return StatementAccount(
         rm15=rm15, name=name, opening_cents=opening, daily=_daily(daily), other=tuple(other), under_review=tuple(review),
         payments=tuple(pay), interest=tuple(interest), penalties=tuple(penalties), fees=tuple(fees),
-        broker_totals=broker_totals,
+        broker_totals=broker_totals, measures=measures,
     )
 
 
@@ -125,6 +130,7 @@ def iter_statements(
     coverage = Coverage(conn, period.end)
     per_broker: dict[tuple[str, str], list[StatementAccount]] = defaultdict(list)
     group = [a for a in accounts(conn) if billed_by_calendar_month(a.rm15, a.calendar_month, policy) == calendar_month]
+    records = standings(conn)
     for chunk in chunks(group, chunk_size):
         lo, hi = chunk[0].rm15, chunk[-1].rm15
         moved = lines_between(conn, lo, hi, period.start, period.end)
@@ -135,9 +141,10 @@ def iter_statements(
             if not lines and not any(opening.values()):
                 continue
             name_ = directory.name(row.bn9)
+            measures = in_force(records.get(row.rm15, ()), period.end)
             if row.client_type != "CADP":  # D17-R15: importers other than CADP, and brokers
                 part = account_part(row.rm15, name_, lines, sum(opening.values()), period.due_date,
-                                    _broker_totals(opening, lines, directory))
+                                    _broker_totals(opening, lines, directory), measures)
                 yield Statement(
                     period=period.name, period_start=period.start, period_end=period.end,
                     statement_date=period.statement_date, due_date=period.due_date,
@@ -152,7 +159,8 @@ def iter_statements(
                 tagged = [l for l in lines if l.asec == asec]
                 if not tagged and not opening.get(asec):
                     continue
-                per_broker[(broker, asec)].append(account_part(row.rm15, name_, tagged, opening.get(asec, 0), period.due_date))
+                per_broker[(broker, asec)].append(
+                    account_part(row.rm15, name_, tagged, opening.get(asec, 0), period.due_date, measures=measures))
     for (broker, asec), parts in sorted(per_broker.items()):
         yield Statement(
             period=period.name, period_start=period.start, period_end=period.end,

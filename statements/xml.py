@@ -189,6 +189,16 @@ def _statement_account(b: _Builder, parent, tag: str, account: StatementAccount,
     b.section(node, "Penalties", account.penalties)
     b.section(node, "Fees", account.fees)
     b.amount(node, "TotalPayable", account.total_payable_cents, box="I")
+    if account.measures is not None:  # D17-R38
+        measures = b.el(node, "NotInGoodStanding")
+        b.el(measures, "Since", account.measures.since.isoformat())
+        b.el(measures, "OldestDueDate", account.measures.oldest_due_date.isoformat())
+        b.el(measures, "ReleaseHold", "true")
+        b.el(measures, "PaymentAtRelease", "true")
+        for claim in account.measures.claims:
+            c = b.el(measures, "SecurityClaim")
+            b.el(c, "SecurityAccount", claim.asec)
+            b.amount(c, "Amount", claim.claim_cents)
     return node
 
 

@@ -6,6 +6,9 @@
                reading items, histories and balances, proving the books
     ledger     the ledger's operations — read what a rule needs, call the rule, write its plan —
                for payments, declarations, reference data, period close and collections
+    suspense   money set aside: applied to an account or returned to the FI, once
+    corrections correction requests, reviewed and approved as one adjusting entry (D17-R18)
+    standing   the dated records of the measures of D17-R38 and their security claims
 
 Every function takes a SQLAlchemy `Connection` inside the caller's transaction.
 """

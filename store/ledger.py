@@ -41,6 +41,7 @@ from ledger.policy import COMPONENTS, Policy
 from ledger.posting import PostedPayment, plan_payments
 from ledger.reference import SECTIONS, parse_reference
 from ledger.snapshot import Snapshot
+from ledger.standing import judge_standing
 
 from .journal import account_history, items_as_of, lock_accounts, open_items, suspense_by_trace, write_plan
 from .schema import (
@@ -66,6 +67,7 @@ from .schema import (
 from .schema import (
     payment as payment_table,
 )
+from .standing import latest_standings, security_amounts, standings, write_standing
 
 __all__ = [
     "payment_facts", "post_payments", "load_declarations", "DeclarationReport", "load_reference", "LoadReport",
@@ -215,6 +217,7 @@ def _declaration_facts(conn: Connection, rows: list[tuple[int, dict[str, str]]])
         direct_options={r.rm15: "gst" if r.direct_gst else "security" for r in accounts if r.direct_gst or r.direct_security},
         broker_security_accounts={r.asec for r in securities if r.holder_kind == "broker"},
         own_security=own_security,
+        standings=standings(conn),
     )
     for r in conn.execute(select(declaration).where(declaration.c.transaction_number.in_(numbers))) if numbers else []:
         facts.declarations[r.transaction_number] = Declaration(
@@ -371,6 +374,8 @@ class CollectionsReport:
     interest_cents: int = 0
     arrears_notices: int = 0
     security_alerts: int = 0
+    measures_started: int = 0
+    measures_ended: int = 0
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -393,10 +398,17 @@ def run_collections(conn: Connection, day: date, *, policy: Policy, at: datetime
     report = CollectionsReport(day)
     rates = [(r.effective_from, r.prescribed_bp) for r in conn.execute(select(interest_rate).order_by(interest_rate.c.effective_from))]
     accounts = conn.execute(select(program_account.c.rm15, program_account.c.bn9).order_by(program_account.c.rm15)).all()
+    latest, securities = latest_standings(conn), security_amounts(conn)
     for account in accounts:
         lock_accounts(conn, [account.rm15])  # a payment posting to the account meanwhile waits (no double settlement)
-        decided = plan_collections(account_history(conn, account.rm15), account.bn9, day, rates, policy)
+        history = account_history(conn, account.rm15)
+        decided = plan_collections(history, account.bn9, day, rates, policy)
         written = write_plan(conn, decided.plan, at)
+        # D17-R36…R38: judged on the account as collections left it (history holds what was just planned)
+        standing = judge_standing(account.rm15, account.bn9, history.items_as_of(day), latest.get(account.rm15), securities, day, policy)
+        write_standing(conn, account.rm15, standing)
+        report.measures_started += standing.start is not None
+        report.measures_ended += standing.end is not None
         report.settlements += decided.settlements
         report.penalties += len(decided.penalty_cents)
         report.penalty_cents += sum(decided.penalty_cents)
@@ -409,7 +421,8 @@ def run_collections(conn: Connection, day: date, *, policy: Policy, at: datetime
     report.security_alerts = len(alerts)
     log.info("collections.run", day=str(day), penalties=report.penalties, penalty_cents=report.penalty_cents,
              interest_items=report.interest_items, interest_cents=report.interest_cents, arrears_notices=report.arrears_notices,
-             security_alerts=report.security_alerts, problems=[str(p) for p in report.problems])
+             security_alerts=report.security_alerts, measures_started=report.measures_started, measures_ended=report.measures_ended,
+             problems=[str(p) for p in report.problems])
     return report
 
 
@@ -424,5 +437,5 @@ def account_view(conn: Connection, rm15: str, as_of: date) -> AccountView | None
     if account is None:
         return None
     return shape_account_view(rm15, account.name, account.status, as_of, items_as_of(conn, rm15, as_of),
-                              suspense_by_trace(conn, account.bn9, as_of))
+                              suspense_by_trace(conn, account.bn9, as_of), standings(conn, [rm15]).get(rm15, []))
 

@@ -453,3 +453,63 @@ monitoring_delivery = Table(
     Column("digest", String(64), nullable=False),  # SHA-256 of the report before encryption
     Column("delivered_at", DateTime(timezone=True), nullable=False),
 )
+
+# ------------------------------------------------------------------ corrections (D17-R18, Annex E)
+correction_request = Table(
+    "correction_request",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), nullable=False),
+    Column("entry_id", Integer, ForeignKey("journal_entry.id"), nullable=False),  # the entry it corrects
+    Column("item_id", Integer, ForeignKey("ar_item.id"), nullable=False),  # the charge of that entry
+    Column("kind", String(12), nullable=False),  # ledger.corrections.CorrectionKind
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(10), nullable=False),  # ledger.corrections.CorrectionStatus
+    Column("reviewed_by", String(64)),
+    Column("reviewed_at", DateTime(timezone=True)),
+    Column("review_note", Text),
+    Column("adjusting_entry_id", Integer, ForeignKey("journal_entry.id")),
+    CheckConstraint("amount_cents > 0", name="ck_correction_amount"),
+    CheckConstraint("kind IN ('penalty', 'interest', 'fee')", name="ck_correction_kind"),
+    CheckConstraint("status IN ('requested', 'approved', 'rejected')", name="ck_correction_status"),
+    CheckConstraint("reviewed_by IS NULL OR reviewed_by <> requested_by", name="ck_correction_four_eyes"),
+    Index("ix_correction_request_rm15", "rm15"),
+)
+
+# ------------------------------------------------------------------ standing (D17-R36…R38)
+account_standing = Table(
+    "account_standing",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), nullable=False),
+    Column("since", Date, nullable=False),  # the day the measures of D17-R38 took effect
+    Column("ended_on", Date),  # the day the account was found brought current; NULL while in force
+    Column("reason", Text, nullable=False),
+    Column("oldest_due_date", Date, nullable=False),
+    Column("overdue_cents", BigInteger, nullable=False),
+    UniqueConstraint("rm15", "since", name="uq_account_standing_since"),
+    Index(
+        "uq_account_standing_open",
+        "rm15",
+        unique=True,
+        sqlite_where=text("ended_on IS NULL"),
+        postgresql_where=text("ended_on IS NULL"),
+    ),
+)
+
+security_claim = Table(
+    "security_claim",
+    metadata,
+    Column("standing_id", Integer, ForeignKey("account_standing.id"), nullable=False),
+    Column("asec", String(5), ForeignKey("security_account.asec"), nullable=False),
+    Column("claimed_on", Date, nullable=False),
+    Column("overdue_cents", BigInteger, nullable=False),  # the overdue debts secured by the security account
+    Column("security_cents", BigInteger, nullable=False),  # the security posted, on the day
+    Column("claim_cents", BigInteger, nullable=False),  # the lesser of the two
+    Column("withdrawn_on", Date),
+    PrimaryKeyConstraint("standing_id", "asec", name="pk_security_claim"),
+    CheckConstraint("claim_cents > 0", name="ck_security_claim_amount"),
+)

@@ -167,6 +167,7 @@ QUERIES = {
     "notice": "SELECT key, notice_date, bn9, rm15, kind, urgent, data FROM notice ORDER BY key",
     "account_period": "SELECT rm15, period, closing_balance_cents FROM account_period ORDER BY rm15, period",
     "period_close": "SELECT period FROM period_close ORDER BY period",
+    "account_standing": "SELECT rm15, since, ended_on, reason, oldest_due_date, overdue_cents FROM account_standing ORDER BY rm15, since",
 }
 
 
