@@ -141,6 +141,23 @@ def test_an_operator_closes_another_period_by_hand_and_a_bad_period_is_refused(a
     engine.dispose()
 
 
+def test_the_calendar_month_close_closes_the_month_before_its_run_and_only_that_cycle(airflow_home, tmp_path):
+    """carm_calendar_month_close runs on the 1st (decision L17): the run of 2027-06-01 closes the
+    calendar month 2027-05 — the calendar-month cycle only, the 18th → 17th period untouched."""
+    carm_home = tmp_path / "carm"
+    carm_home.mkdir()
+    url = f"sqlite:///{carm_home / 'carm.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    env = _airflow_env(airflow_home, {"CARM_HOME": str(carm_home), "CARM_DATABASE_URL": url, "CARM_TRANSPORT": "local"})
+    done = subprocess.run([AIRFLOW, "dags", "test", "carm_calendar_month_close", "2027-06-01T05:00:00+00:00"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with engine.begin() as conn:
+        assert [tuple(r) for r in conn.execute(select(period_close.c.period, period_close.c.calendar_month))] == [("2027-05", True)]
+    engine.dispose()
+
+
 # ------------------------------------------------------------------ end to end over SFTP
 @pytest.fixture(params=["environment", "airflow-connection"])
 def intake(request, sftp, airflow_home, tmp_path):

@@ -158,7 +158,8 @@ def test_the_stack_serves_an_fi_over_sftp_and_shows_a_run_that_needs_attention(s
     listed = stack.airflow("dags", "list", "-o", "json").stdout
     dags = {d["dag_id"]: d for d in _json_rows(listed)}
     assert {d: dags[d]["is_paused"] for d in dags if d.startswith("carm_")} == dict.fromkeys(
-        ["carm_collections", "carm_daily_notices", "carm_payment_intake", "carm_period_close", "carm_statements"], "False")
+        ["carm_calendar_month_close", "carm_calendar_month_statements", "carm_collections", "carm_daily_notices",
+         "carm_payment_intake", "carm_period_close", "carm_statements"], "False")
     assert "carm_db" in stack.airflow("pools", "list").stdout
     assert "carm_sftp" in stack.airflow("connections", "list").stdout
 
