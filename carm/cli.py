@@ -7,6 +7,7 @@
     carm declarations load FILE
     carm payments ingest FILE --out DIR [--json]
     carm payments cheque NUMBER --payer BN9 --line RM15=AMOUNT[:ASEC] [--kind SOA|ADV|INT] [--certified]
+    carm payments cheque-returned NUMBER --payer BN9 --reason TEXT [--on DATE]
     carm account show RM15 [--as-of DATE] [--json]
     carm period close PERIOD [--calendar-month]
     carm collections run --date DATE
@@ -116,6 +117,12 @@ def _parser() -> argparse.ArgumentParser:
     cheque.add_argument("--certified", action="store_true", help="a certified cheque (D17-R26)")
     cheque.add_argument("--received-at", type=_datetime, help="when it reached headquarters (ISO 8601; default: now)")
     cheque.set_defaults(func=_payments_cheque)
+    returned = pay.add_parser("cheque-returned", help="a cheque the bank returned (D17-R26 c): its payment reversed, the payer told")
+    returned.add_argument("number", type=_cheque_number, help="the cheque's serial number")
+    returned.add_argument("--payer", required=True, type=_bn9, help="the payer's BN9")
+    returned.add_argument("--on", type=_date, help="the day the bank returned it (default: today, Eastern)")
+    returned.add_argument("--reason", required=True, help="the bank's reason (told to the payer)")
+    returned.set_defaults(func=_payments_cheque_returned)
 
     acct = sub.add_parser("account", help="customs accounts").add_subparsers(dest="command", required=True, parser_class=_Parser)
     show = acct.add_parser("show", help="balance, open items, credits, suspense and standing of an RM15 account")
@@ -432,6 +439,22 @@ def _payments_cheque(args: argparse.Namespace) -> int:
         for finding in lv.findings:
             print(f"  line {lv.line.number} ({lv.line.rm15}) held in suspense: {finding.message}")
     return EXIT_OK if done.verdict.code == "TA" else EXIT_REJECTED
+
+
+def _payments_cheque_returned(args: argparse.Namespace) -> int:
+    from store.channels import return_cheque
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = return_cheque(conn, args.payer, args.number, day=args.on or clock.now().astimezone(clock.EASTERN).date(),
+                             reason=args.reason, policy=runtime.policy, at=clock.now())
+    if isinstance(done, Problem):
+        print(f"cheque {args.payer}-{args.number} not returned: {done.message}")
+        return EXIT_REJECTED
+    print(f"cheque {done.trace} returned: reversed {_money(done.reversed_cents)}, from suspense {_money(done.suspense_cents)}, "
+          f"returned cheque fee {_money(done.fee_cents)}")
+    if done.certified_since:
+        print(f"  from {done.certified_since} every cheque of {args.payer} must be certified (D17-R26)")
+    return EXIT_OK
 
 
 def _money(cents: int) -> str:

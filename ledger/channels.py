@@ -13,24 +13,37 @@ The cheque rules (decision L24):
   ($50,000) must pay electronically: a cheque for it is refused;
 * D17-R26 b — « pour ce qui est d'un payeur ne détenant pas de compte-garantie, les chèques
   supérieurs à 5 000 $ doivent être certifiés »: a payer holding no active security account
-  whose cheque is above `Policy.certified_cheque_above_cents` must send a certified cheque.
+  whose cheque is above `Policy.certified_cheque_above_cents` must send a certified cheque;
+* D17-R26 d — « Si un payeur détenant ou non un compte-garantie soumet deux chèques retournés
+  dans une période de six mois consécutifs, un chèque certifié sera exigé pour tous les
+  prochains paiements » (`certified_required_since`, decision L26).
+
+A cheque the bank returns (D17-R26 c) is undone by `plan_cheque_return`: one adjusting entry
+swapping every line of the cheque's payment entry (the debts it paid are owed again), the
+lines still held in suspense returned as `ledger.suspense` returns them, and the returned-cheque
+fee when the policy sets one (« Des frais peuvent être applicables »).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from core.money import format_cents
 from edi.advice import Check, Finding
 from edi.payments import Payment, RemittanceLine, Source
 
+from .model import Account, Entry, ItemKind, JournalLine, NewItem, Notice, NoticeKind, Plan, Reason
 from .policy import Policy
+from .suspense import resolution_key
 
-__all__ = ["CHEQUE", "CHEQUE_CHANNEL", "Cheque", "ChequeFacts", "cheque_check", "cheque_payment"]
+__all__ = [
+    "CHEQUE", "CHEQUE_CHANNEL", "Cheque", "ChequeFacts", "cheque_check", "cheque_payment",
+    "ReturnedCheque", "plan_cheque_return", "certified_required_since", "add_months",
+]
 
 #: The payment method of a cheque (X12 591 code, as the 820 would carry it).
 CHEQUE = "CHK"
@@ -100,10 +113,13 @@ class ChequeFacts:
     Attributes:
         payer_secured: the payer holds an active security account (D17-R26 b).
         monthly_balances: RM15 → its closing balance of the latest closed period (D17-R24).
+        certified_required_since: the day the payer's returned cheques made certified cheques
+            compulsory (D17-R26 d), or None.
     """
 
     payer_secured: bool
     monthly_balances: Mapping[str, int]
+    certified_required_since: date | None = None
 
 
 def cheque_check(cheque: Cheque, facts: ChequeFacts, policy: Policy) -> Check:
@@ -121,6 +137,107 @@ def cheque_check(cheque: Cheque, facts: ChequeFacts, policy: Policy) -> Check:
             refusals.append(Finding(
                 "012", f"a cheque above ${format_cents(policy.certified_cheque_above_cents)} from a payer without a security "
                        "account must be certified", rule="D17-R26"))
+        if not cheque.certified and facts.certified_required_since is not None:
+            refusals.append(Finding(
+                "012", f"two cheques returned within six months (the second on {facts.certified_required_since}): "
+                       "every cheque must now be certified", rule="D17-R26"))
         return refusals, {}
 
     return check
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved `months` calendar months on, on the same day of the month or the month's last day."""
+    year, month = divmod(day.month - 1 + months, 12)
+    first = date(day.year + year, month + 1, 1)
+    last = (date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)).day
+    return first.replace(day=min(day.day, last))
+
+
+def certified_required_since(returned_on: Sequence[date], policy: Policy) -> date | None:
+    """D17-R26 d « deux chèques retournés dans une période de six mois consécutifs »: the day of the
+    return that made `certified_after_returns` returns fall within `certified_returns_months`
+    consecutive months (the last return before the first's same day that many months later,
+    decision L26); from that day every cheque of the payer must be certified.  None: not (yet)."""
+    days = sorted(returned_on)
+    k = policy.certified_after_returns
+    for i in range(len(days) - k + 1):
+        if days[i + k - 1] < add_months(days[i], policy.certified_returns_months):
+            return days[i + k - 1]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedCheque:
+    """A posted cheque the bank returned, as the store reads it.
+
+    Attributes:
+        trace / payer_bn9 / total_cents / payment_day: the cheque's payment.
+        entry_id: its payment entry, which the return reverses.
+        lines: that entry's lines (AR lines name their item by key).
+        held: (line number, cents) of its lines still held in suspense.
+        fee_rm15 / fee_due: the account the returned-cheque fee is charged to (the first it paid)
+            and the due date of that account's current period, or None when it paid none.
+    """
+
+    trace: str
+    payer_bn9: str
+    total_cents: int
+    payment_day: date
+    entry_id: int
+    lines: tuple[JournalLine, ...]
+    held: tuple[tuple[int, int], ...] = ()
+    fee_rm15: str | None = None
+    fee_due: date | None = None
+
+
+def _swapped(line: JournalLine, cents: int | None = None) -> JournalLine:
+    debit, credit = line.credit_cents, line.debit_cents
+    if cents is not None:
+        debit, credit = (cents, 0) if debit else (0, cents)
+    return JournalLine(line.account, debit_cents=debit, credit_cents=credit, rm15=line.rm15, item_key=line.item_key,
+                       party=line.party, trace=line.trace)
+
+
+def plan_cheque_return(cheque: ReturnedCheque, *, day: date, reason: str, policy: Policy) -> Plan:
+    """Undo a returned cheque on `day` (D17-R26 c): every line of its payment entry swapped — the
+    lines held in suspense each returned by the suspense line's own resolution entry (so no operator
+    can apply them afterwards), the rest by one adjusting entry reversing the payment entry — then
+    the returned-cheque fee (`returned_cheque_fee_cents`, none by default) and a notice to the payer."""
+    plan = Plan()
+    held_cents = sum(cents for _, cents in cheque.held)
+    for line_no, cents in cheque.held:
+        plan.entries.append(Entry(
+            resolution_key(CHEQUE_CHANNEL, cheque.trace, line_no), day, Reason.SUSPENSE_RETURNED,
+            f"cheque {cheque.trace} returned by the bank: suspense line {line_no} returned", (
+                JournalLine(Account.SUSPENSE, debit_cents=cents, party=cheque.payer_bn9, trace=cheque.trace),
+                JournalLine(Account.BANK, credit_cents=cents, party=CHEQUE_CHANNEL, trace=cheque.trace),
+            )))
+    reversed_lines = []
+    for line in cheque.lines:
+        if line.account == Account.SUSPENSE:
+            continue  # returned line by line above
+        if line.account == Account.BANK and held_cents:
+            if line.debit_cents > held_cents:
+                reversed_lines.append(_swapped(line, line.debit_cents - held_cents))
+            continue
+        reversed_lines.append(_swapped(line))
+    if reversed_lines:
+        plan.entries.append(Entry(
+            f"returned:{CHEQUE_CHANNEL}:{cheque.trace}", day, Reason.CHEQUE_RETURNED,
+            f"cheque {cheque.trace} returned by the bank: {reason}"[:300], tuple(reversed_lines), reverses=cheque.entry_id))
+    fee = policy.returned_cheque_fee_cents if cheque.fee_rm15 else 0
+    if fee:
+        item = NewItem(key=f"fee:returned cheque:{cheque.trace}", rm15=cheque.fee_rm15, kind=ItemKind.FEE, posted_on=day,
+                       due_date=cheque.fee_due, description=f"returned cheque fee {cheque.trace}")
+        plan.items.append(item)
+        plan.entries.append(Entry(
+            f"returned-fee:{CHEQUE_CHANNEL}:{cheque.trace}", day, Reason.RETURNED_CHEQUE_FEE, f"returned cheque fee {cheque.trace}",
+            (JournalLine(Account.AR, debit_cents=fee, rm15=cheque.fee_rm15, item_key=item.key),
+             JournalLine(Account.FEE, credit_cents=fee, rm15=cheque.fee_rm15))))
+    plan.notices.append(Notice(
+        f"{NoticeKind.CHEQUE_RETURNED}:{CHEQUE_CHANNEL}:{cheque.trace}", day, cheque.payer_bn9, cheque.fee_rm15,
+        NoticeKind.CHEQUE_RETURNED,
+        {"trace": cheque.trace, "amount_cents": cheque.total_cents, "payment_day": str(cheque.payment_day),
+         "suspense_cents": held_cents, "fee_cents": fee, "reason": reason}))
+    return plan

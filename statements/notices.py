@@ -61,6 +61,7 @@ _TYPES = {
         "relationship_granted": "Relationship granted", "relationship_changed": "Relationship changed",
         "relationship_ended": "Relationship ended", "suspense_applied": "Payment applied from suspense",
         "suspense_returned": "Payment returned",
+        "cheque_returned": "Cheque returned",
     },
     "fr": {
         "payment_applied": "Paiement appliqué", "payment_set_aside": "Paiement mis de côté", "payment_refused": "Paiement refusé",
@@ -68,6 +69,7 @@ _TYPES = {
         "relationship_granted": "Relation accordée", "relationship_changed": "Relation modifiée",
         "relationship_ended": "Relation terminée", "suspense_applied": "Paiement appliqué après mise de côté",
         "suspense_returned": "Paiement retourné",
+        "cheque_returned": "Chèque retourné",
     },
 }
 
@@ -84,6 +86,7 @@ _SUBJECTS = {
         "relationship_ended": "Relationship with {other} ended",
         "suspense_applied": "Your payment {trace}, line {line}, was applied to account {target}",
         "suspense_returned": "Your payment {trace}, line {line}, was returned to your financial institution",
+        "cheque_returned": "Your cheque {trace} was returned by your bank",
     },
     "fr": {
         "payment_applied": "Votre paiement {trace} a été appliqué",
@@ -97,6 +100,7 @@ _SUBJECTS = {
         "relationship_ended": "Relation avec {other} terminée",
         "suspense_applied": "Votre paiement {trace}, ligne {line}, a été appliqué au compte {target}",
         "suspense_returned": "Votre paiement {trace}, ligne {line}, a été retourné à votre institution financière",
+        "cheque_returned": "Votre chèque {trace} a été retourné par votre banque",
     },
 }
 
@@ -116,6 +120,8 @@ _BODIES = {
         "suspense_returned": "The amount of {amount} your payment {trace} (line {line}, received for {payment_day}) carried for "
                              "account {target} could not be applied and was returned to your financial institution on {date}.\n"
                              "Reason: {reason}\n",
+        "cheque_returned": "Your cheque {trace} of {amount}, received for {payment_day}, was returned by your bank on {date}: "
+                           "the amounts it paid are owed again.\nReason: {reason}\nReturned cheque fee: {fee}\n",
         "arrears": "Account {account} is in arrears: the balance due {due_date} is still unpaid.\n"
                    "Overdue amount: {overdue}\nPenalties: {penalties}\nInterest to {as_of}: {interest}\nTotal: {total}\n"
                    "Pay the total now to avoid further interest and collection action.\n",
@@ -140,6 +146,8 @@ _BODIES = {
         "suspense_returned": "Le montant de {amount} que portait votre paiement {trace} (ligne {line}, reçu pour le {payment_day}) pour "
                              "le compte {target} n'a pu être appliqué et a été retourné à votre institution financière le {date}.\n"
                              "Motif : {reason}\n",
+        "cheque_returned": "Votre chèque {trace} de {amount}, reçu pour le {payment_day}, a été retourné par votre banque le {date} : "
+                           "les montants qu'il a payés sont de nouveau dus.\nMotif : {reason}\nFrais de chèque retourné : {fee}\n",
         "arrears": "Le compte {account} est en souffrance : le solde exigible le {due_date} n'est toujours pas payé.\n"
                    "Montant en souffrance : {overdue}\nSanctions pour paiement en retard : {penalties}\n"
                    "Intérêts au {as_of} : {interest}\nTotal : {total}\n"
@@ -212,6 +220,7 @@ def render_notice(kind: str, data: dict, *, notice_date: date, account: str, lan
         "why": _WORDS[lang].get(data.get("why", ""), data.get("why", "")), "asec": data.get("asec", ""),
         "utilization": m("utilization_cents"), "security": m("security_cents"),
         "line": data.get("line", ""), "target": data.get("account", ""), "payment_day": d("payment_day"), "reason": data.get("reason", ""),
+        "fee": m("fee_cents"),
     }
     if kind in RELATIONSHIP_KINDS:
         state = data.get("state") or {}

@@ -1,25 +1,53 @@
 """Posting a payment received by a channel other than EDI: a cheque entered at headquarters
 (`ledger.channels`), judged by the 820's checks plus the cheque rules and posted by
-`store.ledger.post_payments`, the 820's own posting."""
+`store.ledger.post_payments`, the 820's own posting; and undoing a cheque the bank returned
+(`return_cheque`, D17-R26 c), recorded in `cheque_return`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.clock import EASTERN
+from core.problems import Problem
 from edi.advice import PaymentVerdict, judge
-from ledger.channels import CHEQUE, CHEQUE_CHANNEL, Cheque, ChequeFacts, cheque_check, cheque_payment
+from ledger.calendar import billed_by_calendar_month, period_of
+from ledger.channels import (
+    CHEQUE,
+    CHEQUE_CHANNEL,
+    Cheque,
+    ChequeFacts,
+    ReturnedCheque,
+    certified_required_since,
+    cheque_check,
+    cheque_payment,
+    plan_cheque_return,
+)
 from ledger.checks import account_check
-from ledger.model import Account, ItemKind
+from ledger.errors import IdempotencyConflict
+from ledger.model import Account, ItemKind, JournalLine, PaymentStatus
 from ledger.policy import Policy
 from ledger.posting import PostedPayment
+from ledger.suspense import resolution_key
 
+from .journal import lock_accounts, write_plan
 from .ledger import payment_facts, post_payments, recorded_sets
-from .schema import account_period, ar_item, journal_line, payment, security_account
+from .schema import (
+    account_period,
+    ar_item,
+    cheque_return,
+    journal_entry,
+    journal_line,
+    payment,
+    payment_line,
+    program_account,
+    security_account,
+)
 
-__all__ = ["ChequeReceipt", "receive_cheque"]
+__all__ = ["ChequeReceipt", "receive_cheque", "ChequeReturn", "return_cheque", "returned_cheque_days"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +67,7 @@ class ChequeReceipt:
     earlier_status: str | None = None
 
 
-def _facts(conn: Connection, cheque: Cheque) -> ChequeFacts:
+def _facts(conn: Connection, cheque: Cheque, policy: Policy) -> ChequeFacts:
     secured = conn.execute(
         select(func.count()).select_from(security_account)
         .where(security_account.c.holder_bn9 == cheque.payer_bn9, security_account.c.status == "active")
@@ -51,7 +79,9 @@ def _facts(conn: Connection, cheque: Cheque) -> ChequeFacts:
         select(account_period.c.rm15, account_period.c.closing_balance_cents)
         .join(latest, (account_period.c.rm15 == latest.c.rm15) & (account_period.c.period == latest.c.period))
     ).all())
-    return ChequeFacts(payer_secured=secured, monthly_balances=balances)
+    day = cheque.received_at.astimezone(EASTERN).date()
+    since = certified_required_since(returned_cheque_days(conn, cheque.payer_bn9, day), policy)
+    return ChequeFacts(payer_secured=secured, monthly_balances=balances, certified_required_since=since)
 
 
 def _fee_cents(conn: Connection, cheque: Cheque) -> int:
@@ -70,7 +100,102 @@ def receive_cheque(conn: Connection, cheque: Cheque, *, policy: Policy) -> Chequ
         return ChequeReceipt(None, None, _fee_cents(conn, cheque), earlier_status=status)
     p = cheque_payment(cheque)
     received_on = cheque.received_at.astimezone(EASTERN).date()
-    checks = [account_check(payment_facts(conn, [p]), [p], received_on), cheque_check(cheque, _facts(conn, cheque), policy)]
+    checks = [account_check(payment_facts(conn, [p]), [p], received_on), cheque_check(cheque, _facts(conn, cheque, policy), policy)]
     verdict = judge(p, checks, methods=frozenset({CHEQUE}))
     [posted] = post_payments(conn, cheque.digest, f"cheque {cheque.trace}", [(p, verdict)], received_at=cheque.received_at, policy=policy)
     return ChequeReceipt(verdict, posted, _fee_cents(conn, cheque))
+
+
+def returned_cheque_days(conn: Connection, payer_bn9: str, up_to: date) -> list[date]:
+    """The days the payer's cheques were returned, on or before `up_to` (D17-R26 d)."""
+    return list(conn.execute(
+        select(cheque_return.c.returned_on)
+        .where(cheque_return.c.payer_bn9 == payer_bn9, cheque_return.c.returned_on <= up_to).order_by(cheque_return.c.returned_on)
+    ).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class ChequeReturn:
+    """What returning a cheque did.
+
+    Attributes:
+        trace: the cheque (`<payer>-<serial>`).
+        reversed_cents: what the reversal took back from the accounts (applied and left as credit).
+        suspense_cents: what was still held in suspense, returned with it.
+        fee_cents: the returned-cheque fee charged (D17-R26 c).
+        certified_since: the day from which the payer's cheques must be certified (D17-R26 d), or None.
+    """
+
+    trace: str
+    reversed_cents: int
+    suspense_cents: int
+    fee_cents: int
+    certified_since: date | None
+
+
+def _returned_cheque(conn: Connection, trace: str) -> ReturnedCheque | Problem:
+    rows = conn.execute(select(payment).where(payment.c.fi == CHEQUE_CHANNEL, payment.c.trace == trace).order_by(payment.c.id)).all()
+    if not rows:
+        return Problem("not-found", f"no cheque {trace} was entered")
+    posted = [r for r in rows if r.status == PaymentStatus.POSTED]
+    if not posted:
+        return Problem("not-posted", f"cheque {trace} was {rows[-1].status}, never posted: there is nothing to reverse")
+    (row,) = posted
+    done = conn.execute(select(cheque_return.c.returned_on).where(cheque_return.c.trace == trace)).scalar()
+    if done is not None:
+        return Problem("already-returned", f"cheque {trace} was already returned on {done}")
+    held = conn.execute(select(payment_line.c.line_no, payment_line.c.amount_cents)
+                        .where(payment_line.c.payment_id == row.id, payment_line.c.applied.is_(False))
+                        .order_by(payment_line.c.line_no)).all()
+    for line_no, _ in held:
+        resolved = conn.execute(select(journal_entry.c.reason, journal_entry.c.entry_date)
+                                .where(journal_entry.c.key == resolution_key(CHEQUE_CHANNEL, trace, line_no))).first()
+        if resolved is not None:
+            verb = "applied to an account" if resolved.reason == "SUSPENSE_APPLIED" else "returned"
+            return Problem("suspense-resolved", f"line {line_no} of cheque {trace}, held in suspense, was {verb} on {resolved.entry_date}: "
+                                                "undo that first")
+    lines = tuple(
+        JournalLine(r.account, debit_cents=int(r.debit_cents), credit_cents=int(r.credit_cents), rm15=r.rm15, item_key=r.key,
+                    party=r.party, trace=r.trace)
+        for r in conn.execute(
+            select(journal_line.c.account, journal_line.c.debit_cents, journal_line.c.credit_cents, journal_line.c.rm15,
+                   journal_line.c.party, journal_line.c.trace, ar_item.c.key)
+            .select_from(journal_line.outerjoin(ar_item, journal_line.c.item_id == ar_item.c.id))
+            .where(journal_line.c.entry_id == row.entry_id).order_by(journal_line.c.id))
+    )
+    fee_rm15 = next((line.rm15 for line in lines if line.account == Account.AR), None)
+    return ReturnedCheque(trace, row.payer_bn9, int(row.total_cents), row.payment_day, int(row.entry_id), lines,
+                          tuple((int(n), int(c)) for n, c in held), fee_rm15, None)
+
+
+def return_cheque(conn: Connection, payer_bn9: str, number: str, *, day: date, reason: str, policy: Policy,
+                  at: datetime) -> ChequeReturn | Problem:
+    """Undo the cheque `number` of `payer_bn9`, returned by the bank on `day` (`ledger.channels.plan_cheque_return`),
+    once; why not, when it cannot be: unknown, never posted, already returned, or a line of it held in
+    suspense since applied or returned."""
+    trace = f"{payer_bn9}-{number}"
+    cheque = _returned_cheque(conn, trace)
+    if isinstance(cheque, Problem):
+        return cheque
+    if day < cheque.payment_day:
+        return Problem("not-returned", f"cheque {trace} counted for {cheque.payment_day}: it cannot be returned on {day}")
+    lock_accounts(conn, {line.rm15 for line in cheque.lines if line.rm15})
+    if cheque.fee_rm15:
+        monthly = bool(conn.execute(select(program_account.c.calendar_month).where(program_account.c.rm15 == cheque.fee_rm15)).scalar())
+        due = period_of(day, policy, billed_by_calendar_month(cheque.fee_rm15, monthly, policy)).due_date
+        cheque = replace(cheque, fee_due=due)
+    plan = plan_cheque_return(cheque, day=day, reason=reason, policy=policy)
+    fee = policy.returned_cheque_fee_cents if cheque.fee_rm15 else 0
+    savepoint = conn.begin_nested()
+    try:
+        written = write_plan(conn, plan, at)
+        conn.execute(cheque_return.insert().values(
+            trace=trace, payer_bn9=payer_bn9, returned_on=day, reason=reason, fee_cents=fee,
+            entry_id=written.entry_ids.get(f"returned:{CHEQUE_CHANNEL}:{trace}"), recorded_at=at))
+    except (IntegrityError, IdempotencyConflict):
+        savepoint.rollback()  # returned (or a suspense line resolved) meanwhile by another operator
+        return Problem("already-returned", f"cheque {trace} was returned or resolved meanwhile")
+    savepoint.commit()
+    held = sum(cents for _, cents in cheque.held)
+    since = certified_required_since(returned_cheque_days(conn, payer_bn9, day), policy)
+    return ChequeReturn(trace, cheque.total_cents - held, held, fee, since)

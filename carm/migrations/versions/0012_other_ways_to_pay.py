@@ -1,0 +1,38 @@
+"""The other ways to pay (D17-R21…R29): a payment's method holds a channel's method (CARD, PAD,
+INTERAC), not only an X12 591 code; the cheques the bank returned (D17-R26 c, d).
+
+Revision ID: 0012
+Revises: 0010
+Create Date: 2026-12-07
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("payment") as batch:
+        batch.alter_column("method", existing_type=sa.String(3), type_=sa.String(10), existing_nullable=False)
+    op.create_table(
+        "cheque_return",
+        sa.Column("trace", sa.String(30), primary_key=True),
+        sa.Column("payer_bn9", sa.String(9), nullable=False),
+        sa.Column("returned_on", sa.Date(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("fee_cents", sa.BigInteger(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), sa.ForeignKey("journal_entry.id")),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_cheque_return_payer", "cheque_return", ["payer_bn9", "returned_on"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_cheque_return_payer", table_name="cheque_return")
+    op.drop_table("cheque_return")
+    with op.batch_alter_table("payment") as batch:
+        batch.alter_column("method", existing_type=sa.String(10), type_=sa.String(3), existing_nullable=False)
