@@ -8,6 +8,7 @@
     carm payments ingest FILE --out DIR [--json]
     carm payments cheque NUMBER --payer BN9 --line RM15=AMOUNT[:ASEC] [--kind SOA|ADV|INT] [--certified]
     carm payments cheque-returned NUMBER --payer BN9 --reason TEXT [--on DATE]
+    carm payments card RM15 AMOUNT --payer BN9 --token TOKEN [--reference REF]
     carm account show RM15 [--as-of DATE] [--json]
     carm period close PERIOD [--calendar-month]
     carm collections run --date DATE
@@ -123,6 +124,14 @@ def _parser() -> argparse.ArgumentParser:
     returned.add_argument("--on", type=_date, help="the day the bank returned it (default: today, Eastern)")
     returned.add_argument("--reason", required=True, help="the bank's reason (told to the payer)")
     returned.set_defaults(func=_payments_cheque_returned)
+    card = pay.add_parser("card", help="a card payment for one program account (D17-R23: at most $4,999.99 a billing cycle)")
+    card.add_argument("rm15", type=_rm15, help="the program account it pays")
+    card.add_argument("amount", type=_amount, help="the amount, like 1234.56")
+    card.add_argument("--payer", required=True, type=_bn9, help="the payer's BN9")
+    card.add_argument("--token", required=True, help="the card's token at the processor (the fake processor declines tok_declined)")
+    card.add_argument("--reference", type=_reference, help="the request's reference, its idempotency key (default: payer and time)")
+    card.add_argument("--received-at", type=_datetime, help="when it was taken (ISO 8601; default: now)")
+    card.set_defaults(func=_payments_card)
 
     acct = sub.add_parser("account", help="customs accounts").add_subparsers(dest="command", required=True, parser_class=_Parser)
     show = acct.add_parser("show", help="balance, open items, credits, suspense and standing of an RM15 account")
@@ -410,6 +419,26 @@ def _asec(text: str) -> str:
     return text
 
 
+def _rm15(text: str) -> str:
+    problem = rm15_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return text
+
+
+def _amount(text: str) -> int:
+    cents = parse_amount(text)
+    if cents is None or cents <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount above zero, like 1234.56")
+    return cents
+
+
+def _reference(text: str) -> str:
+    if not (text.isascii() and text.isprintable() and " " not in text and 1 <= len(text) <= 30):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a reference (1 to 30 characters, no spaces)")
+    return text
+
+
 def _cheque_number(text: str) -> str:
     if not (text.isascii() and text.isdigit() and 1 <= len(text) <= 20):
         raise argparse.ArgumentTypeError(f"{text!r} is not a cheque serial number (1 to 20 digits)")
@@ -455,6 +484,28 @@ def _payments_cheque_returned(args: argparse.Namespace) -> int:
     if done.certified_since:
         print(f"  from {done.certified_since} every cheque of {args.payer} must be certified (D17-R26)")
     return EXIT_OK
+
+
+def _payments_card(args: argparse.Namespace) -> int:
+    from .cards import FakeCardProcessor, pay_by_card
+
+    at = args.received_at or clock.now()
+    reference = args.reference or f"{args.payer}-{at.astimezone(clock.EASTERN):%Y%m%d%H%M%S}"
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = pay_by_card(conn, args.rm15, args.amount, payer_bn9=args.payer, token=args.token, reference=reference, received_at=at,
+                           processor=FakeCardProcessor(), policy=runtime.policy)
+    request = done.request
+    if not done.new:
+        print(f"card payment {reference} was requested before ({request.status}"
+              f"{' ' + request.authorisation if request.authorisation else ''}): nothing done")
+        return EXIT_OK if request.status == "authorised" else EXIT_REJECTED
+    if request.status == "authorised":
+        print(f"card payment {reference}: authorised {request.authorisation}, {_money(request.amount_cents)} posted to {request.rm15}")
+        return EXIT_OK
+    print(f"card payment {reference} {request.status}" + (", no card charged:" if request.status == "refused" else ":"))
+    for reason in done.reasons:
+        print(f"  {reason}")
+    return EXIT_REJECTED
 
 
 def _money(cents: int) -> str:

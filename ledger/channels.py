@@ -18,6 +18,12 @@ The cheque rules (decision L24):
   dans une période de six mois consécutifs, un chèque certifié sera exigé pour tous les
   prochains paiements » (`certified_required_since`, decision L26).
 
+The electronic channels (D17-R23) take the same road: a `ChannelPayment` — a card payment for
+one program account, within `Policy.card_limit_per_cycle_cents` a billing cycle
+(`card_limit_check`, decision L27); a payment at release of an unsecured declaration (D17-R21 b);
+a pre-authorized debit on a statement's due date — becomes the same `Payment` and is posted by
+the same code.
+
 A cheque the bank returns (D17-R26 c) is undone by `plan_cheque_return`: one adjusting entry
 swapping every line of the cheque's payment entry (the debts it paid are owed again), the
 lines still held in suspense returned as `ledger.suspense` returns them, and the returned-cheque
@@ -43,6 +49,7 @@ from .suspense import resolution_key
 __all__ = [
     "CHEQUE", "CHEQUE_CHANNEL", "Cheque", "ChequeFacts", "cheque_check", "cheque_payment",
     "ReturnedCheque", "plan_cheque_return", "certified_required_since", "add_months",
+    "CARD", "PAD", "INTERAC", "ChannelPayment", "card_limit_check",
 ]
 
 #: The payment method of a cheque (X12 591 code, as the 820 would carry it).
@@ -50,6 +57,76 @@ CHEQUE = "CHK"
 
 #: Who a cheque is recorded as received by: the `payment.fi` of every cheque (the 820's FI).
 CHEQUE_CHANNEL = "HQ-CHEQUE"
+
+#: The electronic methods of D17-R23 other than the 820's (each in `Policy.electronic_methods`).
+CARD, PAD, INTERAC = "CARD", "PAD", "INTERAC"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPayment:
+    """A payment taken by a channel other than EDI 820 and cheques (D17-R21, R23).
+
+    Attributes:
+        channel: who took it, recorded as the payment's FI: `CARD`, `PAD`, `RELEASE`.
+        method: `CARD`, `PAD`, `INTERAC`, `CHK`.
+        trace: its reference in that channel (unique per channel: the idempotency key).
+        payer_bn9: who pays.
+        kind: `SOA`, `ADV` or `INT` (D17-R22), as for an 820.
+        lines: (RM15, cents, security account or None, transaction number or None) per account paid.
+        received_at: when it was taken.
+    """
+
+    channel: str
+    method: str
+    trace: str
+    payer_bn9: str
+    kind: str
+    lines: tuple[tuple[str, int, str | None, str | None], ...]
+    received_at: datetime
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line[1] for line in self.lines)
+
+    @property
+    def digest(self) -> str:
+        """What identifies it: the same channel, trace and content is the same payment."""
+        canonical = json.dumps([self.channel, self.method, self.trace, self.payer_bn9, self.kind, self.lines], separators=(",", ":"))
+        return hashlib.sha256(f"channel:{canonical}".encode()).hexdigest()
+
+    def payment(self) -> Payment:
+        """The `Payment` it is judged and posted as."""
+        lines = tuple(
+            RemittanceLine(number=n, rm15=rm15, amount_cents=cents, asec=asec, position=n, file_index=n, transaction_number=tn)
+            for n, (rm15, cents, asec, tn) in enumerate(self.lines, start=1)
+        )
+        return Payment(
+            kind=self.kind, total_cents=self.total_cents, method=self.method, credit_debit="C", handling="C",
+            effective_date=self.received_at.date(), trace=self.trace, originator=self.channel, currency="CAD",
+            created=self.received_at, payer_name="", payer_bn9=self.payer_bn9, payer_asec=None, lines=lines,
+            source=Source(file_digest=self.digest, sender=self.channel, interchange=self.channel[:9], group="", set_control="1",
+                          file_index=0),
+        )
+
+
+def card_limit_check(paid_in_cycle: Mapping[str, tuple[str, int]], policy: Policy) -> Check:
+    """D17-R23 « Carte de crédit (jusqu'à 4 999,99 dollars canadiens) », per program account and
+    billing cycle (decision L27): `paid_in_cycle` is RM15 → (its current cycle, what card payments
+    already brought it in that cycle).  A card payment that would take an account above
+    `card_limit_per_cycle_cents` is refused whole, before any card is charged."""
+
+    def check(payment: Payment) -> tuple[list[Finding], dict[int, list[Finding]]]:
+        refusals = []
+        for rm15 in sorted({line.rm15 for line in payment.lines}):
+            amount = sum(line.amount_cents for line in payment.lines if line.rm15 == rm15)
+            cycle, paid = paid_in_cycle.get(rm15, ("", 0))
+            if paid + amount > policy.card_limit_per_cycle_cents:
+                refusals.append(Finding(
+                    "012", f"{rm15} has had ${format_cents(paid)} by card in billing period {cycle}: ${format_cents(amount)} more "
+                           f"would exceed ${format_cents(policy.card_limit_per_cycle_cents)}", rule="D17-R23"))
+        return refusals, {}
+
+    return check
 
 
 @dataclass(frozen=True, slots=True)

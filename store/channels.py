@@ -1,6 +1,9 @@
 """Posting a payment received by a channel other than EDI: a cheque entered at headquarters
 (`ledger.channels`), judged by the 820's checks plus the cheque rules and posted by
-`store.ledger.post_payments`, the 820's own posting; and undoing a cheque the bank returned
+`store.ledger.post_payments`, the 820's own posting; the electronic channels' payments
+(`ledger.channels.ChannelPayment`: card, at release, pre-authorized debit) judged and posted
+by the same two functions (`judge_channel_payment`, `post_channel_payment`), card requests
+recorded in `card_payment`; and undoing a cheque the bank returned
 (`return_cheque`, D17-R26 c), recorded in `cheque_return`."""
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from sqlalchemy.exc import IntegrityError
 
 from core.clock import EASTERN
 from core.problems import Problem
-from edi.advice import PaymentVerdict, judge
-from ledger.calendar import billed_by_calendar_month, period_of
+from edi.advice import Check, PaymentVerdict, judge
+from ledger.calendar import Period, billed_by_calendar_month, payment_day, period_of
 from ledger.channels import (
     CHEQUE,
     CHEQUE_CHANNEL,
+    ChannelPayment,
     Cheque,
     ChequeFacts,
     ReturnedCheque,
+    card_limit_check,
     certified_required_since,
     cheque_check,
     cheque_payment,
@@ -38,6 +43,7 @@ from .ledger import payment_facts, post_payments, recorded_sets
 from .schema import (
     account_period,
     ar_item,
+    card_payment,
     cheque_return,
     journal_entry,
     journal_line,
@@ -47,7 +53,11 @@ from .schema import (
     security_account,
 )
 
-__all__ = ["ChequeReceipt", "receive_cheque", "ChequeReturn", "return_cheque", "returned_cheque_days"]
+__all__ = [
+    "ChequeReceipt", "receive_cheque", "ChequeReturn", "return_cheque", "returned_cheque_days",
+    "ChannelReceipt", "judge_channel_payment", "post_channel_payment", "billing_cycle", "card_check", "CardRequest",
+    "card_request", "record_card_request",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +209,92 @@ def return_cheque(conn: Connection, payer_bn9: str, number: str, *, day: date, r
     held = sum(cents for _, cents in cheque.held)
     since = certified_required_since(returned_cheque_days(conn, payer_bn9, day), policy)
     return ChequeReturn(trace, cheque.total_cents - held, held, fee, since)
+
+
+# ------------------------------------------------------------------ the electronic channels (D17-R21, R23)
+@dataclass(frozen=True, slots=True)
+class ChannelReceipt:
+    """What posting a channel's payment did: its verdict and posting, or (`earlier_status`) the
+    status it was recorded with when it had been posted before (nothing done)."""
+
+    verdict: PaymentVerdict | None
+    posted: PostedPayment | None
+    earlier_status: str | None = None
+
+
+def judge_channel_payment(conn: Connection, cp: ChannelPayment, *, checks: tuple[Check, ...] = ()) -> PaymentVerdict:
+    """Judge `cp` as an 820 payment is judged (`ledger.checks.account_check`), plus the channel's `checks`."""
+    p = cp.payment()
+    received_on = cp.received_at.astimezone(EASTERN).date()
+    return judge(p, [account_check(payment_facts(conn, [p]), [p], received_on), *checks], methods=frozenset({cp.method}))
+
+
+def post_channel_payment(conn: Connection, cp: ChannelPayment, verdict: PaymentVerdict, *, policy: Policy) -> ChannelReceipt:
+    """Post `cp` with its verdict by the 820's posting, once: the same payment again posts nothing."""
+    if recorded_sets(conn, cp.digest):
+        status = conn.execute(select(payment.c.status).where(payment.c.file_digest == cp.digest)).scalar_one()
+        return ChannelReceipt(None, None, status)
+    [posted] = post_payments(conn, cp.digest, f"{cp.channel.lower()} {cp.trace}", [(cp.payment(), verdict)], received_at=cp.received_at,
+                             policy=policy)
+    return ChannelReceipt(verdict, posted)
+
+
+def billing_cycle(conn: Connection, rm15: str, day: date, policy: Policy) -> Period:
+    """The billing period `day` falls in for `rm15`: 18th → 17th, or the calendar month (decision L17)."""
+    monthly = bool(conn.execute(select(program_account.c.calendar_month).where(program_account.c.rm15 == rm15)).scalar())
+    return period_of(day, policy, billed_by_calendar_month(rm15, monthly, policy))
+
+
+def card_check(conn: Connection, cp: ChannelPayment, policy: Policy) -> Check:
+    """`ledger.channels.card_limit_check` with what card payments already brought each account of `cp`
+    in the billing cycle of `cp`'s payment day (posted card payments, whatever channel took them)."""
+    day = payment_day(cp.received_at, cp.method, policy)
+    paid: dict[str, tuple[str, int]] = {}
+    for rm15 in sorted({line[0] for line in cp.lines}):
+        cycle = billing_cycle(conn, rm15, day, policy)
+        cents = conn.execute(
+            select(func.coalesce(func.sum(payment_line.c.amount_cents), 0))
+            .select_from(payment_line.join(payment, payment.c.id == payment_line.c.payment_id))
+            .where(payment_line.c.rm15 == rm15, payment.c.method == cp.method, payment.c.status == PaymentStatus.POSTED,
+                   payment.c.payment_day >= cycle.start, payment.c.payment_day <= cycle.end)
+        ).scalar_one()
+        paid[rm15] = (cycle.name, int(cents))
+    return card_limit_check(paid, policy)
+
+
+@dataclass(frozen=True, slots=True)
+class CardRequest:
+    """A card payment as asked and as it went (`card_payment`).
+
+    Attributes:
+        reference: the request's reference (the payment's trace; the processor's idempotency key).
+        rm15 / payer_bn9 / amount_cents / requested_at: what was asked.
+        status: `authorised` (and posted), `declined` by the processor, or `refused` before authorising.
+        authorisation: the processor's authorisation reference, when authorised.
+        reason: why declined or refused.
+    """
+
+    reference: str
+    rm15: str
+    payer_bn9: str
+    amount_cents: int
+    requested_at: datetime
+    status: str
+    authorisation: str | None = None
+    reason: str | None = None
+
+
+def card_request(conn: Connection, reference: str) -> CardRequest | None:
+    """The card request `reference` as recorded, or None."""
+    row = conn.execute(select(card_payment).where(card_payment.c.reference == reference)).first()
+    if row is None:
+        return None
+    return CardRequest(row.reference, row.rm15, row.payer_bn9, int(row.amount_cents), row.requested_at, row.status, row.authorisation,
+                       row.reason)
+
+
+def record_card_request(conn: Connection, request: CardRequest) -> None:
+    """Record what became of a card request (once: its reference is the key)."""
+    conn.execute(card_payment.insert().values(
+        reference=request.reference, rm15=request.rm15, payer_bn9=request.payer_bn9, amount_cents=request.amount_cents,
+        requested_at=request.requested_at, status=request.status, authorisation=request.authorisation, reason=request.reason))

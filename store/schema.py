@@ -35,7 +35,8 @@ Caches, proved equal to the journal by `carm ledger check`: `item_balance`,
 
 What happened: `payment`, `payment_line` (every 820 payment and its verdict, and every
 payment of another channel: cheque, card, PAD, at release), `posted_file`, `period_close`,
-`account_period`, `notice`; `cheque_return` (cheques the bank returned, D17-R26 c).
+`account_period`, `notice`; `cheque_return` (cheques the bank returned, D17-R26 c), `card_payment` (card requests and
+their authorisation, D17-R23).
 """
 
 from __future__ import annotations
@@ -447,6 +448,20 @@ cheque_return = Table(
     Column("entry_id", Integer, ForeignKey("journal_entry.id")),  # the reversal (none when all of it was in suspense)
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Index("ix_cheque_return_payer", "payer_bn9", "returned_on"),
+)
+
+card_payment = Table(
+    "card_payment",
+    metadata,
+    Column("reference", String(30), primary_key=True),  # the request's reference: the payment's trace under the CARD channel
+    Column("rm15", String(15), nullable=False),
+    Column("payer_bn9", String(9), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("authorisation", String(40)),  # the processor's authorisation reference (D17-R23)
+    Column("reason", Text),  # why declined or refused
+    CheckConstraint("status IN ('authorised', 'declined', 'refused')", name="ck_card_payment_status"),
 )
 
 

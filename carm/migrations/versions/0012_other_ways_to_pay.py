@@ -1,5 +1,6 @@
 """The other ways to pay (D17-R21…R29): a payment's method holds a channel's method (CARD, PAD,
-INTERAC), not only an X12 591 code; the cheques the bank returned (D17-R26 c, d).
+INTERAC), not only an X12 591 code; the cheques the bank returned (D17-R26 c, d); card requests
+and their authorisation reference (D17-R23).
 
 Revision ID: 0012
 Revises: 0010
@@ -29,9 +30,22 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_cheque_return_payer", "cheque_return", ["payer_bn9", "returned_on"])
+    op.create_table(
+        "card_payment",
+        sa.Column("reference", sa.String(30), primary_key=True),
+        sa.Column("rm15", sa.String(15), nullable=False),
+        sa.Column("payer_bn9", sa.String(9), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("authorisation", sa.String(40)),
+        sa.Column("reason", sa.Text()),
+        sa.CheckConstraint("status IN ('authorised', 'declined', 'refused')", name="ck_card_payment_status"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("card_payment")
     op.drop_index("ix_cheque_return_payer", table_name="cheque_return")
     op.drop_table("cheque_return")
     with op.batch_alter_table("payment") as batch:
