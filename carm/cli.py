@@ -9,6 +9,7 @@
     carm payments cheque NUMBER --payer BN9 --line RM15=AMOUNT[:ASEC] [--kind SOA|ADV|INT] [--certified]
     carm payments cheque-returned NUMBER --payer BN9 --reason TEXT [--on DATE]
     carm payments card RM15 AMOUNT --payer BN9 --token TOKEN [--reference REF]
+    carm payments release TRANSACTION_NUMBER --method CARD|INTERAC|CHK [--payer BN9]
     carm account show RM15 [--as-of DATE] [--json]
     carm period close PERIOD [--calendar-month]
     carm collections run --date DATE
@@ -132,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     card.add_argument("--reference", type=_reference, help="the request's reference, its idempotency key (default: payer and time)")
     card.add_argument("--received-at", type=_datetime, help="when it was taken (ISO 8601; default: now)")
     card.set_defaults(func=_payments_card)
+    release = pay.add_parser("release", help="pay an unsecured declaration at release, exactly what it owes (D17-R21)")
+    release.add_argument("transaction_number", help="the declaration's 14-digit transaction number")
+    release.add_argument("--method", required=True, choices=("CARD", "INTERAC", "CHK"), help="how it is paid at the port (D17-R23)")
+    release.add_argument("--payer", type=_bn9, help="who pays (default: the importer)")
+    release.add_argument("--received-at", type=_datetime, help="when it was paid (ISO 8601; default: now)")
+    release.set_defaults(func=_payments_release)
 
     acct = sub.add_parser("account", help="customs accounts").add_subparsers(dest="command", required=True, parser_class=_Parser)
     show = acct.add_parser("show", help="balance, open items, credits, suspense and standing of an RM15 account")
@@ -506,6 +513,23 @@ def _payments_card(args: argparse.Namespace) -> int:
     for reason in done.reasons:
         print(f"  {reason}")
     return EXIT_REJECTED
+
+
+def _payments_release(args: argparse.Namespace) -> int:
+    from store.channels import pay_at_release
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = pay_at_release(conn, args.transaction_number, method=args.method, received_at=args.received_at or clock.now(),
+                              policy=runtime.policy, payer_bn9=args.payer)
+    if isinstance(done, Problem):
+        print(f"declaration {args.transaction_number} not paid at release: {done.message}")
+        return EXIT_REJECTED
+    if done.posted is None:
+        print(f"declaration {args.transaction_number} was paid at release before ({done.earlier_status}): nothing done")
+        return EXIT_OK
+    print(f"declaration {args.transaction_number} paid at release by {args.method}: {_money(done.posted.applied_cents)} "
+          f"(trace {done.posted.trace})")
+    return EXIT_OK
 
 
 def _money(cents: int) -> str:

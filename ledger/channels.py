@@ -49,7 +49,7 @@ from .suspense import resolution_key
 __all__ = [
     "CHEQUE", "CHEQUE_CHANNEL", "Cheque", "ChequeFacts", "cheque_check", "cheque_payment",
     "ReturnedCheque", "plan_cheque_return", "certified_required_since", "add_months",
-    "CARD", "PAD", "INTERAC", "ChannelPayment", "card_limit_check",
+    "CARD", "PAD", "INTERAC", "RELEASE_CHANNEL", "RELEASE_METHODS", "ChannelPayment", "card_limit_check", "release_payment",
 ]
 
 #: The payment method of a cheque (X12 591 code, as the 820 would carry it).
@@ -60,6 +60,12 @@ CHEQUE_CHANNEL = "HQ-CHEQUE"
 
 #: The electronic methods of D17-R23 other than the 820's (each in `Policy.electronic_methods`).
 CARD, PAD, INTERAC = "CARD", "PAD", "INTERAC"
+
+#: Who a payment at release is recorded as taken by (an operator at the port, or a release system).
+RELEASE_CHANNEL = "RELEASE"
+#: How a declaration may be paid at release (D17-R23 b: « Carte de crédit » or « Interac® »
+#: « au port d'entrée »; a cheque where the electronic way is impossible, D17-R26).
+RELEASE_METHODS = (CARD, INTERAC, CHEQUE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,3 +324,18 @@ def plan_cheque_return(cheque: ReturnedCheque, *, day: date, reason: str, policy
         {"trace": cheque.trace, "amount_cents": cheque.total_cents, "payment_day": str(cheque.payment_day),
          "suspense_cents": held_cents, "fee_cents": fee, "reason": reason}))
     return plan
+
+
+def release_payment(transaction_number: str, rm15: str, asec: str | None, owed_cents: int, *, method: str, payer_bn9: str,
+                    received_at: datetime) -> ChannelPayment | str:
+    """D17-R21 b « Au moment où les marchandises font l'objet d'une mainlevée en ce qui a trait aux
+    comptes de douane pour lesquels aucun dépôt de sécurité n'a été versé »: the payment at release
+    of an unsecured declaration — exactly what it still owes, aimed at it (an advance payment naming
+    the transaction, D17-R22) — or why there is none to take."""
+    if asec:
+        return (f"declaration {transaction_number} is secured by security account {asec}: it is paid by the due date of its "
+                "statement (D17-R21), not at release")
+    if owed_cents <= 0:
+        return f"declaration {transaction_number} owes nothing: it is paid"
+    return ChannelPayment(RELEASE_CHANNEL, method, f"REL-{transaction_number}", payer_bn9, "ADV",
+                          ((rm15, owed_cents, None, transaction_number),), received_at)

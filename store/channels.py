@@ -19,6 +19,7 @@ from core.problems import Problem
 from edi.advice import Check, PaymentVerdict, judge
 from ledger.calendar import Period, billed_by_calendar_month, payment_day, period_of
 from ledger.channels import (
+    CARD,
     CHEQUE,
     CHEQUE_CHANNEL,
     ChannelPayment,
@@ -30,6 +31,7 @@ from ledger.channels import (
     cheque_check,
     cheque_payment,
     plan_cheque_return,
+    release_payment,
 )
 from ledger.checks import account_check
 from ledger.errors import IdempotencyConflict
@@ -45,6 +47,8 @@ from .schema import (
     ar_item,
     card_payment,
     cheque_return,
+    declaration,
+    item_balance,
     journal_entry,
     journal_line,
     payment,
@@ -56,7 +60,7 @@ from .schema import (
 __all__ = [
     "ChequeReceipt", "receive_cheque", "ChequeReturn", "return_cheque", "returned_cheque_days",
     "ChannelReceipt", "judge_channel_payment", "post_channel_payment", "billing_cycle", "card_check", "CardRequest",
-    "card_request", "record_card_request",
+    "card_request", "record_card_request", "pay_at_release",
 ]
 
 
@@ -298,3 +302,30 @@ def record_card_request(conn: Connection, request: CardRequest) -> None:
     conn.execute(card_payment.insert().values(
         reference=request.reference, rm15=request.rm15, payer_bn9=request.payer_bn9, amount_cents=request.amount_cents,
         requested_at=request.requested_at, status=request.status, authorisation=request.authorisation, reason=request.reason))
+
+
+def pay_at_release(conn: Connection, transaction_number: str, *, method: str, received_at: datetime, policy: Policy,
+                   payer_bn9: str | None = None) -> ChannelReceipt | Problem:
+    """Post the payment at release of an unsecured declaration (`ledger.channels.release_payment`): what
+    it owes now, paid by `payer_bn9` (default: the importer); why not, when it is secured, paid, or
+    the payment is refused (a card over its cycle's limit, D17-R23; a cheque from an account that must
+    pay electronically, D17-R24)."""
+    decl = conn.execute(select(declaration.c.rm15, declaration.c.asec).where(declaration.c.transaction_number == transaction_number)).first()
+    if decl is None:
+        return Problem("not-found", f"no declaration {transaction_number} was accounted")
+    lock_accounts(conn, [decl.rm15])
+    owed = int(conn.execute(
+        select(func.coalesce(func.sum(item_balance.c.balance_cents), 0))
+        .select_from(item_balance.join(ar_item, ar_item.c.id == item_balance.c.item_id))
+        .where(ar_item.c.transaction_number == transaction_number, item_balance.c.balance_cents > 0)
+    ).scalar_one())
+    cp = release_payment(transaction_number, decl.rm15, decl.asec, owed, method=method, payer_bn9=payer_bn9 or decl.rm15[:9],
+                         received_at=received_at)
+    if isinstance(cp, str):
+        return Problem("not-at-release", cp)
+    checks = (card_check(conn, cp, policy),) if method == CARD else ()
+    verdict = judge_channel_payment(conn, cp, checks=checks)
+    reasons = [f"{f.message} ({f.rule})" if f.rule else f.message for f in [*verdict.refusals, *(f for lv in verdict.lines for f in lv.findings)]]
+    if reasons:
+        return Problem("refused", "; ".join(reasons))
+    return post_channel_payment(conn, cp, verdict, policy=policy)
