@@ -13,6 +13,9 @@
     carm account show RM15 [--as-of DATE] [--json]
     carm period close PERIOD [--calendar-month]
     carm collections run --date DATE
+    carm pad enrol RM15 --payer BN9 --bank REF [--from DATE]
+    carm pad cancel RM15 [--on DATE]
+    carm pad list [--json]
     carm ledger check
     carm notices daily --date DATE --out DIR [--formats xml,html,pdf]
     carm notices list [--from DATE] [--to DATE] [--page N] [--bn9 BN9] [--json]
@@ -187,9 +190,25 @@ def _parser() -> argparse.ArgumentParser:
     back.set_defaults(func=_suspense_return)
 
     coll = sub.add_parser("collections", help="penalties, interest, arrears").add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = coll.add_parser("run", help="charge penalties and interest, raise arrears and security notices for a day")
+    run = coll.add_parser("run", help="debit PAD agreements due, charge penalties and interest, raise arrears and security notices for a day")
     run.add_argument("--date", type=_date, required=True)
     run.set_defaults(func=_collections_run)
+
+    pad = sub.add_parser("pad", help="pre-authorized debit agreements (D17-R23)").add_subparsers(
+        dest="command", required=True, parser_class=_Parser)
+    enrol = pad.add_parser("enrol", help="debit an account's statement balance on each due date from the payer's bank account")
+    enrol.add_argument("rm15", type=_rm15)
+    enrol.add_argument("--payer", required=True, type=_bn9, help="whose bank account is debited")
+    enrol.add_argument("--bank", required=True, type=_reference, help="the agreement's reference at the payer's bank")
+    enrol.add_argument("--from", dest="start", type=_date, help="the first day it may be debited (default: today, Eastern)")
+    enrol.set_defaults(func=_pad_enrol)
+    pad_cancel = pad.add_parser("cancel", help="end an account's agreement")
+    pad_cancel.add_argument("rm15", type=_rm15)
+    pad_cancel.add_argument("--on", type=_date, help="the last day it may be debited (default: today, Eastern)")
+    pad_cancel.set_defaults(func=_pad_cancel)
+    pad_list = pad.add_parser("list", help="every agreement, by account")
+    pad_list.add_argument("--json", action="store_true", help="one JSON object per agreement")
+    pad_list.set_defaults(func=_pad_list)
 
     led = sub.add_parser("ledger", help="the books").add_subparsers(dest="command", required=True, parser_class=_Parser)
     check = led.add_parser("check", help="prove every entry balanced and every cached balance equal to the journal")
@@ -595,9 +614,14 @@ def _period_close(args: argparse.Namespace) -> int:
 
 def _collections_run(args: argparse.Namespace) -> int:
     from store.ledger import run_collections
+    from store.pad import run_pad_debits
 
     with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        debits = run_pad_debits(conn, args.date, policy=runtime.policy)  # before penalties are judged (decision L28)
         report = run_collections(conn, args.date, policy=runtime.policy, at=clock.now())
+    for debit in debits:
+        print(f"pre-authorized debit {debit.rm15} (statement {debit.period}): {_money(debit.amount_cents)} "
+              + ("debited" if debit.posted else f"not debited: {debit.refused}"))
     print(f"collections {args.date}: {report.penalties} penalties ({_money(report.penalty_cents)}), "
           f"{report.interest_items} interest charges ({_money(report.interest_cents)}), "
           f"{report.arrears_notices} arrears notices, {report.security_alerts} security alerts")
@@ -642,6 +666,49 @@ def _suspense_list(args: argparse.Namespace) -> int:
         buckets[age_bucket(line.payment_day, as_of)] = (count + 1, cents + line.amount_cents)
     print("age (days held): " + " · ".join(f"{name}: {buckets.get(name, (0, 0))[0]} lines {_money(buckets.get(name, (0, 0))[1])}"
                                            for name in bucket_names()))
+    return EXIT_OK
+
+
+def _today() -> date:
+    return clock.now().astimezone(clock.EASTERN).date()
+
+
+def _pad_enrol(args: argparse.Namespace) -> int:
+    from store.pad import enrol
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = enrol(conn, args.rm15, args.payer, args.bank, start=args.start or _today(), at=clock.now())
+    if isinstance(done, Problem):
+        print(f"{args.rm15} not enrolled: {done.message}")
+        return EXIT_REJECTED
+    print(f"{done.rm15} enrolled: its statements debited from {done.payer_bn9}'s account {done.bank_reference} on their due dates "
+          f"from {done.start}")
+    return EXIT_OK
+
+
+def _pad_cancel(args: argparse.Namespace) -> int:
+    from store.pad import cancel
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = cancel(conn, args.rm15, last_day=args.on or _today())
+    if isinstance(done, Problem):
+        print(f"{args.rm15} not cancelled: {done.message}")
+        return EXIT_REJECTED
+    print(f"{done.rm15}: pre-authorized debits end after {done.end}")
+    return EXIT_OK
+
+
+def _pad_list(args: argparse.Namespace) -> int:
+    from store.pad import agreements
+
+    with _runtime(args) as runtime, runtime.engine.connect() as conn:
+        found = agreements(conn)
+    for a in found:
+        if args.json:
+            print(json.dumps({"rm15": a.rm15, "payer": a.payer_bn9, "bank_reference": a.bank_reference, "start": str(a.start),
+                              "end": str(a.end) if a.end else None}))
+        else:
+            print(f"{a.rm15}  {a.payer_bn9}  {a.bank_reference}  {a.start} → {a.end or 'open'}")
     return EXIT_OK
 
 

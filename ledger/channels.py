@@ -38,18 +38,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from core.clock import EASTERN
 from core.money import format_cents
 from edi.advice import Check, Finding
 from edi.payments import Payment, RemittanceLine, Source
 
+from .calendar import Period
 from .model import Account, Entry, ItemKind, JournalLine, NewItem, Notice, NoticeKind, Plan, Reason
 from .policy import Policy
+from .posting import last_statement
 from .suspense import resolution_key
 
 __all__ = [
     "CHEQUE", "CHEQUE_CHANNEL", "Cheque", "ChequeFacts", "cheque_check", "cheque_payment",
     "ReturnedCheque", "plan_cheque_return", "certified_required_since", "add_months",
     "CARD", "PAD", "INTERAC", "RELEASE_CHANNEL", "RELEASE_METHODS", "ChannelPayment", "card_limit_check", "release_payment",
+    "PAD_CHANNEL", "PadAgreement", "statement_due_on", "pad_debit",
 ]
 
 #: The payment method of a cheque (X12 591 code, as the 820 would carry it).
@@ -60,6 +64,9 @@ CHEQUE_CHANNEL = "HQ-CHEQUE"
 
 #: The electronic methods of D17-R23 other than the 820's (each in `Policy.electronic_methods`).
 CARD, PAD, INTERAC = "CARD", "PAD", "INTERAC"
+
+#: Who a pre-authorized debit is recorded as taken by.
+PAD_CHANNEL = "PAD"
 
 #: Who a payment at release is recorded as taken by (an operator at the port, or a release system).
 RELEASE_CHANNEL = "RELEASE"
@@ -339,3 +346,41 @@ def release_payment(transaction_number: str, rm15: str, asec: str | None, owed_c
         return f"declaration {transaction_number} owes nothing: it is paid"
     return ChannelPayment(RELEASE_CHANNEL, method, f"REL-{transaction_number}", payer_bn9, "ADV",
                           ((rm15, owed_cents, None, transaction_number),), received_at)
+
+
+@dataclass(frozen=True, slots=True)
+class PadAgreement:
+    """A pre-authorized debit agreement (D17-R23 « Débit préautorisé (DPA) ») for one program account.
+
+    Attributes:
+        rm15: the account whose statements it pays.
+        payer_bn9: whose bank account is debited.
+        bank_reference: the agreement's reference at the payer's bank.
+        start / end: the first and last day it may be debited (end None: until cancelled).
+    """
+
+    rm15: str
+    payer_bn9: str
+    bank_reference: str
+    start: date
+    end: date | None = None
+
+    def active_on(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+def statement_due_on(day: date, policy: Policy, calendar_month: bool = False) -> Period | None:
+    """The billing period whose statement balance is due on `day` (D17-R31), or None."""
+    period = last_statement(day, policy, calendar_month)
+    return period if period.due_date == day else None
+
+
+def pad_debit(agreement: PadAgreement, period: Period, owed_cents: int) -> ChannelPayment | None:
+    """The debit of `agreement` on `period`'s due date for what its statement still owes (decision
+    L28), or None: not active that day, or nothing owed.  Keyed by account and period: once."""
+    day = period.due_date
+    if not agreement.active_on(day) or owed_cents <= 0:
+        return None
+    at = datetime.combine(day, datetime.min.time(), tzinfo=EASTERN)
+    return ChannelPayment(PAD_CHANNEL, PAD, f"PAD-{agreement.rm15}-{period.name}", agreement.payer_bn9, "SOA",
+                          ((agreement.rm15, owed_cents, None, None),), at)

@@ -36,7 +36,7 @@ Caches, proved equal to the journal by `carm ledger check`: `item_balance`,
 What happened: `payment`, `payment_line` (every 820 payment and its verdict, and every
 payment of another channel: cheque, card, PAD, at release), `posted_file`, `period_close`,
 `account_period`, `notice`; `cheque_return` (cheques the bank returned, D17-R26 c), `card_payment` (card requests and
-their authorisation, D17-R23).
+their authorisation, D17-R23), `pad_agreement` (pre-authorized debit agreements).
 """
 
 from __future__ import annotations
@@ -462,6 +462,19 @@ card_payment = Table(
     Column("authorisation", String(40)),  # the processor's authorisation reference (D17-R23)
     Column("reason", Text),  # why declined or refused
     CheckConstraint("status IN ('authorised', 'declined', 'refused')", name="ck_card_payment_status"),
+)
+
+pad_agreement = Table(
+    "pad_agreement",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), nullable=False),
+    Column("payer_bn9", String(9), nullable=False),
+    Column("bank_reference", String(40), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),  # none: until cancelled
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Index("ix_pad_agreement_rm15", "rm15"),
 )
 
 
