@@ -53,7 +53,7 @@ __all__ = [
     "CHEQUE", "CHEQUE_CHANNEL", "Cheque", "ChequeFacts", "cheque_check", "cheque_payment",
     "ReturnedCheque", "plan_cheque_return", "certified_required_since", "add_months",
     "CARD", "PAD", "INTERAC", "RELEASE_CHANNEL", "RELEASE_METHODS", "ChannelPayment", "card_limit_check", "release_payment",
-    "PAD_CHANNEL", "PadAgreement", "statement_due_on", "pad_debit",
+    "PAD_CHANNEL", "PadAgreement", "statement_due_on", "pad_debit", "NON_ELECTRONIC_METHODS", "channel_refusal", "channel_check",
 ]
 
 #: The payment method of a cheque (X12 591 code, as the 820 would carry it).
@@ -64,6 +64,11 @@ CHEQUE_CHANNEL = "HQ-CHEQUE"
 
 #: The electronic methods of D17-R23 other than the 820's (each in `Policy.electronic_methods`).
 CARD, PAD, INTERAC = "CARD", "PAD", "INTERAC"
+
+#: The methods accepted that are not electronic (D17-R26: « Lorsqu'il se révèle impossible d'utiliser
+#: la voie électronique, les paiements peuvent être acquittés par chèque »); every other method not in
+#: `Policy.electronic_methods` is refused (D17-R27: no cash, traveller's cheques or wire transfers).
+NON_ELECTRONIC_METHODS = frozenset({CHEQUE})
 
 #: Who a pre-authorized debit is recorded as taken by.
 PAD_CHANNEL = "PAD"
@@ -212,17 +217,38 @@ class ChequeFacts:
     certified_required_since: date | None = None
 
 
+def channel_refusal(rm15: str, method: str, monthly_balance_cents: int, policy: Policy) -> Finding | None:
+    """Why `rm15` may not pay by `method`, or None (decision L24): an electronic method always may;
+    D17-R24 « Les titulaires d'un compte de douane dont les soldes mensuels au compte s'élèvent à plus
+    de 50 000 $ doivent soumettre leurs paiements par voie électronique » — `monthly_balance_cents`
+    is the closing balance of its latest closed period; D17-R27 « L'ASFC n'accepte pas les espèces,
+    les chèques de voyage ou les virements électroniques »: a method neither electronic nor a cheque."""
+    if method in policy.electronic_methods:
+        return None
+    if method not in NON_ELECTRONIC_METHODS:
+        return Finding("012", f"{method} is not a way to pay the agency: pay electronically or by cheque", rule="D17-R27")
+    if monthly_balance_cents > policy.electronic_only_above_cents:
+        return Finding("012", f"{rm15} owes ${format_cents(monthly_balance_cents)} a month: it must pay electronically", rule="D17-R24")
+    return None
+
+
+def channel_check(monthly_balances: Mapping[str, int], policy: Policy) -> Check:
+    """`channel_refusal` for every account a payment pays, as an `edi.advice.Check`."""
+
+    def check(payment: Payment) -> tuple[list[Finding], dict[int, list[Finding]]]:
+        found = (channel_refusal(rm15, payment.method, monthly_balances.get(rm15, 0), policy)
+                 for rm15 in dict.fromkeys(line.rm15 for line in payment.lines))
+        return [f for f in found if f is not None], {}
+
+    return check
+
+
 def cheque_check(cheque: Cheque, facts: ChequeFacts, policy: Policy) -> Check:
     """The cheque rules as an `edi.advice.Check`: findings refuse the whole cheque (it goes back
     to the payer with the reason), like a refused 820 set."""
 
     def check(payment: Payment) -> tuple[list[Finding], dict[int, list[Finding]]]:
-        refusals = []
-        for rm15, _, _ in cheque.lines:
-            balance = facts.monthly_balances.get(rm15, 0)
-            if balance > policy.electronic_only_above_cents:
-                refusals.append(Finding(
-                    "012", f"{rm15} owes ${format_cents(balance)} a month: it must pay electronically", rule="D17-R24"))
+        refusals, _ = channel_check(facts.monthly_balances, policy)(payment)
         if not cheque.certified and not facts.payer_secured and cheque.total_cents > policy.certified_cheque_above_cents:
             refusals.append(Finding(
                 "012", f"a cheque above ${format_cents(policy.certified_cheque_above_cents)} from a payer without a security "

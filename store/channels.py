@@ -28,6 +28,8 @@ from ledger.channels import (
     ReturnedCheque,
     card_limit_check,
     certified_required_since,
+    channel_check,
+    channel_refusal,
     cheque_check,
     cheque_payment,
     plan_cheque_return,
@@ -60,7 +62,7 @@ from .schema import (
 __all__ = [
     "ChequeReceipt", "receive_cheque", "ChequeReturn", "return_cheque", "returned_cheque_days",
     "ChannelReceipt", "judge_channel_payment", "post_channel_payment", "billing_cycle", "card_check", "CardRequest",
-    "card_request", "record_card_request", "pay_at_release",
+    "card_request", "record_card_request", "pay_at_release", "ChannelAllowance", "channel_allowed", "monthly_balances",
 ]
 
 
@@ -81,18 +83,41 @@ class ChequeReceipt:
     earlier_status: str | None = None
 
 
+def monthly_balances(conn: Connection, rm15s) -> dict[str, int]:
+    """RM15 → its closing balance of its latest closed period (D17-R24 « soldes mensuels », decision L24)."""
+    latest = (select(account_period.c.rm15, func.max(account_period.c.period).label("period"))
+              .where(account_period.c.rm15.in_(sorted(set(rm15s)))).group_by(account_period.c.rm15).subquery())
+    return {rm15: int(cents) for rm15, cents in conn.execute(
+        select(account_period.c.rm15, account_period.c.closing_balance_cents)
+        .join(latest, (account_period.c.rm15 == latest.c.rm15) & (account_period.c.period == latest.c.period))
+    )}
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAllowance:
+    """Whether an account may pay by a method, and why not (`reason`, with its rule)."""
+
+    rm15: str
+    method: str
+    allowed: bool
+    reason: str | None = None
+
+
+def channel_allowed(conn: Connection, rm15: str, method: str, *, policy: Policy) -> ChannelAllowance:
+    """May `rm15` pay by `method` (`ledger.channels.channel_refusal`: D17-R24, R27)? What the portal
+    asks before offering a way to pay, and what every channel's check applies."""
+    refusal = channel_refusal(rm15, method, monthly_balances(conn, [rm15]).get(rm15, 0), policy)
+    if refusal is None:
+        return ChannelAllowance(rm15, method, True)
+    return ChannelAllowance(rm15, method, False, f"{refusal.message} ({refusal.rule})")
+
+
 def _facts(conn: Connection, cheque: Cheque, policy: Policy) -> ChequeFacts:
     secured = conn.execute(
         select(func.count()).select_from(security_account)
         .where(security_account.c.holder_bn9 == cheque.payer_bn9, security_account.c.status == "active")
     ).scalar_one() > 0
-    rm15s = sorted({rm15 for rm15, _, _ in cheque.lines})
-    latest = (select(account_period.c.rm15, func.max(account_period.c.period).label("period"))
-              .where(account_period.c.rm15.in_(rm15s)).group_by(account_period.c.rm15).subquery())
-    balances = dict(conn.execute(
-        select(account_period.c.rm15, account_period.c.closing_balance_cents)
-        .join(latest, (account_period.c.rm15 == latest.c.rm15) & (account_period.c.period == latest.c.period))
-    ).all())
+    balances = monthly_balances(conn, {rm15 for rm15, _, _ in cheque.lines})
     day = cheque.received_at.astimezone(EASTERN).date()
     since = certified_required_since(returned_cheque_days(conn, cheque.payer_bn9, day), policy)
     return ChequeFacts(payer_secured=secured, monthly_balances=balances, certified_required_since=since)
@@ -323,7 +348,7 @@ def pay_at_release(conn: Connection, transaction_number: str, *, method: str, re
                          received_at=received_at)
     if isinstance(cp, str):
         return Problem("not-at-release", cp)
-    checks = (card_check(conn, cp, policy),) if method == CARD else ()
+    checks = (channel_check(monthly_balances(conn, [decl.rm15]), policy),) + ((card_check(conn, cp, policy),) if method == CARD else ())
     verdict = judge_channel_payment(conn, cp, checks=checks)
     reasons = [f"{f.message} ({f.rule})" if f.rule else f.message for f in [*verdict.refusals, *(f for lv in verdict.lines for f in lv.findings)]]
     if reasons:
