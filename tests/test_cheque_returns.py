@@ -10,6 +10,7 @@ on A1, accounted 2026-11-02, due 2026-12-01 with the 2026-11 statement of 11-25.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from core.clock import EASTERN
 from ledger.policy import Policy
+from statements.notices import render_notice
 from store.channels import return_cheque
 from store.journal import check_books
 from store.schema import cheque_return, journal_entry, journal_line
@@ -80,6 +82,10 @@ def test_a_returned_cheque_makes_what_it_paid_owed_again_once(world, tmp_path):
         f"{IMPORTER}-000123", IMPORTER, date(2026, 11, 30), "NSF", 0, reversal.id)
     (notice,) = notices(world, "cheque_returned")
     assert (notice.bn9, notice.rm15, notice.notice_date, notice.urgent) == (IMPORTER, A1, date(2026, 11, 30), True)
+    subject, body = render_notice("cheque_returned", json.loads(notice.data), notice_date=notice.notice_date, account=A1, language="fr")
+    assert subject == f"Votre chèque {IMPORTER}-000123 a été retourné par votre banque"
+    assert body.startswith(f"Votre chèque {IMPORTER}-000123 de 400,00")
+    assert "Motif : NSF" in body
     # again: refused with the reason, nothing changes
     code, out = carm(world, tmp_path, "payments", "cheque-returned", "000123", "--payer", IMPORTER, "--on", "2026-12-01",
                      "--reason", "NSF")
@@ -178,3 +184,21 @@ def test_two_returned_cheques_within_six_months_require_certified_cheques(world,
     paid_by = "4" if refused else "3"
     assert balances(world, A1) == {DUTY: 500_00, f"fee:administrative fee: partial non-electronic payment {IMPORTER}-{paid_by}": 25_00}
     _sound(world)
+
+
+def test_the_daily_notice_of_the_return_day_shows_the_reversal(world, tmp_path):
+    """The Daily Notice issued 12-01 reports 11-30 (D17-R14): the duty owed again (+400.00) and the
+    administrative fee cancelled (-25.00), as corrections naming the cheque; it passes its XSD."""
+    code, out = _cheque(world, tmp_path, "000123", f"{A1}=400.00")
+    assert code == 0, out
+    code, out = carm(world, tmp_path, "payments", "cheque-returned", "000123", "--payer", IMPORTER, "--on", "2026-11-30",
+                     "--reason", "NSF")
+    assert code == 0, out
+    code, out = carm(world, tmp_path, "notices", "daily", "--date", "2026-12-01", "--out", str(tmp_path / "docs"), "--formats", "xml")
+    assert code == 0, out
+    (xml,) = (tmp_path / "docs").rglob(f"{IMPORTER}-DN-*.xml")
+    text = xml.read_text(encoding="utf-8")
+    assert text.count("<Type>CORRECTION</Type>") == 2
+    assert text.count(f"<Reference>{IMPORTER}-000123</Reference>") == 2
+    assert "<Amount>400.00</Amount>" in text and "<Amount>-25.00</Amount>" in text
+    assert "<NetChange>375.00</NetChange>" in text and "<ClosingBalance>600.00</ClosingBalance>" in text
