@@ -7,12 +7,18 @@
     carm declarations load FILE
     carm payments ingest FILE --out DIR [--json]
     carm payments cheque NUMBER --payer BN9 --line RM15=AMOUNT[:ASEC] [--kind SOA|ADV|INT] [--certified]
+    carm payments cheque-returned NUMBER --payer BN9 --reason TEXT [--on DATE]
+    carm payments card RM15 AMOUNT --payer BN9 --token TOKEN [--reference REF]
+    carm payments release TRANSACTION_NUMBER --method CARD|INTERAC|CHK [--payer BN9]
     carm account show RM15 [--as-of DATE] [--json]
     carm period close PERIOD [--calendar-month]
     carm collections run --date DATE
     carm corrections request RM15 --entry KEY [--amount D.CC] --reason TEXT [--by NAME]
     carm corrections approve|reject ID [--note TEXT] [--by NAME]
     carm corrections list [--rm15 RM15] [--status S] [--json]
+    carm pad enrol RM15 --payer BN9 --bank REF [--from DATE]
+    carm pad cancel RM15 [--on DATE]
+    carm pad list [--json]
     carm ledger check
     carm notices daily --date DATE --out DIR [--formats xml,html,pdf]
     carm notices list [--from DATE] [--to DATE] [--page N] [--bn9 BN9] [--json]
@@ -119,6 +125,26 @@ def _parser() -> argparse.ArgumentParser:
     cheque.add_argument("--certified", action="store_true", help="a certified cheque (D17-R26)")
     cheque.add_argument("--received-at", type=_datetime, help="when it reached headquarters (ISO 8601; default: now)")
     cheque.set_defaults(func=_payments_cheque)
+    returned = pay.add_parser("cheque-returned", help="a cheque the bank returned (D17-R26 c): its payment reversed, the payer told")
+    returned.add_argument("number", type=_cheque_number, help="the cheque's serial number")
+    returned.add_argument("--payer", required=True, type=_bn9, help="the payer's BN9")
+    returned.add_argument("--on", type=_date, help="the day the bank returned it (default: today, Eastern)")
+    returned.add_argument("--reason", required=True, help="the bank's reason (told to the payer)")
+    returned.set_defaults(func=_payments_cheque_returned)
+    card = pay.add_parser("card", help="a card payment for one program account (D17-R23: at most $4,999.99 a billing cycle)")
+    card.add_argument("rm15", type=_rm15, help="the program account it pays")
+    card.add_argument("amount", type=_amount, help="the amount, like 1234.56")
+    card.add_argument("--payer", required=True, type=_bn9, help="the payer's BN9")
+    card.add_argument("--token", required=True, help="the card's token at the processor (the fake processor declines tok_declined)")
+    card.add_argument("--reference", type=_reference, help="the request's reference, its idempotency key (default: payer and time)")
+    card.add_argument("--received-at", type=_datetime, help="when it was taken (ISO 8601; default: now)")
+    card.set_defaults(func=_payments_card)
+    release = pay.add_parser("release", help="pay an unsecured declaration at release, exactly what it owes (D17-R21)")
+    release.add_argument("transaction_number", help="the declaration's 14-digit transaction number")
+    release.add_argument("--method", required=True, choices=("CARD", "INTERAC", "CHK"), help="how it is paid at the port (D17-R23)")
+    release.add_argument("--payer", type=_bn9, help="who pays (default: the importer)")
+    release.add_argument("--received-at", type=_datetime, help="when it was paid (ISO 8601; default: now)")
+    release.set_defaults(func=_payments_release)
 
     acct = sub.add_parser("account", help="customs accounts").add_subparsers(dest="command", required=True, parser_class=_Parser)
     show = acct.add_parser("show", help="balance, open items, credits, suspense and standing of an RM15 account")
@@ -192,9 +218,25 @@ def _parser() -> argparse.ArgumentParser:
     listing.set_defaults(func=_corrections_list)
 
     coll = sub.add_parser("collections", help="penalties, interest, arrears").add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = coll.add_parser("run", help="charge penalties and interest, raise arrears and security notices for a day")
+    run = coll.add_parser("run", help="debit PAD agreements due, charge penalties and interest, raise arrears and security notices for a day")
     run.add_argument("--date", type=_date, required=True)
     run.set_defaults(func=_collections_run)
+
+    pad = sub.add_parser("pad", help="pre-authorized debit agreements (D17-R23)").add_subparsers(
+        dest="command", required=True, parser_class=_Parser)
+    enrol = pad.add_parser("enrol", help="debit an account's statement balance on each due date from the payer's bank account")
+    enrol.add_argument("rm15", type=_rm15)
+    enrol.add_argument("--payer", required=True, type=_bn9, help="whose bank account is debited")
+    enrol.add_argument("--bank", required=True, type=_reference, help="the agreement's reference at the payer's bank")
+    enrol.add_argument("--from", dest="start", type=_date, help="the first day it may be debited (default: today, Eastern)")
+    enrol.set_defaults(func=_pad_enrol)
+    pad_cancel = pad.add_parser("cancel", help="end an account's agreement")
+    pad_cancel.add_argument("rm15", type=_rm15)
+    pad_cancel.add_argument("--on", type=_date, help="the last day it may be debited (default: today, Eastern)")
+    pad_cancel.set_defaults(func=_pad_cancel)
+    pad_list = pad.add_parser("list", help="every agreement, by account")
+    pad_list.add_argument("--json", action="store_true", help="one JSON object per agreement")
+    pad_list.set_defaults(func=_pad_list)
 
     led = sub.add_parser("ledger", help="the books").add_subparsers(dest="command", required=True, parser_class=_Parser)
     check = led.add_parser("check", help="prove every entry balanced and every cached balance equal to the journal")
@@ -446,6 +488,26 @@ def _asec(text: str) -> str:
     return text
 
 
+def _rm15(text: str) -> str:
+    problem = rm15_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return text
+
+
+def _amount(text: str) -> int:
+    cents = parse_amount(text)
+    if cents is None or cents <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount above zero, like 1234.56")
+    return cents
+
+
+def _reference(text: str) -> str:
+    if not (text.isascii() and text.isprintable() and " " not in text and 1 <= len(text) <= 30):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a reference (1 to 30 characters, no spaces)")
+    return text
+
+
 def _cheque_number(text: str) -> str:
     if not (text.isascii() and text.isdigit() and 1 <= len(text) <= 20):
         raise argparse.ArgumentTypeError(f"{text!r} is not a cheque serial number (1 to 20 digits)")
@@ -475,6 +537,61 @@ def _payments_cheque(args: argparse.Namespace) -> int:
         for finding in lv.findings:
             print(f"  line {lv.line.number} ({lv.line.rm15}) held in suspense: {finding.message}")
     return EXIT_OK if done.verdict.code == "TA" else EXIT_REJECTED
+
+
+def _payments_cheque_returned(args: argparse.Namespace) -> int:
+    from store.channels import return_cheque
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = return_cheque(conn, args.payer, args.number, day=args.on or clock.now().astimezone(clock.EASTERN).date(),
+                             reason=args.reason, policy=runtime.policy, at=clock.now())
+    if isinstance(done, Problem):
+        print(f"cheque {args.payer}-{args.number} not returned: {done.message}")
+        return EXIT_REJECTED
+    print(f"cheque {done.trace} returned: reversed {_money(done.reversed_cents)}, from suspense {_money(done.suspense_cents)}, "
+          f"returned cheque fee {_money(done.fee_cents)}")
+    if done.certified_since:
+        print(f"  from {done.certified_since} every cheque of {args.payer} must be certified (D17-R26)")
+    return EXIT_OK
+
+
+def _payments_card(args: argparse.Namespace) -> int:
+    from .cards import FakeCardProcessor, pay_by_card
+
+    at = args.received_at or clock.now()
+    reference = args.reference or f"{args.payer}-{at.astimezone(clock.EASTERN):%Y%m%d%H%M%S}"
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = pay_by_card(conn, args.rm15, args.amount, payer_bn9=args.payer, token=args.token, reference=reference, received_at=at,
+                           processor=FakeCardProcessor(), policy=runtime.policy)
+    request = done.request
+    if not done.new:
+        print(f"card payment {reference} was requested before ({request.status}"
+              f"{' ' + request.authorisation if request.authorisation else ''}): nothing done")
+        return EXIT_OK if request.status == "authorised" else EXIT_REJECTED
+    if request.status == "authorised":
+        print(f"card payment {reference}: authorised {request.authorisation}, {_money(request.amount_cents)} posted to {request.rm15}")
+        return EXIT_OK
+    print(f"card payment {reference} {request.status}" + (", no card charged:" if request.status == "refused" else ":"))
+    for reason in done.reasons:
+        print(f"  {reason}")
+    return EXIT_REJECTED
+
+
+def _payments_release(args: argparse.Namespace) -> int:
+    from store.channels import pay_at_release
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = pay_at_release(conn, args.transaction_number, method=args.method, received_at=args.received_at or clock.now(),
+                              policy=runtime.policy, payer_bn9=args.payer)
+    if isinstance(done, Problem):
+        print(f"declaration {args.transaction_number} not paid at release: {done.message}")
+        return EXIT_REJECTED
+    if done.posted is None:
+        print(f"declaration {args.transaction_number} was paid at release before ({done.earlier_status}): nothing done")
+        return EXIT_OK
+    print(f"declaration {args.transaction_number} paid at release by {args.method}: {_money(done.posted.applied_cents)} "
+          f"(trace {done.posted.trace})")
+    return EXIT_OK
 
 
 def _money(cents: int) -> str:
@@ -544,9 +661,14 @@ def _period_close(args: argparse.Namespace) -> int:
 
 def _collections_run(args: argparse.Namespace) -> int:
     from store.ledger import run_collections
+    from store.pad import run_pad_debits
 
     with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        debits = run_pad_debits(conn, args.date, policy=runtime.policy)  # before penalties are judged (decision L28)
         report = run_collections(conn, args.date, policy=runtime.policy, at=clock.now())
+    for debit in debits:
+        print(f"pre-authorized debit {debit.rm15} (statement {debit.period}): {_money(debit.amount_cents)} "
+              + ("debited" if debit.posted else f"not debited: {debit.refused}"))
     print(f"collections {args.date}: {report.penalties} penalties ({_money(report.penalty_cents)}), "
           f"{report.interest_items} interest charges ({_money(report.interest_cents)}), "
           f"{report.arrears_notices} arrears notices, {report.security_alerts} security alerts")
@@ -594,6 +716,49 @@ def _suspense_list(args: argparse.Namespace) -> int:
         buckets[age_bucket(line.payment_day, as_of)] = (count + 1, cents + line.amount_cents)
     print("age (days held): " + " · ".join(f"{name}: {buckets.get(name, (0, 0))[0]} lines {_money(buckets.get(name, (0, 0))[1])}"
                                            for name in bucket_names()))
+    return EXIT_OK
+
+
+def _today() -> date:
+    return clock.now().astimezone(clock.EASTERN).date()
+
+
+def _pad_enrol(args: argparse.Namespace) -> int:
+    from store.pad import enrol
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = enrol(conn, args.rm15, args.payer, args.bank, start=args.start or _today(), at=clock.now())
+    if isinstance(done, Problem):
+        print(f"{args.rm15} not enrolled: {done.message}")
+        return EXIT_REJECTED
+    print(f"{done.rm15} enrolled: its statements debited from {done.payer_bn9}'s account {done.bank_reference} on their due dates "
+          f"from {done.start}")
+    return EXIT_OK
+
+
+def _pad_cancel(args: argparse.Namespace) -> int:
+    from store.pad import cancel
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        done = cancel(conn, args.rm15, last_day=args.on or _today())
+    if isinstance(done, Problem):
+        print(f"{args.rm15} not cancelled: {done.message}")
+        return EXIT_REJECTED
+    print(f"{done.rm15}: pre-authorized debits end after {done.end}")
+    return EXIT_OK
+
+
+def _pad_list(args: argparse.Namespace) -> int:
+    from store.pad import agreements
+
+    with _runtime(args) as runtime, runtime.engine.connect() as conn:
+        found = agreements(conn)
+    for a in found:
+        if args.json:
+            print(json.dumps({"rm15": a.rm15, "payer": a.payer_bn9, "bank_reference": a.bank_reference, "start": str(a.start),
+                              "end": str(a.end) if a.end else None}))
+        else:
+            print(f"{a.rm15}  {a.payer_bn9}  {a.bank_reference}  {a.start} → {a.end or 'open'}")
     return EXIT_OK
 
 

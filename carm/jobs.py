@@ -20,6 +20,7 @@ from core.files import atomic_write
 from core.settings import Settings
 from store.ledger import close_period as close
 from store.ledger import run_collections as collect
+from store.pad import run_pad_debits
 
 from . import documents, intake
 from .runtime import open_runtime
@@ -89,10 +90,13 @@ def close_period(period: str, calendar_month: bool = False) -> dict:
 
 
 def run_collections(day: date) -> dict:
-    """D17-R33…R38: settlement, penalties, interest, arrears, security alerts and standing measures of `day`."""
+    """D17-R33…R38: the pre-authorized debits due `day` (D17-R23), then settlement, penalties, interest,
+    arrears, security alerts and standing measures of `day`."""
     with open_runtime() as runtime, runtime.engine.begin() as conn:
+        debits = run_pad_debits(conn, day, policy=runtime.policy)  # on a due date, before penalties are judged (decision L28)
         report = collect(conn, day, policy=runtime.policy, at=clock.now())
-    return {"day": str(day), "settlements": report.settlements, "penalties": report.penalties,
+    return {"day": str(day), "pad_debits": sum(1 for d in debits if d.posted),
+            "pad_debited_cents": sum(d.amount_cents for d in debits if d.posted), "settlements": report.settlements, "penalties": report.penalties,
             "penalty_cents": report.penalty_cents, "interest_cents": report.interest_cents,
             "arrears_notices": report.arrears_notices, "security_alerts": report.security_alerts,
             "measures_started": report.measures_started, "measures_ended": report.measures_ended,

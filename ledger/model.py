@@ -61,6 +61,8 @@ class Reason(StrEnum):
     CORRECTION = "CORRECTION"
     SUSPENSE_APPLIED = "SUSPENSE_APPLIED"
     SUSPENSE_RETURNED = "SUSPENSE_RETURNED"
+    CHEQUE_RETURNED = "CHEQUE_RETURNED"
+    RETURNED_CHEQUE_FEE = "RETURNED_CHEQUE_FEE"
 
 
 REASONS = {
@@ -76,6 +78,8 @@ REASONS = {
     Reason.CORRECTION: "an adjusting entry correcting an earlier one (D17-R18)",
     Reason.SUSPENSE_APPLIED: "money held in suspense applied to an account by an operator",
     Reason.SUSPENSE_RETURNED: "money held in suspense returned to the financial institution",
+    Reason.CHEQUE_RETURNED: "a cheque returned by the bank: its payment entry reversed (D17-R26 c)",
+    Reason.RETURNED_CHEQUE_FEE: "the fee for a cheque returned by the bank (D17-R26 c)",
 }
 
 
@@ -121,12 +125,13 @@ class NoticeKind(StrEnum):
     CORRECTION_REJECTED = "correction_rejected"
     STANDING_MEASURES = "standing_measures"
     STANDING_RESTORED = "standing_restored"
+    CHEQUE_RETURNED = "cheque_returned"
 
 
 #: Kinds always sent, whatever the holder's e-mail subscription (G-R1).
 URGENT_KINDS = frozenset(
     {NoticeKind.PAYMENT_REFUSED, NoticeKind.PAYMENT_SET_ASIDE, NoticeKind.ARREARS, NoticeKind.SECURITY_EXCEEDED,
-     NoticeKind.STANDING_MEASURES}
+     NoticeKind.STANDING_MEASURES, NoticeKind.CHEQUE_RETURNED}
 )
 
 

@@ -55,6 +55,12 @@ class Policy:
             (D17-R24: $50,000); a cheque for such an account is refused.
         certified_cheque_above_cents: a payer without a security account must certify a cheque
             above this (D17-R26 b: $5,000).
+        returned_cheque_fee_cents: the fee charged for a cheque the bank returns (D17-R26 c « Des frais
+            peuvent être applicables »): 0, none, unless configured.
+        certified_after_returns / certified_returns_months: this many returned cheques within this many
+            consecutive months and every later cheque of the payer must be certified (D17-R26 d: 2 in 6).
+        card_limit_per_cycle_cents: the most card payments may bring one program account in one
+            billing cycle (D17-R23: $4,999.99).
         arrears_notice_days: days overdue before an arrears notice (D17-R37: 30).
         standing_measures_days: days a debt is overdue before the measures of D17-R38 are taken
             (release hold, payment at release, claim against the security; decision L19: with
@@ -83,6 +89,10 @@ class Policy:
     electronic_methods: frozenset[str] = frozenset({"ACH", "BOP", "PAD", "CARD", "INTERAC"})
     electronic_only_above_cents: int = 50_000_00
     certified_cheque_above_cents: int = 5_000_00
+    returned_cheque_fee_cents: int = 0
+    certified_after_returns: int = 2
+    certified_returns_months: int = 6
+    card_limit_per_cycle_cents: int = 4_999_99
     arrears_notice_days: int = 30
     standing_measures_days: int = 30
     allocation_order: tuple[str, ...] = ("declaration", "adjustment", "interest", "penalty", "fee")

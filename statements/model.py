@@ -31,6 +31,8 @@ LINE_TYPES = {
     "ADMIN_FEE": "FEE",
     "CORRECTION": "CORRECTION",
     "SUSPENSE_APPLIED": "PAYMENT",  # a payment line, applied once an operator found its account
+    "CHEQUE_RETURNED": "CORRECTION",  # a returned cheque's payment reversed (D17-R26 c)
+    "RETURNED_CHEQUE_FEE": "FEE",
 }
 
 

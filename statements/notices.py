@@ -63,6 +63,7 @@ _TYPES = {
         "suspense_returned": "Payment returned",
         "correction_approved": "Correction made", "correction_rejected": "Correction refused",
         "standing_measures": "Account not in good standing", "standing_restored": "Account in good standing",
+        "cheque_returned": "Cheque returned",
     },
     "fr": {
         "payment_applied": "Paiement appliqué", "payment_set_aside": "Paiement mis de côté", "payment_refused": "Paiement refusé",
@@ -72,6 +73,7 @@ _TYPES = {
         "suspense_returned": "Paiement retourné",
         "correction_approved": "Correction apportée", "correction_rejected": "Correction refusée",
         "standing_measures": "Compte non en règle", "standing_restored": "Compte en règle",
+        "cheque_returned": "Chèque retourné",
     },
 }
 
@@ -92,6 +94,7 @@ _SUBJECTS = {
         "correction_rejected": "Your correction request {request} was refused",
         "standing_measures": "Account {account} is not in good standing: release of goods may be refused",
         "standing_restored": "Account {account} is back in good standing",
+        "cheque_returned": "Your cheque {trace} was returned by your bank",
     },
     "fr": {
         "payment_applied": "Votre paiement {trace} a été appliqué",
@@ -109,6 +112,7 @@ _SUBJECTS = {
         "correction_rejected": "Votre demande de correction {request} a été refusée",
         "standing_measures": "Le compte {account} n'est pas en règle : la mainlevée des marchandises peut être refusée",
         "standing_restored": "Le compte {account} est de nouveau en règle",
+        "cheque_returned": "Votre chèque {trace} a été retourné par votre banque",
     },
 }
 
@@ -128,6 +132,8 @@ _BODIES = {
         "suspense_returned": "The amount of {amount} your payment {trace} (line {line}, received for {payment_day}) carried for "
                              "account {target} could not be applied and was returned to your financial institution on {date}.\n"
                              "Reason: {reason}\n",
+        "cheque_returned": "Your cheque {trace} of {amount}, received for {payment_day}, was returned by your bank on {date}: "
+                           "the amounts it paid are owed again.\nReason: {reason}\nReturned cheque fee: {fee}\n",
         "arrears": "Account {account} is in arrears: the balance due {due_date} is still unpaid.\n"
                    "Overdue amount: {overdue}\nPenalties: {penalties}\nInterest to {as_of}: {interest}\nTotal: {total}\n"
                    "Pay the total now to avoid further interest and collection action.\n",
@@ -166,6 +172,8 @@ _BODIES = {
         "suspense_returned": "Le montant de {amount} que portait votre paiement {trace} (ligne {line}, reçu pour le {payment_day}) pour "
                              "le compte {target} n'a pu être appliqué et a été retourné à votre institution financière le {date}.\n"
                              "Motif : {reason}\n",
+        "cheque_returned": "Votre chèque {trace} de {amount}, reçu pour le {payment_day}, a été retourné par votre banque le {date} : "
+                           "les montants qu'il a payés sont de nouveau dus.\nMotif : {reason}\nFrais de chèque retourné : {fee}\n",
         "arrears": "Le compte {account} est en souffrance : le solde exigible le {due_date} n'est toujours pas payé.\n"
                    "Montant en souffrance : {overdue}\nSanctions pour paiement en retard : {penalties}\n"
                    "Intérêts au {as_of} : {interest}\nTotal : {total}\n"
@@ -263,6 +271,7 @@ def render_notice(kind: str, data: dict, *, notice_date: date, account: str, lan
         "request": data.get("request", ""), "entry": data.get("entry", ""), "what": _WORDS[lang].get(data.get("what", ""), data.get("what", "")),
         "still_open": m("still_open_cents"), "since": d("since"), "ended_on": d("ended_on"),
         "claims": _claims(data.get("claims", []), lang, "standing_withdrawn" if kind == NoticeKind.STANDING_RESTORED else "standing_claim"),
+        "fee": m("fee_cents"),
     }
     if kind in RELATIONSHIP_KINDS:
         state = data.get("state") or {}

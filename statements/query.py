@@ -64,7 +64,7 @@ _CHARGE_KINDS = {"fee": "FEE", "interest": "INTEREST", "penalty": "PENALTY"}
 
 
 def _line_type(reason: str, kind: str, amount: int) -> str:
-    if amount > 0 and kind in _CHARGE_KINDS and reason not in ("OFFSET", "DISBURSEMENT", "CORRECTION"):
+    if amount > 0 and kind in _CHARGE_KINDS and reason not in ("OFFSET", "DISBURSEMENT", "CORRECTION", "CHEQUE_RETURNED"):
         return _CHARGE_KINDS[kind]
     return LINE_TYPES.get(reason, reason)  # an unknown reason fails the XSD: loud, as it should
 
@@ -78,6 +78,8 @@ def _reference(reason: str, entry_key: str, trace: str | None) -> str | None:
         return entry_key.replace("correction:", "correction ", 1)
     if reason == "SUSPENSE_APPLIED":  # suspense:<FI>:<trace>:<line>, the FI itself holding a colon
         return entry_key.rsplit(":", 2)[1]
+    if reason == "CHEQUE_RETURNED":  # returned:<channel>:<trace>
+        return entry_key.rsplit(":", 1)[1]
     return None
 
 

@@ -33,8 +33,10 @@ declaration's review status (a fact about the debt, not money).
 Caches, proved equal to the journal by `carm ledger check`: `item_balance`,
 `account_balance`.
 
-What happened: `payment`, `payment_line` (every 820 payment and its verdict),
-`posted_file`, `period_close`, `account_period`, `notice`.
+What happened: `payment`, `payment_line` (every 820 payment and its verdict, and every
+payment of another channel: cheque, card, PAD, at release), `posted_file`, `period_close`,
+`account_period`, `notice`; `cheque_return` (cheques the bank returned, D17-R26 c), `card_payment` (card requests and
+their authorisation, D17-R23), `pad_agreement` (pre-authorized debit agreements).
 """
 
 from __future__ import annotations
@@ -352,7 +354,7 @@ payment = Table(
     Column("group_control", String(9), nullable=False),
     Column("set_control", String(9), nullable=False),
     Column("kind", String(3), nullable=False),
-    Column("method", String(3), nullable=False),
+    Column("method", String(10), nullable=False),  # X12 591 (ACH, BOP, CHK) or a channel's method (CARD, PAD, INTERAC)
     Column("total_cents", BigInteger, nullable=False),
     # as received (N104 AN 2/80, REF02 AN 1/30): a refused payment keeps the value it was refused for
     Column("payer_bn9", String(80), nullable=False),
@@ -431,6 +433,48 @@ notice = Table(
     Column("urgent", Boolean, nullable=False),
     Column("data", Text, nullable=False),  # JSON: the facts the notice states
     Index("ix_notice_bn9_date", "bn9", "notice_date"),
+)
+
+
+# ------------------------------------------------------------------ other ways to pay (D17-R21…R29)
+cheque_return = Table(
+    "cheque_return",
+    metadata,
+    Column("trace", String(30), primary_key=True),  # the cheque's payment trace: <payer BN9>-<serial>
+    Column("payer_bn9", String(9), nullable=False),
+    Column("returned_on", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("fee_cents", BigInteger, nullable=False),
+    Column("entry_id", Integer, ForeignKey("journal_entry.id")),  # the reversal (none when all of it was in suspense)
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_cheque_return_payer", "payer_bn9", "returned_on"),
+)
+
+card_payment = Table(
+    "card_payment",
+    metadata,
+    Column("reference", String(30), primary_key=True),  # the request's reference: the payment's trace under the CARD channel
+    Column("rm15", String(15), nullable=False),
+    Column("payer_bn9", String(9), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("authorisation", String(40)),  # the processor's authorisation reference (D17-R23)
+    Column("reason", Text),  # why declined or refused
+    CheckConstraint("status IN ('authorised', 'declined', 'refused')", name="ck_card_payment_status"),
+)
+
+pad_agreement = Table(
+    "pad_agreement",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rm15", String(15), ForeignKey("program_account.rm15"), nullable=False),
+    Column("payer_bn9", String(9), nullable=False),
+    Column("bank_reference", String(40), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),  # none: until cancelled
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Index("ix_pad_agreement_rm15", "rm15"),
 )
 
 
