@@ -260,9 +260,10 @@ def _filtered(query, date_from: date | None, date_to: date | None, bn9: str | No
 
 def list_notices(
     conn: Connection, *, date_from: date | None = None, date_to: date | None = None, bn9: str | None = None,
-    page: int = 1, per_page: int = PAGE_SIZE,
+    page: int = 1, per_page: int = PAGE_SIZE, language: str | None = None,
 ) -> NoticePage:
-    """One page of notices, newest first, each in its business's language (G-R1: 10 per page, date-range search)."""
+    """One page of notices, newest first, each in its business's language or in `language` when
+    given (a portal user's own, G-R1: 10 per page, date-range search)."""
     total = int(conn.execute(_filtered(select(func.count()).select_from(notice), date_from, date_to, bn9)).scalar_one())
     pages = max(1, -(-total // per_page))
     page = max(1, page)
@@ -275,14 +276,14 @@ def list_notices(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return NoticePage(tuple(_entry(r, r.language or "en") for r in rows), page, pages, total)
+    return NoticePage(tuple(_entry(r, language or r.language or "en") for r in rows), page, pages, total)
 
 
-def notice_detail(conn: Connection, notice_id: int) -> NoticeEntry | None:
+def notice_detail(conn: Connection, notice_id: int, language: str | None = None) -> NoticeEntry | None:
     row = conn.execute(
         select(notice, business.c.language).join(business, business.c.bn9 == notice.c.bn9, isouter=True).where(notice.c.id == notice_id)
     ).first()
-    return None if row is None else _entry(row, row.language or "en")
+    return None if row is None else _entry(row, language or row.language or "en")
 
 
 # ------------------------------------------------------------------ relationship changes
