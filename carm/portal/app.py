@@ -581,6 +581,7 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
                     digest = hashlib.sha256(data).hexdigest()
                     target = config.uploads_dir / digest
                     if not target.exists():
+                        target.parent.mkdir(parents=True, exist_ok=True)
                         atomic_write(target, data)
                     db.record_upload(conn, user_id=who.user.id, bn9=who.user.bn9, category=str(form["category"]),
                                      reference=str(form["reference"]), file_name=name[:255], size=len(data), digest=digest,
