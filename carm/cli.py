@@ -229,6 +229,12 @@ def _parser() -> argparse.ArgumentParser:
     unlock_user = portal.add_parser("unlock-user", help="clear a user's failed sign-ins and lock")
     unlock_user.add_argument("username")
     unlock_user.set_defaults(func=_portal_unlock_user)
+    add_user = portal.add_parser("add-user", help="register a user enrolled in a business by an operator (no proof questions): "
+                                                  "its password from standard input, or generated and printed once")
+    add_user.add_argument("username")
+    add_user.add_argument("--business", type=_bn9, required=True, help="the BN9 the user acts for")
+    add_user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add_user.set_defaults(func=_portal_add_user)
     return parser
 
 
@@ -825,6 +831,37 @@ def _portal_unlock_user(args: argparse.Namespace) -> int:
         print(f"carm: no portal user {args.username!r}", file=sys.stderr)
         return EXIT_REJECTED
     print(f"unlocked the portal user {args.username}")
+    return EXIT_OK
+
+
+def _portal_add_user(args: argparse.Namespace) -> int:
+    import secrets
+
+    from store.portal import business_role, create_user, enrol
+
+    from .portal.security import Passwords, password_problems, username_problems
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = ""
+        while password_problems(password, args.username):
+            password = "Cx7" + secrets.token_urlsafe(9)[:12]
+    problems = username_problems(args.username) + password_problems(password, args.username)
+    if problems:
+        print(f"carm: {', '.join(problems)} (G-R5: names 8–16 letters or digits, at most 7 digits; passwords 8–16 "
+              "with upper, lower and digit, sharing no 3 characters in a row with the name)", file=sys.stderr)
+        return EXIT_REJECTED
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        if business_role(conn, args.business) is None:
+            print(f"carm: no business {args.business}", file=sys.stderr)
+            return EXIT_REJECTED
+        user_id = create_user(conn, args.username, Passwords().hash(password), clock.now())
+        if user_id is None:
+            print(f"carm: the user name {args.username!r} is taken", file=sys.stderr)
+            return EXIT_REJECTED
+        role = enrol(conn, user_id, args.business)
+    print(f"portal user {args.username} ({role} of {args.business})" + ("" if args.password_stdin else f", password {password}"))
     return EXIT_OK
 
 
