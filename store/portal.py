@@ -49,6 +49,7 @@ class User:
     bn9: str | None
     role: str
     language: str
+    email: str | None
     email_notices: bool
     failed_signins: int
     locked_until: datetime | None
@@ -57,7 +58,7 @@ class User:
 def _user(row) -> User | None:
     if row is None:
         return None
-    return User(int(row.id), row.username, row.password_hash, row.bn9, row.role, row.language, bool(row.email_notices),
+    return User(int(row.id), row.username, row.password_hash, row.bn9, row.role, row.language, row.email, bool(row.email_notices),
                 int(row.failed_signins), row.locked_until)
 
 
@@ -258,8 +259,9 @@ def read_notices(conn: Connection, user_id: int, notice_ids: list[int]) -> set[i
                             .where(portal_notice_read.c.user_id == user_id, portal_notice_read.c.notice_id.in_(notice_ids))).scalars())
 
 
-def set_preferences(conn: Connection, user_id: int, language: str, email_notices: bool) -> None:
-    conn.execute(update(portal_user).where(portal_user.c.id == user_id).values(language=language, email_notices=email_notices))
+def set_preferences(conn: Connection, user_id: int, language: str, email_notices: bool, email: str | None) -> None:
+    conn.execute(update(portal_user).where(portal_user.c.id == user_id)
+                 .values(language=language, email_notices=email_notices, email=email))
 
 
 def record_upload(conn: Connection, **values) -> int:

@@ -466,6 +466,7 @@ portal_user = Table(
     Column("bn9", String(9), ForeignKey("business.bn9")),
     Column("role", String(8), nullable=False, server_default="user"),  # manager (business account manager) | user
     Column("language", String(2), nullable=False, server_default="en"),
+    Column("email", String(200)),  # where this user's notices go (G-R1), its own subscription and language
     Column("email_notices", Boolean, nullable=False, server_default="0"),
     Column("failed_signins", Integer, nullable=False, server_default="0"),
     Column("locked_until", DateTime(timezone=True)),  # sign-in refused until then (slowed, then locked)

@@ -8,6 +8,8 @@ The world and its hand-worked numbers are in tests/portal_helpers.py.
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import hashlib
 import io
 import re
@@ -358,3 +360,42 @@ def test_a_business_with_two_questions_enrols_with_two(engine, tmp_path, bn9):
     assert [a["rm15"] for a in client.get("/api/accounts").json()["accounts"]] == [P1, f"{OTHER}RM0009"]
     with engine.begin() as conn:
         assert conn.execute(select(func.count()).select_from(portal_user).where(portal_user.c.bn9 == bn9)).scalar_one() == 1
+
+
+def test_each_user_gets_notices_by_e_mail_as_it_chose(engine, tmp_path):
+    """G-R1, per user: one user subscribed in French gets the 2026-11-20 payment notice and the
+    2026-11-22 arrears notice, in French; another, unsubscribed, gets only the arrears notice (urgent:
+    « les avis urgents vous seront envoyés quel que soit l'option d'avis sélectionnée »), in English.
+    The business itself has no address: its urgent notice is reported, its other one not subscribed."""
+    from statements.notices import send_notices
+
+    build_world(engine)
+    with engine.begin() as conn:
+        record_notices(conn, [Notice("test:arrears", date(2026, 11, 22), IMPORTER, A1, "arrears",
+                                     {"overdue_cents": 30500, "due_date": "2026-10-31"})])
+    first = user_of(engine, portal(engine, tmp_path), "northern01", IMPORTER)
+    bad = post(first, "/settings", {"language": "fr", "email_notices": "yes", "email": "not an address"})
+    assert bad.status_code == 400
+    assert post(first, "/settings", {"language": "fr", "email_notices": "yes", "email": "marie@northern.example"}).status_code == 200
+    second = user_of(engine, portal(engine, tmp_path), "northern02", IMPORTER)
+    assert post(second, "/settings", {"language": "en", "email_notices": "no", "email": "joe@northern.example"}).status_code == 200
+    with engine.begin() as conn:
+        ids = {u: db.user_named(conn, u).id for u in ("northern01", "northern02")}
+        report = send_notices(conn, tmp_path / "mail", date_from=date(2026, 11, 20), date_to=date(2026, 11, 22))
+    names = sorted(p.name for p in report.files)
+    payment_id, arrears_id = (n for n in sorted({int(name.split("-")[3]) for name in names}))
+    assert names == sorted([
+        f"{IMPORTER}-NOTICE-20261120-{payment_id:06d}-U{ids['northern01']}.eml",
+        f"{IMPORTER}-NOTICE-20261122-{arrears_id:06d}-U{ids['northern01']}.eml",
+        f"{IMPORTER}-NOTICE-20261122-{arrears_id:06d}-U{ids['northern02']}.eml",
+    ])
+    def mail(user: str):
+        path = tmp_path / "mail" / f"{IMPORTER}-NOTICE-20261122-{arrears_id:06d}-U{ids[user]}.eml"
+        return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+    french, english = mail("northern01"), mail("northern02")
+    assert (french["To"], french["Subject"]) == ("northern01 <marie@northern.example>", f"[URGENT] Avis d'arriérés pour le compte {A1}")
+    assert (english["To"], english["Subject"]) == ("northern02 <joe@northern.example>", f"[URGENT] Arrears notice for account {A1}")
+    assert (report.written, report.not_subscribed, [p.code for p in report.problems]) == (3, 1, ["no-email"])
+    again = send_notices(engine.connect(), tmp_path / "mail", date_from=date(2026, 11, 20), date_to=date(2026, 11, 22))
+    assert (again.written, again.unchanged) == (0, 3)  # re-running sends nothing twice

@@ -58,6 +58,7 @@ CATEGORIES = ("appeal", "refund", "payment", "other")
 _DOCUMENT = re.compile(r"(?P<bn9>[0-9]{9})-(?P<type>DN|SOA)-(?P<day>[0-9]{8})-(?P<seq>[0-9]{4})\.(?P<ext>pdf|xml)")
 _RM15 = re.compile(r"[0-9]{9}RM[0-9]{4}")
 _REFERENCE = re.compile(r"[A-Za-z0-9]{1,10}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 @dataclass
@@ -541,10 +542,12 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
             if not csrf_ok(request, form, who):
                 return refused(who)
             language = form.get("language") if form.get("language") in ("en", "fr") else who.user.language
-            db.set_preferences(conn, who.user.id, language, form.get("email_notices") == "yes")
+            email = str(form.get("email", "")).strip() or None
+            if email is not None and not _EMAIL.fullmatch(email):
+                return page("settings.html", who, 400, message=None, error=word("email_invalid", who.language))
+            db.set_preferences(conn, who.user.id, language, form.get("email_notices") == "yes", email)
             who.user = db.user_by_id(conn, who.user.id)
-        response = page("settings.html", who, message=word("saved", who.language))
-        return response
+        return page("settings.html", who, message=word("saved", who.language))
 
     # ------------------------------------------------------------------ document upload (G-R3)
     @app.get("/upload")

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("bn9", sa.String(9), sa.ForeignKey("business.bn9")),
         sa.Column("role", sa.String(8), nullable=False, server_default="user"),
         sa.Column("language", sa.String(2), nullable=False, server_default="en"),
+        sa.Column("email", sa.String(200)),
         sa.Column("email_notices", sa.Boolean, nullable=False, server_default="0"),
         sa.Column("failed_signins", sa.Integer, nullable=False, server_default="0"),
         sa.Column("locked_until", sa.DateTime(timezone=True)),
