@@ -840,6 +840,7 @@ def _portal_add_user(args: argparse.Namespace) -> int:
     from store.portal import business_role, create_user, enrol
 
     from .portal.security import Passwords, password_problems, username_problems
+    from .portal.text import word
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -849,8 +850,7 @@ def _portal_add_user(args: argparse.Namespace) -> int:
             password = "Cx7" + secrets.token_urlsafe(9)[:12]
     problems = username_problems(args.username) + password_problems(password, args.username)
     if problems:
-        print(f"carm: {', '.join(problems)} (G-R5: names 8–16 letters or digits, at most 7 digits; passwords 8–16 "
-              "with upper, lower and digit, sharing no 3 characters in a row with the name)", file=sys.stderr)
+        print(f"carm: {' '.join(word(p, 'en') for p in problems)}", file=sys.stderr)
         return EXIT_REJECTED
     with _runtime(args) as runtime, runtime.engine.begin() as conn:
         if business_role(conn, args.business) is None:

@@ -399,3 +399,20 @@ def test_each_user_gets_notices_by_e_mail_as_it_chose(engine, tmp_path):
     assert (report.written, report.not_subscribed, [p.code for p in report.problems]) == (3, 1, ["no-email"])
     again = send_notices(engine.connect(), tmp_path / "mail", date_from=date(2026, 11, 20), date_to=date(2026, 11, 22))
     assert (again.written, again.unchanged) == (0, 3)  # re-running sends nothing twice
+
+
+def test_an_operator_adds_an_enrolled_user_from_the_command_line(engine, tmp_path):
+    """`carm portal add-user` registers a user acting for a business without proof questions (an
+    operator's act): a generated password that keeps the G-R5 rules, printed once, that signs in;
+    a taken or malformed name, or an unknown business, is refused with exit status 1."""
+    build_world(engine)
+    code, out = carm(engine, tmp_path, "portal", "add-user", "prairie001", "--business", OTHER)
+    assert code == 0
+    found = re.fullmatch(rf"portal user prairie001 \(manager of {OTHER}\), password (\S+)\n", out)
+    assert found and password_problems(found.group(1), "prairie001") == []
+    client = portal(engine, tmp_path)
+    assert sign_in(client, "prairie001", found.group(1)).headers["location"] == "/"
+    assert [a["rm15"] for a in client.get("/api/accounts").json()["accounts"]] == [P1, f"{OTHER}RM0009"]
+    assert carm(engine, tmp_path, "portal", "add-user", "prairie001", "--business", OTHER)[0] == 1
+    assert carm(engine, tmp_path, "portal", "add-user", "bad", "--business", OTHER)[0] == 1
+    assert carm(engine, tmp_path, "portal", "add-user", "someone01", "--business", "100000009")[0] == 1
