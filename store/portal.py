@@ -8,19 +8,22 @@ the database (`x = x + 1`), so two browsers failing at once both count.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.calendar import period_named
+from ledger.credits import apply_credit as credit_entry
 from ledger.policy import Policy
-from store.journal import balance
+from store.journal import balance, lock_accounts, open_items, post
 from store.schema import (
     account_period,
     business,
     declaration,
+    journal_entry,
     payment,
     payment_line,
     portal_enrolment,
@@ -35,7 +38,7 @@ __all__ = [
     "User", "ProofFacts", "create_user", "user_named", "user_by_id", "signin_failed", "signin_succeeded",
     "open_session", "session_of", "end_session", "business_role", "enrolment", "choose_transaction",
     "enrolment_failed", "unlock_enrolment", "enrol", "proof_facts", "mark_read", "read_notices",
-    "set_preferences", "record_upload", "uploads_of", "business_accounts",
+    "set_preferences", "record_upload", "uploads_of", "business_accounts", "CreditApplied", "apply_credit",
 ]
 
 
@@ -270,3 +273,33 @@ def record_upload(conn: Connection, **values) -> int:
 
 def uploads_of(conn: Connection, bn9: str) -> list:
     return conn.execute(select(portal_upload).where(portal_upload.c.bn9 == bn9).order_by(portal_upload.c.id.desc())).all()
+
+
+# ------------------------------------------------------------------ applying a credit (G-R4)
+@dataclass(frozen=True, slots=True)
+class CreditApplied:
+    """What `apply_credit` did: the entry posted (None when nothing was), the cents applied, and
+    whether the request had already been carried out (a form sent twice)."""
+
+    entry_id: int | None
+    applied_cents: int
+    replay: bool = False
+
+
+def apply_credit(conn: Connection, rm15: str, credit_id: int, debt_ids: Sequence[int], *, key: str, day: date, at: datetime,
+                 description: str) -> CreditApplied:
+    """Apply the open credit `credit_id` of `rm15` to its open debts `debt_ids`, in that order, as
+    one OFFSET entry keyed `key`. The same key again changes nothing; items of another account are
+    ignored (the caller checked the user may act on `rm15`)."""
+    if conn.execute(select(journal_entry.c.id).where(journal_entry.c.key == key)).first():
+        return CreditApplied(None, 0, replay=True)
+    lock_accounts(conn, [rm15])
+    items = {it.id: it for it in open_items(conn, [rm15])}
+    credit = items.get(credit_id)
+    if credit is None or credit.balance_cents >= 0:
+        return CreditApplied(None, 0)
+    debts = [items[i] for i in dict.fromkeys(debt_ids) if i in items and items[i].balance_cents > 0]
+    entry = credit_entry(credit, debts, key=key, day=day, description=description)
+    if entry is None:
+        return CreditApplied(None, 0)
+    return CreditApplied(post(conn, entry, at), sum(line.debit_cents for line in entry.lines))

@@ -416,3 +416,57 @@ def test_an_operator_adds_an_enrolled_user_from_the_command_line(engine, tmp_pat
     assert carm(engine, tmp_path, "portal", "add-user", "prairie001", "--business", OTHER)[0] == 1
     assert carm(engine, tmp_path, "portal", "add-user", "bad", "--business", OTHER)[0] == 1
     assert carm(engine, tmp_path, "portal", "add-user", "someone01", "--business", "100000009")[0] == 1
+
+
+def test_the_holder_applies_an_unapplied_credit_to_the_debts_it_chooses(engine, tmp_path):
+    """G-R4: NORTHERN IMPORTS pays 400.00 more on 2026-11-23, of which 305.00 settles A1 and 95.00
+    stays as a credit; then transactions 3 (60.00) and 4 (50.00) are declared. Applying the credit
+    to transaction 4 alone settles it (50.00) and leaves a 45.00 credit; the same form sent again
+    changes nothing; the 45.00 then goes to transaction 3, leaving 15.00 of it. The balance stays
+    60.00 + 50.00 − 95.00 = 15.00 throughout (AR to AR). Another business, and a broker seeing the
+    account, cannot do it (404)."""
+    from store.journal import check_books
+
+    from .ledger_helpers import LineSpec, PaymentSpec, declare, pay, txn
+
+    build_world(engine)
+    client = user_of(engine, portal(engine, tmp_path), "northern01", IMPORTER)  # enrolled first: the questions know the world
+    pay(engine, PaymentSpec("E2", IMPORTER, [LineSpec(A1, 400_00)], effective=date(2026, 11, 23)),
+        received_at=datetime(2026, 11, 23, 10, 0, tzinfo=EASTERN), control=2)
+    txn3, txn4 = txn("12001", 3), txn("12001", 4)
+    declare(engine,
+            dict(transaction_number=txn3, rm15=A1, asec="12001", release_date="2026-11-24", accounting_date="2026-11-24", duty="60.00"),
+            dict(transaction_number=txn4, rm15=A1, asec="12001", release_date="2026-11-25", accounting_date="2026-11-25", duty="50.00"))
+
+    def state():
+        view = client.get(f"/api/accounts/{A1}").json()
+        return (view["balance_cents"], [(d["transaction_number"], d["balance_cents"]) for d in view["debts"]],
+                [c["balance_cents"] for c in view["credits"]])
+
+    assert state() == (1500, [(txn3, 6000), (txn4, 5000)], [-9500])
+    page = client.get(f"/accounts/{A1}").text
+    form = {"csrf": re.search(r'name="csrf" value="([^"]+)"', page).group(1),
+            "nonce": re.search(r'name="nonce" value="([^"]+)"', page).group(1),
+            "credit": re.search(r'name="credit" value="(\d+)"', page).group(1)}
+    debt_ids = dict(zip((txn3, txn4), re.findall(r'name="debt" value="(\d+)"', page), strict=True))
+    first = client.post(f"/accounts/{A1}/apply-credit", data={**form, "debt": [debt_ids[txn4]]})
+    assert first.status_code == 200 and "$50.00 of the credit applied." in first.text
+    assert state() == (1500, [(txn3, 6000)], [-4500])
+    replay = client.post(f"/accounts/{A1}/apply-credit", data={**form, "debt": [debt_ids[txn3], debt_ids[txn4]]})
+    assert replay.status_code == 200 and "already carried out" in replay.text
+    assert state() == (1500, [(txn3, 6000)], [-4500])
+
+    page = client.get(f"/accounts/{A1}").text
+    second = client.post(f"/accounts/{A1}/apply-credit", data={
+        **form, "nonce": re.search(r'name="nonce" value="([^"]+)"', page).group(1), "debt": [debt_ids[txn3]]})
+    assert "$45.00 of the credit applied." in second.text
+    assert state() == (1500, [(txn3, 1500)], [])
+    with engine.begin() as conn:
+        assert check_books(conn) == []
+
+    other = user_of(engine, portal(engine, tmp_path), "prairie001", OTHER)
+    token = csrf_of(other, "/settings")
+    stolen = other.post(f"/accounts/{A1}/apply-credit", data={"csrf": token, "nonce": "x" * 43, "credit": form["credit"],
+                                                              "debt": [debt_ids[txn3]]})
+    assert stolen.status_code == 404
+    assert state() == (1500, [(txn3, 1500)], [])

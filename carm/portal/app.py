@@ -378,7 +378,38 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
             view = account_view(conn, rm15, today())
         if view is None:
             return not_found(who)
-        return page("account.html", who, view=view, type_label=lambda code: type_label(code, who.language))
+        own = rm15[:9] == who.user.bn9  # a provider sees its client's account; only the holder moves its credits
+        return page("account.html", who, view=view, own=own, nonce=new_token(), message=None,
+                    type_label=lambda code: type_label(code, who.language))
+
+    @app.post("/accounts/{rm15}/apply-credit")
+    async def apply_credit(request: Request, rm15: str):
+        """G-R4: one unapplied credit of the holder's own account to the debts it ticked, in their order."""
+        form = await request.form()
+        with engine.begin() as conn:
+            who, away = account_of(request, conn, rm15)
+            if away:
+                return away
+            if not csrf_ok(request, form, who):
+                return refused(who)
+            if rm15[:9] != who.user.bn9:
+                return not_found(who)
+            nonce = str(form.get("nonce", ""))
+            try:
+                credit_id, debt_ids = int(str(form.get("credit", ""))), [int(str(d)) for d in form.getlist("debt")]
+            except ValueError:
+                credit_id, debt_ids = 0, []
+            if not re.fullmatch(r"[A-Za-z0-9_-]{43}", nonce) or not debt_ids:
+                done = db.CreditApplied(None, 0)
+            else:
+                done = db.apply_credit(conn, rm15, credit_id, debt_ids, key=f"portal:credit:{rm15}:{nonce}", day=today(),
+                                       at=config.now(), description=f"credit applied to chosen debts by portal user {who.user.username}")
+            view = account_view(conn, rm15, today())
+        lang = who.language
+        message = (word("credit_replay", lang) if done.replay else word("credit_applied", lang, amount=money(done.applied_cents, lang))
+                   if done.applied_cents else word("credit_nothing", lang))
+        return page("account.html", who, 200 if done.applied_cents or done.replay else 400, view=view, own=True, nonce=new_token(),
+                    message=message, type_label=lambda code: type_label(code, lang))
 
     @app.get("/api/accounts/{rm15}")
     def api_account(request: Request, rm15: str):

@@ -53,6 +53,10 @@ WORDS: dict[str, dict[str, str]] = {
         "upload_none": "Choose at least one file.", "uploaded": "Documents uploaded", "upload_empty": "{name}: the file is empty.",
         "cat_appeal": "Appeal", "cat_refund": "Refund request", "cat_payment": "Proof of payment", "cat_other": "Other",
         "not_found": "Not found.", "forbidden": "This form has expired: reload the page and try again.",
+        "apply_credit": "Apply a credit to the debts you choose", "apply": "Apply", "credit": "Credit",
+        "apply_to": "Apply to (in the order listed)", "credit_applied": "{amount} of the credit applied.",
+        "credit_nothing": "Nothing applied: choose a credit and at least one debt still owed.",
+        "credit_replay": "This request was already carried out: nothing more applied.",
     },
     "fr": {
         "portal": "Portail client de la GCRA", "other_language": "English", "home": "Accueil", "notices": "Avis",
@@ -105,6 +109,10 @@ WORDS: dict[str, dict[str, str]] = {
         "uploaded": "Documents téléchargés", "upload_empty": "{name} : le fichier est vide.",
         "cat_appeal": "Appel", "cat_refund": "Demande de remboursement", "cat_payment": "Preuve de paiement", "cat_other": "Autre",
         "not_found": "Introuvable.", "forbidden": "Ce formulaire a expiré : rechargez la page et réessayez.",
+        "apply_credit": "Appliquer un crédit aux transactions choisies", "apply": "Appliquer", "credit": "Crédit",
+        "apply_to": "Appliquer à (dans l'ordre de la liste)", "credit_applied": "{amount} du crédit appliqué.",
+        "credit_nothing": "Rien n'a été appliqué : choisissez un crédit et au moins une dette encore due.",
+        "credit_replay": "Cette demande a déjà été traitée : rien de plus n'a été appliqué.",
     },
 }
 
