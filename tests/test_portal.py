@@ -25,7 +25,7 @@ from store import portal as db
 from store.journal import record_notices
 from store.schema import business, notice, portal_enrolment, portal_upload, portal_user
 
-from .ledger_helpers import BROKER, CLIENT, IMPORTER, OTHER
+from .ledger_helpers import BROKER, CLIENT, IMPORTER, OTHER, POLICY
 from .portal_helpers import (
     A1,
     A2,
@@ -200,6 +200,8 @@ def test_a_user_of_one_business_never_reaches_another_s(engine, tmp_path):
     stored = tmp_path / "documents" / "SOA" / "2026-11" / f"{IMPORTER}-SOA-20261125-0001.pdf"
     assert own.status_code == 200 and own.content == stored.read_bytes()  # the stored document, not a new one
     assert f"{OTHER}-SOA" not in client.get("/documents").text
+    overview = client.get(f"/accounts/{A1}/overview.pdf")  # D17-R17, rendered as `carm reports balance` does
+    assert overview.status_code == 200 and overview.content.startswith(b"%PDF-")
     assert "arrears" not in client.get("/api/notices").text.lower()
 
     broker = portal(engine, tmp_path)
@@ -470,3 +472,29 @@ def test_the_holder_applies_an_unapplied_credit_to_the_debts_it_chooses(engine, 
                                                               "debt": [debt_ids[txn3]]})
     assert stolen.status_code == 404
     assert state() == (1500, [(txn3, 1500)], [])
+
+
+def test_home_shows_recent_transactions_and_invoices_show_the_charges(engine, tmp_path):
+    """G-R4: after collections on 2026-12-02 — A1's 305.00 unpaid on its 2026-12-01 due date bears
+    the 200.00 late-payment penalty (D17-R33) and one day of interest at 2 % + 6 points:
+    30500 × 8 % / 365 = 6.68 cents → 0.07 — the invoices page lists those two, still owed, and none
+    of PRAIRIE TRADING's; the home page lists the movements newest first with their status."""
+    from store.ledger import run_collections
+
+    build_world(engine)
+    client = user_of(engine, portal(engine, tmp_path), "northern01", IMPORTER)
+    with engine.begin() as conn:
+        run_collections(conn, date(2026, 12, 2), policy=POLICY, at=datetime(2026, 12, 2, 7, 0, tzinfo=EASTERN))
+    page = client.get("/invoices").text
+    rows = re.findall(r"<tr><td>(2026-[\d-]+)</td><td>(\w+)</td><td>(\w+)</td>.*?<td class=\"amount\">([^<]+)</td>"
+                      r"<td class=\"amount\">([^<]+)</td></tr>", page, re.S)
+    assert sorted(rows) == [("2026-12-02", A1, "Interest", "$0.07", "$0.07"), ("2026-12-02", A1, "Penalty", "$200.00", "$200.00")]
+    assert P1 not in page
+    home = client.get("/").text
+    recent = re.findall(r"<tr><td>(2026-[\d-]+)</td><td>\w+</td><td>([^<]+)</td>\s*<td class=\"amount\">([^<]+)</td><td>([^<]+)</td>",
+                        home)
+    assert [(d, what.split()[0], amount, status) for d, what, amount, status in recent] == [
+        ("2026-12-02", "Interest", "$0.07", "Outstanding"), ("2026-12-02", "Penalty", "$200.00", "Outstanding"),
+        ("2026-11-20", "Payment", "($400.00)", "Applied"), ("2026-11-03", "Declaration", "$100.00", "Outstanding"),
+        ("2026-11-03", "Declaration", "$5.00", "Outstanding"), ("2026-11-02", "Declaration", "$600.00", "Outstanding"),
+    ]

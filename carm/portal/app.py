@@ -4,7 +4,8 @@ ledger (G-R1…G-R5).
     /signup /signin /signout      G-R5 credentials (argon2id), sessions, slowed then locked sign-in
     /enrol                        G-R2 proof questions from the ledger; the 10th failure locks it
     /                             G-R4 each program account visible: balance and overdue amount
-    /accounts/{rm15}              open items and credits; /history (25 a page, CSV); overview PDF (D17-R17)
+    /accounts/{rm15}              open items, credits applied to chosen debts; /history (25 a page, CSV); overview (D17-R17)
+    /invoices                     G-R4 CBSA invoices: penalties, interest and fees charged
     /documents                    the Statements of Account and Daily Notices issued to the business (PDF, XML)
     /notices                      G-R1 notices, 10 a page, newest first, date range; read / unread
     /settings                     e-mail subscription and language, per user
@@ -44,6 +45,7 @@ from statements.overview import balance_overview
 from statements.overview_render import overview_pdf
 from statements.query import Coverage, accounts, balances_before, lines_between
 from store import portal as db
+from store.journal import items_as_of
 from store.ledger import account_view
 
 from .security import SECURITY_HEADERS, Passwords, new_token, parse_answer, password_problems, token_digest, username_problems
@@ -53,6 +55,7 @@ __all__ = ["create_app", "PortalConfig"]
 
 SESSION_COOKIE, CSRF_COOKIE, LANG_COOKIE = "carm_session", "carm_csrf", "carm_lang"
 HISTORY_PAGE = 25  # G-R4 transaction history
+RECENT_DAYS, RECENT_COUNT = 60, 10  # the home page's recent transactions (G-R4)
 NOTICES_PAGE = 10  # G-R1
 CATEGORIES = ("appeal", "refund", "payment", "other")
 _DOCUMENT = re.compile(r"(?P<bn9>[0-9]{9})-(?P<type>DN|SOA)-(?P<day>[0-9]{8})-(?P<seq>[0-9]{4})\.(?P<ext>pdf|xml)")
@@ -344,6 +347,25 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
                         "overdue_cents": view.overdue_cents, "credit_cents": -sum(c.balance_cents for c in view.credits)})
         return out
 
+    def movements(conn: Connection, rm15s: list[str], first: date, kinds: tuple[str, ...] | None = None) -> list[dict]:
+        """The journal's movements on the accounts since `first`, newest first, each with what is still
+        open of its item today: "unapplied credit", "outstanding" or "settled" (G-R4)."""
+        out = []
+        for rm15 in rm15s:
+            open_now = {it.id: it.balance_cents for it in items_as_of(conn, rm15, today())}
+            for line in lines_between(conn, rm15, rm15, first, today()).get(rm15, []):
+                if kinds is not None and (line.kind not in kinds or line.amount_cents <= 0):
+                    continue
+                left = open_now.get(line.item_id, 0)
+                if left < 0:
+                    status = "status_credit"  # money on the account not yet applied to a debt
+                elif line.amount_cents < 0:
+                    status = "status_applied"  # a payment or credit that went to a debt
+                else:
+                    status = "status_outstanding" if left > 0 else "status_settled"
+                out.append({"rm15": rm15, "line": line, "open_cents": left, "status": status})
+        return sorted(out, key=lambda m: (m["line"].date, m["line"].entry_id), reverse=True)
+
     @app.get("/")
     def home(request: Request):
         with engine.begin() as conn:
@@ -351,7 +373,19 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
             if away:
                 return away
             rows = summaries(conn, who.user.bn9)
-        return page("home.html", who, accounts=rows, as_of=today())
+            recent = movements(conn, [r["rm15"] for r in rows], today() - timedelta(days=RECENT_DAYS))[:RECENT_COUNT]
+        return page("home.html", who, accounts=rows, as_of=today(), recent=recent,
+                    type_label=lambda code: type_label(code, who.language))
+
+    @app.get("/invoices")
+    def invoices(request: Request):
+        """G-R4 « factures de l'ASFC »: the penalties, interest and fees charged in the last year."""
+        with engine.begin() as conn:
+            who, away = signed_in(request, conn)
+            if away:
+                return away
+            charged = movements(conn, visible(conn, who.user.bn9), today() - timedelta(days=365), kinds=("penalty", "interest", "fee"))
+        return page("invoices.html", who, charges=charged, type_label=lambda code: type_label(code, who.language))
 
     @app.get("/api/accounts")
     def api_accounts(request: Request):
