@@ -4,7 +4,9 @@ over the world of tests/portal_helpers.py on loopback.
 
 One user registers, is refused a short password (G-R5), signs in, fails the proof questions ten
 times and is locked out (G-R2), is unlocked by an operator, enrols with the right answers, sees
-its home page, downloads its Statement of Account as PDF (the stored bytes), opens a notice and
+its home page; in December, with penalty, interest, a payment leaving a credit and two new
+transactions, it sees the CBSA invoices and applies the credit to the transaction it chooses
+(G-R4); it downloads its Statement of Account as PDF (the stored bytes), opens a notice and
 switches to French. Each page is saved as a screenshot in docs/portal/ for docs/portal.md.
 """
 
@@ -15,15 +17,16 @@ import re
 import socket
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from carm.portal import PortalConfig, create_app
 from core.clock import EASTERN
+from store.ledger import run_collections
 
-from .ledger_helpers import IMPORTER, POLICY
+from .ledger_helpers import IMPORTER, POLICY, LineSpec, PaymentSpec, declare, pay, txn
 from .portal_helpers import A1, FAST, PASSWORD, TOTALS, Clock, build_world
 from .test_channels import carm
 
@@ -92,7 +95,19 @@ def _fill(driver, values: dict[str, str], submit: str = "submit") -> None:
         box = driver.find_element(By.ID, field)
         box.clear()
         box.send_keys(value)
-    driver.find_element(By.ID, submit).click()
+    _click(driver, By.ID, submit)
+
+
+def _click(driver, by: str, value: str) -> None:
+    """Click, then wait for the next page to replace this one (never read a page half-gone)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(by, value).click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def _text(driver) -> str:
@@ -138,22 +153,46 @@ def test_enrol_download_a_statement_and_switch_to_french_in_a_browser(served, br
     browser.get(f"{base}/enrol")
     _fill(browser, {"bn9": IMPORTER})
     question = browser.find_element(By.XPATH, "//label[input[@id='answer_transaction']]").text
-    txn = re.search(r"transaction (\d{14})", question).group(1)
-    _fill(browser, {"answer_transaction": TOTALS[txn], "answer_payment": "400.00", "answer_statement": "705.00"})
+    asked_txn = re.search(r"transaction (\d{14})", question).group(1)
+    _fill(browser, {"answer_transaction": TOTALS[asked_txn], "answer_payment": "400.00", "answer_statement": "705.00"})
     assert "you are its business account manager" in _text(browser)
 
     browser.get(f"{base}/")
     home = _text(browser)
     assert re.search(rf"{A1} NORTHERN IMPORTS LTD \$305\.00 \$305\.00 \$0\.00", home), home
+
+    # December: collections on the 2nd charge A1 the 200.00 penalty and 0.07 of interest (305.00 unpaid
+    # since the 1st, 8 % a year for a day), an 800.00 payment on the 3rd settles 505.07 and leaves
+    # 294.93 of credit, then transactions 3 (60.00) and 4 (50.00) are declared: the balance is
+    # 505.07 + 110.00 − 800.00 = −184.93.
+    with engine.begin() as conn:
+        run_collections(conn, date(2026, 12, 2), policy=POLICY, at=datetime(2026, 12, 2, 7, 0, tzinfo=EASTERN))
+    pay(engine, PaymentSpec("E2", IMPORTER, [LineSpec(A1, 800_00)], effective=date(2026, 12, 3)),
+        received_at=datetime(2026, 12, 3, 10, 0, tzinfo=EASTERN), control=2)
+    txn3, txn4 = txn("12001", 3), txn("12001", 4)
+    declare(engine,
+            dict(transaction_number=txn3, rm15=A1, asec="12001", release_date="2026-12-04", accounting_date="2026-12-04", duty="60.00"),
+            dict(transaction_number=txn4, rm15=A1, asec="12001", release_date="2026-12-05", accounting_date="2026-12-05", duty="50.00"))
+    browser.get(f"{base}/")
+    home = _text(browser)
+    assert re.search(rf"{A1} NORTHERN IMPORTS LTD \(\$184\.93\) \$0\.00 \$294\.93", home), home
+    assert "Unapplied credit" in home
     _shot(browser, "05-home")
-    browser.find_element(By.LINK_TEXT, A1).click()
-    assert "Open items" in _text(browser)
-    _shot(browser, "06-account")
-    browser.find_element(By.ID, "history").click()
-    _shot(browser, "07-history")
+    browser.get(f"{base}/invoices")
+    assert "late-payment penalty" in _text(browser)
+    _shot(browser, "06-invoices")
+    browser.get(f"{base}/accounts/{A1}")
+    _shot(browser, "07-account-credit")
+    browser.find_element(By.XPATH, f"//label[contains(., '{txn4}')]/input").click()
+    _click(browser, By.ID, "apply")
+    applied = _text(browser)
+    assert "$50.00 of the credit applied." in applied and "($244.93)" in applied, applied
+    _shot(browser, "08-credit-applied")
+    _click(browser, By.ID, "history")
+    _shot(browser, "09-history")
 
     browser.get(f"{base}/documents")
-    _shot(browser, "08-documents")
+    _shot(browser, "10-documents")
     browser.find_element(By.CLASS_NAME, "download-pdf").click()
     name = f"{IMPORTER}-SOA-20261125-0001.pdf"
     target = browser.downloads / name
@@ -164,17 +203,18 @@ def test_enrol_download_a_statement_and_switch_to_french_in_a_browser(served, br
     assert target.read_bytes() == stored.read_bytes()
 
     browser.get(f"{base}/notices")
-    _shot(browser, "09-notices")
-    browser.find_element(By.CSS_SELECTOR, "#notices a").click()
-    assert "E1" in _text(browser)
-    _shot(browser, "10-notice")
+    _shot(browser, "11-notices")
+    _click(browser, By.CSS_SELECTOR, "#notices a")
+    notice = _text(browser)  # the newest: E2's, worked out above
+    assert "Applied to amounts owing: $505.07" in notice and "Left on the account as a credit: $294.93" in notice
+    _shot(browser, "12-notice")
 
     browser.get(f"{base}/")
-    browser.find_element(By.ID, "language").click()
+    _click(browser, By.ID, "language")
     french = _text(browser)
-    assert "Comptes de programme" in french and "305,00" in french and browser.current_url == f"{base}/"
-    _shot(browser, "11-home-french")
+    assert "Comptes de programme" in french and "(184,93 $)" in french.replace("\xa0", " ") and browser.current_url == f"{base}/"
+    _shot(browser, "13-home-french")
     browser.get(f"{base}/settings")
-    _shot(browser, "12-settings-french")
+    _shot(browser, "14-settings-french")
     browser.get(f"{base}/upload")
-    _shot(browser, "13-upload-french")
+    _shot(browser, "15-upload-french")
