@@ -39,7 +39,7 @@ from starlette.datastructures import UploadFile
 from core import clock
 from core.files import atomic_write
 from ledger.policy import Policy
-from statements.i18n import long_date, money, type_label
+from statements.i18n import describe, long_date, money, type_label
 from statements.notices import list_notices, notice_detail
 from statements.overview import balance_overview
 from statements.overview_render import overview_pdf
@@ -143,7 +143,7 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
         lang = who.language
         html = env.get_template(name).render(
             w=lambda key, **v: word(key, lang, **v), lang=lang, other="fr" if lang == "en" else "en", user=who.user,
-            csrf=who.csrf, here=quote(who.path, safe=""), money=lambda cents: money(int(cents), lang), day=lambda d: long_date(d, lang) if d else "",
+            csrf=who.csrf, here=quote(who.path, safe=""), describe=lambda item: describe(item, lang), money=lambda cents: money(int(cents), lang), day=lambda d: long_date(d, lang) if d else "",
             **values,
         )
         response = HTMLResponse(html, status_code=status)
