@@ -143,7 +143,8 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
         lang = who.language
         html = env.get_template(name).render(
             w=lambda key, **v: word(key, lang, **v), lang=lang, other="fr" if lang == "en" else "en", user=who.user,
-            csrf=who.csrf, here=quote(who.path, safe=""), describe=lambda item: describe(item, lang), money=lambda cents: money(int(cents), lang), day=lambda d: long_date(d, lang) if d else "",
+            csrf=who.csrf, here=quote(who.path, safe=""), describe=lambda item: describe(item, lang),
+            money=lambda cents: money(int(cents), lang), day=lambda d: long_date(d, lang) if d else "",
             **values,
         )
         response = HTMLResponse(html, status_code=status)
