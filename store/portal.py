@@ -39,6 +39,7 @@ __all__ = [
     "open_session", "session_of", "end_session", "business_role", "enrolment", "choose_transaction",
     "enrolment_failed", "unlock_enrolment", "enrol", "proof_facts", "mark_read", "read_notices",
     "set_preferences", "record_upload", "uploads_of", "business_accounts", "CreditApplied", "apply_credit",
+    "users_of", "revoke",
 ]
 
 
@@ -240,6 +241,19 @@ def proof_facts(conn: Connection, bn9: str, policy: Policy) -> ProofFacts:
         statement = sum(balance(conn, rm15, period_named(period, policy, bool(monthly[rm15]) or rm15 in policy.calendar_month_accounts).end)
                         for rm15 in accounts)
     return ProofFacts(transactions, paid, statement)
+
+
+def users_of(conn: Connection, bn9: str) -> list[User]:
+    return [_user(r) for r in conn.execute(select(portal_user).where(portal_user.c.bn9 == bn9).order_by(portal_user.c.id))]
+
+
+def revoke(conn: Connection, user_id: int, bn9: str) -> bool:
+    """Take the user's access to `bn9` away, and end its sessions; False when it is not a user of `bn9`."""
+    done = conn.execute(update(portal_user).where(portal_user.c.id == user_id, portal_user.c.bn9 == bn9)
+                        .values(bn9=None, role="user"))
+    if done.rowcount:
+        conn.execute(delete(portal_session).where(portal_session.c.user_id == user_id))
+    return bool(done.rowcount)
 
 
 # ------------------------------------------------------------------ notices, preferences, uploads

@@ -498,3 +498,43 @@ def test_home_shows_recent_transactions_and_invoices_show_the_charges(engine, tm
         ("2026-11-20", "Payment", "($400.00)", "Applied"), ("2026-11-03", "Declaration", "$100.00", "Outstanding"),
         ("2026-11-03", "Declaration", "$5.00", "Outstanding"), ("2026-11-02", "Declaration", "$600.00", "Outstanding"),
     ]
+
+
+def test_the_business_account_manager_sees_its_users_and_revokes_one(engine, tmp_path):
+    """Roles (G-R2): the first user of NORTHERN IMPORTS is its manager and lists its users; a plain
+    user cannot (404); the manager revokes the other user, whose session ends at once and who must
+    enrol again; nobody of another business can be revoked, nor the manager itself."""
+    build_world(engine)
+    boss = user_of(engine, portal(engine, tmp_path), "northern01", IMPORTER)
+    clerk = user_of(engine, portal(engine, tmp_path), "northern02", IMPORTER)
+    stranger = user_of(engine, portal(engine, tmp_path), "prairie001", OTHER)
+    with engine.begin() as conn:
+        ids = {u: db.user_named(conn, u).id for u in ("northern01", "northern02", "prairie001")}
+    listing = boss.get("/users").text
+    assert re.findall(r"<tr><td>(\w+)</td><td>([^<]+)</td>", listing) == [
+        ("northern01", "business account manager"), ("northern02", "user")]
+    assert clerk.get("/users").status_code == 404
+    token = csrf_of(boss, "/users")
+    assert boss.post(f"/users/{ids['prairie001']}/revoke", data={"csrf": token}).status_code == 404
+    assert boss.post(f"/users/{ids['northern01']}/revoke", data={"csrf": token}).status_code == 404
+    assert clerk.post(f"/users/{ids['northern01']}/revoke", data={"csrf": csrf_of(clerk, "/settings")}).status_code == 404
+    done = boss.post(f"/users/{ids['northern02']}/revoke", data={"csrf": token})
+    assert done.status_code == 200 and "Access revoked." in done.text
+    assert clerk.get("/").headers["location"].startswith("/signin")  # its session ended
+    sign_in(clerk, "northern02")
+    assert clerk.get("/").headers["location"] == "/enrol"
+    assert stranger.get("/api/accounts").json()["accounts"][0]["rm15"] == P1  # untouched
+
+
+def test_sign_in_returns_to_the_page_asked_for_and_never_elsewhere(engine, tmp_path):
+    build_world(engine)
+    client = user_of(engine, portal(engine, tmp_path), "northern01", IMPORTER)
+    post(client, "/signout", {}, form_page="/settings")
+    asked_for = client.get(f"/accounts/{A1}")
+    assert asked_for.status_code == 303 and asked_for.headers["location"] == f"/signin?next=/accounts/{A1}"
+    back = post(client, "/signin", {"username": "northern01", "password": PASSWORD, "next": f"/accounts/{A1}"},
+                form_page=asked_for.headers["location"])
+    assert back.headers["location"] == f"/accounts/{A1}"
+    post(client, "/signout", {}, form_page="/settings")
+    away = post(client, "/signin", {"username": "northern01", "password": PASSWORD, "next": "//evil.example/x"})
+    assert away.headers["location"] == "/"

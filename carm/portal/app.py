@@ -9,6 +9,7 @@ ledger (G-R1…G-R5).
     /documents                    the Statements of Account and Daily Notices issued to the business (PDF, XML)
     /notices                      G-R1 notices, 10 a page, newest first, date range; read / unread
     /settings                     e-mail subscription and language, per user
+    /users                        the business account manager: the business's users, access revoked
     /upload                       G-R3 documents: size, type and count limits
     /api/accounts /api/notices    the same facts as JSON
 
@@ -216,10 +217,10 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
         return page("signin.html", who, message=word("registered", who.language), username=username)
 
     @app.get("/signin")
-    def signin_form(request: Request):
+    def signin_form(request: Request, next: str = "/"):
         with engine.begin() as conn:
             who = visitor(request, conn)
-        return page("signin.html", who, username="")
+        return page("signin.html", who, username="", next=_safe_next(next))
 
     @app.post("/signin")
     async def signin(request: Request):
@@ -249,7 +250,7 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
                 db.end_session(conn, who.session_digest)
             token = new_token()
             db.open_session(conn, token_digest(token), user.id, new_token(), now + timedelta(minutes=policy.portal_session_minutes))
-        response = RedirectResponse("/" if user.bn9 else "/enrol", status_code=303)
+        response = RedirectResponse(_safe_next(str(form.get("next", "/"))) if user.bn9 else "/enrol", status_code=303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, secure=config.secure_cookies, samesite="strict")
         return response
 
@@ -588,6 +589,39 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
                 return not_found(who)
             db.mark_read(conn, who.user.id, notice_id, config.now())
         return page("notice.html", who, entry=entry)
+
+    # ------------------------------------------------------------------ the business's users (its account manager)
+    def manager(request: Request, conn: Connection) -> tuple[Visitor, Response | None]:
+        who, away = signed_in(request, conn)
+        if away is None and who.user.role != "manager":
+            away = not_found(who)
+        return who, away
+
+    @app.get("/users")
+    def users(request: Request):
+        with engine.begin() as conn:
+            who, away = manager(request, conn)
+            if away:
+                return away
+            members = db.users_of(conn, who.user.bn9)
+        return page("users.html", who, members=members, message=None)
+
+    @app.post("/users/{user_id}/revoke")
+    async def revoke(request: Request, user_id: int):
+        """The business account manager takes a user's access to the business away (the user keeps
+        its credentials and may enrol again, with the proof questions)."""
+        form = await request.form()
+        with engine.begin() as conn:
+            who, away = manager(request, conn)
+            if away:
+                return away
+            if not csrf_ok(request, form, who):
+                return refused(who)
+            done = user_id != who.user.id and db.revoke(conn, user_id, who.user.bn9)
+            members = db.users_of(conn, who.user.bn9)
+        if not done:
+            return not_found(who)
+        return page("users.html", who, members=members, message=word("revoked", who.language))
 
     # ------------------------------------------------------------------ settings, per user (G-R1)
     @app.get("/settings")
