@@ -803,7 +803,8 @@ def _portal_serve(args: argparse.Namespace) -> int:
         settings = runtime.settings
         config = PortalConfig(documents_dir=settings.documents_dir, uploads_dir=settings.home / "uploads", policy=runtime.policy,
                               secure_cookies=not args.insecure_cookies)
-        print(f"portal: http://{args.host}:{args.port}/", flush=True)
+        shown = "localhost" if args.host == "127.0.0.1" else args.host  # a browser keeps Secure cookies on localhost
+        print(f"portal: http://{shown}:{args.port}/", flush=True)
         uvicorn.run(create_app(runtime.engine, config), host=args.host, port=args.port, log_level="warning",
                     server_header=False, proxy_headers=False)
     return EXIT_OK

@@ -5,7 +5,8 @@ NORTHERN IMPORTS (A, 123456782, tests/ledger_helpers.py) declared on A1 transact
 then paid 400.00 on A1 on 2026-11-20 (trace E1). PRAIRIE TRADING (B, 400000006) declared 9,000.00
 on P1 on 2026-11-03 and never paid. Billing period 2026-11 (10-18 → 11-17) is closed on
 2026-11-21: A's accounts end it at 600.00 + 105.00 = 705.00 (the payment came after the 17th),
-B's at 9,000.00; everything falls due on 2026-12-01.
+B's at 9,000.00; everything falls due on 2026-12-01. With a documents folder, A's Daily Notice
+issued 2026-11-21 (Friday's payment) and both Statements of Account are written into it.
 
 The proof answers (G-R2) of A are therefore: transaction 1 → 600.00, transaction 2 → 105.00,
 last payment 400.00, last statement 705.00.
@@ -14,7 +15,7 @@ last payment 400.00, last statement 705.00.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -24,7 +25,7 @@ from sqlalchemy import Engine
 from carm.portal import PortalConfig, create_app
 from carm.portal.security import Passwords
 from core.clock import EASTERN
-from statements import run_statements
+from statements import issue_daily_notices, run_statements
 from store.ledger import close_period
 
 from .ledger_helpers import AT, IMPORTER, OTHER, POLICY, LineSpec, PaymentSpec, declare, pay, setup_world, txn
@@ -60,7 +61,8 @@ def build_world(engine: Engine, documents: Path | None = None) -> None:
     pay(engine, PaymentSpec("E1", IMPORTER, [LineSpec(A1, 400_00)]), received_at=datetime(2026, 11, 20, 10, 0, tzinfo=EASTERN))
     with engine.begin() as conn:
         close_period(conn, "2026-11", policy=POLICY, at=AT)
-        if documents is not None:
+        if documents is not None:  # as `carm notices daily` and `carm statements run` keep them for the portal
+            issue_daily_notices(conn, date(2026, 11, 21), documents / "DN" / "2026-11-21", policy=POLICY)
             run_statements(conn, "2026-11", documents / "SOA" / "2026-11", policy=POLICY)
 
 

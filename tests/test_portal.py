@@ -199,6 +199,9 @@ def test_a_user_of_one_business_never_reaches_another_s(engine, tmp_path):
     own = client.get(f"/documents/{IMPORTER}-SOA-20261125-0001.pdf")
     stored = tmp_path / "documents" / "SOA" / "2026-11" / f"{IMPORTER}-SOA-20261125-0001.pdf"
     assert own.status_code == 200 and own.content == stored.read_bytes()  # the stored document, not a new one
+    daily = client.get(f"/documents/{IMPORTER}-DN-20261121-0001.xml")
+    assert daily.content == (tmp_path / "documents" / "DN" / "2026-11-21" / f"{IMPORTER}-DN-20261121-0001.xml").read_bytes()
+    assert b"<Reference>E1</Reference>" in daily.content and b"<ClosingBalance>305.00</ClosingBalance>" in daily.content
     assert f"{OTHER}-SOA" not in client.get("/documents").text
     overview = client.get(f"/accounts/{A1}/overview.pdf")  # D17-R17, rendered as `carm reports balance` does
     assert overview.status_code == 200 and overview.content.startswith(b"%PDF-")
@@ -225,7 +228,8 @@ def test_every_form_wants_its_token_and_every_page_its_headers(engine, tmp_path)
     forms = {"/signup": {"username": "intruder01", "password": PASSWORD, "confirm": PASSWORD},
              "/signin": {"username": "northern01", "password": PASSWORD},
              "/enrol": {"bn9": OTHER}, "/settings": {"language": "fr", "email_notices": "yes"},
-             "/upload": {"category": "other", "reference": "X1"}, "/signout": {}}
+             "/upload": {"category": "other", "reference": "X1"}, "/users/999/revoke": {},
+             f"/accounts/{A1}/apply-credit": {"credit": "1", "debt": "2", "nonce": "n" * 43}, "/signout": {}}
     for path, data in forms.items():
         assert client.post(path, data=data).status_code == 403, path
         assert client.post(path, data={**data, "csrf": foreign}).status_code == 403, path
