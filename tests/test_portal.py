@@ -542,3 +542,35 @@ def test_sign_in_returns_to_the_page_asked_for_and_never_elsewhere(engine, tmp_p
     post(client, "/signout", {}, form_page="/settings")
     away = post(client, "/signin", {"username": "northern01", "password": PASSWORD, "next": "//evil.example/x"})
     assert away.headers["location"] == "/"
+
+
+def test_a_session_ends_after_thirty_minutes_unused(engine, tmp_path):
+    """A session lives `portal_session_minutes` (30) past its last use: used at 29 minutes it lives
+    on; left 31 minutes, it is gone (and its row deleted), so the next page asks to sign in."""
+    from store.schema import portal_session
+
+    build_world(engine)
+    clock = Clock(datetime(2026, 12, 10, 12, 0, tzinfo=EASTERN))
+    client = user_of(engine, portal(engine, tmp_path, clock), "northern01", IMPORTER)
+    clock.at += timedelta(minutes=29)
+    assert client.get("/").status_code == 200
+    clock.at += timedelta(minutes=29)
+    assert client.get("/").status_code == 200
+    clock.at += timedelta(minutes=31)
+    assert client.get("/").headers["location"] == "/signin?next=/"
+    with engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(portal_session)).scalar_one() == 0
+
+
+def test_a_business_the_ledger_cannot_ask_about_is_not_enrolled_online(engine, tmp_path):
+    """« deux ou trois questions »: SWIFT CUSTOMS BROKERS has no declaration, payment or statement of
+    its own, and 999999998 is no business: neither can be enrolled online, and nothing is counted."""
+    build_world(engine)
+    client = portal(engine, tmp_path)
+    register(client, "swiftbrok1")
+    sign_in(client, "swiftbrok1")
+    for bn9 in (BROKER, "999999998", "12345"):
+        refused = post(client, "/enrol", {"bn9": bn9})
+        assert refused.status_code == 404 and "cannot be enrolled online" in refused.text, bn9
+    with engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(portal_enrolment).where(portal_enrolment.c.failed_attempts > 0)).scalar_one() == 0
