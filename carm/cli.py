@@ -284,6 +284,27 @@ def _parser() -> argparse.ArgumentParser:
     mon.add_argument("--period", type=_period, required=True, help="YYYY-MM, the billing period")
     mon.add_argument("--recipient", help="only this registered recipient")
     mon.set_defaults(func=_reports_monitoring)
+
+    portal = sub.add_parser("portal", help="the client portal (G-R1…G-R5)").add_subparsers(
+        dest="command", required=True, parser_class=_Parser)
+    serve = portal.add_parser("serve", help="serve the portal over HTTP (pages and JSON API) until interrupted")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8090, help="port (default 8090)")
+    serve.add_argument("--insecure-cookies", action="store_true",
+                       help="cookies without the Secure flag: plain HTTP, for a browser on another host than loopback")
+    serve.set_defaults(func=_portal_serve)
+    unlock = portal.add_parser("unlock", help="unlock a business's enrolment locked by 10 wrong proof answers (G-R2)")
+    unlock.add_argument("bn9", type=_bn9)
+    unlock.set_defaults(func=_portal_unlock)
+    unlock_user = portal.add_parser("unlock-user", help="clear a user's failed sign-ins and lock")
+    unlock_user.add_argument("username")
+    unlock_user.set_defaults(func=_portal_unlock_user)
+    add_user = portal.add_parser("add-user", help="register a user enrolled in a business by an operator (no proof questions): "
+                                                  "its password from standard input, or generated and printed once")
+    add_user.add_argument("username")
+    add_user.add_argument("--business", type=_bn9, required=True, help="the BN9 the user acts for")
+    add_user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add_user.set_defaults(func=_portal_add_user)
     return parser
 
 
@@ -1049,6 +1070,78 @@ def _notices_send(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"not sent: {problem.message}", file=sys.stderr)
     return EXIT_REJECTED if report.problems else EXIT_OK
+
+
+def _portal_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .portal import PortalConfig, create_app
+
+    with _runtime(args) as runtime:
+        settings = runtime.settings
+        config = PortalConfig(documents_dir=settings.documents_dir, uploads_dir=settings.home / "uploads", policy=runtime.policy,
+                              secure_cookies=not args.insecure_cookies)
+        shown = "localhost" if args.host == "127.0.0.1" else args.host  # a browser keeps Secure cookies on localhost
+        print(f"portal: http://{shown}:{args.port}/", flush=True)
+        uvicorn.run(create_app(runtime.engine, config), host=args.host, port=args.port, log_level="warning",
+                    server_header=False, proxy_headers=False)
+    return EXIT_OK
+
+
+def _portal_unlock(args: argparse.Namespace) -> int:
+    from store.portal import unlock_enrolment
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        found = unlock_enrolment(conn, args.bn9)
+    if found is None:
+        print(f"carm: business {args.bn9} never tried to enrol", file=sys.stderr)
+        return EXIT_REJECTED
+    failed, locked = found
+    print(f"unlocked the enrolment of {args.bn9} ({'was locked, ' if locked else 'was not locked, '}{failed} failed attempts cleared)")
+    return EXIT_OK
+
+
+def _portal_unlock_user(args: argparse.Namespace) -> int:
+    from store.portal import unlock_user
+
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        found = unlock_user(conn, args.username)
+    if not found:
+        print(f"carm: no portal user {args.username!r}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"unlocked the portal user {args.username}")
+    return EXIT_OK
+
+
+def _portal_add_user(args: argparse.Namespace) -> int:
+    import secrets
+
+    from store.portal import business_role, create_user, enrol
+
+    from .portal.security import Passwords, password_problems, username_problems
+    from .portal.text import word
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = ""
+        while password_problems(password, args.username):
+            password = "Cx7" + secrets.token_urlsafe(9)[:12]
+    problems = username_problems(args.username) + password_problems(password, args.username)
+    if problems:
+        print(f"carm: {' '.join(word(p, 'en') for p in problems)}", file=sys.stderr)
+        return EXIT_REJECTED
+    with _runtime(args) as runtime, runtime.engine.begin() as conn:
+        if business_role(conn, args.business) is None:
+            print(f"carm: no business {args.business}", file=sys.stderr)
+            return EXIT_REJECTED
+        user_id = create_user(conn, args.username, Passwords().hash(password), clock.now())
+        if user_id is None:
+            print(f"carm: the user name {args.username!r} is taken", file=sys.stderr)
+            return EXIT_REJECTED
+        role = enrol(conn, user_id, args.business)
+    print(f"portal user {args.username} ({role} of {args.business})" + ("" if args.password_stdin else f", password {password}"))
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,6 +69,14 @@ class Policy:
         paper: the paper size of PDF documents — "letter" (Canadian recipients) or "a4".
         transaction_check_digit: the check-digit rule of transaction numbers — "none" (format only:
             the algorithm of D17-1-10 Appendix F is not public, decision L2) or "luhn".
+        portal_enrolment_attempts: failed proof answers that lock a business's enrolment (G-R2: 10).
+        portal_signin_slow_seconds: after each failed sign-in, the wait before the next is heard,
+            doubled at each further failure (decision O19).
+        portal_signin_lock_after / portal_signin_lock_minutes: failed sign-ins in a row that lock
+            the user, and for how long (decision O19).
+        portal_session_minutes: a portal session ends after this long without use.
+        portal_upload_max_bytes / portal_upload_max_files: G-R3: 15 MB a file, 10 files an upload.
+        portal_upload_types: G-R3: the file types a document upload accepts.
     """
 
     billing_day: int = 17
@@ -98,6 +106,15 @@ class Policy:
     allocation_order: tuple[str, ...] = ("declaration", "adjustment", "interest", "penalty", "fee")
     transaction_check_digit: str = "none"
     paper: str = "letter"
+    portal_enrolment_attempts: int = 10
+    portal_signin_slow_seconds: int = 1
+    portal_signin_lock_after: int = 5
+    portal_signin_lock_minutes: int = 30
+    portal_session_minutes: int = 30
+    portal_upload_max_bytes: int = 15 * 1024 * 1024
+    portal_upload_max_files: int = 10
+    portal_upload_types: tuple[str, ...] = (
+        "pdf", "doc", "docx", "xls", "xlsx", "rtf", "txt", "jpg", "jpeg", "tiff", "tif", "xps")
 
     def cutoff_for(self, method: str) -> time:
         return self.cutoff.get(method, self.cutoff.get("*", time(16, 0)))
@@ -123,7 +140,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
                 changes[key] = {**policy.cutoff, **_times(value)}
             elif key in ("calendar_month_accounts", "electronic_methods"):
                 changes[key] = frozenset(value)
-            elif key in ("holiday_categories", "allocation_order"):
+            elif key in ("holiday_categories", "allocation_order", "portal_upload_types"):
                 changes[key] = tuple(value)
             else:
                 changes[key] = value

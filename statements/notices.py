@@ -38,7 +38,7 @@ from core.files import write_if_changed
 from core.problems import Problem
 from ledger.model import Notice, NoticeKind
 from store.journal import record_notices
-from store.schema import business, notice, relationship, relationship_account
+from store.schema import business, notice, portal_user, relationship, relationship_account
 
 from .errors import DeliveryError
 from .i18n import long_date, money
@@ -320,9 +320,10 @@ def _filtered(query, date_from: date | None, date_to: date | None, bn9: str | No
 
 def list_notices(
     conn: Connection, *, date_from: date | None = None, date_to: date | None = None, bn9: str | None = None,
-    page: int = 1, per_page: int = PAGE_SIZE,
+    page: int = 1, per_page: int = PAGE_SIZE, language: str | None = None,
 ) -> NoticePage:
-    """One page of notices, newest first, each in its business's language (G-R1: 10 per page, date-range search)."""
+    """One page of notices, newest first, each in its business's language or in `language` when
+    given (a portal user's own, G-R1: 10 per page, date-range search)."""
     total = int(conn.execute(_filtered(select(func.count()).select_from(notice), date_from, date_to, bn9)).scalar_one())
     pages = max(1, -(-total // per_page))
     page = max(1, page)
@@ -335,14 +336,14 @@ def list_notices(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return NoticePage(tuple(_entry(r, r.language or "en") for r in rows), page, pages, total)
+    return NoticePage(tuple(_entry(r, language or r.language or "en") for r in rows), page, pages, total)
 
 
-def notice_detail(conn: Connection, notice_id: int) -> NoticeEntry | None:
+def notice_detail(conn: Connection, notice_id: int, language: str | None = None) -> NoticeEntry | None:
     row = conn.execute(
         select(notice, business.c.language).join(business, business.c.bn9 == notice.c.bn9, isouter=True).where(notice.c.id == notice_id)
     ).first()
-    return None if row is None else _entry(row, row.language or "en")
+    return None if row is None else _entry(row, language or row.language or "en")
 
 
 # ------------------------------------------------------------------ relationship changes
@@ -459,6 +460,39 @@ def _smtp_send(url: str, sender: str, to: str, data: bytes) -> None:
         raise DeliveryError(f"SMTP server {parts.hostname} did not take the notice for {to}: {exc}") from exc
 
 
+def _portal_subscribers(conn: Connection, bn9s: set[str]) -> dict[str, list]:
+    """The portal users of each business who gave an e-mail address: their own subscription and language (G-R1)."""
+    out: dict[str, list] = {}
+    if bn9s:
+        for u in conn.execute(select(portal_user.c.id, portal_user.c.bn9, portal_user.c.username, portal_user.c.email,
+                                     portal_user.c.email_notices, portal_user.c.language)
+                              .where(portal_user.c.bn9.in_(sorted(bn9s)), portal_user.c.email.is_not(None))
+                              .order_by(portal_user.c.id)):
+            out.setdefault(u.bn9, []).append(u)
+    return out
+
+
+def _send_to_users(row, users, outbox: Path, report: SendReport, *, smtp_url: str | None, sender: str) -> None:
+    """Each portal user of the notice's business gets it in its own language when subscribed, and
+    always when it is urgent (« les avis urgents vous seront envoyés quel que soit l'option d'avis
+    sélectionnée »); the file name says which user (`…-U<user id>.eml`)."""
+    for user in users:
+        if not (row.urgent or user.email_notices):
+            continue
+        data = _message(_entry(row, user.language), user.email, user.username, sender)
+        path = outbox / f"{row.bn9}-NOTICE-{row.notice_date:%Y%m%d}-{int(row.id):06d}-U{int(user.id)}.eml"
+        report.files.append(path)
+        if path.exists() and path.read_bytes() == data:
+            report.unchanged += 1
+            continue
+        if smtp_url:
+            _smtp_send(smtp_url, sender, user.email, data)
+            report.sent += 1
+        write_if_changed(path, data)
+        report.written += 1
+        log.info("notice.emailed", key=row.key, bn9=row.bn9, user=int(user.id), kind=row.kind, urgent=bool(row.urgent), smtp=bool(smtp_url))
+
+
 def send_notices(
     conn: Connection, outbox: Path, *, date_from: date, date_to: date | None = None,
     smtp_url: str | None = None, sender: str | None = None,
@@ -476,7 +510,9 @@ def send_notices(
         .where(notice.c.notice_date >= date_from, notice.c.notice_date <= date_to)
         .order_by(notice.c.notice_date, notice.c.id)
     ).all()
+    users = _portal_subscribers(conn, {row.bn9 for row in rows})
     for row in rows:
+        _send_to_users(row, users.get(row.bn9, ()), outbox, report, smtp_url=smtp_url, sender=sender)
         if not (row.urgent or row.email_notices):
             report.not_subscribed += 1
             continue

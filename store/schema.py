@@ -557,3 +557,69 @@ security_claim = Table(
     PrimaryKeyConstraint("standing_id", "asec", name="pk_security_claim"),
     CheckConstraint("claim_cents > 0", name="ck_security_claim_amount"),
 )
+
+# ------------------------------------------------------------------ the client portal (G-R1…G-R5)
+#: One person's credentials (G-R5); `bn9` is the business it enrolled (G-R2), none before.
+portal_user = Table(
+    "portal_user",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(16), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),  # argon2id, with its parameters and salt
+    Column("bn9", String(9), ForeignKey("business.bn9")),
+    Column("role", String(8), nullable=False, server_default="user"),  # manager (business account manager) | user
+    Column("language", String(2), nullable=False, server_default="en"),
+    Column("email", String(200)),  # where this user's notices go (G-R1), its own subscription and language
+    Column("email_notices", Boolean, nullable=False, server_default="0"),
+    Column("failed_signins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),  # sign-in refused until then (slowed, then locked)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("role IN ('manager', 'user')", name="ck_portal_user_role"),
+    CheckConstraint("language IN ('en', 'fr')", name="ck_portal_user_language"),
+)
+
+#: A signed-in browser: the SHA-256 of its cookie's token (the token itself is never stored).
+portal_session = Table(
+    "portal_session",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("portal_user.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+#: A business's enrolment by proof questions (G-R2): the transaction asked about, the failed
+#: attempts since the last unlock, and when the tenth locked it.
+portal_enrolment = Table(
+    "portal_enrolment",
+    metadata,
+    Column("bn9", String(9), ForeignKey("business.bn9"), primary_key=True),
+    Column("transaction_number", String(14)),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("locked_at", DateTime(timezone=True)),
+)
+
+#: Which notices a user has opened (G-R1: read / unread, per person).
+portal_notice_read = Table(
+    "portal_notice_read",
+    metadata,
+    Column("user_id", Integer, ForeignKey("portal_user.id"), nullable=False),
+    Column("notice_id", Integer, ForeignKey("notice.id"), nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("user_id", "notice_id"),
+)
+
+#: A document a user uploaded (G-R3): kept under its SHA-256, never served back.
+portal_upload = Table(
+    "portal_upload",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("portal_user.id"), nullable=False),
+    Column("bn9", String(9), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("reference", String(10), nullable=False),
+    Column("file_name", String(255), nullable=False),  # as the user named it, shown only
+    Column("size", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+)

@@ -48,10 +48,10 @@ def _listening(port: int) -> bool:
 class Stack:
     def __init__(self, folder: Path, name: str):
         self.folder, self.name = folder, name
-        self.sftp_port, self.ui_port = _free_port(), _free_port()
+        self.sftp_port, self.ui_port, self.portal_port = _free_port(), _free_port(), _free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("CARM_", "AIRFLOW"))}
         self.env.update(CARM_STACK_DIR=str(folder), CARM_STACK_NAME=name, CARM_SFTP_PORT=str(self.sftp_port),
-                        CARM_UI_PORT=str(self.ui_port), CARM_SETTLE_SECONDS="0",
+                        CARM_UI_PORT=str(self.ui_port), CARM_PORTAL_PORT=str(self.portal_port), CARM_SETTLE_SECONDS="0",
                         CARM_INCOMPLETE_WAIT="0")  # the junk file has no IEA: judged at once, not awaited
         self.output = ""
 
@@ -145,6 +145,7 @@ def test_the_stack_serves_an_fi_over_sftp_and_shows_a_run_that_needs_attention(s
     out = started.stdout
     # what the operator is told: the UI on loopback with its password, a key and a command per partner
     assert f"http://127.0.0.1:{stack.ui_port}" in out
+    assert f"client portal   http://localhost:{stack.portal_port}" in out
     password = re.search(r"user admin, password (\S+)", out).group(1)
     bank = re.search(r"BANKOFTEST\s+fi\s+(sftp .*)", out).group(1)
     assert f"-P {stack.sftp_port}" in bank and str(stack.folder / "keys" / "bankoftest") in bank
@@ -152,8 +153,11 @@ def test_the_stack_serves_an_fi_over_sftp_and_shows_a_run_that_needs_attention(s
     assert sftp_state.startswith("/var/lib/carm-stack/")  # /tmp cannot hold a chroot: the script chose a place that can
     # every listener of the stack on loopback only
     listeners = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True).stdout
-    for port in (stack.ui_port, stack.sftp_port):
+    for port in (stack.ui_port, stack.sftp_port, stack.portal_port):
         assert re.search(rf"\s127\.0\.0\.1:{port}\s", listeners) and not re.search(rf"\s(0\.0\.0\.0|\*|\[::\]):{port}\s", listeners)
+    # the client portal answers beside Airflow, over the stack's ledger
+    with urllib.request.urlopen(f"http://127.0.0.1:{stack.portal_port}/signin", timeout=30) as response:
+        assert response.status == 200 and "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     # the DAGs are unpaused, the pool and the connection exist
     listed = stack.airflow("dags", "list", "-o", "json").stdout
     dags = {d["dag_id"]: d for d in _json_rows(listed)}
@@ -229,10 +233,10 @@ def test_the_stack_serves_an_fi_over_sftp_and_shows_a_run_that_needs_attention(s
     assert len(notices) == 1 and "quarantined bankoftest/junk.x12" in notices[0].read_text()
 
     sessions = [int(p.read_text()) for p in (stack.folder / "run").glob("*.pid")]
-    assert len(sessions) == 4
+    assert len(sessions) == 5  # Airflow's four processes and the client portal
     stopped = stack.run("stop", timeout=300)
     assert stopped.returncode == 0, stopped.stderr
     left = subprocess.run(["ps", "-eo", "pid=,sid=,args="], capture_output=True, text=True).stdout.splitlines()
     assert [line for line in left if int(line.split()[1]) in sessions] == []  # nothing of any Airflow process
     assert [line for line in left if str(stack.folder) in line or sftp_state in line] == []  # nor sshd
-    assert not _listening(stack.ui_port) and not _listening(stack.sftp_port)
+    assert not _listening(stack.ui_port) and not _listening(stack.sftp_port) and not _listening(stack.portal_port)
