@@ -574,3 +574,58 @@ def test_a_business_the_ledger_cannot_ask_about_is_not_enrolled_online(engine, t
         assert refused.status_code == 404 and "cannot be enrolled online" in refused.text, bn9
     with engine.begin() as conn:
         assert conn.execute(select(func.count()).select_from(portal_enrolment).where(portal_enrolment.c.failed_attempts > 0)).scalar_one() == 0
+
+
+def test_the_holder_pays_by_card_up_to_the_limit_of_the_billing_cycle(engine, tmp_path):
+    """D17-R23 « Carte de crédit (jusqu'à 4 999,99 dollars canadiens) » per program account and billing
+    cycle (decision L27), from the account page (O21). On 2026-12-10 (cycle 2026-12: 11-18 → 12-17)
+    A1 owes 305.00: 300.00 by card leaves 5.00; 4,700.00 more would bring the cycle to 5,000.00 and
+    is refused before the card is charged; 4,699.99 brings it to exactly 4,999.99 (A1 then holds a
+    4,694.99 credit); one cent more is refused; on 12-18, a new cycle, the cent is taken. A declined
+    card posts nothing; the same form sent twice charges once; another business gets a 404."""
+    clock = Clock(datetime(2026, 12, 10, 12, 0, tzinfo=EASTERN))
+    build_world(engine)
+    client = user_of(engine, portal(engine, tmp_path, clock), "northern01", IMPORTER)
+    processor = client.app.state.portal.config.cards
+
+    def pay(amount: str, token: str = "tok_visa", nonce: str | None = None):
+        got = client.get(f"/accounts/{A1}")
+        assert got.status_code == 200, (got.status_code, got.headers.get("location"), got.text[:500])
+        page = got.text
+        form = {"csrf": re.search(r'name="csrf" value="([^"]+)"', page).group(1),
+                "nonce": nonce or re.search(r'id="pay-card">\s*<input[^>]*>\s*<input type="hidden" name="nonce" value="([^"]+)"', page).group(1),
+                "amount": amount, "token": token}
+        return form, client.post(f"/accounts/{A1}/pay-card", data=form)
+
+    def balance() -> int:
+        return client.get(f"/api/accounts/{A1}").json()["balance_cents"]
+
+    assert balance() == 305_00
+    form, done = pay("300.00")
+    assert done.status_code == 200 and "Payment of $300.00 authorised (AUTH-" in done.text
+    assert balance() == 5_00
+    again = client.post(f"/accounts/{A1}/pay-card", data=form)
+    assert "already made" in again.text and len(processor.calls) == 1 and balance() == 5_00
+    _, refused = pay("4700.00")
+    assert refused.status_code == 400 and "Payment refused, the card was not charged" in refused.text
+    assert "4999.99" in refused.text and len(processor.calls) == 1 and balance() == 5_00
+    _, declined = pay("10.00", token="tok_declined")
+    assert declined.status_code == 400 and "card declined by the issuer" in declined.text and balance() == 5_00
+    _, done = pay("4699.99")
+    assert done.status_code == 200 and balance() == 5_00 - 4699_99
+    _, cent = pay("0.01")
+    assert cent.status_code == 400 and balance() == -4694_99
+    _, bad = pay("12.345")
+    assert bad.status_code == 400 and "nothing was charged" in bad.text
+    clock.at = datetime(2026, 12, 18, 9, 0, tzinfo=EASTERN)
+    sign_in(client, "northern01")  # a week later: a new session
+    _, cent = pay("0.01")
+    assert cent.status_code == 200 and balance() == -4695_00
+
+    other = user_of(engine, portal(engine, tmp_path, clock), "prairie001", OTHER)
+    token = csrf_of(other, "/settings")
+    stolen = other.post(f"/accounts/{A1}/pay-card", data={"csrf": token, "nonce": "y" * 43, "amount": "1.00", "token": "tok_visa"})
+    assert stolen.status_code == 404 and balance() == -4695_00
+    from store.journal import check_books
+    with engine.begin() as conn:
+        assert check_books(conn) == []

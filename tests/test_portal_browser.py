@@ -6,7 +6,8 @@ One user registers, is refused a short password (G-R5), signs in, fails the proo
 times and is locked out (G-R2), is unlocked by an operator, enrols with the right answers, sees
 its home page; in December, with penalty, interest, a payment leaving a credit and two new
 transactions, it sees the CBSA invoices and applies the credit to the transaction it chooses
-(G-R4); it downloads its Statement of Account as PDF (the stored bytes), opens a notice and
+(G-R4), pays by card over the limit of the billing cycle (refused, nothing charged) and under it
+(D17-R23); it downloads its Statement of Account as PDF (the stored bytes), opens a notice and
 switches to French. Each page is saved as a screenshot in docs/portal/ for docs/portal.md.
 """
 
@@ -189,6 +190,16 @@ def test_enrol_download_a_statement_and_switch_to_french_in_a_browser(served, br
     applied = _text(browser)
     assert "$50.00 of the credit applied." in applied and "($244.93)" in applied, applied
     _shot(browser, "08-credit-applied")
+    # by card (D17-R23, L27, O21): 5,000.00 is over the 4,999.99 of the billing cycle, refused before
+    # the card is charged; 100.00 is authorised and applied: −184.93 − 100.00 = −284.93
+    _fill(browser, {"card-amount": "5000.00", "card-token": "tok_visa"}, submit="card-pay")
+    over = _text(browser)
+    assert "Payment refused, the card was not charged" in over and "4999.99" in over and "($184.93)" in over, over
+    _shot(browser, "08a-card-over-the-limit")
+    _fill(browser, {"card-amount": "100.00", "card-token": "tok_visa"}, submit="card-pay")
+    paid = _text(browser)
+    assert "Payment of $100.00 authorised (AUTH-" in paid and "($284.93)" in paid, paid
+    _shot(browser, "08b-card-paid")
     _click(browser, By.ID, "history")
     _shot(browser, "09-history")
 
@@ -206,14 +217,14 @@ def test_enrol_download_a_statement_and_switch_to_french_in_a_browser(served, br
     browser.get(f"{base}/notices")
     _shot(browser, "11-notices")
     _click(browser, By.CSS_SELECTOR, "#notices a")
-    notice = _text(browser)  # the newest: E2's, worked out above
-    assert "Applied to amounts owing: $505.07" in notice and "Left on the account as a credit: $294.93" in notice
+    notice = _text(browser)  # the newest: the card's 100.00 — transaction 3's 60.00 (4 was settled by the credit), 40.00 left
+    assert "Applied to amounts owing: $60.00" in notice and "Left on the account as a credit: $40.00" in notice, notice
     _shot(browser, "12-notice")
 
     browser.get(f"{base}/")
     _click(browser, By.ID, "language")
     french = _text(browser)
-    assert "Comptes de programme" in french and "(184,93 $)" in french.replace("\xa0", " ") and browser.current_url == f"{base}/"
+    assert "Comptes de programme" in french and "(284,93 $)" in french.replace("\xa0", " ") and browser.current_url == f"{base}/"
     _shot(browser, "13-home-french")
     browser.get(f"{base}/settings")
     _shot(browser, "14-settings-french")

@@ -1,9 +1,11 @@
 """Financial information (G-R4): the home page, an account, its history, the CBSA invoices, the
-D17-R17 balance overview, applying a credit to chosen debts (decision O20) — pages and JSON."""
+D17-R17 balance overview, applying a credit to chosen debts (decision O20), paying by card
+(D17-R23, decision O21) — pages and JSON."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from datetime import date, timedelta
@@ -13,6 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection
 
+from carm.cards import pay_by_card
+from core.money import parse_amount
 from statements.i18n import money, type_label
 from statements.overview import balance_overview
 from statements.overview_render import overview_pdf
@@ -165,6 +169,40 @@ async def apply_credit(request: Request, rm15: str):
         message = word("credit_nothing", lang)
     return p.page("account.html", who, 200 if done.applied_cents or done.replay else 400, view=view, own=True, nonce=new_token(),
                   message=message, type_label=lambda code: type_label(code, lang))
+
+
+@router.post("/accounts/{rm15}/pay-card")
+async def pay_card(request: Request, rm15: str):
+    """D17-R23: a card payment for an account the visitor sees (its own, or a client's its
+    relationship covers), posted by the 820's posting; at most the policy's limit an account a
+    billing cycle, refused with the reason before the card is charged. Keyed by the form: sent
+    twice, charged once (decision O21)."""
+    p = portal_of(request)
+    form = await request.form()
+    with p.engine.begin() as conn:
+        who, away = p.account_of(request, conn, rm15)
+        if away:
+            return away
+        if not p.csrf_ok(request, form, who):
+            return p.refused(who)
+        nonce, token = str(form.get("nonce", "")), str(form.get("token", "")).strip()
+        cents = parse_amount(str(form.get("amount", "")).strip())
+        lang = who.language
+        if not re.fullmatch(r"[A-Za-z0-9_-]{43}", nonce) or cents is None or cents <= 0 or not re.fullmatch(r"[A-Za-z0-9_]{1,40}", token):
+            message, status = word("card_invalid", lang), 400
+        else:
+            done = pay_by_card(conn, rm15, cents, payer_bn9=who.user.bn9, token=token,
+                               reference="WEB" + hashlib.sha256(nonce.encode()).hexdigest()[:24], received_at=p.config.now(),
+                               processor=p.config.cards, policy=p.policy)
+            if not done.new:
+                message, status = word("card_replay", lang), 200
+            elif done.reasons:
+                message, status = word("card_refused", lang, reasons="; ".join(done.reasons)), 400
+            else:
+                message, status = word("card_paid", lang, amount=money(cents, lang), authorisation=done.request.authorisation), 200
+        view = account_view(conn, rm15, p.today())
+    return p.page("account.html", who, status, view=view, own=rm15[:9] == who.user.bn9, nonce=new_token(), message=message,
+                  type_label=lambda code: type_label(code, lang))
 
 
 @router.get("/accounts/{rm15}/overview.pdf")

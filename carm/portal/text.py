@@ -63,6 +63,12 @@ WORDS: dict[str, dict[str, str]] = {
         "apply_to": "Apply to (in the order listed)", "credit_applied": "{amount} of the credit applied.",
         "credit_nothing": "Nothing applied: choose a credit and at least one debt still owed.",
         "credit_replay": "This request was already carried out: nothing more applied.",
+        "pay_card": "Pay by card", "card_amount": "Amount", "card_token": "Card (the token your card processor gives)",
+        "card_pay": "Pay", "card_limit": "At most {limit} a program account in each billing cycle.",
+        "card_paid": "Payment of {amount} authorised ({authorisation}) and applied to the account.",
+        "card_refused": "Payment refused, the card was not charged: {reasons}",
+        "card_invalid": "Enter an amount such as 125.50 and the card token: nothing was charged.",
+        "card_replay": "This payment was already made: the card was not charged again.",
     },
     "fr": {
         "portal": "Portail client de la GCRA", "other_language": "English", "home": "Accueil", "notices": "Avis",
@@ -125,6 +131,12 @@ WORDS: dict[str, dict[str, str]] = {
         "apply_to": "Appliquer à (dans l'ordre de la liste)", "credit_applied": "{amount} du crédit appliqué.",
         "credit_nothing": "Rien n'a été appliqué : choisissez un crédit et au moins une dette encore due.",
         "credit_replay": "Cette demande a déjà été traitée : rien de plus n'a été appliqué.",
+        "pay_card": "Payer par carte", "card_amount": "Montant", "card_token": "Carte (le jeton remis par votre processeur de cartes)",
+        "card_pay": "Payer", "card_limit": "Au plus {limit} par compte de programme et par période de facturation.",
+        "card_paid": "Paiement de {amount} autorisé ({authorisation}) et appliqué au compte.",
+        "card_refused": "Paiement refusé, la carte n'a pas été débitée : {reasons}",
+        "card_invalid": "Entrez un montant comme 125.50 et le jeton de la carte : rien n'a été débité.",
+        "card_replay": "Ce paiement a déjà été fait : la carte n'a pas été débitée de nouveau.",
     },
 }
 

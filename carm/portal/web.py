@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Connection, Engine
 
+from carm.cards import CardProcessor, FakeCardProcessor
 from core import clock
 from ledger.policy import Policy
 from statements.i18n import describe, long_date, money
@@ -41,7 +42,8 @@ _RM15 = re.compile(r"[0-9]{9}RM[0-9]{4}")
 class PortalConfig:
     """What the portal works with: the documents issued (`$CARM_HOME/documents`), where uploads are
     kept, the policy's limits, whether cookies are `Secure` (a browser keeps them over HTTPS and
-    on `localhost`), the clock, and the password hasher."""
+    on `localhost`), the clock, the password hasher, and the card processor (outside the engine:
+    the deterministic `FakeCardProcessor` unless a real one is given, decision O21)."""
 
     documents_dir: Path
     uploads_dir: Path
@@ -49,6 +51,7 @@ class PortalConfig:
     secure_cookies: bool = True
     now: Callable[[], datetime] = clock.now
     passwords: Passwords = field(default_factory=Passwords)
+    cards: CardProcessor = field(default_factory=FakeCardProcessor)
 
 
 @dataclass
@@ -159,7 +162,7 @@ class Portal:
             w=lambda key, **v: word(key, lang, **v), lang=lang, other="fr" if lang == "en" else "en", user=who.user,
             csrf=who.csrf, here=quote(who.path, safe=""), describe=lambda item: describe(item, lang),
             money=lambda cents: money(int(cents), lang), day=lambda d: long_date(d, lang) if d else "",
-            **values,
+            card_limit=self.policy.card_limit_per_cycle_cents, **values,
         )
         return self.finish(HTMLResponse(html, status_code=status), who)
 
