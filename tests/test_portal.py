@@ -629,3 +629,22 @@ def test_the_holder_pays_by_card_up_to_the_limit_of_the_billing_cycle(engine, tm
     from store.journal import check_books
     with engine.begin() as conn:
         assert check_books(conn) == []
+
+
+def test_an_account_owing_over_50000_a_month_is_told_it_must_pay_electronically(engine, tmp_path):
+    """D17-R24: A2 closes period 2026-12 owing 60,000.00; its page says cheques are not accepted, with
+    the reason, while A1 (705.00 at its close of 2026-11) is told how to pay by cheque (D17-R26)."""
+    from store.ledger import close_period
+
+    from .ledger_helpers import AT, declare, txn
+
+    build_world(engine)
+    client = user_of(engine, portal(engine, tmp_path), "northern01", IMPORTER)  # enrolled first: the questions know the world
+    declare(engine, dict(transaction_number=txn("12001", 9), rm15=A2, asec="12001", release_date="2026-11-25",
+                         accounting_date="2026-11-25", duty="60000.00"))
+    with engine.begin() as conn:
+        close_period(conn, "2026-12", policy=POLICY, at=AT)
+    a2 = client.get(f"/accounts/{A2}").text
+    assert "Cheques are not accepted for this account:" in a2 and "owes $60000.00 a month: it must pay electronically (D17-R24)" in a2
+    a1 = client.get(f"/accounts/{A1}").text
+    assert "By cheque, payable to the Receiver General for Canada" in a1 and "not accepted" not in a1

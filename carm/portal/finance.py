@@ -17,11 +17,13 @@ from sqlalchemy import Connection
 
 from carm.cards import pay_by_card
 from core.money import parse_amount
+from ledger.channels import CHEQUE
 from statements.i18n import money, type_label
 from statements.overview import balance_overview
 from statements.overview_render import overview_pdf
 from statements.query import balances_before, lines_between
 from store import portal as db
+from store.channels import channel_allowed
 from store.journal import items_as_of
 from store.ledger import account_view
 
@@ -113,10 +115,11 @@ def account(request: Request, rm15: str):
         if away:
             return away
         view = account_view(conn, rm15, p.today())
+        cheque = channel_allowed(conn, rm15, CHEQUE, policy=p.policy)
     if view is None:
         return p.not_found(who)
     own = rm15[:9] == who.user.bn9  # a provider sees its client's account; only the holder moves its credits
-    return p.page("account.html", who, view=view, own=own, nonce=new_token(), message=None,
+    return p.page("account.html", who, view=view, own=own, nonce=new_token(), message=None, cheque=cheque,
                   type_label=lambda code: type_label(code, who.language))
 
 
@@ -160,6 +163,7 @@ async def apply_credit(request: Request, rm15: str):
             conn, rm15, asked[1], asked[2], key=f"portal:credit:{rm15}:{asked[0]}", day=p.today(), at=p.config.now(),
             description=f"credit applied to chosen debts by portal user {who.user.username}")
         view = account_view(conn, rm15, p.today())
+        cheque = channel_allowed(conn, rm15, CHEQUE, policy=p.policy)
     lang = who.language
     if done.replay:
         message = word("credit_replay", lang)
@@ -168,7 +172,7 @@ async def apply_credit(request: Request, rm15: str):
     else:
         message = word("credit_nothing", lang)
     return p.page("account.html", who, 200 if done.applied_cents or done.replay else 400, view=view, own=True, nonce=new_token(),
-                  message=message, type_label=lambda code: type_label(code, lang))
+                  message=message, cheque=cheque, type_label=lambda code: type_label(code, lang))
 
 
 @router.post("/accounts/{rm15}/pay-card")
@@ -201,8 +205,9 @@ async def pay_card(request: Request, rm15: str):
             else:
                 message, status = word("card_paid", lang, amount=money(cents, lang), authorisation=done.request.authorisation), 200
         view = account_view(conn, rm15, p.today())
+        cheque = channel_allowed(conn, rm15, CHEQUE, policy=p.policy)
     return p.page("account.html", who, status, view=view, own=rm15[:9] == who.user.bn9, nonce=new_token(), message=message,
-                  type_label=lambda code: type_label(code, lang))
+                  cheque=cheque, type_label=lambda code: type_label(code, lang))
 
 
 @router.get("/accounts/{rm15}/overview.pdf")

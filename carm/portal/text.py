@@ -69,6 +69,9 @@ WORDS: dict[str, dict[str, str]] = {
         "card_refused": "Payment refused, the card was not charged: {reasons}",
         "card_invalid": "Enter an amount such as 125.50 and the card token: nothing was charged.",
         "card_replay": "This payment was already made: the card was not charged again.",
+        "other_ways": "Other ways to pay", "cheque_ok": "By cheque, payable to the Receiver General for Canada, mailed to CBSA "
+        "headquarters with a copy of the first page of the statement, to arrive by the due date (D17-R26, Annex H).",
+        "cheque_refused": "Cheques are not accepted for this account: {reason}",
     },
     "fr": {
         "portal": "Portail client de la GCRA", "other_language": "English", "home": "Accueil", "notices": "Avis",
@@ -137,6 +140,10 @@ WORDS: dict[str, dict[str, str]] = {
         "card_refused": "Paiement refusé, la carte n'a pas été débitée : {reasons}",
         "card_invalid": "Entrez un montant comme 125.50 et le jeton de la carte : rien n'a été débité.",
         "card_replay": "Ce paiement a déjà été fait : la carte n'a pas été débitée de nouveau.",
+        "other_ways": "Autres modes de paiement", "cheque_ok": "Par chèque, à l'ordre du Receveur général du Canada, envoyé à "
+        "l'Administration centrale de l'ASFC avec une copie de la première page du relevé, pour y parvenir au plus tard à la "
+        "date d'échéance (D17-R26, annexe H).",
+        "cheque_refused": "Les chèques ne sont pas acceptés pour ce compte : {reason}",
     },
 }
 
