@@ -789,29 +789,32 @@ def _operator(args: argparse.Namespace) -> str:
     return args.by or getpass.getuser()
 
 
-def _suspense_apply(args: argparse.Namespace) -> int:
-    from store.suspense import apply
-
+def _act(args: argparse.Namespace, action, say) -> int:
+    """An operator's action on the books, in one transaction: `action(runtime, conn)` gives what it
+    did or the `Problem` that stopped it (on stderr, exit 1); `say(done)` is the line printed."""
     with _runtime(args) as runtime, runtime.engine.begin() as conn:
-        done = apply(conn, args.line, args.rm15, args.asec, policy=runtime.policy, day=clock.now().date(), at=clock.now(),
-                     by=_operator(args), note=args.note)
+        done = action(runtime, conn)
     if isinstance(done, Problem):
         print(f"carm: {done}", file=sys.stderr)
         return EXIT_REJECTED
-    print(f"applied {done.id} ({_money(done.amount_cents)}) to {args.rm15}")
+    print(say(done))
     return EXIT_OK
+
+
+def _suspense_apply(args: argparse.Namespace) -> int:
+    from store.suspense import apply
+
+    return _act(args, lambda runtime, conn: apply(conn, args.line, args.rm15, args.asec, policy=runtime.policy, day=clock.now().date(),
+                                                  at=clock.now(), by=_operator(args), note=args.note),
+                lambda done: f"applied {done.id} ({_money(done.amount_cents)}) to {args.rm15}")
 
 
 def _suspense_return(args: argparse.Namespace) -> int:
     from store.suspense import return_
 
-    with _runtime(args) as runtime, runtime.engine.begin() as conn:
-        done = return_(conn, args.line, day=clock.now().date(), at=clock.now(), by=_operator(args), reason=args.reason)
-    if isinstance(done, Problem):
-        print(f"carm: {done}", file=sys.stderr)
-        return EXIT_REJECTED
-    print(f"returned {done.id} ({_money(done.amount_cents)}) to {done.fi}")
-    return EXIT_OK
+    return _act(args, lambda _, conn: return_(conn, args.line, day=clock.now().date(), at=clock.now(), by=_operator(args),
+                                              reason=args.reason),
+                lambda done: f"returned {done.id} ({_money(done.amount_cents)}) to {done.fi}")
 
 
 def _correction_line(r) -> str:
@@ -824,38 +827,25 @@ def _correction_line(r) -> str:
 def _corrections_request(args: argparse.Namespace) -> int:
     from store.corrections import request
 
-    with _runtime(args) as runtime, runtime.engine.begin() as conn:
-        done = request(conn, args.rm15, args.entry, args.amount, reason=args.reason, by=_operator(args), at=clock.now())
-    if isinstance(done, Problem):
-        print(f"carm: {done}", file=sys.stderr)
-        return EXIT_REJECTED
-    print(f"correction {done.id} requested: {_money(done.amount_cents)} of the {done.kind} charged by {done.entry_key}, "
-          "awaiting another officer's review")
-    return EXIT_OK
+    return _act(args, lambda _, conn: request(conn, args.rm15, args.entry, args.amount, reason=args.reason, by=_operator(args),
+                                              at=clock.now()),
+                lambda done: f"correction {done.id} requested: {_money(done.amount_cents)} of the {done.kind} charged by "
+                             f"{done.entry_key}, awaiting another officer's review")
 
 
 def _corrections_approve(args: argparse.Namespace) -> int:
     from store.corrections import approve
 
-    with _runtime(args) as runtime, runtime.engine.begin() as conn:
-        done = approve(conn, args.id, by=_operator(args), day=clock.now().date(), at=clock.now(), note=args.note)
-    if isinstance(done, Problem):
-        print(f"carm: {done}", file=sys.stderr)
-        return EXIT_REJECTED
-    print(f"correction {done.id} approved: {_money(done.amount_cents)} taken back from {done.entry_key} by {done.adjusting_entry_key}")
-    return EXIT_OK
+    return _act(args, lambda _, conn: approve(conn, args.id, by=_operator(args), day=clock.now().date(), at=clock.now(), note=args.note),
+                lambda done: f"correction {done.id} approved: {_money(done.amount_cents)} taken back from {done.entry_key} by "
+                             f"{done.adjusting_entry_key}")
 
 
 def _corrections_reject(args: argparse.Namespace) -> int:
     from store.corrections import reject
 
-    with _runtime(args) as runtime, runtime.engine.begin() as conn:
-        done = reject(conn, args.id, by=_operator(args), day=clock.now().date(), at=clock.now(), note=args.note)
-    if isinstance(done, Problem):
-        print(f"carm: {done}", file=sys.stderr)
-        return EXIT_REJECTED
-    print(f"correction {done.id} rejected: nothing posted; the holder is told why")
-    return EXIT_OK
+    return _act(args, lambda _, conn: reject(conn, args.id, by=_operator(args), day=clock.now().date(), at=clock.now(), note=args.note),
+                lambda done: f"correction {done.id} rejected: nothing posted; the holder is told why")
 
 
 def _corrections_list(args: argparse.Namespace) -> int:
