@@ -1,4 +1,4 @@
-"""Database plumbing: one way to make an engine, one way to upsert.
+"""Database plumbing: one way to make an engine, one way to upsert, one way to insert in bulk.
 
 SQLite (the embedded default) gets WAL, foreign keys and a generous busy timeout;
 PostgreSQL a pre-pinged pool.  The schema itself is the store's (`store.schema`) and
@@ -7,10 +7,12 @@ its migrations the application's (`carm.db`).
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["make_engine", "insert_for"]
+__all__ = ["make_engine", "insert_for", "insert_rows"]
 
 
 def make_engine(url: str) -> Engine:
@@ -32,3 +34,21 @@ def make_engine(url: str) -> Engine:
 def insert_for(conn: Connection):
     """The dialect's `insert` (with `on_conflict_do_update/nothing`): PostgreSQL or SQLite."""
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping]) -> None:
+    """Insert `rows` (dicts with the same keys) into `table` in bulk, in the caller's transaction.
+
+    On PostgreSQL with COPY: one stream, where psycopg's `executemany` sends a statement per row
+    (a round trip each); elsewhere with `executemany` (SQLite runs in-process: already the fast way)."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), list(rows))
+        return
+    columns = list(rows[0])
+    quote = conn.dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])

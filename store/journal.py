@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import ARRAY, Connection, String, and_, any_, bindparam, func, select
 
-from core.db import insert_for
+from core.db import insert_for, insert_rows
 from core.problems import Problem
 from ledger.errors import IdempotencyConflict
 from ledger.history import AccountHistory, Movement
@@ -53,6 +53,13 @@ def _chunks(values: Sequence, size: int = 1000) -> Iterable[Sequence]:
 def _item_ids(conn: Connection, keys: Iterable[str]) -> dict[str, int]:
     wanted = sorted(set(keys))
     found: dict[str, int] = {}
+    if conn.dialect.name == "postgresql":
+        # one array parameter: the planner looks the keys up in the unique index, where a list of
+        # 1,000 parameters made it scan the table once per key (6.6 s for 10,000 keys among 20,000 items)
+        for chunk in _chunks(wanted, 10_000):
+            found.update((k, int(i)) for k, i in conn.execute(
+                select(ar_item.c.key, ar_item.c.id).where(ar_item.c.key == any_(bindparam("keys", list(chunk), type_=ARRAY(String))))))
+        return found
     for chunk in _chunks(wanted):
         found.update((k, int(i)) for k, i in conn.execute(select(ar_item.c.key, ar_item.c.id).where(ar_item.c.key.in_(chunk))))
     return found
@@ -72,7 +79,7 @@ def _open_items(conn: Connection, plan: Plan) -> dict[str, int]:
                          transaction_number=new.transaction_number, posted_on=new.posted_on, due_date=new.due_date,
                          under_review=new.under_review, description=new.description))
     if rows:
-        conn.execute(ar_item.insert(), rows)
+        insert_rows(conn, ar_item, rows)
         ids.update(_item_ids(conn, seen))
     return ids
 
@@ -165,7 +172,7 @@ def write_plan(conn: Connection, plan: Plan, at: datetime) -> Written:
         for chunk in _chunks([e.key for e in fresh]):
             ids_by_key = select(journal_entry.c.key, journal_entry.c.id).where(journal_entry.c.key.in_(chunk))
             entry_ids.update((k, int(i)) for k, i in conn.execute(ids_by_key))
-        conn.execute(journal_line.insert(), [
+        insert_rows(conn, journal_line, [
             dict(entry_id=entry_ids[e.key], account=line.account, rm15=line.rm15,
                  item_id=ids[line.item_key] if line.item_key else None, party=line.party, trace=line.trace,
                  debit_cents=line.debit_cents, credit_cents=line.credit_cents)

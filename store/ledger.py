@@ -24,7 +24,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy import Connection, delete, func, select, update
 
-from core.db import insert_for
+from core.db import insert_for, insert_rows
 from core.money import format_cents
 from core.problems import Problem
 from edi.advice import PaymentVerdict
@@ -169,7 +169,7 @@ def post_payments(
             .returning(payment_table.c.id)
         ).scalar_one()
         if planned.lines:
-            conn.execute(payment_line.insert(), [
+            insert_rows(conn, payment_line, [
                 dict(payment_id=payment_id, line_no=r.line_no, rm15=r.rm15, asec=r.asec, amount_cents=r.amount_cents,
                      applied=r.applied, reason=r.reason, transaction_number=r.transaction_number)
                 for r in planned.lines
