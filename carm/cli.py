@@ -681,12 +681,10 @@ def _period_close(args: argparse.Namespace) -> int:
 
 
 def _collections_run(args: argparse.Namespace) -> int:
-    from store.ledger import run_collections
-    from store.pad import run_pad_debits
+    from .jobs import collections_day
 
     with _runtime(args) as runtime, runtime.engine.begin() as conn:
-        debits = run_pad_debits(conn, args.date, policy=runtime.policy)  # before penalties are judged (decision L28)
-        report = run_collections(conn, args.date, policy=runtime.policy, at=clock.now())
+        debits, report = collections_day(conn, args.date, runtime.policy)
     for debit in debits:
         print(f"pre-authorized debit {debit.rm15} (statement {debit.period}): {_money(debit.amount_cents)} "
               + ("debited" if debit.posted else f"not debited: {debit.refused}"))

@@ -14,19 +14,22 @@ from datetime import date
 from pathlib import Path
 
 import structlog
+from sqlalchemy import Connection
 
 from core import clock
 from core.files import atomic_write
 from core.settings import Settings
+from ledger.policy import Policy
+from store.ledger import CollectionsReport
 from store.ledger import close_period as close
 from store.ledger import run_collections as collect
-from store.pad import run_pad_debits
+from store.pad import PadDebit, run_pad_debits
 
 from . import documents, intake
 from .runtime import open_runtime
 
 __all__ = [
-    "pending_files", "batches", "process_inbound", "process_batch", "close_period", "run_collections", "daily_notices",
+    "pending_files", "batches", "process_inbound", "process_batch", "close_period", "collections_day", "run_collections", "daily_notices",
     "statements_of_account",
 ]
 
@@ -89,12 +92,20 @@ def close_period(period: str, calendar_month: bool = False) -> dict:
             "disbursed_cents": report.disbursed_cents}
 
 
+def collections_day(conn: Connection, day: date, policy: Policy) -> tuple[list[PadDebit], CollectionsReport]:
+    """The collections of `day` in `conn`'s transaction: the pre-authorized debits due that day first
+    — on a due date, before penalties are judged (decision L28) — then settlement, penalties,
+    interest, arrears, security alerts and standing measures. The DAG's task and `carm collections
+    run` both run this."""
+    debits = run_pad_debits(conn, day, policy=policy)
+    return debits, collect(conn, day, policy=policy, at=clock.now())
+
+
 def run_collections(day: date) -> dict:
     """D17-R33…R38: the pre-authorized debits due `day` (D17-R23), then settlement, penalties, interest,
     arrears, security alerts and standing measures of `day`."""
     with open_runtime() as runtime, runtime.engine.begin() as conn:
-        debits = run_pad_debits(conn, day, policy=runtime.policy)  # on a due date, before penalties are judged (decision L28)
-        report = collect(conn, day, policy=runtime.policy, at=clock.now())
+        debits, report = collections_day(conn, day, runtime.policy)
     return {"day": str(day), "pad_debits": sum(1 for d in debits if d.posted),
             "pad_debited_cents": sum(d.amount_cents for d in debits if d.posted), "settlements": report.settlements, "penalties": report.penalties,
             "penalty_cents": report.penalty_cents, "interest_cents": report.interest_cents,
