@@ -111,7 +111,8 @@ def run_collections(day: date) -> dict:
             "penalty_cents": report.penalty_cents, "interest_cents": report.interest_cents,
             "arrears_notices": report.arrears_notices, "security_alerts": report.security_alerts,
             "measures_started": report.measures_started, "measures_ended": report.measures_ended,
-            "problems": [str(p) for p in report.problems]}
+            "problems": [str(p) for p in report.problems]
+            + [f"pre-authorized debit of {d.rm15} (statement {d.period}) not taken: {d.refused}" for d in debits if d.refused]}
 
 
 def daily_notices(issue_date: date) -> dict:

@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from core.clock import EASTERN
 from core.problems import Problem
 from edi.advice import Check, PaymentVerdict, judge
+from edi.payments import Payment
 from ledger.calendar import Period, billed_by_calendar_month, payment_day, period_of
 from ledger.channels import (
     CARD,
-    CHEQUE,
     CHEQUE_CHANNEL,
     ChannelPayment,
     Cheque,
@@ -61,7 +61,7 @@ from .schema import (
 
 __all__ = [
     "ChequeReceipt", "receive_cheque", "ChequeReturn", "return_cheque", "returned_cheque_days",
-    "ChannelReceipt", "judge_channel_payment", "post_channel_payment", "billing_cycle", "card_check", "CardRequest",
+    "ChannelReceipt", "judge_payment", "judge_channel_payment", "post_channel_payment", "billing_cycle", "card_check", "CardRequest",
     "card_request", "record_card_request", "pay_at_release", "ChannelAllowance", "channel_allowed", "monthly_balances",
 ]
 
@@ -138,9 +138,7 @@ def receive_cheque(conn: Connection, cheque: Cheque, *, policy: Policy) -> Chequ
         status = conn.execute(select(payment.c.status).where(payment.c.file_digest == cheque.digest)).scalar_one()
         return ChequeReceipt(None, None, _fee_cents(conn, cheque), earlier_status=status)
     p = cheque_payment(cheque)
-    received_on = cheque.received_at.astimezone(EASTERN).date()
-    checks = [account_check(payment_facts(conn, [p]), [p], received_on), cheque_check(cheque, _facts(conn, cheque, policy), policy)]
-    verdict = judge(p, checks, methods=frozenset({CHEQUE}))
+    verdict = judge_payment(conn, p, cheque.received_at, checks=(cheque_check(cheque, _facts(conn, cheque, policy), policy),))
     [posted] = post_payments(conn, cheque.digest, f"cheque {cheque.trace}", [(p, verdict)], received_at=cheque.received_at, policy=policy)
     return ChequeReceipt(verdict, posted, _fee_cents(conn, cheque))
 
@@ -251,11 +249,17 @@ class ChannelReceipt:
     earlier_status: str | None = None
 
 
+def judge_payment(conn: Connection, p: Payment, received_at: datetime, *, checks: tuple[Check, ...] = ()) -> PaymentVerdict:
+    """Judge a payment that came by another channel as an 820 payment is judged
+    (`ledger.checks.account_check`, relationships as of its Eastern receipt day), plus the
+    channel's `checks`; its own method is the one the channel takes."""
+    received_on = received_at.astimezone(EASTERN).date()
+    return judge(p, [account_check(payment_facts(conn, [p]), [p], received_on), *checks], methods=frozenset({p.method}))
+
+
 def judge_channel_payment(conn: Connection, cp: ChannelPayment, *, checks: tuple[Check, ...] = ()) -> PaymentVerdict:
-    """Judge `cp` as an 820 payment is judged (`ledger.checks.account_check`), plus the channel's `checks`."""
-    p = cp.payment()
-    received_on = cp.received_at.astimezone(EASTERN).date()
-    return judge(p, [account_check(payment_facts(conn, [p]), [p], received_on), *checks], methods=frozenset({cp.method}))
+    """`judge_payment` for an electronic channel's payment."""
+    return judge_payment(conn, cp.payment(), cp.received_at, checks=checks)
 
 
 def post_channel_payment(conn: Connection, cp: ChannelPayment, verdict: PaymentVerdict, *, policy: Policy) -> ChannelReceipt:
