@@ -15,7 +15,7 @@ from edi.samples import LineSpec, PaymentSpec, file_820
 from ledger.declarations import COLUMNS
 from ledger.model import Item
 from ledger.policy import Policy
-from store.journal import items_as_of
+from store.journal import check_books, items_as_of
 from store.ledger import load_declarations, load_reference
 from store.schema import notice
 
@@ -107,7 +107,13 @@ def notices(engine: Engine, kind: str | None = None) -> list:
         return conn.execute(query).all()
 
 
+def assert_books_sound(engine: Engine) -> None:
+    """Every entry balanced and every cached balance equal to the journal (`carm ledger check`)."""
+    with engine.begin() as conn:
+        assert check_books(conn) == []
+
+
 __all__ = [
     "AT", "BROKER", "CLIENT", "IMPORTER", "OTHER", "POLICY", "WORLD", "LineSpec", "PaymentSpec",
-    "balances", "declare", "items", "notices", "pay", "setup_world", "txn",
+    "assert_books_sound", "balances", "declare", "items", "notices", "pay", "setup_world", "txn",
 ]

@@ -16,10 +16,9 @@ from sqlalchemy import select
 
 from carm.cards import FakeCardProcessor, pay_by_card
 from core.clock import EASTERN
-from store.journal import check_books
 from store.schema import card_payment, payment
 
-from .ledger_helpers import IMPORTER, OTHER, POLICY, balances, declare, notices, setup_world, txn
+from .ledger_helpers import IMPORTER, OTHER, POLICY, assert_books_sound, balances, declare, notices, setup_world, txn
 from .test_channels import carm
 
 A1 = f"{IMPORTER}RM0001"
@@ -34,10 +33,6 @@ def world(engine):
                          accounting_date="2026-11-02", duty="600.00"))
     return engine
 
-
-def _sound(engine) -> None:
-    with engine.begin() as conn:
-        assert check_books(conn) == []
 
 
 def _card(engine, rm15: str, cents: int, reference: str, at: datetime, processor: FakeCardProcessor, payer: str = IMPORTER,
@@ -77,7 +72,7 @@ def test_the_card_limit_is_per_account_and_billing_cycle(world, tmp_path):
                      "--reference", "R4", "--received-at", "2026-12-18T10:00")
     assert code == 0, out
     assert sum(balances(world, A1).values()) == -4400_00
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_an_account_billed_by_calendar_month_counts_its_calendar_month(world, tmp_path):
@@ -92,7 +87,7 @@ def test_an_account_billed_by_calendar_month_counts_its_calendar_month(world, tm
     assert _card(world, A2, 1, "M3", datetime(2027, 1, 1, 10, tzinfo=EASTERN), processor).request.status == "authorised"
     assert len(processor.calls) == 2
     assert sum(balances(world, A2).values()) == -5000_00
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_a_declined_card_posts_nothing_and_a_request_runs_once(world):
@@ -110,7 +105,7 @@ def test_a_declined_card_posts_nothing_and_a_request_runs_once(world):
     assert (second.new, second.request.authorisation) == (False, first.request.authorisation)
     assert [reference for _, reference, _ in processor.calls] == ["D1", "P1"]
     assert balances(world, A1) == {}
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_a_card_for_an_account_the_payer_may_not_pay_is_refused_before_charging(world):

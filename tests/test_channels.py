@@ -20,12 +20,11 @@ from sqlalchemy import select
 from carm.cli import main
 from core.clock import EASTERN
 from edi.samples import LineSpec, PaymentSpec
-from store.journal import check_books
 from store.ledger import close_period
 from store.schema import payment
 
 from .golden_scenario import environment
-from .ledger_helpers import AT, IMPORTER, OTHER, POLICY, balances, declare, items, notices, pay, setup_world, txn
+from .ledger_helpers import AT, IMPORTER, OTHER, POLICY, assert_books_sound, balances, declare, items, notices, pay, setup_world, txn
 
 A1 = f"{IMPORTER}RM0001"
 A2 = f"{IMPORTER}RM0002"
@@ -57,10 +56,6 @@ def world(engine):
     return engine
 
 
-def _sound(engine) -> None:
-    with engine.begin() as conn:
-        assert check_books(conn) == []
-
 
 def test_a_partial_cheque_on_a_statement_bears_the_administrative_fee_once(world, tmp_path):
     """400.00 of the 600.00 billed by the 2026-11 statement, received 2026-11-26 (after the
@@ -86,7 +81,7 @@ def test_a_partial_cheque_on_a_statement_bears_the_administrative_fee_once(world
     assert (code, out) == (0, f"cheque {IMPORTER}-000123 was entered before (posted): nothing done\n")
     assert balances(world, A1)[DUTY.format(txn("12001", 1))] == 200_00
     assert sum(balances(world, A1).values()) == 225_00
-    _sound(world)
+    assert_books_sound(world)
 
 
 @pytest.mark.parametrize(("amount", "received", "fee", "left"), [
@@ -103,7 +98,7 @@ def test_the_fee_is_for_a_statement_balance_left_unpaid(world, tmp_path, amount,
     owed = balances(world, A1)
     assert sum(v for k, v in owed.items() if k.startswith("fee:")) == fee
     assert sum(v for k, v in owed.items() if not k.startswith("fee:")) == left
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_an_electronic_payment_of_part_of_the_balance_bears_no_fee(world):
@@ -133,7 +128,7 @@ def test_a_cheque_above_5000_from_a_payer_without_security_must_be_certified(wor
     code, out = carm(world, tmp_path, "payments", "cheque", "58", "--payer", IMPORTER, "--line", f"{A1}=6000.00",
                      "--received-at", "2026-11-26T10:00")
     assert code == 0, out
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_an_account_owing_over_50000_a_month_must_pay_electronically(world, tmp_path):
@@ -151,7 +146,7 @@ def test_an_account_owing_over_50000_a_month_must_pay_electronically(world, tmp_
     code, out = carm(world, tmp_path, "payments", "cheque", "91", "--payer", IMPORTER, "--line", f"{A1}=600.00",
                      "--received-at", "2026-11-26T10:00")
     assert code == 0, out
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_a_cheque_line_for_an_unknown_account_is_held_in_suspense(world, tmp_path):
@@ -161,7 +156,7 @@ def test_a_cheque_line_for_an_unknown_account_is_held_in_suspense(world, tmp_pat
     assert out.splitlines()[0] == (f"cheque {IMPORTER}-12: posted, applied 600.00, left as credit 0.00, in suspense 40.00, "
                                    "administrative fee 0.00")
     assert out.splitlines()[1].startswith("  line 2 (999999998RM0001) held in suspense: ")
-    _sound(world)
+    assert_books_sound(world)
 
 
 @pytest.mark.parametrize("args", [
@@ -200,4 +195,4 @@ def test_an_account_billed_by_calendar_month_is_charged_on_its_own_statement(wor
     code, out = carm(world, tmp_path, "payments", "cheque", "32", "--payer", IMPORTER, "--line", f"{A1}=600.00",
                      "--received-at", "2026-12-09T10:00")
     assert code == 0 and out.endswith("administrative fee 0.00\n"), out
-    _sound(world)
+    assert_books_sound(world)

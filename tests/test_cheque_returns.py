@@ -20,11 +20,10 @@ from core.clock import EASTERN
 from ledger.policy import Policy
 from statements.notices import render_notice
 from store.channels import return_cheque
-from store.journal import check_books
 from store.schema import cheque_return, journal_entry, journal_line
 from store.suspense import apply, suspense_lines
 
-from .ledger_helpers import IMPORTER, OTHER, balances, declare, items, notices, setup_world, txn
+from .ledger_helpers import IMPORTER, OTHER, assert_books_sound, balances, declare, items, notices, setup_world, txn
 from .test_channels import carm
 
 A1 = f"{IMPORTER}RM0001"
@@ -39,10 +38,6 @@ def world(engine):
                          accounting_date="2026-11-02", duty="600.00"))
     return engine
 
-
-def _sound(engine) -> None:
-    with engine.begin() as conn:
-        assert check_books(conn) == []
 
 
 def _cheque(engine, tmp_path, number: str, *lines: str, received: str = "2026-11-26T10:00", certified: bool = False):
@@ -92,7 +87,7 @@ def test_a_returned_cheque_makes_what_it_paid_owed_again_once(world, tmp_path):
     assert (code, out) == (1, f"cheque {IMPORTER}-000123 not returned: cheque {IMPORTER}-000123 was already returned on 2026-11-30\n")
     assert balances(world, A1) == {DUTY: 600_00}
     assert len(notices(world, "cheque_returned")) == 1
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_the_returned_cheque_fee_is_a_policy_none_by_default(world, tmp_path):
@@ -109,7 +104,7 @@ def test_the_returned_cheque_fee_is_a_policy_none_by_default(world, tmp_path):
     assert balances(world, A1) == {DUTY: 600_00, f"fee:returned cheque fee {IMPORTER}-9": 45_00}
     (fee,) = [it for it in items(world, A1) if it.kind == "fee"]
     assert (fee.posted_on, fee.due_date) == (date(2026, 12, 1), date(2026, 12, 31))
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_a_line_held_in_suspense_is_returned_with_the_cheque(world, tmp_path):
@@ -126,7 +121,7 @@ def test_a_line_held_in_suspense_is_returned_with_the_cheque(world, tmp_path):
         assert suspense_lines(conn) == []
         (line,) = suspense_lines(conn, held_only=False)
         assert (line.resolution, line.resolved_on) == ("SUSPENSE_RETURNED", date(2026, 11, 30))
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_a_cheque_whose_suspense_line_was_applied_is_not_returned(world, tmp_path):
@@ -141,7 +136,7 @@ def test_a_cheque_whose_suspense_line_was_applied_is_not_returned(world, tmp_pat
     assert (code, out) == (1, f"cheque {IMPORTER}-13 not returned: line 2 of cheque {IMPORTER}-13, held in suspense, was applied to "
                               "an account on 2026-11-27: undo that first\n")
     assert balances(world, A1)[DUTY] == 460_00
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_an_unknown_or_refused_cheque_is_not_returned(world, tmp_path):
@@ -155,7 +150,7 @@ def test_an_unknown_or_refused_cheque_is_not_returned(world, tmp_path):
     code, out = carm(world, tmp_path, "payments", "cheque-returned", "55", "--payer", OTHER, "--reason", "NSF")
     assert (code, out) == (1, f"cheque {OTHER}-55 not returned: cheque {OTHER}-55 was refused, never posted: there is nothing "
                               "to reverse\n")
-    _sound(world)
+    assert_books_sound(world)
 
 
 @pytest.mark.parametrize(("second_return", "refused"), [
@@ -183,7 +178,7 @@ def test_two_returned_cheques_within_six_months_require_certified_cheques(world,
     # 100.00 of the 600.00 the 2027-04 statement (04-25) billed: partial, non-electronic — the 25.00 fee (D17-R34)
     paid_by = "4" if refused else "3"
     assert balances(world, A1) == {DUTY: 500_00, f"fee:administrative fee: partial non-electronic payment {IMPORTER}-{paid_by}": 25_00}
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_the_daily_notice_of_the_return_day_shows_the_reversal(world, tmp_path):

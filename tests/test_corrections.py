@@ -23,12 +23,12 @@ from ledger.corrections import CorrectionRequest
 from statements.render import render_html
 from statements.soa import iter_statements
 from store import corrections
-from store.journal import balance, check_books
+from store.journal import balance
 from store.ledger import run_collections
 from store.schema import ar_item, journal_entry, journal_line
 
 from .golden_scenario import carm, environment
-from .ledger_helpers import AT, IMPORTER, POLICY, LineSpec, PaymentSpec, balances, declare, notices, pay, setup_world, txn
+from .ledger_helpers import AT, IMPORTER, POLICY, LineSpec, PaymentSpec, assert_books_sound, balances, declare, notices, pay, setup_world, txn
 from .statements_helpers import accounts, close, daily, lines, parse, statements, xml_docs
 
 A1 = f"{IMPORTER}RM0001"
@@ -56,10 +56,6 @@ def _balance(engine) -> int:
     with engine.begin() as conn:
         return balance(conn, A1)
 
-
-def _sound(engine) -> None:
-    with engine.begin() as conn:
-        assert check_books(conn) == []
 
 
 def _ask(engine, entry: str, amount: int | None = None, by: str = "clerk1", reason: str = "paid on time, posted late by our bank"):
@@ -120,7 +116,7 @@ def test_a_wrongly_charged_penalty_is_reversed_once_by_an_entry_naming_it(world,
         rerun = run_collections(conn, REVIEWED, policy=POLICY, at=AT)
     assert rerun.penalties == 0  # the penalty item exists: the correction is not undone by the next run
     assert _corrections_posted(world) == 1
-    _sound(world)
+    assert_books_sound(world)
 
     (told,) = notices(world, "correction_approved")
     assert (told.bn9, told.rm15, told.notice_date, told.urgent) == (IMPORTER, A1, REVIEWED, False)
@@ -160,7 +156,7 @@ def test_interest_wrongly_charged_is_reversed_the_same_way(world):
     assert done.status == "approved"
     assert _balance(world) == 800_13 - 13
     assert _lines_of(world, f"correction:{asked.id}") == [("INTEREST", None, 13, 0), ("AR", INTEREST_ENTRY, 0, 13)]
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_a_penalty_already_paid_becomes_a_credit_when_corrected(world):
@@ -175,7 +171,7 @@ def test_a_penalty_already_paid_becomes_a_credit_when_corrected(world):
     assert _lines_of(world, "correction:1") == [("PENALTY", None, 200_00, 0), ("AR", "correction:1", 0, 200_00)]
     (told,) = notices(world, "correction_approved")
     assert '"credit_cents": 20000' in told.data and '"still_open_cents": 0' in told.data
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_a_partial_correction_leaves_the_rest_to_a_later_one_and_no_more(world):
@@ -186,7 +182,7 @@ def test_a_partial_correction_leaves_the_rest_to_a_later_one_and_no_more(world):
     third = _ask(world, PENALTY_ENTRY, 50_00)
     assert _approve(world, third.id).status == "approved"
     assert _balance(world) == 800_13 - 200_00
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_a_request_that_cannot_be_recorded_says_why(world):
@@ -254,7 +250,7 @@ def test_four_officers_approving_at_once_post_one_correction(pg_engine):
     assert [w.exitcode for w in workers] == [0, 0, 0, 0]
     assert sorted(results.get(timeout=5) for _ in workers) == ["already-reviewed"] * 3 + ["approved"]
     assert _corrections_posted(pg_engine) == 1 and _balance(pg_engine) == 600_13
-    _sound(pg_engine)
+    assert_books_sound(pg_engine)
 
 
 def test_an_administrative_fee_is_corrected_against_the_fee_account():

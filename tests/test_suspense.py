@@ -19,11 +19,10 @@ from core.db import make_engine
 from core.problems import Problem
 from ledger.suspense import age_bucket, bucket_names
 from store import suspense
-from store.journal import check_books
 from store.ledger import account_view
 from store.schema import journal_entry, journal_line
 
-from .ledger_helpers import AT, IMPORTER, POLICY, LineSpec, PaymentSpec, balances, declare, notices, pay, setup_world, txn
+from .ledger_helpers import AT, IMPORTER, POLICY, LineSpec, PaymentSpec, assert_books_sound, balances, declare, notices, pay, setup_world, txn
 from .statements_helpers import accounts, daily, lines, xml_docs
 
 A1 = f"{IMPORTER}RM0001"
@@ -49,10 +48,6 @@ def _suspense_balance(engine) -> int:
             select(func.coalesce(func.sum(journal_line.c.credit_cents - journal_line.c.debit_cents), 0)).where(journal_line.c.account == "SUSPENSE")
         ).scalar_one())
 
-
-def _sound(engine) -> None:
-    with engine.begin() as conn:
-        assert check_books(conn) == []
 
 
 def test_a_line_set_aside_is_listed_with_its_reason_and_age(world):
@@ -86,7 +81,7 @@ def test_applying_a_line_pays_the_account_once_and_tells_the_payer(world, tmp_pa
         assert [line.resolution for line in suspense.suspense_lines(conn, held_only=False)] == ["SUSPENSE_APPLIED"]
     assert (again.code, again.message) == ("already-resolved", f"line {LINE} was already applied on {DECIDED}")
     assert back.code == "already-resolved"
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_returning_a_line_gives_the_money_back_to_the_fi(world):
@@ -100,7 +95,7 @@ def test_returning_a_line_gives_the_money_back_to_the_fi(world):
     assert _suspense_balance(world) == 0
     assert balances(world, A1) == {f"declaration:duty:{txn('12001', 1)}": 500_00}  # untouched
     assert [n.bn9 for n in notices(world, "suspense_returned")] == [IMPORTER]
-    _sound(world)
+    assert_books_sound(world)
 
 
 def test_an_apply_that_cannot_be_done_says_why_and_changes_nothing(world):
@@ -143,4 +138,4 @@ def test_two_operators_applying_the_same_line_at_once_apply_it_once(pg_engine):
         assert conn.execute(select(func.count()).select_from(journal_entry).where(journal_entry.c.key.like("suspense:%"))).scalar() == 1
     assert _suspense_balance(pg_engine) == 0
     assert balances(pg_engine, A1) == {f"declaration:duty:{txn('12001', 1)}": 460_00}
-    _sound(pg_engine)
+    assert_books_sound(pg_engine)
