@@ -101,13 +101,24 @@ def _fill(driver, values: dict[str, str], submit: str = "submit") -> None:
 
 def _click(driver, by: str, value: str) -> None:
     """Click, then wait for the next page to replace this one (never read a page half-gone)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_) -> bool:
+        try:
+            old.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:  # chromium, asked mid-navigation, says "stale" in its own words
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
 
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(by, value).click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 20).until(gone)
     WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
