@@ -7,7 +7,7 @@ its migrations the application's (`carm.db`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,19 +36,30 @@ def insert_for(conn: Connection):
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping]) -> None:
-    """Insert `rows` (dicts with the same keys) into `table` in bulk, in the caller's transaction.
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Insert `rows` (tuples of the `columns`' values) into `table` in bulk, in the caller's transaction.
 
     On PostgreSQL with COPY: one stream, where psycopg's `executemany` sends a statement per row
-    (a round trip each); elsewhere with `executemany` (SQLite runs in-process: already the fast way)."""
+    (a round trip each).  On SQLite one prepared statement run over the tuples by the driver:
+    in-process, so already the fast way once SQLAlchemy's per-row parameter handling is left out —
+    only the columns whose type converts its values (dates, booleans) are converted here."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), list(rows))
-        return
-    columns = list(rows[0])
     quote = conn.dialect.identifier_preparer.quote
-    statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-    with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
+    names = ", ".join(quote(c) for c in columns)
+    if conn.dialect.name != "postgresql":
+        conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join('?' * len(columns))})",
+                             _bound(conn, table, columns, rows))
+        return
+    with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[c] for c in columns])
+            copy.write_row(row)
+
+
+def _bound(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> list:
+    """`rows` as the driver takes them: each value through its column type's bind processor, if it has one."""
+    dialect = conn.dialect
+    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    if not any(processors):
+        return list(rows)
+    return [tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows]

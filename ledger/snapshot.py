@@ -18,46 +18,57 @@ __all__ = ["Snapshot"]
 
 class Snapshot:
     """Items by key, in the order they were created (the store's row order, then new ones),
-    indexed by account: a payment of many accounts reads each account's items, not all of them."""
+    indexed by account: a payment of many accounts reads each account's items, not all of them.
+
+    `apply` moves only the balances (a dict of cents); an item is rebuilt with its new balance
+    when it is next read — most are paid once and never read again in the same job."""
 
     def __init__(self, items: Iterable[Item] = ()) -> None:
         self._items: dict[str, Item] = {}
+        self._balances: dict[str, int] = {}
         self._order: dict[str, int] = {}
         self._by_account: dict[str, list[str]] = {}
         for it in items:
             self._add(it)
 
     def _add(self, item: Item) -> None:
-        if item.key in self._items:
-            self._items[item.key] = item
-            return
+        if item.key not in self._items:
+            self._order[item.key] = len(self._order)
+            self._by_account.setdefault(item.rm15, []).append(item.key)
         self._items[item.key] = item
-        self._order[item.key] = len(self._order)
-        self._by_account.setdefault(item.rm15, []).append(item.key)
+        self._balances[item.key] = item.balance_cents
+
+    def _current(self, key: str) -> Item:
+        it = self._items[key]
+        if it.balance_cents != self._balances[key]:
+            it = self._items[key] = replace(it, balance_cents=self._balances[key])
+        return it
 
     def items(self, rm15s: Iterable[str] | str | None = None, *, open_only: bool = True) -> list[Item]:
         """The items of the accounts (all accounts when None), in creation order."""
         if rm15s is None:
-            found: Iterable[Item] = self._items.values()
+            keys: list[str] = list(self._items)
         else:
             wanted = [rm15s] if isinstance(rm15s, str) else sorted(set(rm15s))
             keys = [key for rm15 in wanted for key in self._by_account.get(rm15, ())]
             if len(wanted) > 1:
                 keys.sort(key=self._order.__getitem__)
-            found = (self._items[key] for key in keys)
-        return [it for it in found if not open_only or it.balance_cents != 0]
+        return [self._current(key) for key in keys if not open_only or self._balances[key] != 0]
 
     def get(self, key: str) -> Item | None:
-        return self._items.get(key)
+        return self._current(key) if key in self._items else None
+
+    def ids(self) -> dict[str, int]:
+        """The store's id of every item it has one for (those it was read with)."""
+        return {key: it.id for key, it in self._items.items() if it.id is not None}
 
     def apply(self, items: Iterable[NewItem] = (), entries: Iterable[Entry] = ()) -> None:
         """Open the new items (unless they exist) and add every AR line to its item's balance."""
         for new in items:
             if new.key not in self._items:
                 self._add(new.opened())
+        balances = self._balances
         for entry in entries:
             for line in entry.lines:
-                if line.item_key is None:
-                    continue
-                it = self._items[line.item_key]
-                self._items[line.item_key] = replace(it, balance_cents=it.balance_cents + line.signed_cents)
+                if line.item_key is not None:
+                    balances[line.item_key] += line.debit_cents - line.credit_cents

@@ -15,11 +15,12 @@ caches equal to the journal.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from operator import attrgetter
 
-from sqlalchemy import ARRAY, Connection, String, and_, any_, bindparam, func, select
+from sqlalchemy import ARRAY, Connection, String, Table, and_, any_, bindparam, func, select
 
 from core.db import insert_for, insert_rows
 from core.problems import Problem
@@ -65,21 +66,25 @@ def _item_ids(conn: Connection, keys: Iterable[str]) -> dict[str, int]:
     return found
 
 
-def _open_items(conn: Connection, plan: Plan) -> dict[str, int]:
+_ITEM_COLUMNS = ("key", "rm15", "asec", "agent_bn9", "kind", "component", "transaction_number", "posted_on", "due_date", "under_review",
+                 "description")
+_LINE_COLUMNS = ("entry_id", "account", "rm15", "item_id", "party", "trace", "debit_cents", "credit_cents")
+
+
+def _open_items(conn: Connection, plan: Plan, known: Mapping[str, int]) -> dict[str, int]:
     """Create the plan's new items (in plan order, existing keys left alone); the ids of every
-    item the plan names."""
+    item the plan names — those in `known` as given, the others read."""
     keys = {new.key for new in plan.items} | {line.item_key for e in plan.entries for line in e.lines if line.item_key}
-    ids = _item_ids(conn, keys)
+    ids = {key: known[key] for key in keys if key in known}
+    ids.update(_item_ids(conn, keys - ids.keys()))
     rows, seen = [], set()
     for new in plan.items:
         if new.key in ids or new.key in seen:
             continue
         seen.add(new.key)
-        rows.append(dict(key=new.key, rm15=new.rm15, asec=new.asec, agent_bn9=new.agent_bn9, kind=new.kind, component=new.component,
-                         transaction_number=new.transaction_number, posted_on=new.posted_on, due_date=new.due_date,
-                         under_review=new.under_review, description=new.description))
+        rows.append(tuple(getattr(new, column) for column in _ITEM_COLUMNS))
     if rows:
-        insert_rows(conn, ar_item, rows)
+        insert_rows(conn, ar_item, _ITEM_COLUMNS, rows)
         ids.update(_item_ids(conn, seen))
     return ids
 
@@ -109,33 +114,39 @@ def _new_entries(conn: Connection, entries: Sequence[Entry]) -> list[Entry]:
 
 
 def _update_caches(conn: Connection, entries: Sequence[Entry], ids: dict[str, int]) -> None:
-    per_item: dict[tuple[int, str], int] = {}
+    per_item: dict[int, tuple[str, int]] = {}
     per_account: dict[str, int] = {}
     for entry in entries:
         for line in entry.lines:
             if line.account != Account.AR or line.rm15 is None:
                 continue
+            cents = line.debit_cents - line.credit_cents
             if line.item_key is not None:
-                key = (ids[line.item_key], line.rm15)
-                per_item[key] = per_item.get(key, 0) + line.signed_cents
-            per_account[line.rm15] = per_account.get(line.rm15, 0) + line.signed_cents
-    insert = insert_for(conn)
-    if per_item:
-        stmt = insert(item_balance)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["item_id"], set_={"balance_cents": item_balance.c.balance_cents + stmt.excluded.balance_cents}
-            ),
-            [{"item_id": i, "rm15": r, "balance_cents": d} for (i, r), d in sorted(per_item.items())],
-        )
-    if per_account:
-        stmt = insert(account_balance)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["rm15"], set_={"balance_cents": account_balance.c.balance_cents + stmt.excluded.balance_cents}
-            ),
-            [{"rm15": r, "balance_cents": d} for r, d in sorted(per_account.items())],
-        )
+                item_id = ids[line.item_key]
+                per_item[item_id] = (line.rm15, per_item.get(item_id, (None, 0))[1] + cents)
+            per_account[line.rm15] = per_account.get(line.rm15, 0) + cents
+    _add_to_cache(conn, item_balance, [(i, r, d) for i, (r, d) in sorted(per_item.items())])
+    _add_to_cache(conn, account_balance, sorted(per_account.items()))
+
+
+def _add_to_cache(conn: Connection, table: Table, rows: Sequence[tuple]) -> None:
+    """Add each row's last value (a delta of cents) to the cached balance of its key (the table's
+    first column; the row is created when missing), in one statement, in key order.
+
+    PostgreSQL gets the rows as one array per column (`unnest`): one statement, one round trip,
+    whatever their number; SQLite, in-process, one prepared statement run over them."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    name, columns = quote(table.name), [quote(c.name) for c in table.c]
+    key, balance = columns[0], columns[-1]
+    upsert = f"ON CONFLICT ({key}) DO UPDATE SET {balance} = {name}.{balance} + excluded.{balance}"
+    if conn.dialect.name != "postgresql":
+        conn.exec_driver_sql(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) {upsert}", list(rows))
+        return
+    arrays = ", ".join(f"CAST(%(c{n})s AS {c.type.compile(conn.dialect)}[])" for n, c in enumerate(table.c))
+    conn.exec_driver_sql(f"INSERT INTO {name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) ORDER BY 1 {upsert}",
+                         {f"c{n}": list(values) for n, values in enumerate(zip(*rows, strict=True))})
 
 
 def record_notices(conn: Connection, notices: Sequence[Notice]) -> int:
@@ -159,9 +170,10 @@ def record_notices(conn: Connection, notices: Sequence[Notice]) -> int:
     return len(rows)
 
 
-def write_plan(conn: Connection, plan: Plan, at: datetime) -> Written:
-    """Write `plan` (items, then entries with their lines and caches, then notices); see the module doc."""
-    ids = _open_items(conn, plan)
+def write_plan(conn: Connection, plan: Plan, at: datetime, *, item_ids: Mapping[str, int] | None = None) -> Written:
+    """Write `plan` (items, then entries with their lines and caches, then notices); see the module doc.
+    `item_ids`: ids of items the caller already read in this transaction (its snapshot's), not read again."""
+    ids = _open_items(conn, plan, item_ids or {})
     fresh = _new_entries(conn, plan.entries)
     entry_ids: dict[str, int] = {}
     if fresh:
@@ -172,10 +184,9 @@ def write_plan(conn: Connection, plan: Plan, at: datetime) -> Written:
         for chunk in _chunks([e.key for e in fresh]):
             ids_by_key = select(journal_entry.c.key, journal_entry.c.id).where(journal_entry.c.key.in_(chunk))
             entry_ids.update((k, int(i)) for k, i in conn.execute(ids_by_key))
-        insert_rows(conn, journal_line, [
-            dict(entry_id=entry_ids[e.key], account=line.account, rm15=line.rm15,
-                 item_id=ids[line.item_key] if line.item_key else None, party=line.party, trace=line.trace,
-                 debit_cents=line.debit_cents, credit_cents=line.credit_cents)
+        insert_rows(conn, journal_line, _LINE_COLUMNS, [
+            (entry_ids[e.key], line.account, line.rm15, ids[line.item_key] if line.item_key else None, line.party, line.trace,
+             line.debit_cents, line.credit_cents)
             for e in fresh for line in e.lines
         ])
         _update_caches(conn, fresh, ids)
@@ -199,18 +210,22 @@ def _item(row, balance: int) -> Item:
     )
 
 
+_ITEM_FIELDS = [ar_item.c[f.name] for f in fields(Item) if f.name != "balance_cents"]
+
+
 def open_items(conn: Connection, rm15s: Iterable[str]) -> list[Item]:
     """Items with a non-zero balance on the accounts, from the cache (the allocation hot path), in creation order."""
     wanted = sorted(set(rm15s))
     out: list[Item] = []
     for chunk in _chunks(wanted):
         rows = conn.execute(
-            select(ar_item, item_balance.c.balance_cents)
+            select(*_ITEM_FIELDS, item_balance.c.balance_cents)
             .join(item_balance, item_balance.c.item_id == ar_item.c.id)
             .where(and_(item_balance.c.rm15.in_(chunk), item_balance.c.balance_cents != 0))
         )
-        out += [_item(r, int(r.balance_cents)) for r in rows]
-    return sorted(out, key=lambda it: it.id)
+        out += [Item(*row) for row in rows]  # the columns in the order of Item's fields
+    out.sort(key=attrgetter("id"))
+    return out
 
 
 def items_as_of(conn: Connection, rm15s: Sequence[str] | str, as_of: date | None = None, *, open_only: bool = True) -> list[Item]:

@@ -132,6 +132,9 @@ def recorded_sets(conn: Connection, digest: str) -> set[tuple[str, str, str]]:
     return {tuple(r) for r in rows}
 
 
+_PAYMENT_LINE_COLUMNS = ("payment_id", "line_no", "rm15", "asec", "amount_cents", "applied", "reason", "transaction_number")
+
+
 def post_payments(
     conn: Connection, digest: str, name: str, judged: Sequence[tuple[Payment, PaymentVerdict]], *, received_at: datetime, policy: Policy
 ) -> list[PostedPayment]:
@@ -155,12 +158,12 @@ def post_payments(
     monthly = frozenset(conn.execute(
         select(program_account.c.rm15).where(program_account.c.rm15.in_(sorted(accounts)), program_account.c.calendar_month.is_(True))
     ).scalars()) if accounts else frozenset()
-    plans = plan_payments(production, received_at=received_at, snapshot=Snapshot(open_items(conn, accounts)), policy=policy, brokers=brokers,
-                          monthly=monthly)
+    snapshot = Snapshot(open_items(conn, accounts))
+    plans = plan_payments(production, received_at=received_at, snapshot=snapshot, policy=policy, brokers=brokers, monthly=monthly)
     combined = Plan()
     for planned in plans:
         combined.extend(planned.plan)
-    written = write_plan(conn, combined, received_at)
+    written = write_plan(conn, combined, received_at, item_ids=snapshot.ids())
     for planned in plans:
         record = planned.record
         values = {k: getattr(record, k) for k in record.__slots__ if k != "entry_key"}
@@ -169,10 +172,8 @@ def post_payments(
             .returning(payment_table.c.id)
         ).scalar_one()
         if planned.lines:
-            insert_rows(conn, payment_line, [
-                dict(payment_id=payment_id, line_no=r.line_no, rm15=r.rm15, asec=r.asec, amount_cents=r.amount_cents,
-                     applied=r.applied, reason=r.reason, transaction_number=r.transaction_number)
-                for r in planned.lines
+            insert_rows(conn, payment_line, _PAYMENT_LINE_COLUMNS, [
+                (payment_id, r.line_no, r.rm15, r.asec, r.amount_cents, r.applied, r.reason, r.transaction_number) for r in planned.lines
             ])
         _log_posted(record, planned.posted)
     insert = insert_for(conn)
