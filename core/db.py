@@ -59,7 +59,14 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
 def _bound(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> list:
     """`rows` as the driver takes them: each value through its column type's bind processor, if it has one."""
     dialect = conn.dialect
-    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    if not any(processors):
-        return list(rows)
-    return [tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows]
+    processors = [(n, p) for n, c in enumerate(columns) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
+    if not processors:
+        return [tuple(row) for row in rows]
+    bound = []
+    for row in rows:
+        values = list(row)
+        for n, process in processors:
+            if values[n] is not None:
+                values[n] = process(values[n])
+        bound.append(tuple(values))
+    return bound

@@ -22,13 +22,14 @@ Each plan also carries the `payment` and `payment_line` records and the payer's 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from core.identifiers import is_valid_bn9
 from edi.advice import PaymentVerdict
-from edi.payments import Payment
+from edi.payments import Payment, RemittanceLine
 
 from .calendar import Period, billed_by_calendar_month, payment_day, period_of
 from .model import Account, Entry, Item, ItemKind, JournalLine, NewItem, Notice, NoticeKind, PaymentStatus, Plan, Reason
@@ -166,7 +167,7 @@ def open_debts(snapshot: Snapshot, rm15s: Sequence[str], policy: Policy) -> dict
 
 
 def apply_to_debts(
-    amount_cents: int, rm15: str, restrict_asec: str | None, debts: Sequence[Item], remaining: dict[str, int]
+    amount_cents: int, rm15: str, restrict_asec: str | None, debts: Iterable[Item], remaining: dict[str, int]
 ) -> tuple[list[JournalLine], int]:
     """AR credit lines paying `debts` (oldest due first) with `amount_cents`, only those secured by
     `restrict_asec` when one is named; `remaining` (item key → balance left) is updated.
@@ -176,28 +177,38 @@ def apply_to_debts(
     for it in debts:
         if left == 0:
             break
-        if remaining[it.key] <= 0 or (restrict_asec and it.asec != restrict_asec):
+        owed = remaining[it.key]
+        if owed <= 0 or (restrict_asec and it.asec != restrict_asec):
             continue
-        take = min(left, remaining[it.key])
+        take = owed if owed < left else left
         lines.append(JournalLine(Account.AR, credit_cents=take, rm15=rm15, item_key=it.key))
-        remaining[it.key] -= take
+        remaining[it.key] = owed - take
         left -= take
     return lines, left
 
 
-def aimed_first(debts: Sequence[Item], transaction_number: str | None) -> list[Item]:
+def aimed_first(debts: Sequence[Item], transaction_number: str | None) -> Sequence[Item]:
     """`debts` with those of the transaction an advance payment names first, each group in its
     usual order (D17-R22: « afin de rembourser … une dette en particulier », decision L23)."""
     if transaction_number is None:
-        return list(debts)
+        return debts
     return [it for it in debts if it.transaction_number == transaction_number] + [
         it for it in debts if it.transaction_number != transaction_number]
 
 
+def _unsettled(debts: deque[Item], remaining: dict[str, int]) -> deque[Item]:
+    """`debts` without the settled ones at its head: a file paying an account's items one line
+    each walks each item once, not once per line before it."""
+    while debts and remaining[debts[0].key] <= 0:
+        debts.popleft()
+    return debts
+
+
 def _allocate(p: Payment, verdict: PaymentVerdict, day: date, snapshot: Snapshot, policy: Policy, is_broker: bool) -> _Allocation:
     """AR credit lines for the applicable lines, the credit items they open, the line records."""
-    fi = p.source.sender
-    debts = open_debts(snapshot, sorted({lv.line.rm15 for lv in verdict.lines if lv.applied}) if p.kind != "INT" else [], policy)
+    interim = p.kind == "INT"  # an interim payment waits for the next SOA (D17-R22)
+    debts = {rm15: deque(items) for rm15, items in open_debts(
+        snapshot, sorted({lv.line.rm15 for lv in verdict.lines if lv.applied}) if not interim else [], policy).items()}
     remaining = {it.key: it.balance_cents for items in debts.values() for it in items}
     lines: list[JournalLine] = []
     items: list[NewItem] = []
@@ -212,25 +223,30 @@ def _allocate(p: Payment, verdict: PaymentVerdict, day: date, snapshot: Snapshot
             continue
         records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, True, None, line.transaction_number))
         left = line.amount_cents
-        if p.kind != "INT":  # an interim payment waits for the next SOA (D17-R22)
+        if not interim:
             restrict = line.asec if line.asec else (p.payer_asec if is_broker else None)
-            paid, left = apply_to_debts(left, line.rm15, restrict, aimed_first(debts[line.rm15], line.transaction_number), remaining)
+            owed = aimed_first(_unsettled(debts[line.rm15], remaining), line.transaction_number)
+            paid, left = apply_to_debts(left, line.rm15, restrict, owed, remaining)
             lines += paid
             applied += line.amount_cents - left
         if left:
-            credit_item = NewItem(
-                key=f"pay:{fi}:{p.trace}:{line.number}",
-                rm15=line.rm15,
-                kind=ItemKind.PAYMENT,
-                asec=asec,
-                agent_bn9=p.payer_bn9 if p.payer_bn9 != line.rm15[:9] else None,
-                posted_on=day,
-                description=f"{'interim' if p.kind == 'INT' else 'unapplied'} payment {p.trace} line {line.number}",
-            )
-            items.append(credit_item)
-            lines.append(JournalLine(Account.AR, credit_cents=left, rm15=line.rm15, item_key=credit_item.key))
+            items.append(_credit_item(p, line, asec, day))
+            lines.append(JournalLine(Account.AR, credit_cents=left, rm15=line.rm15, item_key=items[-1].key))
             credit += left
     return _Allocation(tuple(lines), tuple(items), tuple(records), applied, credit)
+
+
+def _credit_item(p: Payment, line: RemittanceLine, asec: str | None, day: date) -> NewItem:
+    """The item holding what a line leaves over: an unapplied credit (or, for an interim payment, all of it)."""
+    return NewItem(
+        key=f"pay:{p.source.sender}:{p.trace}:{line.number}",
+        rm15=line.rm15,
+        kind=ItemKind.PAYMENT,
+        asec=asec,
+        agent_bn9=p.payer_bn9 if p.payer_bn9 != line.rm15[:9] else None,
+        posted_on=day,
+        description=f"{'interim' if p.kind == 'INT' else 'unapplied'} payment {p.trace} line {line.number}",
+    )
 
 
 def _findings(verdict: PaymentVerdict) -> list[str]:
@@ -262,6 +278,7 @@ def plan_payment(
     if verdict.duplicate:
         record = _record(p, verdict, received_at, day, PaymentStatus.DUPLICATE, 0, None)
         return PaymentPlan(Plan(), record, (), PostedPayment(fi, p.trace, PaymentStatus.DUPLICATE, 0, 0, 0))
+    code, suspense = verdict.code, verdict.suspense_cents  # each a pass over the lines
     plan = Plan()
     lines: list[JournalLine] = []
     applied = credit = 0
@@ -288,23 +305,23 @@ def plan_payment(
                 plan.items.append(fee_item)
                 lines += [JournalLine(Account.AR, debit_cents=fee, rm15=rm15, item_key=fee_item.key),
                           JournalLine(Account.FEE, credit_cents=fee, rm15=rm15)]
-        if verdict.suspense_cents:
-            lines.append(JournalLine(Account.SUSPENSE, credit_cents=verdict.suspense_cents, party=p.payer_bn9, trace=p.trace))
+        if suspense:
+            lines.append(JournalLine(Account.SUSPENSE, credit_cents=suspense, party=p.payer_bn9, trace=p.trace))
     entry_key = None
     if lines:
         entry_key = f"pay:{fi}:{p.trace}"
         plan.entries.append(Entry(entry_key, day, Reason.PAYMENT, f"{p.kind} payment {p.trace} from {p.payer_bn9} via {fi}", tuple(lines),
                                   source=p.source.file_digest))
     kind = NoticeKind.PAYMENT_REFUSED if verdict.refusals else (
-        NoticeKind.PAYMENT_SET_ASIDE if verdict.code == "TE" else NoticeKind.PAYMENT_APPLIED)
+        NoticeKind.PAYMENT_SET_ASIDE if code == "TE" else NoticeKind.PAYMENT_APPLIED)
     if is_valid_bn9(p.payer_bn9):  # a payer that is no business number has no one to read a notice (its FI has the 824)
         plan.notices.append(Notice(
             f"{kind}:{fi}:{p.trace}", day, p.payer_bn9, None, kind,
             {"trace": p.trace, "total_cents": p.total_cents, "applied_cents": applied, "credit_cents": credit,
-             "suspense_cents": verdict.suspense_cents, "verdict": verdict.code, "findings": _findings(verdict)},
+             "suspense_cents": suspense, "verdict": code, "findings": _findings(verdict)},
         ))
-    record = _record(p, verdict, received_at, day, status, verdict.suspense_cents, entry_key)
-    return PaymentPlan(plan, record, records, PostedPayment(fi, p.trace, status, applied, credit, verdict.suspense_cents))
+    record = _record(p, verdict, received_at, day, status, suspense, entry_key)
+    return PaymentPlan(plan, record, records, PostedPayment(fi, p.trace, status, applied, credit, suspense))
 
 
 def plan_payments(

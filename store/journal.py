@@ -222,7 +222,7 @@ def open_items(conn: Connection, rm15s: Iterable[str]) -> list[Item]:
             select(*_ITEM_FIELDS, item_balance.c.balance_cents)
             .join(item_balance, item_balance.c.item_id == ar_item.c.id)
             .where(and_(item_balance.c.rm15.in_(chunk), item_balance.c.balance_cents != 0))
-        )
+        ).all()
         out += [Item(*row) for row in rows]  # the columns in the order of Item's fields
     out.sort(key=attrgetter("id"))
     return out

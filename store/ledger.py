@@ -25,6 +25,7 @@ import structlog
 from sqlalchemy import Connection, delete, func, select, update
 
 from core.db import insert_for, insert_rows
+from core.gcpause import collector_paused
 from core.money import format_cents
 from core.problems import Problem
 from edi.advice import PaymentVerdict
@@ -135,6 +136,7 @@ def recorded_sets(conn: Connection, digest: str) -> set[tuple[str, str, str]]:
 _PAYMENT_LINE_COLUMNS = ("payment_id", "line_no", "rm15", "asec", "amount_cents", "applied", "reason", "transaction_number")
 
 
+@collector_paused()  # a file's lines make objects by the hundred thousand, none in cycles
 def post_payments(
     conn: Connection, digest: str, name: str, judged: Sequence[tuple[Payment, PaymentVerdict]], *, received_at: datetime, policy: Policy
 ) -> list[PostedPayment]:
@@ -176,8 +178,9 @@ def post_payments(
                 (payment_id, r.line_no, r.rm15, r.asec, r.amount_cents, r.applied, r.reason, r.transaction_number) for r in planned.lines
             ])
         _log_posted(record, planned.posted)
-    insert = insert_for(conn)
-    conn.execute(insert(posted_file).values(file_digest=digest, name=name, received_at=received_at, payments=len(plans)).on_conflict_do_nothing())
+    # one row per file, counting every payment recorded for it, whether posted in one call or one call per set
+    stmt = insert_for(conn)(posted_file).values(file_digest=digest, name=name, received_at=received_at, payments=len(plans))
+    conn.execute(stmt.on_conflict_do_update(index_elements=["file_digest"], set_={"payments": posted_file.c.payments + stmt.excluded.payments}))
     return [planned.posted for planned in plans]
 
 
