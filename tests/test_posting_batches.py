@@ -1,0 +1,110 @@
+"""Posting a file's allocations as one batch, or one set at a time in one transaction.
+
+Every test runs on SQLite and on PostgreSQL (the `engine` fixture).  World and dates as in
+`test_ledger`: A1 owes 500.00 duty + 100.00 GST due 2026-12-01 and 400.00 duty due
+2026-12-31; payments are received on time, Friday 2026-11-20.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from core.clock import EASTERN
+from edi.pipeline import acknowledge
+from edi.samples import file_820
+from edi.validate import validate_stream
+from ledger.checks import account_check
+from store.edi import SqlEdiStore
+from store.ledger import payment_facts, post_payments
+from store.schema import journal_line, payment, posted_file
+
+from .ledger_helpers import AT, IMPORTER, POLICY, PaymentSpec, assert_books_sound, balances, declare, pay, setup_world, txn
+from .ledger_helpers import LineSpec as PayLine
+
+A1 = f"{IMPORTER}RM0001"
+ON_TIME = datetime(2026, 11, 20, 10, 0, tzinfo=EASTERN)
+FIRST, SECOND = txn("12001", 11), txn("12001", 12)
+
+
+@pytest.fixture
+def world(engine):
+    setup_world(engine)
+    declare(
+        engine,
+        dict(transaction_number=FIRST, rm15=A1, asec="12001", release_date="2026-11-01", accounting_date="2026-11-02", duty="500.00", gst="100.00"),
+        dict(transaction_number=SECOND, rm15=A1, asec="12001", release_date="2026-11-19", accounting_date="2026-11-20", duty="400.00"),
+    )
+    return engine
+
+
+def post_set_by_set(engine, data: bytes, name: str) -> list[list]:
+    """Acknowledge the file, then post each of its sets by its own `post_payments` call, all in
+    one transaction (as a caller streaming a file set by set does); what each call returned."""
+    result = validate_stream(io.BytesIO(data))
+    with engine.begin() as conn:
+        def checks(payments):
+            return account_check(payment_facts(conn, payments), payments, ON_TIME.date())
+
+        outcome = acknowledge(result, name, store=SqlEdiStore(conn), at=AT, account_checks=checks)
+        return [post_payments(conn, result.digest, name, [(s.payment, s.verdict)], received_at=ON_TIME, policy=POLICY)
+                for s in outcome.sets]
+
+
+def books(engine) -> tuple:
+    """What the file left: A1's open items, the payment rows, the posted file's count, the AR lines."""
+    with engine.begin() as conn:
+        payments = conn.execute(select(payment.c.trace, payment.c.status).order_by(payment.c.trace)).all()
+        counted = conn.execute(select(posted_file.c.payments)).scalars().all()
+        ar_lines = conn.execute(select(func.count()).select_from(journal_line).where(journal_line.c.account == "AR")).scalar()
+    return balances(engine, A1), [tuple(r) for r in payments], counted, ar_lines
+
+
+TWO_SETS = [PaymentSpec("T1", IMPORTER, [PayLine(A1, 700_00)]), PaymentSpec("T2", IMPORTER, [PayLine(A1, 500_00)])]
+# T1: 500.00 duty + 100.00 GST of the first declaration, 100.00 of the second (300.00 left);
+# T2, seeing T1's allocations: the 300.00 left, and 200.00 stays as an unapplied credit.
+AFTER_TWO_SETS = {"payment:unapplied payment T2 line 1": -200_00}
+
+
+def test_two_sets_posted_one_call_each_in_one_transaction_book_what_one_call_books(world):
+    """The second call sees what the first wrote in the same transaction: T2 pays only what T1 left."""
+    posted = post_set_by_set(world, file_820(TWO_SETS, control_number=1, group_control=1), "pay1.x12")
+    assert [[(p.trace, p.status, p.applied_cents, p.credit_cents) for p in call] for call in posted] == [
+        [("T1", "posted", 700_00, 0)], [("T2", "posted", 300_00, 200_00)]]
+    # 1 declaration entry: 3 AR lines; T1: 3 AR lines (duty, GST, second duty); T2: 2 (second duty, credit)
+    assert books(world) == (AFTER_TWO_SETS, [("T1", "posted"), ("T2", "posted")], [2], 3 + 3 + 2)
+    assert_books_sound(world)
+
+
+def test_the_same_file_posted_in_one_call_books_the_same(world):
+    """The reference for the test above: one `post_payments` call for both sets (through `ingest`)."""
+    done = pay(world, *TWO_SETS, received_at=ON_TIME)
+    assert [(p.trace, p.applied_cents, p.credit_cents) for p in done.posted] == [("T1", 700_00, 0), ("T2", 300_00, 200_00)]
+    assert books(world) == (AFTER_TWO_SETS, [("T1", "posted"), ("T2", "posted")], [2], 3 + 3 + 2)
+    assert_books_sound(world)
+
+
+def test_posting_the_sets_again_changes_nothing(world):
+    data = file_820(TWO_SETS, control_number=1, group_control=1)
+    post_set_by_set(world, data, "pay1.x12")
+    assert post_set_by_set(world, data, "pay1.x12") == [[], []]
+    assert books(world) == (AFTER_TWO_SETS, [("T1", "posted"), ("T2", "posted")], [2], 3 + 3 + 2)
+    assert_books_sound(world)
+
+
+def test_many_lines_to_one_account_pay_its_debts_in_order_each_once(world):
+    """Decision L3 across the lines of one payment: each line starts where the one before stopped,
+    settled items are not paid twice, and what the last line leaves is a credit."""
+    lines = [PayLine(A1, 250_00) for _ in range(4)] + [PayLine(A1, 50_00)]
+    done = pay(world, PaymentSpec("T1", IMPORTER, lines), received_at=ON_TIME)
+    # 250 duty | 250 duty | 100 GST + 150 second | 250 second | 50 credit
+    assert [(p.applied_cents, p.credit_cents) for p in done.posted] == [(1_000_00, 50_00)]
+    assert balances(world, A1) == {"payment:unapplied payment T1 line 5": -50_00}
+    with world.begin() as conn:
+        credits = conn.execute(select(journal_line.c.credit_cents).where(journal_line.c.account == "AR", journal_line.c.credit_cents > 0)
+                               .order_by(journal_line.c.id)).scalars().all()
+    assert credits == [250_00, 250_00, 100_00, 150_00, 250_00, 50_00]
+    assert_books_sound(world)
