@@ -1,23 +1,25 @@
 """Benchmark: 820 payment lines allocated and posted per second, on SQLite and PostgreSQL.
 
     python bench/ledger_throughput.py --lines 100000 [--db sqlite|postgresql|both]
-    python bench/ledger_throughput.py --lines 20000 --businesses 2 --baseline /tmp/posting-before --repeat 2
+    python bench/ledger_throughput.py --lines 20000 --businesses 2 --baseline /tmp/posting-before --repeat 3
+    python bench/ledger_throughput.py --lines 20000 --businesses 2 --sets 100 [--set-by-set]
 
 Set-up (not timed): B businesses × A program accounts × K open declaration items
 (lines = B × A × K, default 10 × 1,000 × 10), posted as one balanced entry through the
-store's `write_plan`, like every posting.  Then B 820 files, one per business, each a
-single payment of A × K lines — every line pays exactly one item, oldest due first — go
-through `carm.intake.ingest` (validate, 997, account checks, 824, allocate, post), one
-transaction per file.
+store's `write_plan`, like every posting.  Then B 820 files, one per business, each of
+A × K lines — every line pays exactly one item, oldest due first — in one payment (or split
+into `--sets` payments), through `carm.intake.ingest` (validate, 997, account checks, 824,
+allocate, post), one transaction per file; with `--set-by-set`, `post_payments` is called
+once per set of the file instead of once per file.
 
 *Posting* is the time spent inside `store.ledger.post_payments` (read the open items,
 allocate, write the journal, the caches, the payment rows and the notices), timed around
 each call, with the CPU seconds it used in this process and, on PostgreSQL, in the server
-process serving the connection (`/proc/<pid>/stat`): on a shared machine the wall time moves
-with the load, the CPU seconds much less; *end to end* is the whole `ingest` loop.  The one-time import of the holiday
-calendar is done before timing, as a running worker has done it.  After the run the books
-are proved (`store.journal.check_books`, what `carm ledger check` runs): a figure on books
-that do not balance would mean nothing.
+process serving the connection (`/proc/<pid>/stat`): on a shared machine the wall time
+moves with the load, the CPU seconds much less.  *End to end* is the whole `ingest` loop.
+The one-time import of the holiday calendar is done before timing, as a running worker has
+done it.  After the run the books are proved (`store.journal.check_books`, what `carm ledger
+check` runs): a figure on books that do not balance would mean nothing.
 
 Every measurement runs in a fresh child process; with `--baseline DIR` the same
 measurement with the code of the checkout DIR is interleaved with this one's, `--repeat`
@@ -85,14 +87,27 @@ def setup(engine, businesses: int, accounts: int, items_per_account: int, when: 
     return plan
 
 
-def files(plan) -> list[tuple[str, bytes]]:
+def files(plan, sets: int) -> list[tuple[str, bytes]]:
+    """One file per business, its lines split into `sets` payments (sets) of consecutive lines."""
     from edi.samples import LineSpec, PaymentSpec, file_820
 
     out = []
     for n, (payer, pays) in enumerate(plan, start=1):
-        spec = PaymentSpec(f"BENCH{n:05d}", payer, [LineSpec(rm15, cents) for rm15, cents in pays])
-        out.append((f"bench{n}.x12", file_820([spec], control_number=n, group_control=n)))
+        size = -(-len(pays) // sets)
+        specs = [PaymentSpec(f"BENCH{n:05d}S{k:04d}", payer, [LineSpec(rm15, cents) for rm15, cents in pays[start:start + size]])
+                 for k, start in enumerate(range(0, len(pays), size))]
+        out.append((f"bench{n}.x12", file_820(specs, control_number=n, group_control=n)))
     return out
+
+
+def _set_by_set(function):
+    """`post_payments` called once per set of the file, in the file's transaction (as a caller
+    streaming a file set by set calls it, decision L29)."""
+
+    def post(conn, digest, name, judged, **kwargs):
+        return [posted for pair in judged for posted in function(conn, digest, name, [pair], **kwargs)]
+
+    return post
 
 
 def _server_cpu(conn) -> float:
@@ -125,7 +140,7 @@ def _timed(function, spent: list[float], profiler=None):
     return timed
 
 
-def measure(url: str, businesses: int, accounts: int, items: int, profile: str | None) -> dict:
+def measure(url: str, args) -> dict:
     """Set up, post every file, prove the books; the figures (in this process)."""
     from sqlalchemy import func, select
 
@@ -141,20 +156,21 @@ def measure(url: str, businesses: int, accounts: int, items: int, profile: str |
     when = datetime(2026, 11, 20, 10, 0, tzinfo=EASTERN)
     engine = make_engine(url)
     upgrade(engine)
-    payloads = files(setup(engine, businesses, accounts, items, when))
+    payloads = files(setup(engine, args.businesses, args.accounts, args.items, when), args.sets)
     payment_day(when, "ACH", Policy())  # the holiday calendar's one-time import
     spent, profiler = [0.0, 0.0, 0.0], None
-    if profile:
+    if args.profile:
         import cProfile
 
         profiler = cProfile.Profile()
-    carm.intake.post_payments = _timed(carm.intake.post_payments, spent, profiler)
+    post = _set_by_set(carm.intake.post_payments) if args.set_by_set else carm.intake.post_payments
+    carm.intake.post_payments = _timed(post, spent, profiler)
     start = time.perf_counter()
     for name, data in payloads:
         carm.intake.ingest(engine, data, name, received_at=when, policy=Policy(), acknowledged_at=when)
     seconds = time.perf_counter() - start
     if profiler:
-        profiler.dump_stats(profile)
+        profiler.dump_stats(args.profile)
     with engine.begin() as conn:
         allocations = conn.execute(
             select(func.count()).select_from(journal_line.join(journal_entry, journal_entry.c.id == journal_line.c.entry_id))
@@ -176,14 +192,13 @@ def child(args) -> dict:
     configure(Settings(log_level="WARNING"))
     if args.db == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
-            return measure(f"sqlite:///{tmp}/bench.db", args.businesses, args.accounts, args.items, args.profile)
+            return measure(f"sqlite:///{tmp}/bench.db", args)
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     name = f"carm_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        return measure(admin.url.set(database=name).render_as_string(hide_password=False), args.businesses, args.accounts,
-                       args.items, args.profile)
+        return measure(admin.url.set(database=name).render_as_string(hide_password=False), args)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -193,7 +208,9 @@ def child(args) -> dict:
 # ----------------------------------------------------------------------- parent side
 def run_child(args, db: str, root: Path) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--root", str(root), "--db", db, "--lines", str(args.lines),
-           "--businesses", str(args.businesses), "--items", str(args.items)]
+           "--businesses", str(args.businesses), "--items", str(args.items), "--sets", str(args.sets)]
+    if args.set_by_set:
+        cmd.append("--set-by-set")
     if args.profile:
         cmd += ["--profile", args.profile]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
@@ -223,6 +240,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--businesses", type=int, default=10)
     parser.add_argument("--items", type=int, default=10)
+    parser.add_argument("--sets", type=int, default=1, help="payments (ST…SE sets) per file, the lines split between them")
+    parser.add_argument("--set-by-set", action="store_true", help="call post_payments once per set instead of once per file")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--baseline", type=Path, help="also measure the code of this checkout, interleaved")
@@ -242,7 +261,8 @@ def main() -> None:
     print(f"command: python bench/ledger_throughput.py {' '.join(sys.argv[1:])}")
     print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f} at start")
     print(f"load: {args.businesses} files × {args.accounts} accounts × {args.items} items = "
-          f"{args.businesses * args.accounts * args.items} lines; a fresh child per run, {args.repeat} run(s) each, interleaved")
+          f"{args.businesses * args.accounts * args.items} lines in {args.sets} set(s) per file, posted "
+          f"{'set by set' if args.set_by_set else 'file by file'}; a fresh child per run, {args.repeat} run(s) each, interleaved")
     runs: dict[tuple[str, str], list[dict]] = {}
     for i in range(args.repeat):
         for db in databases:
