@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from operator import attrgetter
 
-from sqlalchemy import ARRAY, Connection, String, Table, and_, any_, bindparam, func, select
+from sqlalchemy import ARRAY, Connection, String, Table, any_, bindparam, func, select
 
 from core.db import insert_for, insert_rows
 from core.problems import Problem
@@ -51,18 +51,31 @@ def _chunks(values: Sequence, size: int = 1000) -> Iterable[Sequence]:
         yield values[start:start + size]
 
 
+# The statements of the posting path are built once, their lists one expanding parameter each:
+# SQLAlchemy then compiles each once, where a statement built per call with a literal list is
+# coerced value by value and keyed anew every time (the fixed cost of posting a small set).
+_KEYS = bindparam("keys", expanding=True)
+_ITEM_IDS = select(ar_item.c.key, ar_item.c.id).where(ar_item.c.key.in_(_KEYS))
+# one array parameter: the planner looks the keys up in the unique index, where a list of
+# 1,000 parameters made it scan the table once per key (6.6 s for 10,000 keys among 20,000 items)
+_ITEM_IDS_PG = select(ar_item.c.key, ar_item.c.id).where(ar_item.c.key == any_(bindparam("keys", type_=ARRAY(String))))
+_POSTED_TOTALS = (
+    select(journal_entry.c.key, journal_entry.c.reason, func.coalesce(func.sum(journal_line.c.debit_cents), 0))
+    .select_from(journal_entry.outerjoin(journal_line, journal_line.c.entry_id == journal_entry.c.id))
+    .where(journal_entry.c.key.in_(_KEYS))
+    .group_by(journal_entry.c.key, journal_entry.c.reason)
+)
+_ENTRY_IDS = select(journal_entry.c.key, journal_entry.c.id).where(journal_entry.c.key.in_(_KEYS))
+_KNOWN_NOTICES = select(notice.c.key).where(notice.c.key.in_(_KEYS))
+_INSERT_ENTRIES = journal_entry.insert()
+
+
 def _item_ids(conn: Connection, keys: Iterable[str]) -> dict[str, int]:
     wanted = sorted(set(keys))
     found: dict[str, int] = {}
-    if conn.dialect.name == "postgresql":
-        # one array parameter: the planner looks the keys up in the unique index, where a list of
-        # 1,000 parameters made it scan the table once per key (6.6 s for 10,000 keys among 20,000 items)
-        for chunk in _chunks(wanted, 10_000):
-            found.update((k, int(i)) for k, i in conn.execute(
-                select(ar_item.c.key, ar_item.c.id).where(ar_item.c.key == any_(bindparam("keys", list(chunk), type_=ARRAY(String))))))
-        return found
-    for chunk in _chunks(wanted):
-        found.update((k, int(i)) for k, i in conn.execute(select(ar_item.c.key, ar_item.c.id).where(ar_item.c.key.in_(chunk))))
+    postgresql = conn.dialect.name == "postgresql"
+    for chunk in _chunks(wanted, 10_000 if postgresql else 1000):
+        found.update((k, int(i)) for k, i in conn.execute(_ITEM_IDS_PG if postgresql else _ITEM_IDS, {"keys": list(chunk)}))
     return found
 
 
@@ -94,13 +107,7 @@ def _new_entries(conn: Connection, entries: Sequence[Entry]) -> list[Entry]:
     existing: dict[str, tuple[str, int]] = {}
     keys = [e.key for e in entries]
     for chunk in _chunks(keys):
-        totals = (
-            select(journal_entry.c.key, journal_entry.c.reason, func.coalesce(func.sum(journal_line.c.debit_cents), 0))
-            .select_from(journal_entry.outerjoin(journal_line, journal_line.c.entry_id == journal_entry.c.id))
-            .where(journal_entry.c.key.in_(chunk))
-            .group_by(journal_entry.c.key, journal_entry.c.reason)
-        )
-        existing.update((k, (r, int(t))) for k, r, t in conn.execute(totals))
+        existing.update((k, (r, int(t))) for k, r, t in conn.execute(_POSTED_TOTALS, {"keys": list(chunk)}))
     fresh = []
     for entry in entries:
         check_entry(entry)
@@ -156,7 +163,7 @@ def record_notices(conn: Connection, notices: Sequence[Notice]) -> int:
     keys = [n.key for n in notices]
     known: set[str] = set()
     for chunk in _chunks(keys):
-        known.update(conn.execute(select(notice.c.key).where(notice.c.key.in_(chunk))).scalars())
+        known.update(conn.execute(_KNOWN_NOTICES, {"keys": list(chunk)}).scalars())
     rows, seen = [], set()
     for n in notices:
         if n.key in known or n.key in seen:
@@ -177,13 +184,12 @@ def write_plan(conn: Connection, plan: Plan, at: datetime, *, item_ids: Mapping[
     fresh = _new_entries(conn, plan.entries)
     entry_ids: dict[str, int] = {}
     if fresh:
-        conn.execute(journal_entry.insert(), [
+        conn.execute(_INSERT_ENTRIES, [
             dict(key=e.key, entry_date=e.day, posted_at=at, reason=e.reason, description=e.description, source=e.source, reverses=e.reverses)
             for e in fresh
         ])
         for chunk in _chunks([e.key for e in fresh]):
-            ids_by_key = select(journal_entry.c.key, journal_entry.c.id).where(journal_entry.c.key.in_(chunk))
-            entry_ids.update((k, int(i)) for k, i in conn.execute(ids_by_key))
+            entry_ids.update((k, int(i)) for k, i in conn.execute(_ENTRY_IDS, {"keys": list(chunk)}))
         insert_rows(conn, journal_line, _LINE_COLUMNS, [
             (entry_ids[e.key], line.account, line.rm15, ids[line.item_key] if line.item_key else None, line.party, line.trace,
              line.debit_cents, line.credit_cents)
@@ -193,13 +199,15 @@ def write_plan(conn: Connection, plan: Plan, at: datetime, *, item_ids: Mapping[
     return Written(entry_ids, record_notices(conn, plan.notices))
 
 
+_LOCK = (select(program_account.c.rm15).where(program_account.c.rm15.in_(bindparam("rm15s", expanding=True)))
+         .order_by(program_account.c.rm15).with_for_update())
+
+
 def lock_accounts(conn: Connection, rm15s: Iterable[str]) -> None:
     """Serialize work on the same accounts across workers: PostgreSQL row locks, in one global order."""
     wanted = sorted(set(rm15s))
     if conn.dialect.name == "postgresql" and wanted:
-        conn.execute(
-            select(program_account.c.rm15).where(program_account.c.rm15.in_(wanted)).order_by(program_account.c.rm15).with_for_update()
-        ).all()
+        conn.execute(_LOCK, {"rm15s": wanted}).all()
 
 
 def _item(row, balance: int) -> Item:
@@ -211,6 +219,11 @@ def _item(row, balance: int) -> Item:
 
 
 _ITEM_FIELDS = [ar_item.c[f.name] for f in fields(Item) if f.name != "balance_cents"]
+_OPEN_ITEMS = (
+    select(*_ITEM_FIELDS, item_balance.c.balance_cents)
+    .join(item_balance, item_balance.c.item_id == ar_item.c.id)
+    .where(item_balance.c.rm15.in_(bindparam("rm15s", expanding=True)), item_balance.c.balance_cents != 0)
+)
 
 
 def open_items(conn: Connection, rm15s: Iterable[str]) -> list[Item]:
@@ -218,12 +231,7 @@ def open_items(conn: Connection, rm15s: Iterable[str]) -> list[Item]:
     wanted = sorted(set(rm15s))
     out: list[Item] = []
     for chunk in _chunks(wanted):
-        rows = conn.execute(
-            select(*_ITEM_FIELDS, item_balance.c.balance_cents)
-            .join(item_balance, item_balance.c.item_id == ar_item.c.id)
-            .where(and_(item_balance.c.rm15.in_(chunk), item_balance.c.balance_cents != 0))
-        ).all()
-        out += [Item(*row) for row in rows]  # the columns in the order of Item's fields
+        out += [Item(*row) for row in conn.execute(_OPEN_ITEMS, {"rm15s": list(chunk)}).all()]  # the columns in the order of Item's fields
     out.sort(key=attrgetter("id"))
     return out
 

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import structlog
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from core.db import insert_for, insert_rows
 from core.gcpause import collector_paused
@@ -124,13 +124,19 @@ def payment_facts(conn: Connection, payments: Sequence[Payment]) -> PaymentFacts
     )
 
 
+# built once (see `store.journal`): posting a file set by set runs them once per set
+_RECORDED_SETS = (select(payment_table.c.interchange, payment_table.c.group_control, payment_table.c.set_control)
+                  .where(payment_table.c.file_digest == bindparam("digest")))
+_ACTIVE_BROKERS = select(licensed_broker.c.bn9).where(licensed_broker.c.bn9.in_(bindparam("bn9s", expanding=True)),
+                                                      licensed_broker.c.active.is_(True))
+_BY_CALENDAR_MONTH = select(program_account.c.rm15).where(program_account.c.rm15.in_(bindparam("rm15s", expanding=True)),
+                                                          program_account.c.calendar_month.is_(True))
+_INSERT_PAYMENT = payment_table.insert().returning(payment_table.c.id)
+
+
 def recorded_sets(conn: Connection, digest: str) -> set[tuple[str, str, str]]:
     """(ISA13, GS06, ST02) of the sets of the file `digest` that already have their payment row."""
-    rows = conn.execute(
-        select(payment_table.c.interchange, payment_table.c.group_control, payment_table.c.set_control)
-        .where(payment_table.c.file_digest == digest)
-    )
-    return {tuple(r) for r in rows}
+    return {tuple(r) for r in conn.execute(_RECORDED_SETS, {"digest": digest})}
 
 
 _PAYMENT_LINE_COLUMNS = ("payment_id", "line_no", "rm15", "asec", "amount_cents", "applied", "reason", "transaction_number")
@@ -154,12 +160,8 @@ def post_payments(
     accounts = {lv.line.rm15 for _, v in production if not v.refusals for lv in v.applicable_lines}
     lock_accounts(conn, accounts)  # every account of the file at once, in one order: no deadlock
     payers = sorted({p.payer_bn9 for p, _ in production})
-    brokers = frozenset(conn.execute(
-        select(licensed_broker.c.bn9).where(licensed_broker.c.bn9.in_(payers), licensed_broker.c.active.is_(True))
-    ).scalars()) if payers else frozenset()
-    monthly = frozenset(conn.execute(
-        select(program_account.c.rm15).where(program_account.c.rm15.in_(sorted(accounts)), program_account.c.calendar_month.is_(True))
-    ).scalars()) if accounts else frozenset()
+    brokers = frozenset(conn.execute(_ACTIVE_BROKERS, {"bn9s": payers}).scalars()) if payers else frozenset()
+    monthly = frozenset(conn.execute(_BY_CALENDAR_MONTH, {"rm15s": sorted(accounts)}).scalars()) if accounts else frozenset()
     snapshot = Snapshot(open_items(conn, accounts))
     plans = plan_payments(production, received_at=received_at, snapshot=snapshot, policy=policy, brokers=brokers, monthly=monthly)
     combined = Plan()
@@ -169,10 +171,8 @@ def post_payments(
     for planned in plans:
         record = planned.record
         values = {k: getattr(record, k) for k in record.__slots__ if k != "entry_key"}
-        payment_id = conn.execute(
-            payment_table.insert().values(**values, entry_id=written.entry_ids.get(record.entry_key) if record.entry_key else None)
-            .returning(payment_table.c.id)
-        ).scalar_one()
+        values["entry_id"] = written.entry_ids.get(record.entry_key) if record.entry_key else None
+        payment_id = conn.execute(_INSERT_PAYMENT, values).scalar_one()
         if planned.lines:
             insert_rows(conn, payment_line, _PAYMENT_LINE_COLUMNS, [
                 (payment_id, r.line_no, r.rm15, r.asec, r.amount_cents, r.applied, r.reason, r.transaction_number) for r in planned.lines
