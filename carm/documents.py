@@ -71,7 +71,8 @@ def statements_of_account(runtime: Runtime, period: str, calendar_month: bool = 
         close_period(conn, period, policy=runtime.policy, at=clock.now(), calendar_month=calendar_month)
     out = runtime.settings.documents_dir / "SOA" / period  # the two cycles' statements differ by their date
     with runtime.engine.begin() as conn:
-        report = run_statements(conn, period, out, policy=runtime.policy, calendar_month=calendar_month)
+        report = run_statements(conn, period, out, policy=runtime.policy, calendar_month=calendar_month,
+                                workers=runtime.settings.statement_workers)
     result = {"summary": report.summary_line(), "problems": [p.message for p in report.problems]}
     result.update(_deliver(runtime, report))
     return result

@@ -11,7 +11,7 @@ file.  Re-running on the same ledger state therefore rewrites nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +25,7 @@ from .model import Document
 from .render import render_html, render_pdf, view_of
 from .xml import document_id, to_xml
 
-__all__ = ["Output", "RunReport", "emit", "FORMATS"]
+__all__ = ["Output", "RunReport", "emit", "write_documents", "log_report", "FORMATS"]
 
 log = structlog.get_logger("statements")
 
@@ -70,6 +70,13 @@ class RunReport:
     def files(self) -> list[Path]:
         return [o.path for o in self.outputs]
 
+    def add(self, other: RunReport) -> None:
+        """Count in what `other` — a part of the same run — produced, after what this one holds."""
+        for name in ("documents", "importer", "broker", "written", "unchanged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.outputs.extend(other.outputs)
+        self.problems.extend(other.problems)
+
     def summary_line(self) -> str:
         return (f"{self.doc_type} {self.label}: {self.documents} documents ({self.importer} importer, {self.broker} broker), "
                 f"{self.written} files written, {self.unchanged} unchanged")
@@ -78,11 +85,21 @@ class RunReport:
 def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: tuple[str, ...] = FORMATS, *,
          paper: str = "letter") -> RunReport:
     """Number, render and write every document of `documents` into `out` (PDFs on `paper`)."""
+    write_documents(documents, out, report, formats, paper=paper)
+    log_report(report)
+    return report
+
+
+def write_documents(documents: Iterable[Document], out: Path, report: RunReport, formats: tuple[str, ...] = FORMATS, *,
+                    paper: str = "letter", numbered: Counter | None = None) -> Counter:
+    """Render and write `documents` into `out`, adding to `report`, and number each one after the
+    documents of its recipient and date counted in `numbered` (the ones written before, elsewhere
+    when a run is split); the counts including these documents."""
     out.mkdir(parents=True, exist_ok=True)
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"unknown formats {sorted(unknown)}; choose among {FORMATS}")
-    sequence: dict[tuple[str, str], int] = defaultdict(int)
+    sequence = Counter(numbered or {})
     for doc in documents:
         counter = (doc.recipient.bn9, doc.doc_date.isoformat())
         sequence[counter] += 1
@@ -102,6 +119,10 @@ def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: t
             report.importer += 1
         else:
             report.broker += 1
+    return sequence
+
+
+def log_report(report: RunReport) -> None:
+    """The run's one log event."""
     log.info("statements.emitted", doc_type=report.doc_type, label=report.label, documents=report.documents,
              written=report.written, unchanged=report.unchanged, problems=[p.message for p in report.problems])
-    return report

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from ledger.model import Entry, JournalLine, NewItem, Plan
-from statements import InvalidDocument, issue_daily_notices, to_xml
+from statements import InvalidDocument, issue_daily_notices, run_statements, to_xml
 from statements.model import DailyAccount, DailyNotice, Holder, Party
 from store.journal import balance, write_plan
 from store.ledger import load_reference
@@ -466,3 +466,33 @@ def test_cadp_accounts_get_no_statement_and_quiet_accounts_none_at_all(world, tm
     close(world, "2026-11")
     assert set(xml_docs(statements(world, "2026-11", tmp_path))) == set()
     assert set(xml_docs(daily(world, date(2026, 11, 6), tmp_path))) == {f"{OTHER}RM0005"}  # a DN still reports it
+
+
+# ------------------------------------------------------------------ the run split across processes
+def test_a_run_split_across_worker_processes_writes_the_one_process_run_byte_for_byte(world, tmp_path):
+    """Decision S11: three workers over ranges of accounts write the same files, bytes and names, and
+    the same report, output for output, as one process. BROKER is the designated agent of the first
+    and last of its five clients (ranges apart) and holds a broker statement of its own: its documents
+    are numbered 0001, 0002 (the agent's) then 0003 (its broker statement) across the ranges."""
+    _direct_importer(world)
+    _two_brokers(world)
+    with world.begin() as conn:
+        for bn9 in (MANY[0], MANY[-1]):
+            conn.execute(insert(designated_agent).values(rm15=f"{bn9}RM0001", agent_bn9=BROKER, effective_from=date(2026, 1, 1)))
+    declare(world, *(dict(transaction_number=txn("40001", 500 + i), rm15=f"{bn9}RM0001", asec="40001", broker_bn9=BROKER,
+                          release_date="2026-11-04", accounting_date="2026-11-05", duty=f"{i * 10}.00") for i, bn9 in enumerate(MANY, 1)))
+    formats = ("xml", "html", "pdf")
+    with world.begin() as conn:
+        one = run_statements(conn, "2026-11", tmp_path / "one", policy=POLICY, formats=formats)
+    with world.begin() as conn:
+        split = run_statements(conn, "2026-11", tmp_path / "split", policy=POLICY, formats=formats, workers=3)
+    names = [p.name for p in one.files]
+    assert [p.name for p in split.files] == names
+    assert {p.name: p.read_bytes() for p in split.files} == {p.name: p.read_bytes() for p in one.files}
+    assert [(o.recipient_bn9, o.format, o.written) for o in split.outputs] == [(o.recipient_bn9, o.format, o.written) for o in one.outputs]
+    assert split.summary_line() == one.summary_line() == "SOA 2026-11: 9 documents (7 importer, 2 broker), 27 files written, 0 unchanged"
+    assert [n for n in names if n.startswith(BROKER) and n.endswith(".xml")] == [
+        f"{BROKER}-SOA-20261125-0001.xml", f"{BROKER}-SOA-20261125-0002.xml", f"{BROKER}-SOA-20261125-0003.xml"]
+    with world.begin() as conn:  # idempotent: a second split run rewrites nothing
+        again = run_statements(conn, "2026-11", tmp_path / "split", policy=POLICY, formats=formats, workers=3)
+    assert (again.written, again.unchanged) == (0, 27)
