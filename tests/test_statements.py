@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
+from lxml import etree
 from sqlalchemy import insert, select
 
 from ledger.model import Entry, JournalLine, NewItem, Plan
@@ -496,3 +497,19 @@ def test_a_run_split_across_worker_processes_writes_the_one_process_run_byte_for
     with world.begin() as conn:  # idempotent: a second split run rewrites nothing
         again = run_statements(conn, "2026-11", tmp_path / "split", policy=POLICY, formats=formats, workers=3)
     assert (again.written, again.unchanged) == (0, 27)
+
+
+def test_the_xml_written_is_what_lxml_would_write_with_names_escaped():
+    """S6: the XML is written as text (faster than an lxml tree); it is byte for byte lxml's own
+    pretty-printed form — parsing it and printing it again gives the same bytes — and a name with
+    `&`, `<`, `>`, quotes or a carriage return reads back exactly."""
+    name = 'SMITH & <SONS> "LTD" l\'an\r2'
+    doc = DailyNotice(date(2026, 11, 6), date(2026, 11, 5), date(2026, 11, 5), Party(IMPORTER, name, "en"),
+                      Holder("importer", IMPORTER, name, rm15=A1), (DailyAccount(A1, name, (), (), (), 0),), 1)
+    data = to_xml(doc)
+    assert b"<Name>SMITH &amp; &lt;SONS&gt; \"LTD\" l'an&#13;2</Name>" in data
+    root = etree.fromstring(data)
+    assert etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True) == data
+    assert root.findtext("{*}Recipient/{*}Name") == name
+    with pytest.raises(InvalidDocument, match="not well-formed"):
+        to_xml(replace(doc, recipient=Party(IMPORTER, "BELL\x07", "en")))
