@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 
+import lxml.html
 from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -27,7 +28,7 @@ from .i18n import describe, label, long_date, money, type_label
 from .model import DailyNotice, Document, DocumentLine, Statement, StatementAccount
 from .xml import document_id
 
-__all__ = ["View", "Table", "view_of", "render_html", "render_pdf", "pdf_of_view", "pdf_text"]
+__all__ = ["View", "Table", "view_of", "view_of_html", "render_html", "render_pdf", "pdf_of_html", "pdf_of_view", "pdf_text"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -55,6 +56,10 @@ class View:
     meta: list[tuple[str, str]]
     blocks: list[tuple[str, object]] = field(default_factory=list)  # ("heading", str) | ("table", Table) | ("summary", rows)
     note: str = ""
+
+
+#: The daily summary's columns: date, count, transaction, amount.
+DAILY_WIDTHS = (30, 30, 90, 40)
 
 
 def _ref(line: DocumentLine) -> str:
@@ -124,7 +129,7 @@ def _daily_summary(account: StatementAccount, doc: Statement, lang: str) -> Tabl
     return Table(
         label("daily_summary", lang, date=long_date(doc.due_date, lang)),
         [label("col_date", lang), label("count", lang), label("col_ref", lang), label("col_amount", lang)],
-        rows, (label("total", lang), money(account.daily_total_cents, lang)), widths=(30, 30, 90, 40), empty=label("none", lang),
+        rows, (label("total", lang), money(account.daily_total_cents, lang)), widths=DAILY_WIDTHS, empty=label("none", lang),
     )
 
 
@@ -178,6 +183,42 @@ def render_html(doc: Document, language: str | None = None, *, view: View | None
     return _environment().get_template("document.html.j2").render(view=view).encode("utf-8")
 
 
+def view_of_html(html: bytes) -> View:
+    """The view a document's HTML (`render_html`) was rendered from — the template read backwards —
+    so that its PDF, drawn when asked for after the run, is the one the run would have drawn (decision S12)."""
+    root = lxml.html.document_fromstring(html.decode("utf-8"))
+    body = root.body
+    meta = body.find("dl")
+    view = View(root.get("lang"), _text(body.find("h1")),
+                [(_text(key), _text(value)) for key, value in zip(meta.findall("dt"), meta.findall("dd"), strict=True)])
+    for node in body.iterchildren():
+        if node.tag == "h2":
+            view.blocks.append(("heading", _text(node)))
+        elif node.tag == "table":
+            view.blocks.append(("summary", [(_text(tr[0]), _text(tr[1]), tr.get("class") == "strong") for tr in node.iter("tr")]))
+        elif node.tag == "section":
+            view.blocks.append(("table", _table_of_html(node)))
+        elif node.tag == "p" and node.get("class") == "note":
+            view.note = _text(node)
+    return view
+
+
+def _text(node) -> str:
+    return node.text_content()
+
+
+def _table_of_html(section) -> Table:
+    title, table = _text(section.find("h3")), section.find("table")
+    if table is None:
+        return Table(title, [], [], empty=_text(section.find("p")))
+    columns = [_text(th) for th in table.find("thead").iter("th")]
+    rows = [[_text(td) for td in tr.iter("td")] for tr in table.find("tbody").iter("tr")]
+    foot = table.find("tfoot")
+    total = tuple(_text(td) for td in foot.iter("td")) if foot is not None else None
+    widths = DAILY_WIDTHS if len(columns) == len(DAILY_WIDTHS) else Table.widths  # the two kinds of document tables
+    return Table(title, columns, rows, total, widths=widths)
+
+
 # ------------------------------------------------------------------ PDF
 _PDF_REPLACEMENTS = str.maketrans({"\u202f": "\xa0", "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
                                    "\u2013": "-", "\u2014": "-", "\u0153": "oe", "\u0152": "OE", "\u2026": "..."})
@@ -227,6 +268,13 @@ def render_pdf(doc: Document, language: str | None = None, *, view: View | None 
     """The document as a PDF, on Letter paper (`paper="a4"` by option)."""
     view = view or view_of(doc, language)
     return pdf_of_view(view, document_id(doc), doc.doc_date, paper=paper)
+
+
+def pdf_of_html(html: bytes, *, paper: str = "letter") -> bytes:
+    """The PDF of a document from its HTML, as `render_pdf` draws it from the document (decision S12)."""
+    view = view_of_html(html)
+    doc_id = view.meta[0][1]  # the document's id comes first; its date is the id's YYYYMMDD (S6)
+    return pdf_of_view(view, doc_id, datetime.strptime(doc_id.split("-")[2], "%Y%m%d").date(), paper=paper)
 
 
 def pdf_of_view(view: View, doc_id: str, day: date, *, paper: str = "letter") -> bytes:

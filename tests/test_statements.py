@@ -23,6 +23,7 @@ from sqlalchemy import insert, select
 from ledger.model import Entry, JournalLine, NewItem, Plan
 from statements import InvalidDocument, issue_daily_notices, run_statements, to_xml
 from statements.model import DailyAccount, DailyNotice, Holder, Party
+from statements.render import pdf_of_html
 from store.journal import balance, write_plan
 from store.ledger import load_reference
 from store.schema import ar_item, designated_agent
@@ -513,3 +514,19 @@ def test_the_xml_written_is_what_lxml_would_write_with_names_escaped():
     assert root.findtext("{*}Recipient/{*}Name") == name
     with pytest.raises(InvalidDocument, match="not well-formed"):
         to_xml(replace(doc, recipient=Party(IMPORTER, "BELL\x07", "en")))
+
+
+# ------------------------------------------------------------------ PDF on demand
+def test_a_pdf_drawn_on_demand_from_the_html_is_the_pdf_the_run_would_have_written(world, tmp_path):
+    """Decision S12: every statement and daily notice of a busy month — English and French, importers'
+    and brokers', empty sections, a daily summary, agents — drawn from its stored HTML gives, byte for
+    byte, the PDF drawn from the document itself in the run."""
+    _direct_importer(world)
+    _two_brokers(world)
+    formats = ("xml", "html", "pdf")
+    reports = [daily(world, date(2026, 11, d), tmp_path, formats) for d in (6, 7, 10, 13, 14)]
+    reports.append(statements(world, "2026-11", tmp_path, formats))
+    pages = [p for r in reports for p in r.files if p.suffix == ".html"]
+    assert len(pages) >= 8 and {parse(p.with_suffix(".xml")).findtext("{*}Recipient/{*}Language") for p in pages} == {"en", "fr"}
+    for page in pages:
+        assert pdf_of_html(page.read_bytes(), paper=POLICY.paper) == page.with_suffix(".pdf").read_bytes(), page.name
