@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
 from sqlalchemy import Connection, text
 
 from core.db import make_engine
@@ -37,6 +38,8 @@ from .query import AccountRow
 from .soa import BrokerParts, broker_statements, importer_statements, run_accounts, run_context
 
 __all__ = ["run_split", "ranges"]
+
+log = structlog.get_logger("statements")
 
 _SNAPSHOT = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
@@ -78,6 +81,7 @@ def run_split(conn: Connection, period: str, out: Path, report: RunReport, *, po
     snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one() if conn.dialect.name == "postgresql" else None
     jobs = [_Job(url, snapshot, period, policy, calendar_month, rows, out, formats, paper, report.doc_type, report.label)
             for rows in ranges(run_accounts(conn, policy, calendar_month), workers)]
+    log.info("statements.split", doc_type=report.doc_type, label=report.label, workers=len(jobs), accounts=[len(j.rows) for j in jobs])
     spawn = multiprocessing.get_context("spawn")
     pipes, processes = [], []
     try:
