@@ -13,7 +13,7 @@ import hashlib
 import html
 import random
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
@@ -23,7 +23,8 @@ from sqlalchemy import insert, select
 from ledger.model import Entry, JournalLine, NewItem, Plan
 from statements import InvalidDocument, issue_daily_notices, run_statements, to_xml
 from statements.model import DailyAccount, DailyNotice, Holder, Party
-from statements.render import pdf_of_html
+from statements.render import Table, View, _fit, _Pdf, _pdf_rows, pdf_of_html
+from statements.render import pdf_text as latin_1
 from store.journal import balance, write_plan
 from store.ledger import load_reference
 from store.schema import ar_item, designated_agent
@@ -530,3 +531,35 @@ def test_a_pdf_drawn_on_demand_from_the_html_is_the_pdf_the_run_would_have_writt
     assert len(pages) >= 8 and {parse(p.with_suffix(".xml")).findtext("{*}Recipient/{*}Language") for p in pages} == {"en", "fr"}
     for page in pages:
         assert pdf_of_html(page.read_bytes(), paper=POLICY.paper) == page.with_suffix(".pdf").read_bytes(), page.name
+
+
+def test_table_rows_are_drawn_as_fpdf2_cells_draw_them_byte_for_byte():
+    """Decision S12: the PDF tables' rows skip fpdf2's `cell` machinery but must draw what it draws —
+    over a page break, with parentheses and backslashes to escape, amounts on the right, a
+    description cut to its column, empty values — so the PDF is byte for byte the one before."""
+    widths = Table.widths
+    rows = [[f"2026-11-{n % 28 + 1:02d}", "Paiement (intérim)", "TRACE\\0001 / 12001000000010", "x" * (n % 60),
+             "" if n % 3 else "2026-12-01", "O" if n % 5 == 0 else "", f"({n},00\xa0$)"] for n in range(90)]
+
+    def drawn(draw) -> bytes:
+        pdf = _Pdf(View("fr", "Relevé de compte", [("Document", f"{IMPORTER}-SOA-20261125-0001")]))
+        pdf.set_creation_date(datetime(2026, 11, 25, tzinfo=UTC))
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 7)
+        pdf.set_fill_color(230, 230, 230)
+        pdf.cell(30, 5, "Montant", fill=True)
+        pdf.ln()
+        pdf.set_font("Helvetica", size=7)
+        draw(pdf)
+        pdf.cell(0, 5, "Total", border="T")
+        return bytes(pdf.output())
+
+    def with_cells(pdf) -> None:
+        for row in rows:
+            for i, (value, w) in enumerate(zip(row, widths, strict=True)):
+                pdf.cell(w, 4.5, _fit(pdf, latin_1(value), w), align="R" if i == len(widths) - 1 else "L")
+            pdf.ln()
+
+    expected = drawn(with_cells)
+    assert expected.count(b"/Type /Page\n") == 2
+    assert drawn(lambda pdf: _pdf_rows(pdf, rows, widths, len(widths) - 1)) == expected
