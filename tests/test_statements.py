@@ -23,7 +23,7 @@ from sqlalchemy import insert, select
 from ledger.model import Entry, JournalLine, NewItem, Plan
 from statements import InvalidDocument, issue_daily_notices, run_statements, to_xml
 from statements.model import DailyAccount, DailyNotice, Holder, Party
-from statements.render import Table, View, _fit, _Pdf, _pdf_rows, pdf_of_html
+from statements.render import Table, View, _cell, _fit, _Pdf, pdf_of_html
 from statements.render import pdf_text as latin_1
 from store.journal import balance, write_plan
 from store.ledger import load_reference
@@ -533,33 +533,40 @@ def test_a_pdf_drawn_on_demand_from_the_html_is_the_pdf_the_run_would_have_writt
         assert pdf_of_html(page.read_bytes(), paper=POLICY.paper) == page.with_suffix(".pdf").read_bytes(), page.name
 
 
-def test_table_rows_are_drawn_as_fpdf2_cells_draw_them_byte_for_byte():
-    """Decision S12: the PDF tables' rows skip fpdf2's `cell` machinery but must draw what it draws —
-    over a page break, with parentheses and backslashes to escape, amounts on the right, a
-    description cut to its column, empty values — so the PDF is byte for byte the one before."""
+def test_pdf_cells_are_drawn_as_fpdf2_draws_them_byte_for_byte():
+    """Decision S12: the PDF's cells skip fpdf2's `cell` machinery but must draw what it draws — a
+    filled header, rows over a page break, parentheses and backslashes to escape, amounts on the
+    right, a description cut to its column, empty values, ruled totals and headings, full-width
+    lines — so the PDF is byte for byte the one before."""
     widths = Table.widths
     rows = [[f"2026-11-{n % 28 + 1:02d}", "Paiement (intérim)", "TRACE\\0001 / 12001000000010", "x" * (n % 60),
              "" if n % 3 else "2026-12-01", "O" if n % 5 == 0 else "", f"({n},00\xa0$)"] for n in range(90)]
+    last = len(widths) - 1
 
-    def drawn(draw) -> bytes:
+    def drawn(cell) -> bytes:
         pdf = _Pdf(View("fr", "Relevé de compte", [("Document", f"{IMPORTER}-SOA-20261125-0001")]))
         pdf.set_creation_date(datetime(2026, 11, 25, tzinfo=UTC))
         pdf.add_page()
+        pdf.set_font("Helvetica", "B", 11)
+        cell(pdf, 0, 7, "Compte 123456782RM0001 - ÉTÉ", border="B", next_line=True)
         pdf.set_font("Helvetica", "B", 7)
         pdf.set_fill_color(230, 230, 230)
-        pdf.cell(30, 5, "Montant", fill=True)
+        for i, w in enumerate(widths):
+            cell(pdf, w, 5, "Montant" if i == last else "", fill=True, align="R" if i == last else "L")
         pdf.ln()
         pdf.set_font("Helvetica", size=7)
-        draw(pdf)
-        pdf.cell(0, 5, "Total", border="T")
-        return bytes(pdf.output())
-
-    def with_cells(pdf) -> None:
         for row in rows:
             for i, (value, w) in enumerate(zip(row, widths, strict=True)):
-                pdf.cell(w, 4.5, _fit(pdf, latin_1(value), w), align="R" if i == len(widths) - 1 else "L")
+                cell(pdf, w, 4.5, _fit(pdf, latin_1(value), w), align="R" if i == last else "L")
             pdf.ln()
+        cell(pdf, 160, 5, "Total", border="T", align="R")
+        cell(pdf, 30, 5, "(1 234,56\xa0$)", border="T", align="R", next_line=True)
+        cell(pdf, 0, 4, "Rien à signaler.", next_line=True)
+        return bytes(pdf.output())
 
-    expected = drawn(with_cells)
+    def fpdf2(pdf, w, h, text, *, align="L", fill=False, border="", next_line=False) -> None:
+        pdf.cell(w, h, text, border=border or 0, align=align, fill=fill, **({"new_x": "LMARGIN", "new_y": "NEXT"} if next_line else {}))
+
+    expected = drawn(fpdf2)
     assert expected.count(b"/Type /Page\n") == 2
-    assert drawn(lambda pdf: _pdf_rows(pdf, rows, widths, len(widths) - 1)) == expected
+    assert drawn(_cell) == expected
