@@ -1,7 +1,7 @@
 """PDFs drawn on demand (decision S12): latency per document, p50 / p95 / max, against drawing
 them from the document in the run as before.
 
-    .venv/bin/python bench/pdf_latency.py [--documents 1000] [--seed 11]
+    .venv/bin/python bench/pdf_latency.py [--documents 1000] [--seed 11] [--baseline /tmp/before]
 
 Builds `--documents` Statements of Account of varied size — seven in ten with 1–10 lines,
 a quarter 11–100, one in twenty 101–600 (a large importer's month); English and French;
@@ -12,15 +12,20 @@ each document in turn:
 
 * `on demand`: `PdfCache.pdf_of(html)` with an empty cache — the first download: the HTML
   read back into its view and drawn (`statements.render.pdf_of_html`), the PDF kept;
+  (`on demand, CPU`: the CPU time of that call, what its latency would be on an idle core);
 * `cached`: the same call again — every later download: the kept PDF read back;
-* `in the run (before)`: `render_pdf(document)`, what the run did for every document.
+* `from the document`: `render_pdf(document)`, what a run asked for PDFs does;
+* `before`, with `--baseline`: `render_pdf(document)` of that checkout's `statements/render.py`
+  (what the run did for every document before).
 
-Each on-demand PDF is checked to be byte for byte the one drawn from the document.
+Each on-demand PDF is checked to be byte for byte the one drawn from the document, and the
+baseline's.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import pickle
@@ -82,27 +87,44 @@ def documents(count: int, seed: int) -> list[Statement]:
     return out
 
 
-def measure(folder: Path) -> dict:
+def _baseline_renderer(checkout: Path):
+    """`render_pdf` of the checkout's `statements/render.py`, on this package's model and wording."""
+    spec = importlib.util.spec_from_file_location("statements.render_before", checkout / "statements" / "render.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.render_pdf
+
+
+def measure(folder: Path, baseline: Path | None) -> dict:
     from statements.ondemand import PdfCache
     from statements.render import render_pdf
 
     docs = pickle.loads((folder / "documents.pickle").read_bytes())
     cache = PdfCache(folder / "cache")
-    times: dict[str, list[float]] = {"on demand": [], "cached": [], "in the run (before)": []}
+    times: dict[str, list[float]] = {"on demand": [], "on demand, CPU": [], "cached": [], "from the document": []}
+    before_pdf = _baseline_renderer(baseline) if baseline else None
+    if before_pdf:
+        times["before"] = []
     pages = []
     for doc in docs:
         html = folder / "out" / f"{doc.recipient.bn9}-SOA-20261125-0001.html"
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         drawn = cache.pdf_of(html)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         again = cache.pdf_of(html)
         t2 = time.perf_counter()
         before = render_pdf(doc)
         t3 = time.perf_counter()
         assert drawn == again == before, html.name
         times["on demand"].append(t1 - t0)
+        times["on demand, CPU"].append(c1 - c0)
         times["cached"].append(t2 - t1)
-        times["in the run (before)"].append(t3 - t2)
+        times["from the document"].append(t3 - t2)
+        if before_pdf:
+            t4 = time.perf_counter()
+            assert before_pdf(doc) == drawn, html.name
+            times["before"].append(time.perf_counter() - t4)
         pages.append(drawn.count(b"/Type /Page\n"))
     return {"times": times, "pages": pages}
 
@@ -115,17 +137,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--baseline", type=Path, help="a checkout of the code before: its render_pdf is timed too")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure)))
+        print(json.dumps(measure(args.measure, args.baseline)))
         return 0
     with tempfile.TemporaryDirectory(prefix="carm-pdf-") as tmp:
         folder = Path(tmp)
         docs = [d.__class__(**{**{f: getattr(d, f) for f in d.__slots__}, "sequence": 1}) for d in documents(args.documents, args.seed)]
         write_documents(docs, folder / "out", RunReport("SOA", "2026-11"), ("xml", "html"))
         (folder / "documents.pickle").write_bytes(pickle.dumps(docs))
-        child = subprocess.run([sys.executable, __file__, "--measure", str(folder)], check=True, capture_output=True, text=True)
+        baseline = ["--baseline", str(args.baseline)] if args.baseline else []
+        child = subprocess.run([sys.executable, __file__, *baseline, "--measure", str(folder)], check=True, capture_output=True, text=True)
         result = json.loads(child.stdout.strip().splitlines()[-1])
     pages = result["pages"]
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
