@@ -12,7 +12,9 @@ Each `carm` command is one call:
 
 Documents are built from the journal (`iter_daily_notices`, `iter_statements`),
 written as XML validated against `mappings/*.xsd` (`to_xml`), and rendered
-as HTML and PDF in the recipient's language (`render_html`, `render_pdf`).
+as HTML and PDF in the recipient's language (`render_html`, `render_pdf`; a PDF drawn from
+the stored HTML when asked for: `ondemand.PdfCache`, decision S12). A statements run may be
+split across worker processes (`workers=`, `parallel`, decision S11).
 """
 
 from __future__ import annotations
