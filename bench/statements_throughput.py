@@ -1,6 +1,7 @@
 """Statements of account for many accounts: accounts per second and peak memory.
 
     .venv/bin/python bench/statements_throughput.py --accounts 100000 [--url URL] [--formats xml,html,pdf] [--document soa|dn]
+        [--workers 1,2] [--baseline /tmp/before] [--repeat N]
 
 Generates a ledger directly with bulk inserts (the ledger's posting code is
 not what is measured here): for each importer account of period 2026-11 an
@@ -12,7 +13,12 @@ AR lines per account.  Then `statements.run_statements` writes every
 statement of period 2026-11 (or, with `--document dn`,
 `statements.issue_daily_notices` every Daily Notice of Friday 2026-11-06,
 reporting the 11-05 declarations of every account) in a child process, so its
-peak RSS is the run's own.
+peak RSS is the run's own: once per number of `--workers` (statements split across
+that many processes, decision S11; the peak is the parent's) and, with `--baseline`,
+with the code of that checkout (its own copy of this script) — the same ledger, the
+measurements interleaved `--repeat` times. Every measurement writes into a fresh
+folder, and the digest of all its files (names and bytes) is printed: the same
+digest means byte-identical output.
 
 Default database: SQLite in a temporary folder; `--url postgresql+psycopg://…`
 for PostgreSQL (a fresh database is created and dropped).
@@ -21,10 +27,13 @@ for PostgreSQL (a fresh database is created and dropped).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -126,7 +135,7 @@ def _hwm_kib() -> int | None:
     return None
 
 
-def measure(url: str, out: str, formats: tuple[str, ...], document: str) -> dict:
+def measure(url: str, out: str, formats: tuple[str, ...], document: str, workers: int = 1) -> dict:
     import statements
     from ledger.policy import Policy
 
@@ -140,7 +149,8 @@ def measure(url: str, out: str, formats: tuple[str, ...], document: str) -> dict
         if document == "dn":
             report = statements.issue_daily_notices(conn, date(2026, 11, 6), Path(out), policy=Policy(), formats=formats)
         else:
-            report = statements.run_statements(conn, "2026-11", Path(out), policy=Policy(), formats=formats)
+            split = {"workers": workers} if workers > 1 else {}  # the baseline's run_statements knows no workers
+            report = statements.run_statements(conn, "2026-11", Path(out), policy=Policy(), formats=formats, **split)
     seconds = time.perf_counter() - started
     return {
         "documents": report.documents, "importer": report.importer, "broker": report.broker, "files": len(report.files),
@@ -151,19 +161,50 @@ def measure(url: str, out: str, formats: tuple[str, ...], document: str) -> dict
     }
 
 
+def _digest(folder: Path) -> str:
+    """One digest of every file of `folder`: names and bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def _child(label: str, script: Path, args, url: str, out: Path) -> dict:
+    workers = ["--workers", label.split("×")[0]] if "×" in label else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = subprocess.run(
+        [sys.executable, str(script), "--formats", args.formats, "--document", args.document, *workers, "--measure", url, str(out)],
+        check=True, capture_output=True, text=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    # CPU of the child and its workers, imports and ledger reads included: the baseline's script reports none itself
+    result["child_cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2)
+    result["digest"] = _digest(out)
+    shutil.rmtree(out)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--url", help="database URL (default: SQLite in a temporary folder)")
     parser.add_argument("--formats", default="xml", help="comma-separated: xml,html,pdf (default xml, the delivered document)")
     parser.add_argument("--document", choices=("soa", "dn"), default="soa", help="statements of account (default) or daily notices")
+    parser.add_argument("--workers", default="1", help="comma-separated numbers of worker processes to measure (default 1)")
+    parser.add_argument("--baseline", type=Path, help="a checkout of the code before, measured on the same ledger")
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved repeats of every measurement")
     parser.add_argument("--measure", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     formats = tuple(args.formats.split(","))
     if args.measure:
-        print(json.dumps(measure(args.measure[0], args.measure[1], formats, args.document)))
+        print(json.dumps(measure(args.measure[0], args.measure[1], formats, args.document, int(args.workers))))
         return 0
     os.environ.setdefault("CARM_LOG_LEVEL", "WARNING")
+    paths = {f"{w}×" if int(w) > 1 else "1 process": Path(__file__) for w in args.workers.split(",")}
+    if args.baseline:
+        paths = {"before": args.baseline / "bench" / "statements_throughput.py", **paths}
+    results: dict[str, list[dict]] = {label: [] for label in paths}
     with tempfile.TemporaryDirectory(prefix="carm-bench-") as tmp:
         created = None
         if args.url:
@@ -182,27 +223,31 @@ def main() -> int:
             generate(engine, args.accounts)
             engine.dispose()
             generated = time.perf_counter() - t0
-            child = subprocess.run(
-                [sys.executable, __file__, "--formats", args.formats, "--document", args.document, "--measure", url, f"{tmp}/out"],
-                check=True, capture_output=True, text=True,
-            )
-            result = json.loads(child.stdout.strip().splitlines()[-1])
+            for rep in range(args.repeat):
+                for label, script in paths.items():
+                    results[label].append(_child(label, script, args, url, Path(tmp) / f"out-{rep}"))
         finally:
             if created:
                 admin, name = created
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
-    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f} at the end")
     print(f"database: {'PostgreSQL' if args.url else 'SQLite'}; {args.accounts} accounts generated in {generated:.1f} s")
     what = "daily notices of 2026-11-06" if args.document == "dn" else "statements of account, period 2026-11"
-    print(f"documents: {what}; formats: {args.formats}")
-    print(f"written: {result['documents']} documents ({result['importer']} importer, {result['broker']} broker), "
-          f"{result['files']} files in {result['seconds']} s")
-    print(f"throughput: {result['accounts_per_s']} accounts/s ({result['documents_per_s']} documents/s)")
-    print(f"peak memory (RSS of the statements run): {result['peak_rss_mib']} MiB")
-    if result["problems"]:
-        print(f"problems: {result['problems']}")
+    print(f"documents: {what}; formats: {args.formats}; {args.repeat} interleaved repeat(s)")
+    first = next(iter(results.values()))[0]
+    print(f"written: {first['documents']} documents ({first['importer']} importer, {first['broker']} broker), {first['files']} files")
+    print("| run | best s | median s | best CPU s (child) | best accounts/s | peak RSS MiB | output digest |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for label, runs in results.items():
+        seconds = sorted(r["seconds"] for r in runs)
+        best = min(runs, key=lambda r: r["seconds"])
+        cpu = min(r["child_cpu_s"] for r in runs)
+        print(f"| {label} | {seconds[0]} | {statistics.median(seconds)} | {cpu} | {best['accounts_per_s']} | "
+              f"{max(r['peak_rss_mib'] for r in runs)} | {' '.join(sorted({r['digest'] for r in runs}))} |")
+    if first["problems"]:
+        print(f"problems: {first['problems']}")
     return 0
 
 

@@ -28,6 +28,8 @@ CARM_REPORT_AFTER          [3600] seconds a stray (a dot file, a partial upload,
                            an inbox before the partner and the operators are told
 CARM_INTAKE_BUDGET         [240] seconds an intake task works before leaving files to the next run
 CARM_INTAKE_BATCH          [20] files per mapped intake task
+CARM_STATEMENT_WORKERS     [the machine's cores] processes a Statements of Account run is split across
+                           (decision S11); 1 runs it in the task's own process
 CARM_INGEST_ATTEMPTS       [5] attempts of one file's transaction when another worker races it
 CARM_MAX_FILE_BYTES        [104857600] the largest inbound file taken (100 MiB); a larger one is refused
                            whole, with a report (`edi.limits`)
@@ -116,6 +118,7 @@ class Settings:
     report_after_seconds: float = 3600.0
     intake_budget_seconds: float = 240.0
     intake_batch: int = 20
+    statement_workers: int = 1
     ingest_attempts: int = 5
     max_file_bytes: int = 100 * 2**20
     max_set_errors: int = 100
@@ -161,6 +164,7 @@ class Settings:
             report_after_seconds=_number(get("CARM_REPORT_AFTER") or "3600", "CARM_REPORT_AFTER"),
             intake_budget_seconds=_number(get("CARM_INTAKE_BUDGET") or "240", "CARM_INTAKE_BUDGET"),
             intake_batch=max(1, _number(get("CARM_INTAKE_BATCH") or "20", "CARM_INTAKE_BATCH", int)),
+            statement_workers=max(1, _number(get("CARM_STATEMENT_WORKERS") or str(os.cpu_count() or 1), "CARM_STATEMENT_WORKERS", int)),
             ingest_attempts=max(1, _number(get("CARM_INGEST_ATTEMPTS") or "5", "CARM_INGEST_ATTEMPTS", int)),
             max_file_bytes=max(1, _number(get("CARM_MAX_FILE_BYTES") or str(100 * 2**20), "CARM_MAX_FILE_BYTES", int)),
             max_set_errors=max(1, _number(get("CARM_MAX_SET_ERRORS") or "100", "CARM_MAX_SET_ERRORS", int)),

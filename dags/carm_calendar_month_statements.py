@@ -5,8 +5,8 @@ At 06:00 Eastern on the 8th — 8 days after the month's end, as the 25th is aft
 (D17-R15, decision L17) — the Statement of Account of the calendar month that ended
 (`YYYY-MM`, the month before the run's) for every account billed by calendar month (courier
 LVS, CSA), and for each broker securing some of them, as XML under
-`mappings/statement-of-account.xsd` with HTML and PDF renderings, delivered to the holder or
-its designated agent. The month is closed first if `carm_calendar_month_close` has not done
+`mappings/statement-of-account.xsd` with its HTML rendering (the PDF drawn when delivered or
+downloaded), delivered to the holder or its designated agent. The month is closed first if `carm_calendar_month_close` has not done
 it (closing is idempotent). Re-running writes byte-identical files.
 
 *Trigger with config* takes a `period` (`YYYY-MM`) to issue (again) another calendar month's

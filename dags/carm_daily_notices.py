@@ -3,8 +3,8 @@
 
 Tuesday to Saturday at 00:30 Eastern (D17-R14): for the business day before the run's
 day, a Daily Notice for every account that had activity — sections Transactions, Other
-transactions, Under review — as XML under `mappings/daily-notice.xsd` (with HTML and PDF
-renderings in the holder's language), delivered to the holder or its designated agent
+transactions, Under review — as XML under `mappings/daily-notice.xsd` (with its HTML
+rendering in the holder's language; the PDF drawn when delivered or downloaded), delivered to the holder or its designated agent
 (Annex B); brokers see only items under their security account for clients whose
 relationship covers the account. None when that day was a holiday or had no activity.
 Then the day's notices (avis) are e-mailed: to subscribers, and urgent ones to everyone.

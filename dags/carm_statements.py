@@ -4,7 +4,9 @@
 At 06:00 Eastern on the 25th (D17-R15): the Statement of Account of the billing period
 that ended on the 17th (`YYYY-MM`, the month of the run) for every importer (by RM15)
 and broker (by BN9 + security account), as XML under `mappings/statement-of-account.xsd`
-with HTML and PDF renderings, delivered to the holder or its designated agent. The period
+with its HTML rendering (the PDF drawn when delivered or downloaded, decision S12), split
+across `CARM_STATEMENT_WORKERS` processes (decision S11), delivered to the holder or its
+designated agent. The period
 is closed first if `carm_period_close` has not done it (closing is idempotent). Re-running
 writes byte-identical files. Accounts billed by calendar month get theirs on the 8th
 (`carm_calendar_month_statements`).

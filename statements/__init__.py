@@ -12,7 +12,9 @@ Each `carm` command is one call:
 
 Documents are built from the journal (`iter_daily_notices`, `iter_statements`),
 written as XML validated against `mappings/*.xsd` (`to_xml`), and rendered
-as HTML and PDF in the recipient's language (`render_html`, `render_pdf`).
+as HTML and PDF in the recipient's language (`render_html`, `render_pdf`; a PDF drawn from
+the stored HTML when asked for: `ondemand.PdfCache`, decision S12). A statements run may be
+split across worker processes (`workers=`, `parallel`, decision S11).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from .notices import (
     render_notice,
     send_notices,
 )
-from .output import FORMATS, RunReport, emit
+from .output import FORMATS, RunReport, emit, log_report
+from .parallel import run_split
 from .render import render_html, render_pdf
 from .soa import iter_statements, statement_problems
 from .xml import to_xml
@@ -66,13 +69,20 @@ def issue_daily_notices(
 
 
 def run_statements(
-    conn: Connection, period: str, out: Path, *, policy: Policy, formats: tuple[str, ...] = FORMATS, calendar_month: bool = False
+    conn: Connection, period: str, out: Path, *, policy: Policy, formats: tuple[str, ...] = FORMATS, calendar_month: bool = False,
+    workers: int = 1,
 ) -> RunReport:
     """Write every Statement of Account of billing period `period` (`YYYY-MM`) into `out` — of the
-    accounts billed by calendar month with `calendar_month`, else of those billed 18th → 17th."""
+    accounts billed by calendar month with `calendar_month`, else of those billed 18th → 17th — with
+    `workers` processes over ranges of accounts (the same files as one process, decision S11)."""
     period_named(period, policy)  # ValueError for a name that is not a month
     label = f"{period} calendar month" if calendar_month else period
     report = RunReport("SOA", label, problems=statement_problems(conn, period, calendar_month))
+    if workers > 1:
+        run_split(conn, period, Path(out), report, policy=policy, formats=formats, paper=policy.paper,
+                  calendar_month=calendar_month, workers=workers)
+        log_report(report)
+        return report
     documents = iter_statements(conn, period, policy=policy, calendar_month=calendar_month)
     return emit(documents, Path(out), report, formats, paper=policy.paper)
 

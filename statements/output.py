@@ -11,8 +11,9 @@ file.  Re-running on the same ledger state therefore rewrites nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,11 +26,14 @@ from .model import Document
 from .render import render_html, render_pdf, view_of
 from .xml import document_id, to_xml
 
-__all__ = ["Output", "RunReport", "emit", "FORMATS"]
+__all__ = ["Output", "RunReport", "emit", "write_documents", "log_report", "FORMATS"]
 
 log = structlog.get_logger("statements")
 
 FORMATS = ("xml", "html", "pdf")
+#: Threads writing files, and how many files may wait for them (bounds the memory they hold).
+WRITER_THREADS = 4
+WRITES_PENDING = 256
 _RENDER = {"xml": lambda doc, view, paper: to_xml(doc), "html": lambda doc, view, paper: render_html(doc, view=view),
            "pdf": lambda doc, view, paper: render_pdf(doc, view=view, paper=paper)}
 
@@ -70,6 +74,13 @@ class RunReport:
     def files(self) -> list[Path]:
         return [o.path for o in self.outputs]
 
+    def add(self, other: RunReport) -> None:
+        """Count in what `other` — a part of the same run — produced, after what this one holds."""
+        for name in ("documents", "importer", "broker", "written", "unchanged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.outputs.extend(other.outputs)
+        self.problems.extend(other.problems)
+
     def summary_line(self) -> str:
         return (f"{self.doc_type} {self.label}: {self.documents} documents ({self.importer} importer, {self.broker} broker), "
                 f"{self.written} files written, {self.unchanged} unchanged")
@@ -78,30 +89,58 @@ class RunReport:
 def emit(documents: Iterable[Document], out: Path, report: RunReport, formats: tuple[str, ...] = FORMATS, *,
          paper: str = "letter") -> RunReport:
     """Number, render and write every document of `documents` into `out` (PDFs on `paper`)."""
+    write_documents(documents, out, report, formats, paper=paper)
+    log_report(report)
+    return report
+
+
+def write_documents(documents: Iterable[Document], out: Path, report: RunReport, formats: tuple[str, ...] = FORMATS, *,
+                    paper: str = "letter", numbered: Counter | None = None) -> Counter:
+    """Render and write `documents` into `out`, adding to `report`, and number each one after the
+    documents of its recipient and date counted in `numbered` (the ones written before, elsewhere
+    when a run is split); the counts including these documents.
+
+    Files are written by `WRITER_THREADS` threads while the next documents are built: creating a
+    file waits on the disk (~1 ms here, three times the CPU a statement takes), not on the CPU."""
     out.mkdir(parents=True, exist_ok=True)
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"unknown formats {sorted(unknown)}; choose among {FORMATS}")
-    sequence: dict[tuple[str, str], int] = defaultdict(int)
-    for doc in documents:
-        counter = (doc.recipient.bn9, doc.doc_date.isoformat())
-        sequence[counter] += 1
-        doc = replace(doc, sequence=sequence[counter])
-        stem = document_id(doc)
-        view = view_of(doc) if {"html", "pdf"} & set(formats) else None  # one wording for both renderings
-        for fmt in formats:
-            path = out / f"{stem}.{fmt}"
-            written = write_if_changed(path, _RENDER[fmt](doc, view, paper))
-            if written:
-                report.written += 1
+    sequence = Counter(numbered or {})
+    pending: deque[tuple[Output, Future]] = deque()
+    with ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="statements-write") as writers:
+        for doc in documents:
+            counter = (doc.recipient.bn9, doc.doc_date.isoformat())
+            sequence[counter] += 1
+            doc = replace(doc, sequence=sequence[counter])
+            stem = document_id(doc)
+            view = view_of(doc) if {"html", "pdf"} & set(formats) else None  # one wording for both renderings
+            for fmt in formats:
+                path = out / f"{stem}.{fmt}"
+                pending.append((Output(path, doc.recipient.bn9, fmt), writers.submit(write_if_changed, path, _RENDER[fmt](doc, view, paper))))
+            report.documents += 1
+            if doc.holder.kind == "importer":
+                report.importer += 1
             else:
-                report.unchanged += 1
-            report.outputs.append(Output(path, doc.recipient.bn9, fmt, written))
-        report.documents += 1
-        if doc.holder.kind == "importer":
-            report.importer += 1
-        else:
-            report.broker += 1
+                report.broker += 1
+            while len(pending) > WRITES_PENDING:
+                _settle(report, *pending.popleft())
+        while pending:
+            _settle(report, *pending.popleft())
+    return sequence
+
+
+def _settle(report: RunReport, output: Output, write: Future) -> None:
+    """Count a file in, in the order of the documents, once it is on disk (its error raised here)."""
+    written = write.result()
+    if written:
+        report.written += 1
+    else:
+        report.unchanged += 1
+    report.outputs.append(replace(output, written=written))
+
+
+def log_report(report: RunReport) -> None:
+    """The run's one log event."""
     log.info("statements.emitted", doc_type=report.doc_type, label=report.label, documents=report.documents,
              written=report.written, unchanged=report.unchanged, problems=[p.message for p in report.problems])
-    return report

@@ -23,11 +23,10 @@ from lxml import etree
 
 from core.money import format_cents
 
-from .errors import InvalidDocument
 from .i18n import component_label, describe, long_date, money, report_label, type_label
 from .overview import BalanceOverview, DeclarationBalance, OpenItem
 from .render import Table, View, pdf_of_view
-from .xml import MAPPINGS, _Builder
+from .xml import MAPPINGS, _Builder, validated_bytes
 
 __all__ = ["BAO_NS", "overview_id", "overview_xml", "overview_csv", "overview_pdf", "overview_view", "CSV_COLUMNS", "ITEM_TYPES"]
 
@@ -119,11 +118,7 @@ def overview_xml(overview: BalanceOverview, language: str | None = None) -> byte
     b.amount(others, "Total", overview.others_open_cents)
     b.amount(root, "Balance", overview.balance_cents)
     b.amount(root, "Overdue", overview.overdue_cents)
-    schema = _schema()
-    if not schema.validate(root):
-        errors = "; ".join(f"line {e.line}: {e.message}" for e in schema.error_log)
-        raise InvalidDocument(f"{overview_id(overview)} does not validate against its XSD: {errors}")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return validated_bytes(root, _schema(), overview_id(overview))
 
 
 # ------------------------------------------------------------------ CSV

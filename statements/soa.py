@@ -33,22 +33,26 @@ in the period.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, select
 
 from core.problems import Problem
-from ledger.calendar import billed_by_calendar_month, period_named
+from ledger.calendar import Period, billed_by_calendar_month, period_named
 from ledger.policy import Policy
 from ledger.standing import Standing, in_force
 from store.schema import period_close
 from store.standing import standings
 
 from .model import BrokerTotal, DaySummary, DocumentLine, Holder, Statement, StatementAccount
-from .query import Coverage, Directory, accounts, balances_before, chunks, lines_between
+from .query import AccountRow, Coverage, Directory, accounts, balances_before, chunks, lines_between
 
-__all__ = ["iter_statements", "statement_problems"]
+__all__ = [
+    "iter_statements", "statement_problems", "run_context", "run_accounts", "importer_statements", "broker_statements",
+    "RunContext", "BrokerParts",
+]
 
 PAYMENT_TYPES = ("PAYMENT", "CREDIT", "OFFSET", "DISBURSEMENT")
 
@@ -120,18 +124,39 @@ def statement_problems(conn: Connection, name: str, calendar_month: bool = False
     return []
 
 
-def iter_statements(
-    conn: Connection, name: str, *, policy: Policy, chunk_size: int = 2000, calendar_month: bool = False
-) -> Iterator[Statement]:
-    """Every Statement of Account of period `name` — of the accounts billed 18th → 17th, or with
-    `calendar_month` of those billed by calendar month: importers' in RM15 order, then brokers' by BN9 and ASEC."""
+@dataclass(frozen=True)
+class RunContext:
+    """What every statement of a run is judged against, read once: the period, who is who on its
+    last day (names, agents, brokers' security accounts, relationships) and the standing measures."""
+
+    period: Period
+    directory: Directory
+    coverage: Coverage
+    records: dict[str, list[Standing]]
+
+
+def run_context(conn: Connection, name: str, policy: Policy, calendar_month: bool = False) -> RunContext:
+    """The context of the statements of period `name` (of the calendar-month cycle with `calendar_month`)."""
     period = period_named(name, policy, calendar_month)
-    directory = Directory(conn, period.end)
-    coverage = Coverage(conn, period.end)
-    per_broker: dict[tuple[str, str], list[StatementAccount]] = defaultdict(list)
-    group = [a for a in accounts(conn) if billed_by_calendar_month(a.rm15, a.calendar_month, policy) == calendar_month]
-    records = standings(conn)
-    for chunk in chunks(group, chunk_size):
+    return RunContext(period, Directory(conn, period.end), Coverage(conn, period.end), standings(conn))
+
+
+def run_accounts(conn: Connection, policy: Policy, calendar_month: bool = False) -> list[AccountRow]:
+    """The program accounts of a cycle — billed by calendar month with `calendar_month`, else 18th → 17th — in RM15 order."""
+    return [a for a in accounts(conn) if billed_by_calendar_month(a.rm15, a.calendar_month, policy) == calendar_month]
+
+
+#: The client accounts each broker security account will show, per (broker BN9, ASEC), in RM15 order.
+BrokerParts = dict[tuple[str, str], list[StatementAccount]]
+
+
+def importer_statements(
+    conn: Connection, ctx: RunContext, rows: Sequence[AccountRow], broker_parts: BrokerParts, chunk_size: int = 2000
+) -> Iterator[Statement]:
+    """The importer statements of accounts `rows` (in RM15 order), adding each account's part of a
+    broker's statement to `broker_parts` on the way."""
+    period, directory = ctx.period, ctx.directory
+    for chunk in chunks(rows, chunk_size):
         lo, hi = chunk[0].rm15, chunk[-1].rm15
         moved = lines_between(conn, lo, hi, period.start, period.end)
         before = balances_before(conn, lo, hi, period.start)
@@ -141,7 +166,7 @@ def iter_statements(
             if not lines and not any(opening.values()):
                 continue
             name_ = directory.name(row.bn9)
-            measures = in_force(records.get(row.rm15, ()), period.end)
+            measures = in_force(ctx.records.get(row.rm15, ()), period.end)
             if row.client_type != "CADP":  # D17-R15: importers other than CADP, and brokers
                 part = account_part(row.rm15, name_, lines, sum(opening.values()), period.due_date,
                                     _broker_totals(opening, lines, directory), measures)
@@ -154,17 +179,33 @@ def iter_statements(
             asecs = {a for a in opening if a in directory.broker_asecs} | {l.asec for l in lines if l.asec in directory.broker_asecs}
             for asec in sorted(asecs):
                 broker = directory.broker_asecs[asec]
-                if not coverage.covers(broker, row.rm15):  # D17-R3
+                if not ctx.coverage.covers(broker, row.rm15):  # D17-R3
                     continue
                 tagged = [l for l in lines if l.asec == asec]
                 if not tagged and not opening.get(asec):
                     continue
-                per_broker[(broker, asec)].append(
+                broker_parts.setdefault((broker, asec), []).append(
                     account_part(row.rm15, name_, tagged, opening.get(asec, 0), period.due_date, measures=measures))
-    for (broker, asec), parts in sorted(per_broker.items()):
+
+
+def broker_statements(ctx: RunContext, broker_parts: BrokerParts) -> Iterator[Statement]:
+    """One statement per broker security account with client accounts to show, by BN9 and ASEC."""
+    period, directory = ctx.period, ctx.directory
+    for (broker, asec), parts in sorted(broker_parts.items()):
         yield Statement(
             period=period.name, period_start=period.start, period_end=period.end,
             statement_date=period.statement_date, due_date=period.due_date,
             recipient=directory.party(broker), holder=Holder("broker", broker, directory.name(broker), asec=asec),
             accounts=tuple(sorted(parts, key=lambda p: p.rm15)),
         )
+
+
+def iter_statements(
+    conn: Connection, name: str, *, policy: Policy, chunk_size: int = 2000, calendar_month: bool = False
+) -> Iterator[Statement]:
+    """Every Statement of Account of period `name` — of the accounts billed 18th → 17th, or with
+    `calendar_month` of those billed by calendar month: importers' in RM15 order, then brokers' by BN9 and ASEC."""
+    ctx = run_context(conn, name, policy, calendar_month)
+    broker_parts: BrokerParts = {}
+    yield from importer_statements(conn, ctx, run_accounts(conn, policy, calendar_month), broker_parts, chunk_size)
+    yield from broker_statements(ctx, broker_parts)

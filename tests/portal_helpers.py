@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from carm.documents import KEPT_FORMATS
 from carm.portal import PortalConfig, create_app
 from carm.portal.security import Passwords
 from core.clock import EASTERN
@@ -61,9 +62,9 @@ def build_world(engine: Engine, documents: Path | None = None) -> None:
     pay(engine, PaymentSpec("E1", IMPORTER, [LineSpec(A1, 400_00)]), received_at=datetime(2026, 11, 20, 10, 0, tzinfo=EASTERN))
     with engine.begin() as conn:
         close_period(conn, "2026-11", policy=POLICY, at=AT)
-        if documents is not None:  # as `carm notices daily` and `carm statements run` keep them for the portal
-            issue_daily_notices(conn, date(2026, 11, 21), documents / "DN" / "2026-11-21", policy=POLICY)
-            run_statements(conn, "2026-11", documents / "SOA" / "2026-11", policy=POLICY)
+        if documents is not None:  # as the jobs keep them for the portal: XML and HTML, the PDF drawn when asked for (S12)
+            issue_daily_notices(conn, date(2026, 11, 21), documents / "DN" / "2026-11-21", policy=POLICY, formats=KEPT_FORMATS)
+            run_statements(conn, "2026-11", documents / "SOA" / "2026-11", policy=POLICY, formats=KEPT_FORMATS)
 
 
 def portal(engine: Engine, tmp_path: Path, now: datetime | Clock = datetime(2026, 12, 10, 12, 0, tzinfo=EASTERN)) -> TestClient:

@@ -21,15 +21,18 @@ import pytest
 from sqlalchemy import func, select
 
 from carm.db import upgrade
+from carm.documents import KEPT_FORMATS
 from carm.intake import ingest
 from core.clock import EASTERN
 from core.db import make_engine
 from edi.samples import LineSpec, PaymentSpec, file_820
+from statements import run_statements
 from store.schema import inbound_file, payment, period_close
 from transport.sftp import SftpFolders
 
 from .conftest import ROOT
 from .ledger_helpers import IMPORTER, POLICY, balances, declare, setup_world, txn
+from .portal_helpers import build_world
 from .sftp_server import PARTNER_A, clean_partner, put
 
 pytestmark = pytest.mark.slow  # Airflow itself, in child processes
@@ -155,6 +158,28 @@ def test_the_calendar_month_close_closes_the_month_before_its_run_and_only_that_
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with engine.begin() as conn:
         assert [tuple(r) for r in conn.execute(select(period_close.c.period, period_close.c.calendar_month))] == [("2027-05", True)]
+    engine.dispose()
+
+
+def test_the_statements_task_splits_its_run_across_two_processes_and_writes_what_one_process_writes(airflow_home, tmp_path):
+    """Decision S11: carm_statements of 2026-11-25 with CARM_STATEMENT_WORKERS=2 spawns its workers from
+    inside the Airflow task and keeps, byte for byte, the XML and HTML files one process writes (S12)."""
+    carm_home = tmp_path / "carm"
+    carm_home.mkdir()
+    url = f"sqlite:///{carm_home / 'carm.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    build_world(engine)
+    env = _airflow_env(airflow_home, {"CARM_HOME": str(carm_home), "CARM_DATABASE_URL": url, "CARM_TRANSPORT": "local",
+                                      "CARM_STATEMENT_WORKERS": "2"})
+    done = subprocess.run([AIRFLOW, "dags", "test", "carm_statements", "2026-11-25T11:00:00+00:00"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with engine.begin() as conn:
+        one = run_statements(conn, "2026-11", tmp_path / "one", policy=POLICY, formats=KEPT_FORMATS)
+    issued = carm_home / "documents" / "SOA" / "2026-11"
+    assert "workers=2" in next(line for line in (done.stdout + done.stderr).splitlines() if "statements.split" in line)
+    assert len(one.files) == 4 and {p.name: p.read_bytes() for p in issued.iterdir()} == {p.name: p.read_bytes() for p in one.files}
     engine.dispose()
 
 

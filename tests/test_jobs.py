@@ -18,6 +18,7 @@ from sqlalchemy import select
 from carm import jobs
 from core.clock import EASTERN
 from core.errors import SchemaError
+from statements.render import pdf_of_html
 from store.ledger import account_view, load_declarations, load_reference
 from store.schema import inbound_file
 
@@ -193,7 +194,8 @@ def test_daily_notices_reach_each_recipients_outbox_and_a_rerun_changes_nothing(
 def test_statements_of_account_go_to_the_holder_or_its_agent(home):
     """D17-R15, R16: the 2026-11 statements (issued 11-25) — NORTHERN IMPORTS its own two; EPICERIE
     FINE the one of 200000008RM0002, which has no agent; the broker its client's 200000008RM0001 (it
-    is the designated agent) and its own broker statement; every format kept for the portal."""
+    is the designated agent) and its own broker statement; the XML and HTML kept for the portal, each
+    delivered PDF the one the run would have drawn."""
     result = jobs.statements_of_account("2026-11")
     assert _outbox(home, "northernimp") == [f"123456782-SOA-20261125-000{n}.{fmt}" for n in (1, 2) for fmt in ("pdf", "xml")]
     assert _outbox(home, "swiftbrk") == [f"300000007-SOA-20261125-000{n}.{fmt}" for n in (1, 2) for fmt in ("pdf", "xml")]
@@ -201,8 +203,10 @@ def test_statements_of_account_go_to_the_holder_or_its_agent(home):
     kept = sorted(p.name for p in (home / "documents" / "SOA" / "2026-11").iterdir())
     assert kept == sorted(f"{bn9}-SOA-20261125-000{n}.{fmt}" for bn9, n in [("123456782", 1), ("123456782", 2), ("200000008", 1),
                                                                               ("300000007", 1), ("300000007", 2)]
-                          for fmt in ("html", "pdf", "xml"))
+                          for fmt in ("html", "xml"))  # the PDF is drawn from the HTML when delivered (decision S12)
     assert result["kept_for_portal"] == []  # every recipient here has an SFTP account
+    delivered = (home / "partners" / "epicerieqc" / "outbox" / "200000008-SOA-20261125-0001.pdf").read_bytes()
+    assert delivered == pdf_of_html((home / "documents" / "SOA" / "2026-11" / "200000008-SOA-20261125-0001.html").read_bytes())
 
 
 # ------------------------------------------------------------------ ledger jobs

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from carm.portal.security import parse_answer, password_problems, username_problems
 from core.clock import EASTERN
 from ledger.model import Notice
+from statements import run_statements
 from store import portal as db
 from store.journal import record_notices
 from store.schema import business, notice, portal_enrolment, portal_upload, portal_user
@@ -196,9 +197,12 @@ def test_a_user_of_one_business_never_reaches_another_s(engine, tmp_path):
         answer = client.get(path)
         assert answer.status_code == 404, path
         assert b"9,000.00" not in answer.content and b"PRAIRIE" not in answer.content, path
-    own = client.get(f"/documents/{IMPORTER}-SOA-20261125-0001.pdf")
-    stored = tmp_path / "documents" / "SOA" / "2026-11" / f"{IMPORTER}-SOA-20261125-0001.pdf"
-    assert own.status_code == 200 and own.content == stored.read_bytes()  # the stored document, not a new one
+    own = client.get(f"/documents/{IMPORTER}-SOA-20261125-0001.pdf")  # drawn from the stored HTML (decision S12)
+    with engine.begin() as conn:  # the PDF the run would have written
+        run_statements(conn, "2026-11", tmp_path / "pdf", policy=POLICY, formats=("pdf",))
+    assert own.status_code == 200 and own.content == (tmp_path / "pdf" / f"{IMPORTER}-SOA-20261125-0001.pdf").read_bytes()
+    assert client.get(f"/documents/{IMPORTER}-SOA-20261125-0001.pdf").content == own.content
+    assert [p.suffix for p in (tmp_path / "documents" / ".pdf-cache").iterdir()] == [".pdf"]  # kept, read back the next time
     daily = client.get(f"/documents/{IMPORTER}-DN-20261121-0001.xml")
     assert daily.content == (tmp_path / "documents" / "DN" / "2026-11-21" / f"{IMPORTER}-DN-20261121-0001.xml").read_bytes()
     assert b"<Reference>E1</Reference>" in daily.content and b"<ClosingBalance>305.00</ClosingBalance>" in daily.content

@@ -13,15 +13,18 @@ import hashlib
 import html
 import random
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
+from lxml import etree
 from sqlalchemy import insert, select
 
 from ledger.model import Entry, JournalLine, NewItem, Plan
-from statements import InvalidDocument, issue_daily_notices, to_xml
+from statements import InvalidDocument, issue_daily_notices, run_statements, to_xml
 from statements.model import DailyAccount, DailyNotice, Holder, Party
+from statements.render import Table, View, _cell, _fit, _Pdf, pdf_of_html
+from statements.render import pdf_text as latin_1
 from store.journal import balance, write_plan
 from store.ledger import load_reference
 from store.schema import ar_item, designated_agent
@@ -466,3 +469,104 @@ def test_cadp_accounts_get_no_statement_and_quiet_accounts_none_at_all(world, tm
     close(world, "2026-11")
     assert set(xml_docs(statements(world, "2026-11", tmp_path))) == set()
     assert set(xml_docs(daily(world, date(2026, 11, 6), tmp_path))) == {f"{OTHER}RM0005"}  # a DN still reports it
+
+
+# ------------------------------------------------------------------ the run split across processes
+def test_a_run_split_across_worker_processes_writes_the_one_process_run_byte_for_byte(world, tmp_path):
+    """Decision S11: three workers over ranges of accounts write the same files, bytes and names, and
+    the same report, output for output, as one process. BROKER is the designated agent of the first
+    and last of its five clients (ranges apart) and holds a broker statement of its own: its documents
+    are numbered 0001, 0002 (the agent's) then 0003 (its broker statement) across the ranges."""
+    _direct_importer(world)
+    _two_brokers(world)
+    with world.begin() as conn:
+        for bn9 in (MANY[0], MANY[-1]):
+            conn.execute(insert(designated_agent).values(rm15=f"{bn9}RM0001", agent_bn9=BROKER, effective_from=date(2026, 1, 1)))
+    declare(world, *(dict(transaction_number=txn("40001", 500 + i), rm15=f"{bn9}RM0001", asec="40001", broker_bn9=BROKER,
+                          release_date="2026-11-04", accounting_date="2026-11-05", duty=f"{i * 10}.00") for i, bn9 in enumerate(MANY, 1)))
+    formats = ("xml", "html", "pdf")
+    with world.begin() as conn:
+        one = run_statements(conn, "2026-11", tmp_path / "one", policy=POLICY, formats=formats)
+    with world.begin() as conn:
+        split = run_statements(conn, "2026-11", tmp_path / "split", policy=POLICY, formats=formats, workers=3)
+    names = [p.name for p in one.files]
+    assert [p.name for p in split.files] == names
+    assert {p.name: p.read_bytes() for p in split.files} == {p.name: p.read_bytes() for p in one.files}
+    assert [(o.recipient_bn9, o.format, o.written) for o in split.outputs] == [(o.recipient_bn9, o.format, o.written) for o in one.outputs]
+    assert split.summary_line() == one.summary_line() == "SOA 2026-11: 9 documents (7 importer, 2 broker), 27 files written, 0 unchanged"
+    assert [n for n in names if n.startswith(BROKER) and n.endswith(".xml")] == [
+        f"{BROKER}-SOA-20261125-0001.xml", f"{BROKER}-SOA-20261125-0002.xml", f"{BROKER}-SOA-20261125-0003.xml"]
+    with world.begin() as conn:  # idempotent: a second split run rewrites nothing
+        again = run_statements(conn, "2026-11", tmp_path / "split", policy=POLICY, formats=formats, workers=3)
+    assert (again.written, again.unchanged) == (0, 27)
+
+
+def test_the_xml_written_is_what_lxml_would_write_with_names_escaped():
+    """S6: the XML is written as text (faster than an lxml tree); it is byte for byte lxml's own
+    pretty-printed form — parsing it and printing it again gives the same bytes — and a name with
+    `&`, `<`, `>`, quotes or a carriage return reads back exactly."""
+    name = 'SMITH & <SONS> "LTD" l\'an\r2'
+    doc = DailyNotice(date(2026, 11, 6), date(2026, 11, 5), date(2026, 11, 5), Party(IMPORTER, name, "en"),
+                      Holder("importer", IMPORTER, name, rm15=A1), (DailyAccount(A1, name, (), (), (), 0),), 1)
+    data = to_xml(doc)
+    assert b"<Name>SMITH &amp; &lt;SONS&gt; \"LTD\" l'an&#13;2</Name>" in data
+    root = etree.fromstring(data)
+    assert etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True) == data
+    assert root.findtext("{*}Recipient/{*}Name") == name
+    with pytest.raises(InvalidDocument, match="not well-formed"):
+        to_xml(replace(doc, recipient=Party(IMPORTER, "BELL\x07", "en")))
+
+
+# ------------------------------------------------------------------ PDF on demand
+def test_a_pdf_drawn_on_demand_from_the_html_is_the_pdf_the_run_would_have_written(world, tmp_path):
+    """Decision S12: every statement and daily notice of a busy month — English and French, importers'
+    and brokers', empty sections, a daily summary, agents — drawn from its stored HTML gives, byte for
+    byte, the PDF drawn from the document itself in the run."""
+    _direct_importer(world)
+    _two_brokers(world)
+    formats = ("xml", "html", "pdf")
+    reports = [daily(world, date(2026, 11, d), tmp_path, formats) for d in (6, 7, 10, 13, 14)]
+    reports.append(statements(world, "2026-11", tmp_path, formats))
+    pages = [p for r in reports for p in r.files if p.suffix == ".html"]
+    assert len(pages) >= 8 and {parse(p.with_suffix(".xml")).findtext("{*}Recipient/{*}Language") for p in pages} == {"en", "fr"}
+    for page in pages:
+        assert pdf_of_html(page.read_bytes(), paper=POLICY.paper) == page.with_suffix(".pdf").read_bytes(), page.name
+
+
+def test_pdf_cells_are_drawn_as_fpdf2_draws_them_byte_for_byte():
+    """Decision S12: the PDF's cells skip fpdf2's `cell` machinery but must draw what it draws — a
+    filled header, rows over a page break, parentheses and backslashes to escape, amounts on the
+    right, a description cut to its column, empty values, ruled totals and headings, full-width
+    lines — so the PDF is byte for byte the one before."""
+    widths = Table.widths
+    rows = [[f"2026-11-{n % 28 + 1:02d}", "Paiement (intérim)", "TRACE\\0001 / 12001000000010", "x" * (n % 60),
+             "" if n % 3 else "2026-12-01", "O" if n % 5 == 0 else "", f"({n},00\xa0$)"] for n in range(90)]
+    last = len(widths) - 1
+
+    def drawn(cell) -> bytes:
+        pdf = _Pdf(View("fr", "Relevé de compte", [("Document", f"{IMPORTER}-SOA-20261125-0001")]))
+        pdf.set_creation_date(datetime(2026, 11, 25, tzinfo=UTC))
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 11)
+        cell(pdf, 0, 7, "Compte 123456782RM0001 - ÉTÉ", border="B", next_line=True)
+        pdf.set_font("Helvetica", "B", 7)
+        pdf.set_fill_color(230, 230, 230)
+        for i, w in enumerate(widths):
+            cell(pdf, w, 5, "Montant" if i == last else "", fill=True, align="R" if i == last else "L")
+        pdf.ln()
+        pdf.set_font("Helvetica", size=7)
+        for row in rows:
+            for i, (value, w) in enumerate(zip(row, widths, strict=True)):
+                cell(pdf, w, 4.5, _fit(pdf, latin_1(value), w), align="R" if i == last else "L")
+            pdf.ln()
+        cell(pdf, 160, 5, "Total", border="T", align="R")
+        cell(pdf, 30, 5, "(1 234,56\xa0$)", border="T", align="R", next_line=True)
+        cell(pdf, 0, 4, "Rien à signaler.", next_line=True)
+        return bytes(pdf.output())
+
+    def fpdf2(pdf, w, h, text, *, align="L", fill=False, border="", next_line=False) -> None:
+        pdf.cell(w, h, text, border=border or 0, align=align, fill=fill, **({"new_x": "LMARGIN", "new_y": "NEXT"} if next_line else {}))
+
+    expected = drawn(fpdf2)
+    assert expected.count(b"/Type /Page\n") == 2
+    assert drawn(_cell) == expected

@@ -1,5 +1,6 @@
 """What was issued to the business: its Statements of Account and Daily Notices (D17-R14, R15),
-served as the stored files, and its notices (G-R1: 10 a page, newest first, a date range, read
+served as the stored files — a PDF drawn from the stored HTML when first asked for, then kept
+(decision S12) —, and its notices (G-R1: 10 a page, newest first, a date range, read
 or unread per user)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from statements.notices import list_notices, notice_detail
+from statements.ondemand import PdfCache
 from store import portal as db
 
 from .web import Portal, day_of, portal_of
@@ -25,15 +27,17 @@ _DOCUMENT = re.compile(r"(?P<bn9>[0-9]{9})-(?P<type>DN|SOA)-(?P<day>[0-9]{8})-(?
 
 
 def _documents_of(p: Portal, bn9: str) -> dict[str, Path]:
-    """The stored DN and SOA files addressed to `bn9`, by file name (the names the statements
-    layer gave them: `<recipient BN9>-<DN|SOA>-<YYYYMMDD>-<NNNN>.<ext>`, D17-R16)."""
+    """The DN and SOA files addressed to `bn9`, by file name (the names the statements layer gave
+    them: `<recipient BN9>-<DN|SOA>-<YYYYMMDD>-<NNNN>.<ext>`, D17-R16): each stored XML and PDF,
+    and the PDF of each stored HTML (its path the HTML's) when no PDF was stored."""
     found: dict[str, Path] = {}
     for doc_type in ("DN", "SOA"):
         folder = p.config.documents_dir / doc_type
         if folder.is_dir():
-            for path in folder.glob(f"*/{bn9}-{doc_type}-*"):
-                if _DOCUMENT.fullmatch(path.name):
-                    found[path.name] = path
+            for path in sorted(folder.glob(f"*/{bn9}-{doc_type}-*")):
+                name = path.with_suffix(".pdf").name if path.suffix == ".html" else path.name
+                if _DOCUMENT.fullmatch(name) and (name not in found or path.suffix == ".pdf"):
+                    found[name] = path
     return found
 
 
@@ -66,7 +70,8 @@ def document(request: Request, name: str):
     if path is None:
         return p.not_found(who)
     media = "application/pdf" if name.endswith(".pdf") else "application/xml"
-    return Response(path.read_bytes(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    data = PdfCache(p.config.documents_dir / ".pdf-cache", p.policy.paper).pdf_of(path) if path.suffix == ".html" else path.read_bytes()
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/notices")
