@@ -991,7 +991,8 @@ def _statements_run(args: argparse.Namespace) -> int:
 
     with _runtime(args) as runtime, runtime.engine.connect() as conn:
         report = run_statements(conn, args.period, args.out, policy=runtime.policy, formats=args.formats,
-                                calendar_month=args.calendar_month)
+                                calendar_month=args.calendar_month, workers=runtime.settings.statement_workers,
+                                split_from=runtime.settings.statement_split_from)
     _print_documents(report)
     return EXIT_REJECTED if report.problems else EXIT_OK  # e.g. the period is not closed yet
 

@@ -84,7 +84,7 @@ def statements_of_account(runtime: Runtime, period: str, calendar_month: bool = 
     out = runtime.settings.documents_dir / "SOA" / period  # the two cycles' statements differ by their date
     with runtime.engine.begin() as conn:
         report = run_statements(conn, period, out, policy=runtime.policy, formats=KEPT_FORMATS, calendar_month=calendar_month,
-                                workers=runtime.settings.statement_workers)
+                                workers=runtime.settings.statement_workers, split_from=runtime.settings.statement_split_from)
     result = {"summary": report.summary_line(), "problems": [p.message for p in report.problems]}
     result.update(_deliver(runtime, report))
     return result

@@ -30,6 +30,8 @@ CARM_INTAKE_BUDGET         [240] seconds an intake task works before leaving fil
 CARM_INTAKE_BATCH          [20] files per mapped intake task
 CARM_STATEMENT_WORKERS     [the machine's cores] processes a Statements of Account run is split across
                            (decision S11); 1 runs it in the task's own process
+CARM_STATEMENT_SPLIT_FROM  [5000] accounts from which a run is split at all: below, starting the
+                           workers (~2 s of imports each) costs more than it saves
 CARM_INGEST_ATTEMPTS       [5] attempts of one file's transaction when another worker races it
 CARM_MAX_FILE_BYTES        [104857600] the largest inbound file taken (100 MiB); a larger one is refused
                            whole, with a report (`edi.limits`)
@@ -119,6 +121,7 @@ class Settings:
     intake_budget_seconds: float = 240.0
     intake_batch: int = 20
     statement_workers: int = 1
+    statement_split_from: int = 5000
     ingest_attempts: int = 5
     max_file_bytes: int = 100 * 2**20
     max_set_errors: int = 100
@@ -165,6 +168,7 @@ class Settings:
             intake_budget_seconds=_number(get("CARM_INTAKE_BUDGET") or "240", "CARM_INTAKE_BUDGET"),
             intake_batch=max(1, _number(get("CARM_INTAKE_BATCH") or "20", "CARM_INTAKE_BATCH", int)),
             statement_workers=max(1, _number(get("CARM_STATEMENT_WORKERS") or str(os.cpu_count() or 1), "CARM_STATEMENT_WORKERS", int)),
+            statement_split_from=max(1, _number(get("CARM_STATEMENT_SPLIT_FROM") or "5000", "CARM_STATEMENT_SPLIT_FROM", int)),
             ingest_attempts=max(1, _number(get("CARM_INGEST_ATTEMPTS") or "5", "CARM_INGEST_ATTEMPTS", int)),
             max_file_bytes=max(1, _number(get("CARM_MAX_FILE_BYTES") or str(100 * 2**20), "CARM_MAX_FILE_BYTES", int)),
             max_set_errors=max(1, _number(get("CARM_MAX_SET_ERRORS") or "100", "CARM_MAX_SET_ERRORS", int)),

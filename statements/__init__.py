@@ -44,7 +44,7 @@ from .notices import (
 from .output import FORMATS, RunReport, emit, log_report
 from .parallel import run_split
 from .render import render_html, render_pdf
-from .soa import iter_statements, statement_problems
+from .soa import iter_statements, run_accounts, statement_problems
 from .xml import to_xml
 
 __all__ = [
@@ -70,16 +70,18 @@ def issue_daily_notices(
 
 def run_statements(
     conn: Connection, period: str, out: Path, *, policy: Policy, formats: tuple[str, ...] = FORMATS, calendar_month: bool = False,
-    workers: int = 1,
+    workers: int = 1, split_from: int = 1,
 ) -> RunReport:
     """Write every Statement of Account of billing period `period` (`YYYY-MM`) into `out` — of the
     accounts billed by calendar month with `calendar_month`, else of those billed 18th → 17th — with
-    `workers` processes over ranges of accounts (the same files as one process, decision S11)."""
+    `workers` processes over ranges of accounts (the same files as one process, decision S11) when
+    the run has at least `split_from` accounts."""
     period_named(period, policy)  # ValueError for a name that is not a month
     label = f"{period} calendar month" if calendar_month else period
     report = RunReport("SOA", label, problems=statement_problems(conn, period, calendar_month))
-    if workers > 1:
-        run_split(conn, period, Path(out), report, policy=policy, formats=formats, paper=policy.paper,
+    accounts = run_accounts(conn, policy, calendar_month) if workers > 1 else ()
+    if len(accounts) >= max(2, split_from):
+        run_split(conn, period, Path(out), report, accounts, policy=policy, formats=formats, paper=policy.paper,
                   calendar_month=calendar_month, workers=workers)
         log_report(report)
         return report

@@ -35,7 +35,7 @@ from ledger.policy import Policy
 from .errors import StatementsError
 from .output import RunReport, write_documents
 from .query import AccountRow
-from .soa import BrokerParts, broker_statements, importer_statements, run_accounts, run_context
+from .soa import BrokerParts, broker_statements, importer_statements, run_context
 
 __all__ = ["run_split", "ranges"]
 
@@ -73,14 +73,15 @@ def ranges(rows: Sequence[AccountRow], workers: int) -> list[Sequence[AccountRow
     return [c for c in cuts if len(c)]
 
 
-def run_split(conn: Connection, period: str, out: Path, report: RunReport, *, policy: Policy, formats: tuple[str, ...],
-              paper: str, calendar_month: bool, workers: int) -> RunReport:
-    """Write the statements of `period` with `workers` processes, adding to `report` (see the module docstring)."""
+def run_split(conn: Connection, period: str, out: Path, report: RunReport, accounts: Sequence[AccountRow], *, policy: Policy,
+              formats: tuple[str, ...], paper: str, calendar_month: bool, workers: int) -> RunReport:
+    """Write the statements of `period` — of `accounts`, the run's (`run_accounts`) — with `workers` processes,
+    adding to `report` (see the module docstring)."""
     ctx = run_context(conn, period, policy, calendar_month)
     url = conn.engine.url.render_as_string(hide_password=False)
     snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one() if conn.dialect.name == "postgresql" else None
     jobs = [_Job(url, snapshot, period, policy, calendar_month, rows, out, formats, paper, report.doc_type, report.label)
-            for rows in ranges(run_accounts(conn, policy, calendar_month), workers)]
+            for rows in ranges(accounts, workers)]
     log.info("statements.split", doc_type=report.doc_type, label=report.label, workers=len(jobs), accounts=[len(j.rows) for j in jobs])
     spawn = multiprocessing.get_context("spawn")
     pipes, processes = [], []

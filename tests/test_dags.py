@@ -171,7 +171,7 @@ def test_the_statements_task_splits_its_run_across_two_processes_and_writes_what
     upgrade(engine)
     build_world(engine)
     env = _airflow_env(airflow_home, {"CARM_HOME": str(carm_home), "CARM_DATABASE_URL": url, "CARM_TRANSPORT": "local",
-                                      "CARM_STATEMENT_WORKERS": "2"})
+                                      "CARM_STATEMENT_WORKERS": "2", "CARM_STATEMENT_SPLIT_FROM": "1"})
     done = subprocess.run([AIRFLOW, "dags", "test", "carm_statements", "2026-11-25T11:00:00+00:00"], env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
