@@ -66,6 +66,8 @@ FIS = ("fi01", "fi02", "fi03", "fi04")
 BUSINESSES, ACCOUNTS, ITEMS = 40, 50, 2
 #: (share of files, fewest lines, most lines): mostly small files, a few large ones.
 SIZES = ((0.70, 1, 20), (0.20, 21, 300), (0.08, 301, 1000), (0.02, 1001, 2000))
+#: Each intake process's PostgreSQL pool (CARM_DB_POOL_SIZE, CARM_DB_MAX_OVERFLOW), as docs/operations.md advises.
+DB_POOL_SIZE, DB_MAX_OVERFLOW = 1, 1
 #: The bad files dropped among the good ones, by kind, and how many of each.
 BAD = {"broken-envelope": 3, "bad-set": 3, "same-bytes": 2, "same-trace": 2, "not-x12": 1}
 #: What each kind of file must come to: where it is filed, and how it was answered.
@@ -75,13 +77,16 @@ OUTCOME = {"good": "processed", "bad-set": "processed sets-rejected", "broken-en
 
 @dataclass(frozen=True, slots=True)
 class Drop:
-    """One file dropped into an FI's inbox. `kind`: `good` or one of `BAD`."""
+    """One file dropped into an FI's inbox. `kind`: `good` or one of `BAD`; `original`: the earlier
+    file a `same-bytes` or `same-trace` file repeats — whichever of the two is taken first is the
+    original for the engine (parallel tasks race), so the pair is judged together."""
 
     partner: str
     name: str
     data: bytes
     kind: str
     lines: int
+    original: str = ""
 
 
 # ------------------------------------------------------------------ the files
@@ -109,10 +114,13 @@ def _payment_file(fi: str, number: int, pays: list[tuple[str, int]], payer: str,
 
 def make_drops(plan: list[tuple[str, list[tuple[str, int]]]], count: int, seed: int = 11) -> list[Drop]:
     """`count` files, deterministic: each pays the next lines of one business's open items (its
-    own accounts, so nothing goes to suspense); the bad ones replace good ones at fixed places."""
+    own accounts, so nothing goes to suspense); the bad ones replace good ones at fixed places.
+    A `same-trace` file resends its original's payment in a new interchange (as an FI that
+    sends a payment twice), so whichever of the two is posted first, the books are the same."""
     rng = random.Random(seed)
     cursors = [0] * len(plan)
     drops: list[Drop] = []
+    payments: dict[str, tuple[str, list[tuple[str, int]]]] = {}
     bad = [kind for kind, n in BAD.items() for _ in range(n)]
     bad_at = dict(zip(rng.sample(range(count // 2, count), len(bad)), bad, strict=True))  # after the files they copy
     for number in range(1, count + 1):
@@ -125,19 +133,27 @@ def make_drops(plan: list[tuple[str, list[tuple[str, int]]]], count: int, seed: 
         cursors[business] += n
         name = f"pay{number:05d}.x12"
         if kind == "same-bytes":
-            first = next(d for d in drops if d.partner == fi and d.kind == "good")
-            drops.append(Drop(fi, name, first.data, kind, first.lines))
+            first = _unrepeated(drops, fi)
+            drops.append(Drop(fi, name, first.data, kind, first.lines, first.name))
             continue
-        trace = f"SC{number:06d}"
+        trace, original = f"SC{number:06d}", ""
         if kind == "same-trace":
-            trace = f"SC{next(int(d.name[3:8]) for d in drops if d.partner == fi and d.kind == 'good'):06d}"
+            original = _unrepeated(drops, fi).name
+            trace, (payer, pays) = f"SC{int(original[3:8]):06d}", payments[original]
+        payments[name] = (payer, pays)
         data = _payment_file(fi, number, pays, payer, trace=trace, wrong_total=kind == "bad-set")
         if kind == "broken-envelope":  # the IEA names another interchange than its ISA
             data = data.replace(f"IEA*1*{number:09d}".encode(), f"IEA*1*{number + 1:09d}".encode())
         if kind == "not-x12":
-            data, n = b"PAYMENT FILE EXPORT FAILED\nIEA~\n", 0
-        drops.append(Drop(fi, name, data, kind, n))
+            data, pays = b"PAYMENT FILE EXPORT FAILED\nIEA~\n", []
+        drops.append(Drop(fi, name, data, kind, len(pays), original))
     return drops
+
+
+def _unrepeated(drops: list[Drop], fi: str) -> Drop:
+    """The first good file of `fi` no other file repeats yet: each repeat has an original of its own."""
+    repeated = {d.original for d in drops if d.partner == fi}
+    return next(d for d in drops if d.partner == fi and d.kind == "good" and d.name not in repeated)
 
 
 def place(drops: list[Drop], partners_dir: Path) -> None:
@@ -178,18 +194,19 @@ def fresh_ledger(url: str, registry: Path) -> list[tuple[str, list[tuple[str, in
 
 
 class ConnectionWatch:
-    """The most connections to one database seen at once, sampled every 0.2 s from pg_stat_activity."""
+    """The most connections to each database seen at once, sampled every 0.2 s from pg_stat_activity."""
 
-    def __init__(self, admin, database: str) -> None:
-        self.admin, self.database, self.peak = admin, database, 0
+    def __init__(self, admin, databases: list[str]) -> None:
+        self.admin, self.peaks = admin, dict.fromkeys(databases, 0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        query = text("SELECT datname, count(*) FROM pg_stat_activity WHERE datname = ANY(:d) GROUP BY datname")
         with self.admin.connect() as conn:
             while not self._stop.wait(0.2):
-                seen = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"), {"d": self.database}).scalar()
-                self.peak = max(self.peak, seen)
+                for database, seen in conn.execute(query, {"d": list(self.peaks)}):
+                    self.peaks[database] = max(self.peaks[database], seen)
 
     def __enter__(self) -> ConnectionWatch:
         self._thread.start()
@@ -255,7 +272,9 @@ def carm_env(home: Path, ledger_url: str, registry: Path, batch: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CARM_"))}
     env.update(CARM_HOME=str(home), CARM_DATABASE_URL=ledger_url, CARM_TRANSPORT="local", CARM_PARTNERS_DIR=str(home / "partners"),
                CARM_PARTNERS_FILE=str(registry), CARM_SETTLE_SECONDS="0", CARM_INCOMPLETE_WAIT="0", CARM_LOG_FORMAT="json",
-               CARM_INTAKE_BATCH=str(batch), CARM_TASK_RETRIES="0", PYTHONPATH=str(ROOT))
+               CARM_INTAKE_BATCH=str(batch), CARM_TASK_RETRIES="0", PYTHONPATH=str(ROOT),
+               # decision O22: one connection held at a time, one more allowed: a task holds at most 2
+               CARM_DB_POOL_SIZE=str(DB_POOL_SIZE), CARM_DB_MAX_OVERFLOW=str(DB_MAX_OVERFLOW))
     return env
 
 
@@ -402,16 +421,12 @@ def check(mode: str, drops: list[Drop], tasks: list, home: Path, ledger_url: str
     problems += [f"processed {n} times: {key}" for key, n in seen.items() if n != 1]
     problems += [f"never processed: {key}" for key in sorted(expected - set(seen))]
     problems += [f"{mode}: a batch left work: {b}" for _, _, b in tasks if not b or b["failed"] or b["unread"] or b["deferred"]]
+    problems += [f"taken by another worker: {d['partner']}/{d['name']}" for _, _, d in done if d["status"] == "taken"]
+    outcomes = {(d["partner"], d["name"]): _outcome(d) for _, _, d in done}
+    problems += _judge(drops, outcomes)
     by_kind = {}
-    kinds = {(d.partner, d.name): d.kind for d in drops}
-    for _, _, d in done:
-        if d["status"] == "taken":
-            problems.append(f"taken by another worker: {d['partner']}/{d['name']}")
-        kind = kinds.get((d["partner"], d["name"]), "?")
-        outcome = d["status"] + (" replayed" if d.get("replayed") else "") + (" sets-rejected" if d.get("sets_rejected") else "")
-        if outcome != OUTCOME.get(kind):
-            problems.append(f"{d['partner']}/{d['name']} ({kind}): {outcome}, not {OUTCOME.get(kind)}")
-        by_kind.setdefault(kind, Counter())[outcome] += 1
+    for drop in drops:
+        by_kind.setdefault(drop.kind, Counter())[outcomes.get((drop.partner, drop.name))] += 1
     partners = home / "partners"
     for fi in FIS:
         left = [name for name in _names(partners / fi / "inbox") if name != ".claimed"] + _names(partners / fi / "inbox" / ".claimed")
@@ -436,6 +451,27 @@ def check(mode: str, drops: list[Drop], tasks: list, home: Path, ledger_url: str
             "payments": posted[0], "cents": int(posted[1]), "hosts": dict(hosts)}
 
 
+def _outcome(summary: dict) -> str:
+    """Where a file was filed and how it was answered, in words (`OUTCOME`)."""
+    return (summary["status"] + (" replayed" if summary.get("replayed") else "")
+            + (" sets-rejected" if summary.get("sets_rejected") else ""))
+
+
+def _judge(drops: list[Drop], outcomes: dict) -> list[str]:
+    """Each file's outcome against `OUTCOME`; a repeat and its original together, in either order."""
+    problems = []
+    originals = {(d.partner, d.original): d for d in drops if d.original}
+    for drop in drops:
+        got = outcomes.get((drop.partner, drop.name))
+        if drop.original:
+            pair = sorted([outcomes.get((drop.partner, drop.original)), got])
+            if pair != sorted([OUTCOME["good"], OUTCOME[drop.kind]]):
+                problems.append(f"{drop.partner}/{drop.original} and its {drop.kind} {drop.name}: {pair}")
+        elif (drop.partner, drop.name) not in originals and got != OUTCOME[drop.kind]:
+            problems.append(f"{drop.partner}/{drop.name} ({drop.kind}): {got}, not {OUTCOME[drop.kind]}")
+    return problems
+
+
 def _names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
@@ -450,21 +486,21 @@ class Bench:
     meta_url: str
     meta_db: str
 
-    def measure(self, mode: str) -> dict:
-        """A fresh ledger and folders, the files dropped, `mode` run and checked."""
-        home = self.tmp / mode
-        (home / "logs").mkdir(parents=True)
+    def measure(self, mode: str, batch: int) -> dict:
+        """A fresh ledger and folders, the files dropped, `mode` run with `batch` files a task, and checked."""
+        home = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=self.tmp))
+        (home / "logs").mkdir()
         name = f"carm_scale_{mode}_{uuid.uuid4().hex[:6]}"
         ledger_url = create_database(self.admin, name)
         try:
             plan = fresh_ledger(ledger_url, self.registry)
             drops = make_drops(plan, self.args.files)
             place(drops, home / "partners")
-            env = carm_env(home, ledger_url, self.registry, self.args.batch)
-            with ConnectionWatch(self.admin, name) as watch:
+            env = carm_env(home, ledger_url, self.registry, batch)
+            with ConnectionWatch(self.admin, [name, self.meta_db]) as watch:
                 result = run_cli(env, home / "logs") if mode == "cli" else self._airflow(mode, env, home)
-            result.update(check(mode, drops, result["tasks"], home, ledger_url), peak_connections=watch.peak,
-                          lines=sum(d.lines for d in drops))
+            result.update(check(mode, drops, result["tasks"], home, ledger_url), ledger_connections=watch.peaks[name],
+                          airflow_connections=watch.peaks[self.meta_db], lines=sum(d.lines for d in drops))
             return result
         finally:
             drop_database(self.admin, name)
@@ -499,38 +535,56 @@ def prepare_airflow(tmp: Path, meta_url: str) -> None:
 
 
 # ------------------------------------------------------------------ report
-def report(results: dict, args) -> None:
-    base = results.get("cli")
-    print()
-    print(f"{'mode':<7} {'wall s':>7} {'vs CLI':>7} {'files':>6} {'answered':>8} {'payments':>8} {'received $':>14} {'PG conns':>8}  outcome")
-    for mode, r in results.items():
-        ratio = f"{r['wall'] / base['wall']:.2f}×" if base else "-"
-        outcome = r.get("state", "")
-        print(f"{mode:<7} {r['wall']:>7.1f} {ratio:>7} {r['files']:>6} {r['answered']:>8} {r['payments']:>8} "
-              f"{r['cents'] / 100:>14,.2f} {r['peak_connections']:>8}  {outcome}")
-    for mode, r in results.items():
-        print(f"\n{mode}: inbound_file records {r['records']}; {r['lines']} remittance lines")
+def report(results: list[tuple[str, dict]], args) -> None:
+    """One row per measurement, its wall time against the fastest CLI loop of the same run."""
+    cli = [r["wall"] for label, r in results if label.startswith("cli")]
+    base = min(cli) if cli else None
+    bound = args.pool_slots * (DB_POOL_SIZE + DB_MAX_OVERFLOW)
+    print(f"\nmode:batch = files a task (CARM_INTAKE_BATCH); pool carm_db {args.pool_slots} slots; each process's PostgreSQL pool "
+          f"{DB_POOL_SIZE} + {DB_MAX_OVERFLOW} overflow: ledger connections bound {bound} (O22)")
+    print(f"{'mode':<9} {'wall s':>7} {'vs CLI':>7} {'files':>6} {'answered':>8} {'payments':>8} {'received $':>14} "
+          f"{'ledger conns':>12} {'airflow conns':>13}  run")
+    for label, r in results:
+        ratio = f"{r['wall'] / base:.2f}×" if base else "-"
+        print(f"{label:<9} {r['wall']:>7.1f} {ratio:>7} {r['files']:>6} {r['answered']:>8} {r['payments']:>8} "
+              f"{r['cents'] / 100:>14,.2f} {r['ledger_connections']:>12} {r['airflow_connections'] if 'state' in r else '-':>13}  "
+              f"{r.get('state', '')}")
+    for label, r in results:
+        print(f"\n{label}: inbound_file records {r['records']}; {r['lines']} remittance lines")
         for kind, outcomes in sorted(r["kinds"].items()):
             print(f"  {kind:<16} {dict(outcomes)}")
-        if mode != "cli":
+        if "state" in r:
             seconds = r["task_seconds"]
             print(f"  tasks: {r['states']}")
             print(f"  process_batch task seconds: min {seconds[0]:.1f}, median {seconds[len(seconds) // 2]:.1f}, max {seconds[-1]:.1f}")
             print(f"  files by host: {r['hosts']}")
-    books = {(r["payments"], r["cents"]) for r in results.values()}
-    print(f"\nthe same books in every mode: {'yes' if len(books) == 1 else 'NO: ' + str(books)}")
+    books = {(r["payments"], r["cents"]) for _, r in results}
+    print(f"\nthe same books in every run: {'yes' if len(books) == 1 else 'NO: ' + str(books)}")
+
+
+def _mode(spec: str, batch: int) -> tuple[str, int]:
+    mode, _, size = spec.strip().partition(":")
+    if mode not in ("cli", "local", "celery"):
+        raise ValueError(spec)
+    return mode, int(size) if size else batch
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--modes", default="cli,local,celery", help="comma-separated: cli, local, celery")
-    parser.add_argument("--batch", type=int, default=20, help="CARM_INTAKE_BATCH: files per mapped task")
+    parser.add_argument("--modes", default="cli,local,celery,cli",
+                        help="comma-separated, in order, repeats allowed: cli, local, celery, each with :BATCH to give it its own "
+                             "--batch (local:20); the ratio is against the fastest cli")
+    parser.add_argument("--batch", type=int, default=50, help="CARM_INTAKE_BATCH: files per mapped task")
     parser.add_argument("--pool-slots", type=int, default=4, help="slots of the Airflow pool carm_db")
     parser.add_argument("--workers", type=int, default=2, help="Celery workers (concurrency 1 each)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, folders) and say where")
     args = parser.parse_args()
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    try:
+        runs = [_mode(spec, args.batch) for spec in args.modes.split(",") if spec.strip()]
+    except ValueError:
+        parser.error(f"--modes {args.modes!r}: cli, local or celery, each with an optional :BATCH")
+    modes = {mode for mode, _ in runs}
     if "celery" in modes and shutil.which("redis-server") is None:
         parser.error("celery needs redis-server (Debian: apt-get install redis-server)")
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
@@ -548,10 +602,10 @@ def main() -> int:
         if set(modes) - {"cli"}:
             prepare_airflow(tmp, meta_url)
         bench = Bench(args, admin, tmp, registry, meta_url, meta_db)
-        results = {}
-        for mode in modes:
-            results[mode] = bench.measure(mode)
-            print(f"{mode}: {results[mode]['wall']:.1f} s", flush=True)
+        results = []
+        for mode, batch in runs:
+            results.append((f"{mode}:{batch}", bench.measure(mode, batch)))
+            print(f"{results[-1][0]}: {results[-1][1]['wall']:.1f} s", flush=True)
         report(results, args)
     finally:
         drop_database(admin, meta_db)
