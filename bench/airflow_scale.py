@@ -575,7 +575,7 @@ def main() -> int:
     parser.add_argument("--modes", default="cli,local,celery,cli",
                         help="comma-separated, in order, repeats allowed: cli, local, celery, each with :BATCH to give it its own "
                              "--batch (local:20); the ratio is against the fastest cli")
-    parser.add_argument("--batch", type=int, default=50, help="CARM_INTAKE_BATCH: files per mapped task")
+    parser.add_argument("--batch", type=int, default=20, help="CARM_INTAKE_BATCH: files per mapped task (the engine's 20)")
     parser.add_argument("--pool-slots", type=int, default=4, help="slots of the Airflow pool carm_db")
     parser.add_argument("--workers", type=int, default=2, help="Celery workers (concurrency 1 each)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, folders) and say where")
