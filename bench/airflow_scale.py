@@ -447,8 +447,15 @@ def check(mode: str, drops: list[Drop], tasks: list, home: Path, ledger_url: str
     if problems:
         raise RuntimeError(f"{mode}: " + "\n".join(problems[:40]))
     hosts = Counter(host for host, _, _ in done)
+    with open(home / "files.csv", "w", encoding="utf-8") as out:  # which task, on which host, processed which file
+        out.write("partner,file,host,map_index,status\n")
+        out.writelines(f"{d['partner']},{d['name']},{host},{index},{_outcome(d)}\n" for host, index, d in sorted(done, key=lambda t: t[1]))
+    by_host = {}
+    for host, index, _ in tasks:
+        by_host.setdefault(host, []).append(index)
     return {"files": len(done), "answered": len(answered & expected), "records": records, "kinds": by_kind,
-            "payments": posted[0], "cents": int(posted[1]), "hosts": dict(hosts)}
+            "payments": posted[0], "cents": int(posted[1]), "hosts": dict(hosts),
+            "tasks_by_host": by_host, "files_csv": home / "files.csv"}
 
 
 def _outcome(summary: dict) -> str:
@@ -557,7 +564,8 @@ def report(results: list[tuple[str, dict]], args) -> None:
             seconds = r["task_seconds"]
             print(f"  tasks: {r['states']}")
             print(f"  process_batch task seconds: min {seconds[0]:.1f}, median {seconds[len(seconds) // 2]:.1f}, max {seconds[-1]:.1f}")
-            print(f"  files by host: {r['hosts']}")
+            print(f"  files by host: {r['hosts']}; tasks (map indexes) by host: {r['tasks_by_host']}")
+            print(f"  each file's host and task: {r['files_csv']} (with --keep)")
     books = {(r["payments"], r["cents"]) for _, r in results}
     print(f"\nthe same books in every run: {'yes' if len(books) == 1 else 'NO: ' + str(books)}")
 
