@@ -560,6 +560,8 @@ def report(results: list[tuple[str, dict]], args) -> None:
         print(f"\n{label}: inbound_file records {r['records']}; {r['lines']} remittance lines")
         for kind, outcomes in sorted(r["kinds"].items()):
             print(f"  {kind:<16} {dict(outcomes)}")
+        if "inner" in r:
+            print(f"  the loop alone, imports excluded: {r['inner']:.1f} s")
         if "state" in r:
             seconds = r["task_seconds"]
             print(f"  tasks: {r['states']}")
