@@ -61,7 +61,7 @@ def open_engine(settings: Settings, *, create: bool = False) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.exists():
             raise SchemaError(f"no database at {path}: create it with `carm db upgrade` (or set CARM_HOME / CARM_DATABASE_URL)")
-    return make_engine(url)
+    return make_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

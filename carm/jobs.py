@@ -25,7 +25,7 @@ from store.ledger import close_period as close
 from store.ledger import run_collections as collect
 from store.pad import PadDebit, run_pad_debits
 
-from . import documents, intake
+from . import intake
 from .runtime import open_runtime
 
 __all__ = [
@@ -117,6 +117,8 @@ def run_collections(day: date) -> dict:
 
 def daily_notices(issue_date: date) -> dict:
     """D17-R14: the Daily Notices issued on `issue_date`, delivered; the day's notices e-mailed."""
+    from . import documents  # here, not at the top: an intake task, started hundreds of times a day, never loads the renderers
+
     with open_runtime() as runtime:
         return documents.daily_notices(runtime, issue_date)
 
@@ -124,5 +126,7 @@ def daily_notices(issue_date: date) -> dict:
 def statements_of_account(period: str, calendar_month: bool = False) -> dict:
     """D17-R15: the period's Statements of Account, delivered (of the accounts billed by calendar
     month with `calendar_month`, decision L17)."""
+    from . import documents  # see daily_notices
+
     with open_runtime() as runtime:
         return documents.statements_of_account(runtime, period, calendar_month)

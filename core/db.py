@@ -15,7 +15,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 __all__ = ["make_engine", "insert_for", "insert_rows"]
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """The engine of `url`. On PostgreSQL, `pool_size` + `max_overflow` is the most connections this
+    process opens at once: what bounds the server's connections across Airflow workers (decision O22).
+    SQLite is a file (or memory), whose connections cost no server anything: its default pool stays."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60})
 
@@ -28,7 +31,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def insert_for(conn: Connection):

@@ -11,6 +11,10 @@ CARM_HOME                  [`./var`] the embedded default's state: `carm.db`, `p
                            `archive/`, `documents/`
 CARM_DATABASE_URL          [SQLite in `CARM_HOME`] the database (PostgreSQL in production:
                            `postgresql+psycopg://user@host/db`)
+CARM_DB_POOL_SIZE          [5] PostgreSQL connections one process keeps open (SQLAlchemy's pool)
+CARM_DB_MAX_OVERFLOW       [10] further connections one process may open at a busy moment; one
+                           process holds at most the sum (decision O22: each task process's sum,
+                           times the pool `carm_db`'s slots, bounds the engine's connections)
 CARM_TRANSPORT             [`local`] partner folders: `local` or `sftp`
 CARM_PARTNERS_DIR          [`$CARM_HOME/partners`] the local partner folders
 CARM_PARTNERS_FILE         [`fixtures/partners.csv`] the registry, until `carm partners load`
@@ -105,6 +109,8 @@ class Settings:
 
     home: Path = Path("var")
     database_url_override: str | None = None
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
     transport: str = "local"
     partners_dir_override: Path | None = None
     partners_file: Path = Path("fixtures/partners.csv")
@@ -152,6 +158,8 @@ class Settings:
         return cls(
             home=Path(get("CARM_HOME") or "var"),
             database_url_override=get("CARM_DATABASE_URL"),
+            db_pool_size=max(1, _number(get("CARM_DB_POOL_SIZE") or "5", "CARM_DB_POOL_SIZE", int)),
+            db_max_overflow=_number(get("CARM_DB_MAX_OVERFLOW") or "10", "CARM_DB_MAX_OVERFLOW", int),
             transport=transport,
             partners_dir_override=Path(get("CARM_PARTNERS_DIR")) if get("CARM_PARTNERS_DIR") else None,
             partners_file=Path(get("CARM_PARTNERS_FILE") or "fixtures/partners.csv"),

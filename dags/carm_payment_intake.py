@@ -8,11 +8,11 @@ Every five minutes this DAG:
    time), and returns the files ready — their size at rest and ending with their IEA —
    plus the files a stopped run had claimed; strays (dot files, partial uploads, folders,
    anything in a broker's or importer's inbox) are reported to the partner and in the log;
-2. **process_batch** (mapped, 20 files a task) — for each file, on its own: claim it
-   atomically (rename into `inbox/.claimed/`), archive the original bytes with their
-   SHA-256, validate (pyx12 map of the 820 guide) and judge against the ledger, write the
-   997 / TA1 / 824 into the FI's `outbox/`, post the payments, then move the file to
-   `processed/` — or to `quarantine/` with the reason when nothing in it could be read
+2. **process_batch** (mapped, `CARM_INTAKE_BATCH` files a task: 20 unless configured) — for
+   each file, on its own: claim it atomically (rename into `inbox/.claimed/`), archive the
+   original bytes with their SHA-256, validate (pyx12 map of the 820 guide) and judge against
+   the ledger, write the 997 / TA1 / 824 into the FI's `outbox/`, post the payments, then move
+   the file to `processed/` — or to `quarantine/` with the reason when nothing in it could be read
    (a file the engine cannot open, three runs in a row, too, with a report to the FI).
 
 3. **report** — the run at a glance (its return value, and its log): files processed and
@@ -50,7 +50,7 @@ from carm_dag_common import DEFAULT_ARGS, LEDGER, START
     doc_md=__doc__,
 )
 def carm_payment_intake():
-    @task(doc_md="Every file waiting in an FI inbox, plus files a stopped run had claimed; in batches of 20.")
+    @task(doc_md="Every file waiting in an FI inbox, plus files a stopped run had claimed; in batches of CARM_INTAKE_BATCH (20).")
     def find_files() -> list[list[dict]]:
         from carm import jobs
 

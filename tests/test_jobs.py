@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from carm import jobs
+from carm.runtime import open_runtime
 from core.clock import EASTERN
 from core.errors import SchemaError
 from statements.render import pdf_of_html
@@ -90,6 +91,28 @@ def test_an_fi_file_is_answered_in_its_outbox_posted_and_filed_away_once(home, e
         (row,) = conn.execute(select(inbound_file.c.status, inbound_file.c.exit_code, inbound_file.c.archive_path)).all()
     assert (row.status, row.exit_code) == ("processed", 0) and Path(row.archive_path).read_bytes() == data
     assert _intake() == []  # nothing left: the next run finds no file
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # SQLite's pool is not configured (a file, no server)
+def test_an_intake_task_needs_one_database_connection_at_a_time(home, engine, monkeypatch):
+    """Decision O22: the pool `carm_db`'s slots bound PostgreSQL's connections only if each task
+    holds a known number. With CARM_DB_POOL_SIZE=1 and no overflow, a run with a payment, the same
+    bytes again (a replay) and a file with no ISA (quarantined) finishes every file: a second
+    connection wanted while one is held would wait for it, time out, and leave the file failed."""
+    monkeypatch.setenv("CARM_DB_POOL_SIZE", "1")
+    monkeypatch.setenv("CARM_DB_MAX_OVERFLOW", "0")
+    monkeypatch.setenv("CARM_INCOMPLETE_WAIT", "0")  # the file with no IEA is taken at once
+    with open_runtime() as runtime:
+        assert (runtime.engine.pool.size(), runtime.engine.pool._max_overflow) == (1, 0)
+    data = (FIXTURES / "820" / "01-importer-soa-payment.x12").read_bytes()
+    _drop(home, "bankoftest", "pay1.x12", data)
+    _drop(home, "bankoftest", "pay2.x12", data)
+    _drop(home, "bankoftest", "junk.x12", b"not X12 at all")
+    (batch,) = jobs.batches(jobs.pending_files())
+    result = jobs.process_batch(batch)
+    assert (result["failed"], result["unread"], result["deferred"]) == ([], [], [])
+    assert {d["name"]: (d["status"], d["replayed"]) for d in result["done"]} == {
+        "pay1.x12": ("processed", False), "pay2.x12": ("processed", True), "junk.x12": ("quarantine", False)}
 
 
 def test_a_file_nothing_in_which_can_be_read_is_quarantined_with_its_reason(home, engine):
