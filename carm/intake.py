@@ -2,11 +2,13 @@
 
     pending_files    every file waiting in an FI inbox (and every file a stopped run had claimed)
     process_inbound  claim → archive → register → ingest → deliver 997/TA1/824 → processed/ or quarantine/
-    ingest           validate → account checks → 997/TA1 → 824 → post, in one database transaction
+    ingest           hash → validate → account checks → 997/TA1 → 824 → post, in one database transaction
     preview          the answers `ingest` would send, with nothing posted, kept or numbered (`carm edi validate`)
 
-`ingest` is where the EDI stages meet the ledger: the file is validated once, then
-acknowledged and posted in one transaction, so a crash leaves everything or nothing.
+`ingest` is where the EDI stages meet the ledger: the file is hashed, then validated once
+from its path or bytes in chunks, each set judged and posted as it closes (memory of the
+largest set, decision E25), then acknowledged — all in one transaction, so a crash leaves
+everything or nothing.  The same bytes again are answered from the store, unread (E27).
 Two workers racing on the same file or the same trace number: the loser's transaction
 fails on a unique key, is rolled back and retried, and then finds the file already
 answered (a replay).  Every step of `process_inbound` is idempotent: run it again — after
@@ -18,10 +20,11 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -31,14 +34,13 @@ from core import clock
 from core.errors import CarmError
 from core.files import atomic_write
 from core.money import format_cents
-from edi.advice import Check
+from edi.advice import Check, PaymentVerdict
 from edi.limits import DEFAULT_LIMITS, Limits
 from edi.payments import Payment
-from edi.pipeline import AccountChecks, Outcome, acknowledge, report_name
+from edi.pipeline import AccountChecks, Outcome, acknowledge_file, report_name
 from edi.reader import ends_with_iea
-from edi.results import FileResult
 from edi.store import MemoryEdiStore
-from edi.validate import validate_stream
+from edi.validate import FileChanged
 from ledger.checks import account_check
 from ledger.errors import IdempotencyConflict
 from ledger.policy import Policy
@@ -57,7 +59,7 @@ from store.intake import (
     sight,
     sighting,
 )
-from store.ledger import payment_facts, post_payments
+from store.ledger import payment_facts, post_payments, record_posted_file
 from transport.folders import PROCESSED, QUARANTINE, InboxFile, Stray, TransportError
 
 from .runtime import Runtime
@@ -88,7 +90,7 @@ class Ingested:
 
 def ingest(
     engine: Engine,
-    data: bytes,
+    source: bytes | Path,
     name: str,
     *,
     received_at: datetime,
@@ -100,7 +102,7 @@ def ingest(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int], None] | None = None,
 ) -> Ingested:
-    """Acknowledge and post one inbound file (idempotent on its bytes).
+    """Acknowledge and post one inbound file, its bytes or its path (idempotent on its bytes).
 
     `received_at` decides timeliness (D17-R32) and the day relationships are judged on
     (decision L6); `acknowledged_at` [now] is written in the answers' envelopes; `sender`,
@@ -108,39 +110,65 @@ def ingest(
     `channel`, the partner's folder, is whom the answers are kept for; `limits`, what the file
     may cost (`edi.limits`)."""
     acknowledged_at = acknowledged_at or clock.now()
-    result = validate_stream(io.BytesIO(data), limits=limits, progress=progress)
     for attempt in range(1, attempts + 1):
         try:
-            with engine.begin() as conn:
-                return _acknowledge_and_post(conn, result, name, received_at=received_at, policy=policy, sender=sender,
-                                             channel=channel, acknowledged_at=acknowledged_at, limits=limits)
-        except (IntegrityError, OperationalError, IdempotencyConflict) as exc:
-            # another worker committed the same file, trace or control number first (or SQLite was busy);
-            # judged again, the set now sees it (a duplicate, or a replay of the same file)
+            with _opened(source) as stream, engine.begin() as conn:
+                return _acknowledge_and_post(conn, stream, name, received_at=received_at, policy=policy, sender=sender,
+                                             channel=channel, acknowledged_at=acknowledged_at, limits=limits, progress=progress)
+        except (IntegrityError, OperationalError, IdempotencyConflict, FileChanged) as exc:
+            # another worker committed the same file, trace or control number first (or SQLite was busy, or the
+            # file changed while read); judged again, the set now sees it (a duplicate, or a replay of the same file)
             if attempt == attempts:
                 raise
             log.info("ingest.retry", file=name, attempt=attempt, reason=type(exc.orig).__name__ if getattr(exc, "orig", None) else str(exc))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _acknowledge_and_post(conn: Connection, result: FileResult, name: str, *, received_at: datetime, policy: Policy | None,
-                          sender: str | None, channel: str, acknowledged_at: datetime, limits: Limits) -> Ingested:
-    """One validated file through the 997/TA1/824 and, with a `policy`, the ledger, in `conn`'s transaction."""
+def _opened(source: bytes | Path) -> BinaryIO:
+    """The file to read in chunks: its bytes as a stream, or the file at its path."""
+    return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # closed by the caller's `with`
+
+
+class _Books:
+    """`edi.pipeline.Books` on `conn`'s transaction: each judged payment posted as its set closes,
+    under the savepoints the pipeline takes (decision E26)."""
+
+    def __init__(self, conn: Connection, name: str, received_at: datetime, policy: Policy) -> None:
+        self._conn, self._name, self._received_at, self._policy = conn, name, received_at, policy
+        self.posted: dict[int, list[PostedPayment]] = {}  # by the file index of the set's ST
+
+    def post(self, payment: Payment, verdict: PaymentVerdict) -> list[PostedPayment]:
+        posted = post_payments(self._conn, payment.source.file_digest, self._name, [(payment, verdict)],
+                               received_at=self._received_at, policy=self._policy, record_file=False)
+        self.posted[payment.source.file_index] = posted
+        return posted
+
+    def savepoint(self):
+        return self._conn.begin_nested()
+
+
+def _acknowledge_and_post(conn: Connection, stream: BinaryIO, name: str, *, received_at: datetime, policy: Policy | None,
+                          sender: str | None, channel: str, acknowledged_at: datetime, limits: Limits,
+                          progress: Callable[[int], None] | None = None) -> Ingested:
+    """One file through the 997/TA1/824 and, with a `policy`, the ledger, in `conn`'s transaction."""
     received_on = received_at.astimezone(clock.EASTERN).date()
-    outcome = acknowledge(result, name, store=SqlEdiStore(conn), at=acknowledged_at,
-                          account_checks=_account_checks(conn, received_on), sender=sender, channel=channel, limits=limits)
-    posted = [] if outcome.replayed or policy is None else post_payments(
-        conn, result.digest, name, [(s.payment, s.verdict) for s in outcome.sets if s.verdict is not None],
-        received_at=received_at, policy=policy,
-    )
+    books = None if policy is None else _Books(conn, name, received_at, policy)
+    outcome = acknowledge_file(stream, name, store=SqlEdiStore(conn), at=acknowledged_at, account_checks=_account_checks(conn, received_on),
+                               books=books, sender=sender, channel=channel, limits=limits, progress=progress)
+    if books is None or outcome.replayed:
+        return Ingested(outcome, [])
+    # the sets still judged: those of a group or interchange rejected after they closed were rolled back
+    posted = [p for s in outcome.sets if s.verdict is not None for p in books.posted.get(s.result.file_index, ())]
+    if posted:
+        record_posted_file(conn, outcome.result.digest, name, received_at, len(posted))
     return Ingested(outcome, posted)
 
 
 def _account_checks(conn: Connection, received_on: date) -> AccountChecks:
     """The ledger's checks of a file's payments, reading what they need through `conn`."""
 
-    def checks(payments: Sequence[Payment]) -> Check:
-        return account_check(payment_facts(conn, payments), payments, received_on)
+    def checks(payments: Sequence[Payment], earlier: Collection[tuple[str, str]]) -> Check:
+        return account_check(payment_facts(conn, payments), payments, received_on, earlier)
 
     return checks
 
@@ -152,14 +180,14 @@ def preview(engine: Engine | None, data: bytes, name: str, *, at: datetime, limi
     with a `policy`, posted — in a transaction rolled back at once: nothing posted, no answer kept,
     no control number consumed, so a later ingest of the same bytes judges and posts them as if
     never seen.  Without a database, only the checks that need no account data are made."""
-    result = validate_stream(io.BytesIO(data), limits=limits, progress=progress)
     if engine is None:
-        return Ingested(acknowledge(result, name, store=MemoryEdiStore(), at=at, sender=sender, limits=limits), [])
+        outcome = acknowledge_file(io.BytesIO(data), name, store=MemoryEdiStore(), at=at, sender=sender, limits=limits, progress=progress)
+        return Ingested(outcome, [])
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            return _acknowledge_and_post(conn, result, name, received_at=at, policy=policy, sender=sender, channel=channel,
-                                         acknowledged_at=at, limits=limits)
+            return _acknowledge_and_post(conn, io.BytesIO(data), name, received_at=at, policy=policy, sender=sender, channel=channel,
+                                         acknowledged_at=at, limits=limits, progress=progress)
         finally:
             transaction.rollback()
 
@@ -411,15 +439,15 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
         "exit_code": outcome.exit_code,
         "replayed": outcome.replayed,
         "documents": sorted([name for name, _ in outcome.documents.values()] + reports),
-        "sets": [s.summary_line() for s in outcome.sets],
-        "sets_accepted": sum(1 for s in outcome.sets if s.accepted),
-        "sets_rejected": sum(1 for s in outcome.sets if not s.accepted),
-        "rejections": [s.summary_line() for s in outcome.sets if not s.accepted][:_REJECTIONS_SHOWN],
+        "sets": outcome.report.lines(),
+        "sets_accepted": sum(outcome.report.accepted),
+        "sets_rejected": len(outcome.report.accepted) - sum(outcome.report.accepted),
+        "rejections": outcome.report.lines(accepted=False)[:_REJECTIONS_SHOWN],
         "posted": [{"trace": p.trace, "status": p.status, "applied_cents": p.applied_cents,
                     "credit_cents": p.credit_cents, "suspense_cents": p.suspense_cents} for p in done.posted],
     }
     bound.info("intake.file_done", status=folder, exit_code=outcome.exit_code, reason=reason,
-               replayed=outcome.replayed, sets=len(outcome.sets), posted=len(done.posted))
+               replayed=outcome.replayed, sets=len(outcome.report.sets), posted=len(done.posted))
     return summary
 
 

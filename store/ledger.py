@@ -70,7 +70,7 @@ from .schema import (
 from .standing import latest_standings, security_amounts, standings, write_standing
 
 __all__ = [
-    "payment_facts", "post_payments", "load_declarations", "DeclarationReport", "load_reference", "LoadReport",
+    "payment_facts", "post_payments", "record_posted_file", "load_declarations", "DeclarationReport", "load_reference", "LoadReport",
     "close_period", "CloseReport", "run_collections", "CollectionsReport", "account_view", "recorded_sets",
 ]
 
@@ -133,11 +133,13 @@ def recorded_sets(conn: Connection, digest: str) -> set[tuple[str, str, str]]:
 
 
 def post_payments(
-    conn: Connection, digest: str, name: str, judged: Sequence[tuple[Payment, PaymentVerdict]], *, received_at: datetime, policy: Policy
+    conn: Connection, digest: str, name: str, judged: Sequence[tuple[Payment, PaymentVerdict]], *, received_at: datetime, policy: Policy,
+    record_file: bool = True,
 ) -> list[PostedPayment]:
     """Post every production payment of the file `digest` that has no payment row yet (each set is
     recorded once, whatever happened to the file's answers).  Test payments (ISA15 = T) are judged
-    and acknowledged but never posted (decision L11)."""
+    and acknowledged but never posted (decision L11).  `record_file`: the file's `posted_file` row
+    is written here (a caller posting a file set by set writes it once, `record_posted_file`)."""
     for p, _ in judged:
         if p.source.test:
             log.info("payment.test_not_posted", trace=p.trace, digest=digest[:16])
@@ -175,9 +177,15 @@ def post_payments(
                 for r in planned.lines
             ])
         _log_posted(record, planned.posted)
-    insert = insert_for(conn)
-    conn.execute(insert(posted_file).values(file_digest=digest, name=name, received_at=received_at, payments=len(plans)).on_conflict_do_nothing())
+    if record_file:
+        record_posted_file(conn, digest, name, received_at, len(plans))
     return [planned.posted for planned in plans]
+
+
+def record_posted_file(conn: Connection, digest: str, name: str, received_at: datetime, payments: int) -> None:
+    """The file `digest` posted `payments` payments (the first posting of a file is the one kept)."""
+    insert = insert_for(conn)
+    conn.execute(insert(posted_file).values(file_digest=digest, name=name, received_at=received_at, payments=payments).on_conflict_do_nothing())
 
 
 def _log_posted(record, posted: PostedPayment) -> None:
