@@ -1,7 +1,7 @@
 """Payment intake: one inbound 820 file from an FI's inbox to its answers and the books.
 
     pending_files    every file waiting in an FI inbox (and every file a stopped run had claimed)
-    process_inbound  claim → archive → register → ingest → deliver 997/TA1/824 → processed/ or quarantine/
+    process_inbound  claim → archive (copied in chunks) → register → ingest from the archive → deliver 997/TA1/824 → processed/ or quarantine/
     ingest           hash → validate → account checks → 997/TA1 → 824 → post, in one database transaction
     preview          the answers `ingest` would send, with nothing posted, kept or numbered (`carm edi validate`)
 
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import secrets
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -32,7 +34,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core import clock
 from core.errors import CarmError
-from core.files import atomic_write
 from core.money import format_cents
 from edi.advice import Check, PaymentVerdict
 from edi.limits import DEFAULT_LIMITS, Limits
@@ -317,13 +318,41 @@ def batches(files: list[dict], size: int) -> list[list[dict]]:
     return [files[i : i + size] for i in range(0, len(files), size)]
 
 
-def _archive(archive_dir: Path, data: bytes, digest: str, received_at: datetime) -> Path:
-    folder = archive_dir / received_at.strftime("%Y/%m/%d")
+class _Archiving:
+    """A writer into the archive's temporary file that hashes and counts what passes; past
+    `max_bytes` it only counts (the file is refused: its size is said, its bytes not kept)."""
+
+    def __init__(self, out: BinaryIO, max_bytes: int) -> None:
+        self._out, self._max_bytes = out, max_bytes
+        self.sha, self.size = hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size <= self._max_bytes:
+            self.sha.update(data)
+            self._out.write(data)
+        return len(data)
+
+
+def _archive(runtime: Runtime, file: InboxFile, received_at: datetime) -> tuple[Path | None, str, int]:
+    """The claimed file copied in chunks into the archive, `<day>/<its SHA-256>.x12` (kept once per
+    digest), never held whole: its path (None when it is over the size limit), digest and size."""
+    folder = runtime.settings.archive_dir / received_at.strftime("%Y/%m/%d")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.x12"
-    if not path.exists():
-        atomic_write(path, data)
-    return path
+    temp = folder / f".{secrets.token_hex(8)}.part"
+    try:
+        with temp.open("wb") as out:
+            archiving = _Archiving(out, runtime.settings.max_file_bytes)
+            runtime.folders.copy_claimed(file, archiving)  # type: ignore[arg-type]
+        digest = archiving.sha.hexdigest()
+        if archiving.size > runtime.settings.max_file_bytes:
+            return None, digest, archiving.size
+        path = folder / f"{digest}.x12"
+        if not path.exists():
+            os.replace(temp, path)
+        return path, digest, archiving.size
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _set_aside(runtime: Runtime, file: InboxFile, seen: Sighting | None, *, kind: str, reason: str, text: str) -> dict:
@@ -366,11 +395,12 @@ def _refuse_too_large(runtime: Runtime, file: InboxFile) -> dict:
     return _set_aside(runtime, file, seen, kind="too-large", reason=reason, text=text)
 
 
-def _read(runtime: Runtime, file: InboxFile) -> bytes | dict:
-    """The claimed file's bytes; or, when it cannot be read, the summary of a file left claimed for
-    the next run — quarantined after `CARM_READ_ATTEMPTS` failures."""
+def _received(runtime: Runtime, file: InboxFile, received_at: datetime) -> tuple[Path, str, int] | dict:
+    """The claimed file archived (`_archive`); or, when it cannot be read, the summary of a file left
+    claimed for the next run — quarantined after `CARM_READ_ATTEMPTS` failures; or, when it grew
+    past the size limit after it was listed, the summary of a file refused."""
     try:
-        return runtime.folders.read_claimed(file)
+        archived = _archive(runtime, file, received_at)
     except TransportError as exc:
         with runtime.engine.begin() as conn:
             attempts = failed_read(conn, file.partner, file.name, str(exc))
@@ -379,6 +409,10 @@ def _read(runtime: Runtime, file: InboxFile) -> bytes | dict:
             return _quarantine_unreadable(runtime, file, seen, str(exc.__cause__ or exc))
         log.warning("intake.unreadable", partner=file.partner, file=file.name, attempts=attempts, reason=str(exc))
         return {"partner": file.partner, "name": file.name, "status": UNREAD, "attempts": attempts, "reason": str(exc)}
+    path, digest, size = archived
+    if path is None:  # it grew after it was listed
+        return _refuse_too_large(runtime, InboxFile(file.partner, file.name, size, file.mtime))
+    return path, digest, size
 
 
 def process_inbound(runtime: Runtime, ref: dict) -> dict:
@@ -392,20 +426,17 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
         return {"partner": ref["partner"], "name": ref["name"], "status": "taken"}
     if file.size > runtime.settings.max_file_bytes:
         return _refuse_too_large(runtime, file)
-    data = _read(runtime, file)
-    if isinstance(data, dict):
-        return data
-    if len(data) > runtime.settings.max_file_bytes:  # it grew after it was listed
-        return _refuse_too_large(runtime, InboxFile(file.partner, file.name, len(data), file.mtime))
-    digest = hashlib.sha256(data).hexdigest()
     received_at = datetime.fromisoformat(ref["received_at"]) if ref.get("received_at") else runtime.now()
-    bound = bound.bind(digest=digest[:16], size=len(data))
-    archived = _archive(runtime.settings.archive_dir, data, digest, received_at.astimezone(clock.EASTERN))
+    received = _received(runtime, file, received_at.astimezone(clock.EASTERN))
+    if isinstance(received, dict):
+        return received
+    archived, digest, size = received
+    bound = bound.bind(digest=digest[:16], size=size)
     with runtime.engine.begin() as conn:
-        record_received(conn, digest=digest, partner=ref["partner"], name=ref["name"], size=len(data),
+        record_received(conn, digest=digest, partner=ref["partner"], name=ref["name"], size=size,
                         received_at=received_at, archive_path=str(archived))
     sender = partner.isa_sender if partner is not None else None
-    done = ingest(runtime.engine, data, ref["name"], received_at=received_at, policy=runtime.policy, sender=sender,
+    done = ingest(runtime.engine, archived, ref["name"], received_at=received_at, policy=runtime.policy, sender=sender,
                   channel=ref["partner"], acknowledged_at=runtime.now(), attempts=runtime.settings.ingest_attempts,
                   limits=runtime.limits)
     outcome = done.outcome
