@@ -5,6 +5,7 @@ On SQLite and PostgreSQL (the `engine` fixture)."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
 import pytest
@@ -14,6 +15,7 @@ import edi.pipeline
 from carm.intake import ingest
 from core.clock import EASTERN
 from edi.samples import file_820
+from edi.validate import FileChanged, file_digest, validate_stream
 from store.journal import check_books
 from store.schema import journal_entry, payment
 
@@ -116,3 +118,13 @@ def test_the_same_bytes_again_are_answered_and_reported_without_being_validated(
     assert again.outcome.report.lines(accepted=False) == [first.outcome.sets[1].summary_line()]
     assert again.outcome.result.digest == first.outcome.result.digest and again.outcome.sets == ()
     assert _payments(world) == [("000000001", "R1", "posted"), ("000000002", "R1", "duplicate")]
+
+
+def test_bytes_other_than_those_hashed_are_never_taken_for_them():
+    """The digest is taken before the stream is validated: if the bytes read then differ (the file
+    changed in between), the sets handed on were another file's — validation raises (ingest retries)."""
+    data = _file("H1", 1)
+    hashed = file_digest(io.BytesIO(data))
+    assert (hashed.size, validate_stream(io.BytesIO(data), digest=hashed.digest).digest) == (len(data), hashed.digest)
+    with pytest.raises(FileChanged):
+        validate_stream(io.BytesIO(data.replace(b"H1", b"H2")), digest=hashed.digest)
