@@ -1,6 +1,6 @@
 """Benchmark: peak memory and time of one 820 file ingested — validated, answered, posted (issue 11).
 
-    python bench/memory.py [--lines 1000000] [--compare-lines 100000] [--sets 10] [--repeat 2] [--baseline /tmp/before]
+    python bench/memory.py [--lines 1000000] [--compare-lines 100000] [--sets 10] [--repeat 2] [--baseline /tmp/before] [--no-post]
 
 Files from `bench/gen820.py`, written to disk: `--lines` in `--sets` sets (the issue's file:
 1,000,000 lines, ten full sets of 100,000; measured once), and `--compare-lines` in as many sets (a size the
@@ -10,10 +10,11 @@ file into a fresh, migrated SQLite database holding the reference data its payme
 importers and 45,000 program accounts the lines pay, their security accounts, a business-scope
 relationship from each payer to each importer), so every set is accepted, judged `TA` and
 posted (each line an unapplied credit: the accounts have no open items).  Then the same bytes
-again: the replay.
+again: the replay.  `--no-post`: the same without a posting policy — validated, judged against
+the ledger, answered, nothing posted — to tell the EDI side's memory from the posting's.
 
-How it measures (as `docs/performance.md` says): a fresh child process per measurement; the
-child sets up the database, then resets the kernel's peak-RSS mark (`echo 5 >
+How it measures (as `docs/performance.md` says): a fresh child process per measurement, on a
+copy of a database set up once per engine by another child; the measuring child resets the kernel's peak-RSS mark (`echo 5 >
 /proc/self/clear_refs`) and times the one call; peak RSS is `VmHWM`.  The code before
 (`--baseline`, a worktree at 13ed90a) is given the file's bytes (its `ingest` takes bytes: reading
 them is in its timed call); the code after, the path.  Repeats are interleaved; best and median
@@ -109,7 +110,7 @@ def _setup(root: str, database: str, sets: int) -> dict:
     return {"database": database}
 
 
-def _child(root: str, path: str, database: str) -> dict:
+def _child(root: str, path: str, database: str, post: str) -> dict:
     """One ingest of `path` (and its replay) by the engine in `root` into `database`, in this fresh process."""
     sys.path.insert(0, root)
     import inspect
@@ -129,7 +130,8 @@ def _child(root: str, path: str, database: str) -> dict:
 
     def run():
         source = Path(path) if streams else Path(path).read_bytes()
-        return ingest(engine, source, Path(path).name, received_at=when, policy=Policy(), acknowledged_at=when)
+        policy = Policy() if post == "post" else None  # without a policy, ingest posts nothing (before and after)
+        return ingest(engine, source, Path(path).name, received_at=when, policy=policy, acknowledged_at=when)
 
     before_kb = int(next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmRSS:")).split()[1])
     done, seconds, peak = _timed(run)
@@ -157,14 +159,14 @@ def _run(root: Path, *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _measure(root: Path, path: Path, template: Path, sets: int) -> dict:
+def _measure(root: Path, path: Path, template: Path, sets: int, post: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="carm-bench-memory-db-") as tmp:
         database = Path(tmp) / "carm.db"
         shutil.copyfile(template, database)
-        figures = _run(root, "--child", str(root), str(path), str(database))
+        figures = _run(root, "--child", str(root), str(path), str(database), "post" if post else "no-post")
     if figures["code"] != str(root.resolve()):
         raise RuntimeError(f"the child ran the engine in {figures['code']}, not {root}")
-    if figures["exit_code"] != 0 or len(figures["posted"]) != sets or not figures["replayed"]:
+    if figures["exit_code"] != 0 or len(figures["posted"]) != (sets if post else 0) or not figures["replayed"]:
         raise RuntimeError(f"{root} did not accept, post and replay {path}: {figures}")
     return figures
 
@@ -188,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--baseline", type=Path, help="a worktree of the code before (13ed90a), run at --compare-lines only")
-    parser.add_argument("--child", nargs=3, metavar=("ROOT", "FILE", "DATABASE"), help=argparse.SUPPRESS)
+    parser.add_argument("--no-post", action="store_true", help="validate, judge and answer only (no posting policy)")
+    parser.add_argument("--child", nargs=4, metavar=("ROOT", "FILE", "DATABASE", "POST"), help=argparse.SUPPRESS)
     parser.add_argument("--setup", nargs=3, metavar=("ROOT", "DATABASE", "SETS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child or args.setup:
@@ -199,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     from gen820 import generate  # bench/gen820.py, beside this script
 
     print(f"command: python bench/memory.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(f"posting: {'no (--no-post)' if args.no_post else 'yes'}")
     print(f"load average at start: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     with tempfile.TemporaryDirectory(prefix="carm-bench-memory-") as tmp:
         small, large = Path(tmp) / f"820-{args.compare_lines}.x12", Path(tmp) / f"820-{args.lines}.x12"
@@ -216,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             for label, root, path, lines in plan:
                 if path is large and repeat:  # the large file once: minutes on a shared machine
                     continue
-                runs.setdefault((label, lines), []).append(_measure(root, path, templates[root], args.sets))
+                runs.setdefault((label, lines), []).append(_measure(root, path, templates[root], args.sets, not args.no_post))
     if args.baseline:
         before, after = runs[("before", args.compare_lines)][0], runs[("after", args.compare_lines)][0]
         same = before["documents"] == after["documents"] and before["posted"] == after["posted"]
