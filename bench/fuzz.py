@@ -395,7 +395,7 @@ class Worker:
             if ak5 == "A" and s.group.ack_code != "R" and s.verdict is not None:
                 if s.verdict.code == "TR":
                     problems.append(f"set {s.result.control_number} acknowledged A but refused by its 824")
-                if not s.payment.source.test:
+                if s.interchange.usage != "T":  # a test interchange is judged, never posted (decision L11)
                     accepted.append(s)
             elif ak5 == "A" and s.group.ack_code != "R":
                 problems.append(f"set {s.result.control_number} acknowledged A but never judged: its money would be lost")

@@ -137,7 +137,7 @@ def _child(kind: str, path: str, profile: str | None, root: str | None = None) -
                 )
             check["sets"] = len(outcome.sets)
             check["accepted"] = outcome.exit_code == 0 and "997" in outcome.documents and "824" in outcome.documents
-            check["lines"] = sum(len(s.payment.lines) for s in outcome.sets if s.payment is not None)
+            check["lines"] = sum(_lines_judged(s) for s in outcome.sets)
             check["documents"] = {k: len(v[1]) for k, v in outcome.documents.items()}
 
     elif kind == "pyx12":
@@ -202,6 +202,15 @@ def _child(kind: str, path: str, profile: str | None, root: str | None = None) -
         "ru_maxrss_after_kb": rusage_after,
         **check,
     }
+
+
+def _lines_judged(s) -> int:
+    """Remittance lines of a judged set: its summary's (the payment is let go once judged, issue 11),
+    or its payment's in the code before that (`--baseline`)."""
+    payment = getattr(s, "payment", None)
+    if payment is not None:
+        return len(payment.lines)
+    return s.verdict.summary["lines"] if s.verdict is not None else 0
 
 
 # ----------------------------------------------------------------------- parent side

@@ -469,11 +469,9 @@ def _payments_ingest(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     args.out.mkdir(parents=True, exist_ok=True)
     received_at = args.received_at or datetime.fromtimestamp(args.file.stat().st_mtime, clock.EASTERN)
-    with _runtime(args) as runtime:
-        data = args.file.read_bytes()
-        with _progress(len(data)) as progress:
-            done = ingest(runtime.engine, data, args.file.name, received_at=received_at, policy=runtime.policy,
-                          attempts=runtime.settings.ingest_attempts, limits=runtime.limits, progress=progress)
+    with _runtime(args) as runtime, _progress(args.file.stat().st_size) as progress:
+        done = ingest(runtime.engine, args.file, args.file.name, received_at=received_at, policy=runtime.policy,
+                      attempts=runtime.settings.ingest_attempts, limits=runtime.limits, progress=progress)
     written = _write_answers(done.outcome, args.out)
     _print_outcome(done.outcome, args, written)
     for p in done.posted:
@@ -947,13 +945,13 @@ def _print_outcome(outcome, args: argparse.Namespace, written: list[Path], *, dr
     if args.json:
         for line in outcome.envelope_lines():
             print(json.dumps({"file": args.file.name, "problem": line}))
-        for s in outcome.sets:
-            print(json.dumps({"file": args.file.name, **s.summary()}, sort_keys=True))
+        for row in outcome.report.sets:
+            print(json.dumps({"file": args.file.name, **row}, sort_keys=True))
         return
     for line in outcome.envelope_lines():
         print(line)
-    for s in outcome.sets:
-        print(s.summary_line(dry_run=dry_run))
+    for line in outcome.report.lines(dry_run=dry_run):
+        print(line)
     for path in written:
         print(f"wrote {path}")
     if outcome.replayed:

@@ -1,12 +1,14 @@
 """Payment intake: one inbound 820 file from an FI's inbox to its answers and the books.
 
     pending_files    every file waiting in an FI inbox (and every file a stopped run had claimed)
-    process_inbound  claim → archive → register → ingest → deliver 997/TA1/824 → processed/ or quarantine/
-    ingest           validate → account checks → 997/TA1 → 824 → post, in one database transaction
+    process_inbound  claim → archive (copied in chunks) → register → ingest from the archive → deliver 997/TA1/824 → processed/ or quarantine/
+    ingest           hash → validate → account checks → 997/TA1 → 824 → post, in one database transaction
     preview          the answers `ingest` would send, with nothing posted, kept or numbered (`carm edi validate`)
 
-`ingest` is where the EDI stages meet the ledger: the file is validated once, then
-acknowledged and posted in one transaction, so a crash leaves everything or nothing.
+`ingest` is where the EDI stages meet the ledger: the file is hashed, then validated once
+from its path or bytes in chunks, each set judged and posted as it closes (memory of the
+largest set, decision E25), then acknowledged — all in one transaction, so a crash leaves
+everything or nothing.  The same bytes again are answered from the store, unread (E27).
 Two workers racing on the same file or the same trace number: the loser's transaction
 fails on a unique key, is rolled back and retried, and then finds the file already
 answered (a replay).  Every step of `process_inbound` is idempotent: run it again — after
@@ -17,11 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -29,16 +34,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core import clock
 from core.errors import CarmError
-from core.files import atomic_write
 from core.money import format_cents
-from edi.advice import Check
+from edi.advice import Check, PaymentVerdict
 from edi.limits import DEFAULT_LIMITS, Limits
 from edi.payments import Payment
-from edi.pipeline import AccountChecks, Outcome, acknowledge, report_name
+from edi.pipeline import AccountChecks, Outcome, acknowledge_file, report_name
 from edi.reader import ends_with_iea
-from edi.results import FileResult
 from edi.store import MemoryEdiStore
-from edi.validate import validate_stream
+from edi.validate import FileChanged
 from ledger.checks import account_check
 from ledger.errors import IdempotencyConflict
 from ledger.policy import Policy
@@ -57,7 +60,7 @@ from store.intake import (
     sight,
     sighting,
 )
-from store.ledger import payment_facts, post_payments
+from store.ledger import payment_facts, post_payments, record_posted_file
 from transport.folders import PROCESSED, QUARANTINE, InboxFile, Stray, TransportError
 
 from .runtime import Runtime
@@ -88,7 +91,7 @@ class Ingested:
 
 def ingest(
     engine: Engine,
-    data: bytes,
+    source: bytes | Path,
     name: str,
     *,
     received_at: datetime,
@@ -100,7 +103,7 @@ def ingest(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int], None] | None = None,
 ) -> Ingested:
-    """Acknowledge and post one inbound file (idempotent on its bytes).
+    """Acknowledge and post one inbound file, its bytes or its path (idempotent on its bytes).
 
     `received_at` decides timeliness (D17-R32) and the day relationships are judged on
     (decision L6); `acknowledged_at` [now] is written in the answers' envelopes; `sender`,
@@ -108,39 +111,65 @@ def ingest(
     `channel`, the partner's folder, is whom the answers are kept for; `limits`, what the file
     may cost (`edi.limits`)."""
     acknowledged_at = acknowledged_at or clock.now()
-    result = validate_stream(io.BytesIO(data), limits=limits, progress=progress)
     for attempt in range(1, attempts + 1):
         try:
-            with engine.begin() as conn:
-                return _acknowledge_and_post(conn, result, name, received_at=received_at, policy=policy, sender=sender,
-                                             channel=channel, acknowledged_at=acknowledged_at, limits=limits)
-        except (IntegrityError, OperationalError, IdempotencyConflict) as exc:
-            # another worker committed the same file, trace or control number first (or SQLite was busy);
-            # judged again, the set now sees it (a duplicate, or a replay of the same file)
+            with _opened(source) as stream, engine.begin() as conn:
+                return _acknowledge_and_post(conn, stream, name, received_at=received_at, policy=policy, sender=sender,
+                                             channel=channel, acknowledged_at=acknowledged_at, limits=limits, progress=progress)
+        except (IntegrityError, OperationalError, IdempotencyConflict, FileChanged) as exc:
+            # another worker committed the same file, trace or control number first (or SQLite was busy, or the
+            # file changed while read); judged again, the set now sees it (a duplicate, or a replay of the same file)
             if attempt == attempts:
                 raise
             log.info("ingest.retry", file=name, attempt=attempt, reason=type(exc.orig).__name__ if getattr(exc, "orig", None) else str(exc))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _acknowledge_and_post(conn: Connection, result: FileResult, name: str, *, received_at: datetime, policy: Policy | None,
-                          sender: str | None, channel: str, acknowledged_at: datetime, limits: Limits) -> Ingested:
-    """One validated file through the 997/TA1/824 and, with a `policy`, the ledger, in `conn`'s transaction."""
+def _opened(source: bytes | Path) -> BinaryIO:
+    """The file to read in chunks: its bytes as a stream, or the file at its path."""
+    return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # closed by the caller's `with`
+
+
+class _Books:
+    """`edi.pipeline.Books` on `conn`'s transaction: each judged payment posted as its set closes,
+    under the savepoints the pipeline takes (decision E26)."""
+
+    def __init__(self, conn: Connection, name: str, received_at: datetime, policy: Policy) -> None:
+        self._conn, self._name, self._received_at, self._policy = conn, name, received_at, policy
+        self.posted: dict[int, list[PostedPayment]] = {}  # by the file index of the set's ST
+
+    def post(self, payment: Payment, verdict: PaymentVerdict) -> list[PostedPayment]:
+        posted = post_payments(self._conn, payment.source.file_digest, self._name, [(payment, verdict)],
+                               received_at=self._received_at, policy=self._policy, record_file=False)
+        self.posted[payment.source.file_index] = posted
+        return posted
+
+    def savepoint(self):
+        return self._conn.begin_nested()
+
+
+def _acknowledge_and_post(conn: Connection, stream: BinaryIO, name: str, *, received_at: datetime, policy: Policy | None,
+                          sender: str | None, channel: str, acknowledged_at: datetime, limits: Limits,
+                          progress: Callable[[int], None] | None = None) -> Ingested:
+    """One file through the 997/TA1/824 and, with a `policy`, the ledger, in `conn`'s transaction."""
     received_on = received_at.astimezone(clock.EASTERN).date()
-    outcome = acknowledge(result, name, store=SqlEdiStore(conn), at=acknowledged_at,
-                          account_checks=_account_checks(conn, received_on), sender=sender, channel=channel, limits=limits)
-    posted = [] if outcome.replayed or policy is None else post_payments(
-        conn, result.digest, name, [(s.payment, s.verdict) for s in outcome.sets if s.verdict is not None],
-        received_at=received_at, policy=policy,
-    )
+    books = None if policy is None else _Books(conn, name, received_at, policy)
+    outcome = acknowledge_file(stream, name, store=SqlEdiStore(conn), at=acknowledged_at, account_checks=_account_checks(conn, received_on),
+                               books=books, sender=sender, channel=channel, limits=limits, progress=progress)
+    if books is None or outcome.replayed:
+        return Ingested(outcome, [])
+    # the sets still judged: those of a group or interchange rejected after they closed were rolled back
+    posted = [p for s in outcome.sets if s.verdict is not None for p in books.posted.get(s.result.file_index, ())]
+    if posted:
+        record_posted_file(conn, outcome.result.digest, name, received_at, len(posted))
     return Ingested(outcome, posted)
 
 
 def _account_checks(conn: Connection, received_on: date) -> AccountChecks:
     """The ledger's checks of a file's payments, reading what they need through `conn`."""
 
-    def checks(payments: Sequence[Payment]) -> Check:
-        return account_check(payment_facts(conn, payments), payments, received_on)
+    def checks(payments: Sequence[Payment], earlier: Collection[tuple[str, str]]) -> Check:
+        return account_check(payment_facts(conn, payments), payments, received_on, earlier)
 
     return checks
 
@@ -152,14 +181,14 @@ def preview(engine: Engine | None, data: bytes, name: str, *, at: datetime, limi
     with a `policy`, posted — in a transaction rolled back at once: nothing posted, no answer kept,
     no control number consumed, so a later ingest of the same bytes judges and posts them as if
     never seen.  Without a database, only the checks that need no account data are made."""
-    result = validate_stream(io.BytesIO(data), limits=limits, progress=progress)
     if engine is None:
-        return Ingested(acknowledge(result, name, store=MemoryEdiStore(), at=at, sender=sender, limits=limits), [])
+        outcome = acknowledge_file(io.BytesIO(data), name, store=MemoryEdiStore(), at=at, sender=sender, limits=limits, progress=progress)
+        return Ingested(outcome, [])
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            return _acknowledge_and_post(conn, result, name, received_at=at, policy=policy, sender=sender, channel=channel,
-                                         acknowledged_at=at, limits=limits)
+            return _acknowledge_and_post(conn, io.BytesIO(data), name, received_at=at, policy=policy, sender=sender, channel=channel,
+                                         acknowledged_at=at, limits=limits, progress=progress)
         finally:
             transaction.rollback()
 
@@ -289,13 +318,41 @@ def batches(files: list[dict], size: int) -> list[list[dict]]:
     return [files[i : i + size] for i in range(0, len(files), size)]
 
 
-def _archive(archive_dir: Path, data: bytes, digest: str, received_at: datetime) -> Path:
-    folder = archive_dir / received_at.strftime("%Y/%m/%d")
+class _Archiving:
+    """A writer into the archive's temporary file that hashes and counts what passes; past
+    `max_bytes` it only counts (the file is refused: its size is said, its bytes not kept)."""
+
+    def __init__(self, out: BinaryIO, max_bytes: int) -> None:
+        self._out, self._max_bytes = out, max_bytes
+        self.sha, self.size = hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size <= self._max_bytes:
+            self.sha.update(data)
+            self._out.write(data)
+        return len(data)
+
+
+def _archive(runtime: Runtime, file: InboxFile, received_at: datetime) -> tuple[Path | None, str, int]:
+    """The claimed file copied in chunks into the archive, `<day>/<its SHA-256>.x12` (kept once per
+    digest), never held whole: its path (None when it is over the size limit), digest and size."""
+    folder = runtime.settings.archive_dir / received_at.strftime("%Y/%m/%d")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.x12"
-    if not path.exists():
-        atomic_write(path, data)
-    return path
+    temp = folder / f".{secrets.token_hex(8)}.part"
+    try:
+        with temp.open("wb") as out:
+            archiving = _Archiving(out, runtime.settings.max_file_bytes)
+            runtime.folders.copy_claimed(file, archiving)  # type: ignore[arg-type]
+        digest = archiving.sha.hexdigest()
+        if archiving.size > runtime.settings.max_file_bytes:
+            return None, digest, archiving.size
+        path = folder / f"{digest}.x12"
+        if not path.exists():
+            os.replace(temp, path)
+        return path, digest, archiving.size
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _set_aside(runtime: Runtime, file: InboxFile, seen: Sighting | None, *, kind: str, reason: str, text: str) -> dict:
@@ -338,11 +395,12 @@ def _refuse_too_large(runtime: Runtime, file: InboxFile) -> dict:
     return _set_aside(runtime, file, seen, kind="too-large", reason=reason, text=text)
 
 
-def _read(runtime: Runtime, file: InboxFile) -> bytes | dict:
-    """The claimed file's bytes; or, when it cannot be read, the summary of a file left claimed for
-    the next run — quarantined after `CARM_READ_ATTEMPTS` failures."""
+def _received(runtime: Runtime, file: InboxFile, received_at: datetime) -> tuple[Path, str, int] | dict:
+    """The claimed file archived (`_archive`); or, when it cannot be read, the summary of a file left
+    claimed for the next run — quarantined after `CARM_READ_ATTEMPTS` failures; or, when it grew
+    past the size limit after it was listed, the summary of a file refused."""
     try:
-        return runtime.folders.read_claimed(file)
+        archived = _archive(runtime, file, received_at)
     except TransportError as exc:
         with runtime.engine.begin() as conn:
             attempts = failed_read(conn, file.partner, file.name, str(exc))
@@ -351,6 +409,10 @@ def _read(runtime: Runtime, file: InboxFile) -> bytes | dict:
             return _quarantine_unreadable(runtime, file, seen, str(exc.__cause__ or exc))
         log.warning("intake.unreadable", partner=file.partner, file=file.name, attempts=attempts, reason=str(exc))
         return {"partner": file.partner, "name": file.name, "status": UNREAD, "attempts": attempts, "reason": str(exc)}
+    path, digest, size = archived
+    if path is None:  # it grew after it was listed
+        return _refuse_too_large(runtime, InboxFile(file.partner, file.name, size, file.mtime))
+    return path, digest, size
 
 
 def process_inbound(runtime: Runtime, ref: dict) -> dict:
@@ -364,20 +426,17 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
         return {"partner": ref["partner"], "name": ref["name"], "status": "taken"}
     if file.size > runtime.settings.max_file_bytes:
         return _refuse_too_large(runtime, file)
-    data = _read(runtime, file)
-    if isinstance(data, dict):
-        return data
-    if len(data) > runtime.settings.max_file_bytes:  # it grew after it was listed
-        return _refuse_too_large(runtime, InboxFile(file.partner, file.name, len(data), file.mtime))
-    digest = hashlib.sha256(data).hexdigest()
     received_at = datetime.fromisoformat(ref["received_at"]) if ref.get("received_at") else runtime.now()
-    bound = bound.bind(digest=digest[:16], size=len(data))
-    archived = _archive(runtime.settings.archive_dir, data, digest, received_at.astimezone(clock.EASTERN))
+    received = _received(runtime, file, received_at.astimezone(clock.EASTERN))
+    if isinstance(received, dict):
+        return received
+    archived, digest, size = received
+    bound = bound.bind(digest=digest[:16], size=size)
     with runtime.engine.begin() as conn:
-        record_received(conn, digest=digest, partner=ref["partner"], name=ref["name"], size=len(data),
+        record_received(conn, digest=digest, partner=ref["partner"], name=ref["name"], size=size,
                         received_at=received_at, archive_path=str(archived))
     sender = partner.isa_sender if partner is not None else None
-    done = ingest(runtime.engine, data, ref["name"], received_at=received_at, policy=runtime.policy, sender=sender,
+    done = ingest(runtime.engine, archived, ref["name"], received_at=received_at, policy=runtime.policy, sender=sender,
                   channel=ref["partner"], acknowledged_at=runtime.now(), attempts=runtime.settings.ingest_attempts,
                   limits=runtime.limits)
     outcome = done.outcome
@@ -411,15 +470,15 @@ def process_inbound(runtime: Runtime, ref: dict) -> dict:
         "exit_code": outcome.exit_code,
         "replayed": outcome.replayed,
         "documents": sorted([name for name, _ in outcome.documents.values()] + reports),
-        "sets": [s.summary_line() for s in outcome.sets],
-        "sets_accepted": sum(1 for s in outcome.sets if s.accepted),
-        "sets_rejected": sum(1 for s in outcome.sets if not s.accepted),
-        "rejections": [s.summary_line() for s in outcome.sets if not s.accepted][:_REJECTIONS_SHOWN],
+        "sets": outcome.report.lines(),
+        "sets_accepted": sum(outcome.report.accepted),
+        "sets_rejected": len(outcome.report.accepted) - sum(outcome.report.accepted),
+        "rejections": outcome.report.lines(accepted=False)[:_REJECTIONS_SHOWN],
         "posted": [{"trace": p.trace, "status": p.status, "applied_cents": p.applied_cents,
                     "credit_cents": p.credit_cents, "suspense_cents": p.suspense_cents} for p in done.posted],
     }
     bound.info("intake.file_done", status=folder, exit_code=outcome.exit_code, reason=reason,
-               replayed=outcome.replayed, sets=len(outcome.sets), posted=len(done.posted))
+               replayed=outcome.replayed, sets=len(outcome.report.sets), posted=len(done.posted))
     return summary
 
 

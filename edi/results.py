@@ -14,7 +14,7 @@ The ack codes (AK501, AK901, TA104) are derived here, in one place, so the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.problems import Problem
 
@@ -25,6 +25,7 @@ __all__ = [
     "GroupResult",
     "InterchangeResult",
     "FileResult",
+    "GroupHeader",
     "TA1_TEXT",
     "AK5_TEXT",
     "AK9_TEXT",
@@ -167,6 +168,16 @@ class SetResult:
         return self.ack_code == "A"
 
 
+class GroupHeader(NamedTuple):
+    """What a group's GS says that its answers echo (GS02–GS06), known before its sets close."""
+
+    sender_code: str
+    receiver_code: str
+    date: str
+    time: str
+    control_number: str
+
+
 @dataclass(frozen=True, slots=True)
 class GroupResult:
     """A functional group as validated: what one 997 acknowledges.
@@ -199,6 +210,10 @@ class GroupResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "accepted_count", sum(1 for s in self.sets if s.accepted))
+
+    @property
+    def header(self) -> GroupHeader:
+        return GroupHeader(self.sender_code, self.receiver_code, self.date, self.time, self.control_number)
 
     @property
     def ack_code(self) -> str:

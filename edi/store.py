@@ -6,7 +6,9 @@
   file reusing a control number gets TA1 025;
 * answers sent — every acknowledgement written, by the partner the file came from and the
   file's digest, so a file received twice from a partner gets the same bytes back (and the
-  same bytes from another partner are judged for that partner).
+  same bytes from another partner are judged for that partner);
+* reports — what was said of each file answered (`edi.pipeline.Report`, as JSON), so the
+  same bytes again are reported as the first time without being validated.
 
 `EdiStore` is the interface the pipeline uses.  `MemoryEdiStore` keeps it in memory (unit
 tests, and `carm edi validate`, which must leave nothing behind that intake would read);
@@ -41,6 +43,12 @@ class EdiStore(Protocol):
     def save_document(self, partner: str, digest: str, kind: str, name: str, content: bytes, sequence: int, at: datetime) -> None:
         """Keep one answer to the file `digest` from `partner`."""
 
+    def report(self, partner: str, digest: str) -> str | None:
+        """The report kept for the file `digest` from `partner` (JSON), or None."""
+
+    def save_report(self, partner: str, digest: str, report: str, at: datetime) -> None:
+        """Keep the report of the file `digest` from `partner`."""
+
 
 @dataclass
 class MemoryEdiStore:
@@ -49,6 +57,7 @@ class MemoryEdiStore:
     numbers: dict[tuple[str, str], int] = field(default_factory=dict)
     interchanges: dict[tuple[str, str], str] = field(default_factory=dict)
     answers: dict[tuple[str, str], dict[str, tuple[str, bytes]]] = field(default_factory=dict)
+    reports: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def next_control_number(self, partner: str, kind: str) -> int:
         last = self.numbers.get((partner, kind), 0)
@@ -68,3 +77,9 @@ class MemoryEdiStore:
 
     def save_document(self, partner: str, digest: str, kind: str, name: str, content: bytes, sequence: int, at: datetime) -> None:
         self.answers.setdefault((partner, digest), {})[kind] = (name, content)
+
+    def report(self, partner: str, digest: str) -> str | None:
+        return self.reports.get((partner, digest))
+
+    def save_report(self, partner: str, digest: str, report: str, at: datetime) -> None:
+        self.reports[(partner, digest)] = report

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import pyx12.map_if
 import pyx12.map_index
@@ -47,19 +47,42 @@ from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
-from .errors import MapError
+from .errors import EdiError, MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
 from .payments import PaymentBuilder, Source
 from .reader import ISA_LENGTH, MAX_SEGMENT_BYTES, Segment, X12Reader
-from .results import ElementError, FileResult, GroupResult, InterchangeResult, SegmentError, SetResult
+from .results import ElementError, FileResult, GroupHeader, GroupResult, InterchangeResult, SegmentError, SetResult
 
-__all__ = ["validate_stream", "validate_path", "with_problem"]
+__all__ = ["validate_stream", "validate_path", "with_problem", "file_digest", "SetSink", "FileChanged"]
 
 log = logging.getLogger(__name__)
 
 _AUTH_QUALIFIERS = {"00", "01", "02", "03", "04", "05", "06"}
 _TIME = re.compile(r"[0-9]{4}([0-9]{2}([0-9]{1,2})?)?")
+
+
+class FileChanged(EdiError):
+    """The bytes validated are not the bytes hashed before (the file changed in between)."""
+
+
+class SetSink(Protocol):
+    """Who takes each transaction set as it closes, so that no set outlives its SE (issue 11).
+
+    The calls come in file order: `set_closed` for each set of a group, then `group_closed`
+    for the group; `interchange_settled` once nothing more can change an interchange — at
+    the next ISA or the end of the file, not at its IEA (a stray segment after the IEA
+    still rejects it)."""
+
+    def set_closed(self, group: GroupHeader, st: SetResult, rejected: bool) -> SetResult:
+        """Take the set (its payment in `st.payload`); return what the group keeps of it.
+        `rejected`: its envelope or group is already known to be rejected."""
+
+    def group_closed(self, group: GroupResult) -> None:
+        """The group's sets are all closed and its trailer judged."""
+
+    def interchange_settled(self, ic: InterchangeResult) -> None:
+        """Nothing in the file can change the interchange any more."""
 
 
 # --------------------------------------------------------------------------- maps
@@ -417,6 +440,11 @@ class _Group:
     declared: int | None = None
     controls: set[str] = field(default_factory=set)
 
+    @property
+    def header(self) -> GroupHeader:
+        gs = self.gs
+        return GroupHeader(gs.get(2), gs.get(3), gs.get(4), gs.get(5), gs.get(6))
+
 
 @dataclass
 class _Interchange:
@@ -426,8 +454,11 @@ class _Interchange:
 
 
 class _Validator:
-    def __init__(self, maps: _Maps, limits: Limits) -> None:
+    def __init__(self, maps: _Maps, limits: Limits, sink: SetSink | None = None, digest: str = "") -> None:
         self._maps = maps
+        self._sink = sink
+        self._digest = digest  # stamped on each payment's source when known before the stream is read
+        self._settled = 0  # interchanges handed to the sink as settled
         self._max_set_errors = limits.max_set_errors
         self._max_file_errors = limits.max_file_errors
         self._notes = 0  # AK3 notes written for the file so far
@@ -450,6 +481,7 @@ class _Validator:
     def isa(self, seg: Segment) -> None:
         if self._ic is not None:
             self.end_interchange(None)
+        self._settle()
         self._after_iea = False
         isa_length = len(seg.text()) + len(seg.delimiters.segment)
         problems = _check_isa(seg, isa_length)
@@ -547,22 +579,23 @@ class _Validator:
             if control is None or control != number(gs.get(6), 9):
                 group.codes.add("4")
         assert self._ic is not None
-        self._ic.groups.append(
-            GroupResult(
-                functional_id=gs.get(1),
-                sender_code=gs.get(2),
-                receiver_code=gs.get(3),
-                control_number=gs.get(6),
-                version=gs.get(8),
-                date=gs.get(4),
-                time=gs.get(5),
-                declared_sets=group.declared,
-                sets=tuple(group.sets),
-                codes=tuple(sorted(group.codes, key=int)),
-                file_index=gs.index,
-            )
+        result = GroupResult(
+            functional_id=gs.get(1),
+            sender_code=gs.get(2),
+            receiver_code=gs.get(3),
+            control_number=gs.get(6),
+            version=gs.get(8),
+            date=gs.get(4),
+            time=gs.get(5),
+            declared_sets=group.declared,
+            sets=tuple(group.sets),
+            codes=tuple(sorted(group.codes, key=int)),
+            file_index=gs.index,
         )
+        self._ic.groups.append(result)
         self._group = None
+        if self._sink is not None:
+            self._sink.group_closed(result)
 
     # -- set ------------------------------------------------------------------------
     def st(self, seg: Segment) -> None:
@@ -589,7 +622,7 @@ class _Validator:
             assert self._ic is not None
             isa = self._ic.isa
             state.source = Source(
-                file_digest="",
+                file_digest=self._digest,
                 sender=f"{isa.get(5)}:{isa.get(6).strip()}",
                 interchange=isa.get(13),
                 group=group.gs.get(6),
@@ -690,19 +723,21 @@ class _Validator:
         payload = None
         if state.builder is not None and not state.codes:
             payload = state.builder.finish()
-        self._group.sets.append(
-            SetResult(
-                set_id=st.get(1),
-                control_number=st.get(2),
-                codes=tuple(sorted(state.codes, key=int)),
-                errors=errors,
-                segment_count=state.position,
-                file_index=st.index,
-                file_offset=st.offset,
-                payload=payload,
-                unchecked=state.unchecked,
-            )
+        result = SetResult(
+            set_id=st.get(1),
+            control_number=st.get(2),
+            codes=tuple(sorted(state.codes, key=int)),
+            errors=errors,
+            segment_count=state.position,
+            file_index=st.index,
+            file_offset=st.offset,
+            payload=payload,
+            unchecked=state.unchecked,
         )
+        if self._sink is not None:
+            assert self._ic is not None
+            result = self._sink.set_closed(self._group.header, result, bool(self._ic.problems or self._group.codes))
+        self._group.sets.append(result)
 
     # -- dispatch --------------------------------------------------------------------
     def feed(self, seg: Segment) -> None:
@@ -739,6 +774,14 @@ class _Validator:
     def finish(self) -> None:
         if self._ic is not None:
             self.end_interchange(None)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Hand the sink each interchange closed since the last call: none of them can change now."""
+        if self._sink is not None:
+            for ic in self.interchanges[self._settled:]:
+                self._sink.interchange_settled(ic)
+        self._settled = len(self.interchanges)
 
 
 class _TooLarge(Exception):
@@ -783,32 +826,62 @@ def _too_large(limits: Limits) -> Problem:
 
 
 def validate_stream(
-    stream: BinaryIO, *, map_dir: Path = MAP_DIR, limits: Limits = DEFAULT_LIMITS, progress: Callable[[int], None] | None = None
+    stream: BinaryIO,
+    *,
+    map_dir: Path = MAP_DIR,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[int], None] | None = None,
+    sink: SetSink | None = None,
+    digest: str | None = None,
 ) -> FileResult:
     """Validate every interchange in `stream`; return what was found, as values.
 
     A stream longer than `limits.max_file_bytes` is not validated: the result holds no
     interchange, only the problem `too-large` (nothing is answered by X12; the application
     reports it in words).  `progress`, when given, is called with the bytes read so far after
-    each chunk (the command line shows a bar on a terminal)."""
+    each chunk (the command line shows a bar on a terminal).
+
+    `sink`, when given, takes each set as it closes (`SetSink`) and the result keeps what it
+    returns.  `digest`, the SHA-256 the caller already took of these bytes, is stamped on
+    each payment as it is built; bytes that turn out different (or too many) raise
+    `FileChanged`, since the sink was handed sets of another file."""
     if _size(stream) > limits.max_file_bytes:  # known at once: not a byte of it is read
+        if digest is not None:
+            raise FileChanged("the file grew past the size limit after it was hashed")
         return FileResult(digest="", size=_size(stream), interchanges=(), problems=(_too_large(limits),))
     hashing = _HashingReader(stream, limits.max_file_bytes, progress)
     reader = X12Reader(hashing)  # type: ignore[arg-type]
-    validator = _Validator(_maps(map_dir), limits)
+    validator = _Validator(_maps(map_dir), limits, sink, digest or "")
     try:
         for seg in reader:
             validator.feed(seg)
     except _TooLarge:
+        if digest is not None:
+            raise FileChanged("the file grew past the size limit after it was hashed") from None
         return FileResult(digest="", size=hashing.size, interchanges=(), problems=(_too_large(limits),))
     if reader.problems and validator._ic is not None:
         problem = next((p for p in reader.problems if p.code == "bad-isa"), None)
         if problem is not None:
             validator._flag("022", problem.message)
     validator.finish()
-    digest = hashing.sha.hexdigest()
-    interchanges = tuple(_with_digest(ic, digest) for ic in validator.interchanges)
-    return FileResult(digest=digest, size=reader.bytes_read, interchanges=interchanges, problems=tuple(reader.problems))
+    found = hashing.sha.hexdigest()
+    if digest is not None and digest != found:
+        raise FileChanged(f"the file's SHA-256 was {digest[:16]}… when hashed, {found[:16]}… when validated")
+    interchanges = tuple(validator.interchanges) if digest else tuple(_with_digest(ic, found) for ic in validator.interchanges)
+    return FileResult(digest=found, size=reader.bytes_read, interchanges=interchanges, problems=tuple(reader.problems))
+
+
+def file_digest(stream: BinaryIO, limits: Limits = DEFAULT_LIMITS, chunk: int = 1 << 20) -> FileResult:
+    """The SHA-256 of what is left in `stream`, read in chunks, as a `FileResult` with no
+    interchange yet (the digest, the size); past `limits.max_file_bytes` the result `validate_stream`
+    gives such a file (it stops reading there): its `problems` say so."""
+    sha, size = hashlib.sha256(), 0
+    while data := stream.read(chunk):
+        size += len(data)
+        if size > limits.max_file_bytes:
+            return FileResult(digest="", size=size, interchanges=(), problems=(_too_large(limits),))
+        sha.update(data)
+    return FileResult(digest=sha.hexdigest(), size=size, interchanges=())
 
 
 def _with_digest(ic: InterchangeResult, digest: str) -> InterchangeResult:

@@ -15,7 +15,7 @@ the `edi.advice.Check` that judges each of them:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -82,10 +82,12 @@ def covers(relationships: Sequence[Relationship], provider: str, rm15: str, on: 
     return False
 
 
-def _duplicates(facts: PaymentFacts, payments: Sequence[Payment]) -> frozenset[int]:
+def _duplicates(facts: PaymentFacts, payments: Sequence[Payment], earlier: Collection[tuple[str, str]]) -> frozenset[int]:
     """Which payments (by the file index of their ST) repeat a trace: one the FI already posted
-    with another set, or one an earlier production set of this file carries (decision L10)."""
-    seen: set[tuple[str, str]] = set()
+    with another set, or one an earlier production set of this file carries (decision L10) —
+    among `payments` or, for a file judged set by set, `earlier`: the (sender, trace) of the
+    production sets judged before them that were not duplicates."""
+    seen: set[tuple[str, str]] = set(earlier)
     duplicates = set()
     for p in payments:
         key = (p.source.sender, p.trace)
@@ -116,6 +118,11 @@ def _payer_refusals(p: Payment, facts: PaymentFacts) -> list[Finding]:
 
 def _line_findings(p: Payment, facts: PaymentFacts, on: date) -> dict[int, list[Finding]]:
     per_line: dict[int, list[Finding]] = {}
+    # the payer's relationships by client, looked up once per line (a scan per line was lines × relationships)
+    by_client: dict[str, list[Relationship]] = {}
+    for rel in facts.relationships:
+        if rel.provider_bn9 == p.payer_bn9:
+            by_client.setdefault(rel.client_bn9, []).append(rel)
     for line in p.lines:
         found: list[Finding] = []
         status = facts.program_accounts.get(line.rm15)
@@ -123,7 +130,7 @@ def _line_findings(p: Payment, facts: PaymentFacts, on: date) -> dict[int, list[
             found.append(Finding("011", f"unknown program account {line.rm15}", "RMR", line.position, 2, "127", line.rm15, "820 guide 9.1"))
         elif status != "active":
             found.append(Finding("011", f"program account {line.rm15} is not active", "RMR", line.position, 2, "127", line.rm15, "820 guide 9.1"))
-        elif line.rm15[:9] != p.payer_bn9 and not covers(facts.relationships, p.payer_bn9, line.rm15, on):
+        elif line.rm15[:9] != p.payer_bn9 and not covers(by_client.get(line.rm15[:9], ()), p.payer_bn9, line.rm15, on):
             found.append(Finding("011", f"no relationship lets {p.payer_bn9} pay {line.rm15}", "RMR", line.position, 2, "127", line.rm15, "D17-R3"))
         if line.asec is not None:
             security = facts.security_accounts.get(line.asec)
@@ -141,10 +148,13 @@ def _line_findings(p: Payment, facts: PaymentFacts, on: date) -> dict[int, list[
     return per_line
 
 
-def account_check(facts: PaymentFacts, payments: Sequence[Payment], received_on: date | None) -> Check:
+def account_check(
+    facts: PaymentFacts, payments: Sequence[Payment], received_on: date | None, earlier: Collection[tuple[str, str]] = ()
+) -> Check:
     """The check of every payment of `payments` (the file's, in order) against `facts`;
-    relationships are judged as of `received_on` (else the payment's effective date)."""
-    duplicates = _duplicates(facts, payments)
+    relationships are judged as of `received_on` (else the payment's effective date);
+    `earlier`, see `_duplicates`."""
+    duplicates = _duplicates(facts, payments, earlier)
 
     def check(p: Payment) -> tuple[list[Finding], dict[int, list[Finding]]]:
         if p.source.file_index in duplicates:

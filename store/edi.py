@@ -13,7 +13,7 @@ from sqlalchemy import Connection, delete, select
 from core.db import insert_for
 from edi.store import MAX_CONTROL_NUMBER
 
-from .schema import control_sequence, inbound_interchange, outbound_document
+from .schema import control_sequence, inbound_interchange, inbound_report, outbound_document
 
 __all__ = ["SqlEdiStore", "forget_answers"]
 
@@ -64,10 +64,23 @@ class SqlEdiStore:
             )
         )
 
+    def report(self, partner: str, digest: str) -> str | None:
+        return self._conn.execute(
+            select(inbound_report.c.report).where(inbound_report.c.partner == partner, inbound_report.c.file_digest == digest)
+        ).scalar_one_or_none()
+
+    def save_report(self, partner: str, digest: str, report: str, at: datetime) -> None:
+        insert = insert_for(self._conn)
+        self._conn.execute(
+            insert(inbound_report).values(partner=partner, file_digest=digest, report=report, created_at=at)
+            .on_conflict_do_update(index_elements=["partner", "file_digest"], set_={"report": report, "created_at": at})
+        )
+
 
 def forget_answers(conn: Connection, partner: str, digest: str) -> int:
     """Forget the answers kept for the file `digest` from `partner`, and the interchanges it
     brought, so that it is judged afresh (an operator's replay of a quarantined file); how many."""
     gone = conn.execute(delete(outbound_document).where(outbound_document.c.partner == partner, outbound_document.c.file_digest == digest))
+    conn.execute(delete(inbound_report).where(inbound_report.c.partner == partner, inbound_report.c.file_digest == digest))
     conn.execute(delete(inbound_interchange).where(inbound_interchange.c.file_digest == digest))
     return gone.rowcount or 0

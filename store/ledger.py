@@ -71,7 +71,7 @@ from .schema import (
 from .standing import latest_standings, security_amounts, standings, write_standing
 
 __all__ = [
-    "payment_facts", "post_payments", "load_declarations", "DeclarationReport", "load_reference", "LoadReport",
+    "payment_facts", "post_payments", "record_posted_file", "load_declarations", "DeclarationReport", "load_reference", "LoadReport",
     "close_period", "CloseReport", "run_collections", "CollectionsReport", "account_view", "recorded_sets",
 ]
 
@@ -144,11 +144,13 @@ _PAYMENT_LINE_COLUMNS = ("payment_id", "line_no", "rm15", "asec", "amount_cents"
 
 @collector_paused()  # a file's lines make objects by the hundred thousand, none in cycles
 def post_payments(
-    conn: Connection, digest: str, name: str, judged: Sequence[tuple[Payment, PaymentVerdict]], *, received_at: datetime, policy: Policy
+    conn: Connection, digest: str, name: str, judged: Sequence[tuple[Payment, PaymentVerdict]], *, received_at: datetime, policy: Policy,
+    record_file: bool = True,
 ) -> list[PostedPayment]:
     """Post every production payment of the file `digest` that has no payment row yet (each set is
     recorded once, whatever happened to the file's answers).  Test payments (ISA15 = T) are judged
-    and acknowledged but never posted (decision L11)."""
+    and acknowledged but never posted (decision L11).  `record_file`: the file's `posted_file` row
+    is written here (a caller posting a file set by set writes it once, `record_posted_file`)."""
     for p, _ in judged:
         if p.source.test:
             log.info("payment.test_not_posted", trace=p.trace, digest=digest[:16])
@@ -178,10 +180,16 @@ def post_payments(
                 (payment_id, r.line_no, r.rm15, r.asec, r.amount_cents, r.applied, r.reason, r.transaction_number) for r in planned.lines
             ])
         _log_posted(record, planned.posted)
-    # one row per file, counting every payment recorded for it, whether posted in one call or one call per set
-    stmt = insert_for(conn)(posted_file).values(file_digest=digest, name=name, received_at=received_at, payments=len(plans))
-    conn.execute(stmt.on_conflict_do_update(index_elements=["file_digest"], set_={"payments": posted_file.c.payments + stmt.excluded.payments}))
+    if record_file:
+        record_posted_file(conn, digest, name, received_at, len(plans))
     return [planned.posted for planned in plans]
+
+
+def record_posted_file(conn: Connection, digest: str, name: str, received_at: datetime, payments: int) -> None:
+    """The file `digest` posted `payments` more payments: one row per file, counting every payment
+    recorded for it, whether posted in one call or one call per set (decision L29)."""
+    stmt = insert_for(conn)(posted_file).values(file_digest=digest, name=name, received_at=received_at, payments=payments)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["file_digest"], set_={"payments": posted_file.c.payments + stmt.excluded.payments}))
 
 
 def _log_posted(record, posted: PostedPayment) -> None:

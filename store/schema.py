@@ -96,6 +96,17 @@ outbound_document = Table(
     PrimaryKeyConstraint("partner", "file_digest", "kind", name="pk_edi_outbound_document"),
 )
 
+#: what was said of an answered file (`edi.pipeline.Report`, JSON): a replay says it again (decision E27)
+inbound_report = Table(
+    "edi_inbound_report",
+    metadata,
+    Column("partner", String(40), nullable=False),
+    Column("file_digest", String(64), nullable=False),
+    Column("report", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("partner", "file_digest", name="pk_edi_inbound_report"),
+)
+
 inbound_file = Table(
     "edi_inbound_file",
     metadata,

@@ -322,7 +322,7 @@ def _ledger(**changes):
     """The ledger's own account checks (`ledger.checks.account_check`) over facts given here."""
     from ledger.checks import account_check
 
-    return lambda payments: account_check(_facts(**changes), payments, None)
+    return lambda payments, earlier: account_check(_facts(**changes), payments, None, earlier)
 
 
 PAYER_ASEC = "N1*PR*NORTHERN IMPORTS LTD*FI*123456782~\n"

@@ -210,10 +210,10 @@ class _Unreadable(LocalFolders):
         super().__init__(root)
         self.name = name
 
-    def read_claimed(self, file):
+    def copy_claimed(self, file, out):
         if file.name == self.name:
             raise TransportError(f"read {file.name}: [Errno 13] Permission denied") from PermissionError(13, "Permission denied")
-        return super().read_claimed(file)
+        return super().copy_claimed(file, out)
 
 
 def test_an_unreadable_file_is_quarantined_after_three_runs_and_never_holds_the_others_back(home, engine, monkeypatch):

@@ -134,8 +134,8 @@ def test_824_for_a_payment_with_a_line_set_aside(sqlite_engine):
         "SE*5*0002~",
     ]
     advance = outcome.sets[0].verdict
-    # 7,500.00 applied to 200000008RM0001; 310.25 held in suspense against the payer and trace
-    assert [lv.line.amount_cents for lv in advance.applicable_lines] == [750000]
+    # of 7,810.25, one line (7,500.00) applied; 310.25 held in suspense against the payer and trace
+    assert (advance.summary["total"], advance.summary["applied"], advance.summary["set_aside"]) == ("7810.25", 1, 1)
     assert advance.suspense_cents == 31025
 
 

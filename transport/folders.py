@@ -9,7 +9,7 @@ us) and an `outbox/` (what we send it).  The engine only ever:
   upload is complete,
 * claims a file atomically (a rename into `inbox/.claimed/`, so two workers
   never take the same file and a crash leaves it visible, not lost),
-* reads the claimed bytes,
+* reads the claimed bytes (whole, or copied in chunks into a file of the engine's),
 * writes a document into the partner's outbox atomically (a `.part` file,
   then a rename, so the partner never reads half a file),
 * moves a claimed file to `processed/` or `quarantine/` when done.
@@ -22,9 +22,10 @@ Both satisfy `PartnerFolders`; the application sees only that.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from core.errors import CarmError
 from core.files import atomic_write
@@ -146,6 +147,9 @@ class PartnerFolders(Protocol):
     def read_claimed(self, file: InboxFile) -> bytes:
         """The bytes of a claimed file."""
 
+    def copy_claimed(self, file: InboxFile, out: BinaryIO) -> None:
+        """Write the bytes of a claimed file to `out` in chunks (a large file is never held whole)."""
+
     def finish(self, file: InboxFile, folder: str) -> None:
         """Move a claimed file to `processed/` or `quarantine/` (idempotent)."""
 
@@ -224,6 +228,14 @@ class LocalFolders:
         path = self._dir(file.partner, "inbox", CLAIMED) / file.name
         try:
             return path.read_bytes()
+        except OSError as exc:  # e.g. an upload whose permissions shut the engine out
+            raise TransportError(f"read {path}: {exc}") from exc
+
+    def copy_claimed(self, file: InboxFile, out: BinaryIO) -> None:
+        path = self._dir(file.partner, "inbox", CLAIMED) / file.name
+        try:
+            with path.open("rb") as source:
+                shutil.copyfileobj(source, out, 1 << 20)
         except OSError as exc:  # e.g. an upload whose permissions shut the engine out
             raise TransportError(f"read {path}: {exc}") from exc
 

@@ -43,7 +43,7 @@ import socket
 import stat
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paramiko
@@ -381,6 +381,14 @@ class SftpFolders:
                 return handle.read()
 
         return self._call(f"read {path}", run)
+
+    def copy_claimed(self, file: InboxFile, out: BinaryIO) -> None:
+        path = self._path(file.partner, "inbox", CLAIMED, _simple_name(file.name, "file"))
+
+        def run(sftp: paramiko.SFTPClient) -> None:
+            sftp.getfo(path, out)  # in chunks, prefetched
+
+        self._call(f"read {path}", run)
 
     def finish(self, file: InboxFile, folder: str) -> None:
         name = _simple_name(file.name, "file")
