@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from core.clock import EASTERN
 from edi.pipeline import acknowledge
 from edi.samples import file_820
+from edi.store import MemoryEdiStore
 from edi.validate import validate_stream
 from ledger.checks import account_check
-from store.edi import SqlEdiStore
 from store.ledger import payment_facts, post_payments
 from store.schema import journal_line, payment, posted_file
 
@@ -41,17 +41,33 @@ def world(engine):
     return engine
 
 
+class _CallPerSet:
+    """`edi.pipeline.Books` posting each set by its own `post_payments` call; what each call returned."""
+
+    def __init__(self, conn, name: str) -> None:
+        self.conn, self.name, self.calls = conn, name, []
+
+    def post(self, payment, verdict):
+        posted = post_payments(self.conn, payment.source.file_digest, self.name, [(payment, verdict)], received_at=ON_TIME, policy=POLICY)
+        self.calls.append(posted)
+        return posted
+
+    def savepoint(self):
+        return self.conn.begin_nested()
+
+
 def post_set_by_set(engine, data: bytes, name: str) -> list[list]:
-    """Acknowledge the file, then post each of its sets by its own `post_payments` call, all in
-    one transaction (as a caller streaming a file set by set does); what each call returned."""
+    """Validate the file, then post each of its sets by its own `post_payments` call, all in one
+    transaction (as a caller streaming a file set by set does); what each call returned.  The
+    answers are kept in a store of their own, so a second run posts again rather than replays."""
     result = validate_stream(io.BytesIO(data))
     with engine.begin() as conn:
-        def checks(payments):
-            return account_check(payment_facts(conn, payments), payments, ON_TIME.date())
+        def checks(payments, earlier):
+            return account_check(payment_facts(conn, payments), payments, ON_TIME.date(), earlier)
 
-        outcome = acknowledge(result, name, store=SqlEdiStore(conn), at=AT, account_checks=checks)
-        return [post_payments(conn, result.digest, name, [(s.payment, s.verdict)], received_at=ON_TIME, policy=POLICY)
-                for s in outcome.sets]
+        books = _CallPerSet(conn, name)
+        acknowledge(result, name, store=MemoryEdiStore(), at=AT, account_checks=checks, books=books)
+        return books.calls
 
 
 def books(engine) -> tuple:
@@ -80,7 +96,8 @@ def test_two_sets_posted_one_call_each_in_one_transaction_book_what_one_call_boo
 
 
 def test_the_same_file_posted_in_one_call_books_the_same(world):
-    """The reference for the test above: one `post_payments` call for both sets (through `ingest`)."""
+    """The reference for the test above: the same file through `ingest`, which posts each set as it
+    closes and counts the file's payments once at the end (decision E26)."""
     done = pay(world, *TWO_SETS, received_at=ON_TIME)
     assert [(p.trace, p.applied_cents, p.credit_cents) for p in done.posted] == [("T1", 700_00, 0), ("T2", 300_00, 200_00)]
     assert books(world) == (AFTER_TWO_SETS, [("T1", "posted"), ("T2", "posted")], [2], 3 + 3 + 2)
