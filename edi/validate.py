@@ -47,6 +47,7 @@ from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
+from .compiled import KEYS, KNOWN, NODES, QUALIFIERS, Cursor, compiled_for, element_matcher
 from .errors import MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
@@ -78,6 +79,8 @@ class _Maps:
         self._exact: dict[str, bool] = {}
         #: map name → the segment IDs it knows anywhere (see `known_segments`)
         self._ids: dict[int, frozenset[str]] = {}
+        #: map → its nodes in the compiled engine's numbering (see `node_at`)
+        self._nodes: dict[int, list[Any]] = {}
 
     def known_segments(self, map_root: Any) -> frozenset[str]:
         """Every segment ID of a map.  A segment whose ID is not among them is unrecognized
@@ -89,6 +92,14 @@ class _Maps:
                 node.id for node in map_root.loop_segment_iterator() if getattr(node, "is_segment", lambda: False)()
             )
         return self._ids[key]
+
+    def node_at(self, map_root: Any, number: int) -> Any:
+        """The map node the compiled engine numbers `number` (`edi.guide820_compiled.NODES`)."""
+        key = id(map_root)
+        if key not in self._nodes:
+            by_path = {node.x12path.format(): node for node in map_root.loop_segment_iterator()}
+            self._nodes[key] = [by_path[path] for path in NODES]
+        return self._nodes[key][number]
 
     def exact_paths(self, map_root: Any) -> bool:
         for name, loaded in self._maps.items():
@@ -191,6 +202,10 @@ class _PathCounter(NodeCounter):
 
     def getState(self) -> Any:
         return dict(self._counts)
+
+
+def _pyx12_segment(seg: Segment) -> _Pyx12Segment:
+    return _Pyx12Segment(seg.text(), seg.delimiters.segment, seg.delimiters.element, seg.delimiters.component)
 
 
 def _new_walker(exact_paths: bool) -> walk_tree:
@@ -406,6 +421,7 @@ class _Set:
     builder: PaymentBuilder | None = None
     unchecked: int = 0
     known: frozenset[str] = frozenset()
+    cursor: Cursor | None = None  # the compiled engine's walk (None: pyx12's walker)
 
 
 @dataclass
@@ -428,6 +444,7 @@ class _Interchange:
 class _Validator:
     def __init__(self, maps: _Maps, limits: Limits) -> None:
         self._maps = maps
+        self._compiled = limits.engine == "compiled" and compiled_for(Path(maps.dir))
         self._max_set_errors = limits.max_set_errors
         self._max_file_errors = limits.max_file_errors
         self._notes = 0  # AK3 notes written for the file so far
@@ -598,9 +615,12 @@ class _Validator:
                 test=isa.get(15) == "T",
             )
             state.builder = PaymentBuilder(state.source)
-            state.walker = _new_walker(self._maps.exact_paths(state.map))
-            state.known = self._maps.known_segments(state.map)
-            state.node = state.map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
+            if self._compiled:
+                state.cursor, state.known = Cursor(), KNOWN
+            else:
+                state.walker = _new_walker(self._maps.exact_paths(state.map))
+                state.known = self._maps.known_segments(state.map)
+                state.node = state.map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
         self._set = state
         self._check(state, seg)
 
@@ -636,6 +656,8 @@ class _Validator:
         if seg.id not in state.known:
             state.errors.append(SegmentError(seg.id, state.position, "", "1", f"segment {_shown(seg.id, 3)} is not in the map",
                                              (), seg.index, seg.offset))
+        elif state.cursor is not None:
+            self._step(state, seg)
         else:
             self._walk(state, seg)
         if state.builder is not None:
@@ -644,28 +666,70 @@ class _Validator:
     def _walk(self, state: _Set, seg: Segment) -> None:
         """The segment through pyx12's map walker and element validation."""
         try:
-            p12 = _Pyx12Segment(seg.text(), seg.delimiters.segment, seg.delimiters.element, seg.delimiters.component)
+            p12 = _pyx12_segment(seg)
             node, _, _, walk_errors = state.walker.walk_errors(state.node, p12, state.position, seg.index, None)
             state.errors += [_walk_error(err, seg, state.position) for err in walk_errors]
             if node is not None:
                 state.node = node
-                crowded = _crowded_composites(node, seg)
-                if crowded:  # pyx12 indexes past the composite's map and raises: said here instead
-                    state.errors.append(SegmentError(seg.id, state.position, "", "8", "; ".join(e.message for e in crowded),
-                                                     crowded, seg.index, seg.offset))
-                    return
-                _, element_errors = node.is_valid_errors(p12)
-                if element_errors:
-                    elements = tuple(_element_error(err, node) for err in element_errors)
-                    message = "; ".join(err.err_str for err in element_errors)
-                    state.errors.append(
-                        SegmentError(seg.id, state.position, "", "8", message, elements, seg.index, seg.offset)
-                    )
+                self._validate_elements(state, seg, node, p12)
         except Exception as exc:
-            log.warning("pyx12 failed on segment %s at %s: %r", seg.id, seg.index, exc)
-            state.errors.append(
-                SegmentError(seg.id, state.position, "", "1", f"segment could not be validated: {exc}", (), seg.index, seg.offset)
-            )
+            self._failed(state, seg, exc)
+
+    def _step(self, state: _Set, seg: Segment) -> None:
+        """The segment through the compiled engine: its tables where they vouch for it, pyx12 for the
+        step they cannot (a walk with errors, a segment its pattern does not match)."""
+        cursor = state.cursor
+        assert cursor is not None
+        try:
+            sid = seg.id
+            key = KEYS.get(sid)
+            qualifier = seg.get(key) if key is not None else None
+            if qualifier is not None and qualifier not in QUALIFIERS[sid]:
+                qualifier = None if seg.delimiters.component not in qualifier else "?"
+            if not cursor.step(sid, qualifier):
+                node = self._pyx12_step(state, seg)
+                if node is None:
+                    return
+            matches, rules = element_matcher(cursor.node, seg.delimiters)
+            if matches(seg.text()) is None or (rules is not None and not rules(seg.elements)):
+                node = self._maps.node_at(state.map, cursor.node)
+                self._validate_elements(state, seg, node, _pyx12_segment(seg))
+        except Exception as exc:
+            self._failed(state, seg, exc)
+
+    def _pyx12_step(self, state: _Set, seg: Segment) -> Any:
+        """One step of pyx12's walker from where the compiled walk stands, with its counts; the
+        compiled walk resumes where pyx12 lands.  Returns the node (None: no node matched)."""
+        cursor = state.cursor
+        assert cursor is not None
+        walker = _new_walker(True)
+        walker.counter._counts = cursor.state()
+        start = self._maps.node_at(state.map, cursor.node)
+        node, _, _, walk_errors = walker.walk_errors(start, _pyx12_segment(seg), state.position, seg.index, None)
+        state.errors += [_walk_error(err, seg, state.position) for err in walk_errors]
+        if node is not None:
+            cursor.resume(node.x12path.format(), walker.counter._counts)
+        return node
+
+    def _validate_elements(self, state: _Set, seg: Segment, node: Any, p12: Any) -> None:
+        """pyx12's element validation of `seg` as map segment `node`."""
+        crowded = _crowded_composites(node, seg)
+        if crowded:  # pyx12 indexes past the composite's map and raises: said here instead
+            state.errors.append(SegmentError(seg.id, state.position, "", "8", "; ".join(e.message for e in crowded),
+                                             crowded, seg.index, seg.offset))
+            return
+        _, element_errors = node.is_valid_errors(p12)
+        if element_errors:
+            elements = tuple(_element_error(err, node) for err in element_errors)
+            message = "; ".join(err.err_str for err in element_errors)
+            state.errors.append(SegmentError(seg.id, state.position, "", "8", message, elements, seg.index, seg.offset))
+
+    @staticmethod
+    def _failed(state: _Set, seg: Segment, exc: Exception) -> None:
+        log.warning("pyx12 failed on segment %s at %s: %r", seg.id, seg.index, exc)
+        state.errors.append(
+            SegmentError(seg.id, state.position, "", "1", f"segment could not be validated: {exc}", (), seg.index, seg.offset)
+        )
 
     def _close_set(self, se: Segment | None) -> None:
         state = self._set
@@ -790,7 +854,9 @@ def validate_stream(
     A stream longer than `limits.max_file_bytes` is not validated: the result holds no
     interchange, only the problem `too-large` (nothing is answered by X12; the application
     reports it in words).  `progress`, when given, is called with the bytes read so far after
-    each chunk (the command line shows a bar on a terminal)."""
+    each chunk (the command line shows a bar on a terminal).  `limits.engine` checks set bodies
+    with the compiled tables (`edi.compiled`, the default) or with pyx12's walker: the same
+    answers (decision E22)."""
     if _size(stream) > limits.max_file_bytes:  # known at once: not a byte of it is read
         return FileResult(digest="", size=_size(stream), interchanges=(), problems=(_too_large(limits),))
     hashing = _HashingReader(stream, limits.max_file_bytes, progress)
@@ -824,6 +890,6 @@ def _with_digest(ic: InterchangeResult, digest: str) -> InterchangeResult:
     return replace(ic, groups=tuple(groups))
 
 
-def validate_path(path: str | Path, *, map_dir: Path = MAP_DIR) -> FileResult:
+def validate_path(path: str | Path, *, map_dir: Path = MAP_DIR, limits: Limits = DEFAULT_LIMITS) -> FileResult:
     with open(path, "rb") as stream:
-        return validate_stream(stream, map_dir=map_dir)
+        return validate_stream(stream, map_dir=map_dir, limits=limits)
