@@ -30,7 +30,7 @@ from typing import Any
 from . import guide820_compiled as guide
 from .reader import Delimiters
 
-__all__ = ["KEYS", "KNOWN", "NODES", "QUALIFIERS", "Cursor", "compiled_for", "element_matcher", "tables_match"]
+__all__ = ["KNOWN", "NODES", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher", "tables_match"]
 
 #: pyx12's extended character set for AN and ID values (`validation.rec_ID_E`, charset "E").
 _CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"&'()*+,-./:;?= abcdefghijklmnopqrstuvwxyz%~@[]_{}\\|<>#$"
@@ -165,7 +165,7 @@ def _rules_check(rules: tuple, specs: tuple) -> Callable[[tuple[str, ...]], bool
             return always_absent
         return all(_rule_holds(rule, elements) for rule in rules)
 
-    always_absent = all(_rule_holds(rule, ("",) * first) for rule in rules)
+    always_absent = all(_rule_holds(rule, ("",) + ("x",) * (first - 1)) for rule in rules)  # the mandatory ones there
     return check
 
 
@@ -183,19 +183,43 @@ def element_matcher(node: int, delimiters: Delimiters) -> tuple[Callable[[str], 
 class Cursor:
     """Where the walk of one set stands: the map node and the walker's counts, by node number."""
 
-    __slots__ = ("node", "counts")
+    __slots__ = ("node", "counts", "_delimiters", "_matchers")
 
-    def __init__(self) -> None:
+    def __init__(self, delimiters: Delimiters) -> None:
         self.node = guide.START
         counts = [0] * len(guide.NODES)
         for path in ("/ISA_LOOP", "/ISA_LOOP/ISA", "/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS"):
             counts[_NUMBER[path]] = 1  # as `edi.validate` forces pyx12's walker to the group's start
         self.counts = counts
+        self._delimiters = delimiters  # a set's segments share its ISA's delimiters
+        self._matchers: dict[int, tuple] = {}
+
+    def vouch(self, seg_id: str, elements: tuple[str, ...], text: Callable[[], str]) -> int:
+        """Step over one segment where the tables can: `VOUCHED` (walked and valid, as pyx12 would
+        find it), `WALKED` (walked; its elements are pyx12's to judge) or `UNKNOWN` (nothing done:
+        pyx12's walker must take this step)."""
+        key = KEYS.get(seg_id)
+        qualifier = None
+        if key is not None and len(elements) > key:
+            qualifier = elements[key]
+            if qualifier not in QUALIFIERS[seg_id]:
+                # pyx12 reads a value holding the component separator as a composite: its step
+                qualifier = None if self._delimiters.component not in qualifier else "?"
+        if not self.step(seg_id, qualifier):
+            return UNKNOWN
+        return VOUCHED if self.valid(elements, text) else WALKED
+
+    def valid(self, elements: tuple[str, ...], text: Callable[[], str]) -> bool:
+        """Whether the segment, as map node `self.node`, is one pyx12's element validation accepts."""
+        matcher = self._matchers.get(self.node)
+        if matcher is None:
+            matcher = self._matchers[self.node] = element_matcher(self.node, self._delimiters)
+        matches, rules = matcher
+        return matches(text()) is not None and (rules is None or rules(elements))
 
     def step(self, seg_id: str, qualifier: str | None) -> bool:
         """Move as pyx12's walker would, when the table knows it reports nothing; False otherwise."""
-        row = guide.TRANSITIONS[self.node]
-        plan = row.get(seg_id if qualifier is None else f"{seg_id}*{qualifier}")
+        plan = guide.TRANSITIONS[self.node].get(seg_id if qualifier is None else f"{seg_id}*{qualifier}")
         if plan is None:
             return False
         counts = self.counts
@@ -224,6 +248,8 @@ class Cursor:
         self.counts = fresh
 
 
+#: what `Cursor.vouch` could do for a segment
+VOUCHED, WALKED, UNKNOWN = 0, 1, 2
 NODES = guide.NODES
 _NUMBER = {path: i for i, path in enumerate(NODES)}
 KEYS = guide.KEYS

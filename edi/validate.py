@@ -47,7 +47,7 @@ from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
-from .compiled import KEYS, KNOWN, NODES, QUALIFIERS, Cursor, compiled_for, element_matcher
+from .compiled import KNOWN, NODES, UNKNOWN, VOUCHED, Cursor, compiled_for
 from .errors import MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
@@ -616,7 +616,7 @@ class _Validator:
             )
             state.builder = PaymentBuilder(state.source)
             if self._compiled:
-                state.cursor, state.known = Cursor(), KNOWN
+                state.cursor, state.known = Cursor(seg.delimiters), KNOWN
             else:
                 state.walker = _new_walker(self._maps.exact_paths(state.map))
                 state.known = self._maps.known_segments(state.map)
@@ -681,19 +681,13 @@ class _Validator:
         cursor = state.cursor
         assert cursor is not None
         try:
-            sid = seg.id
-            key = KEYS.get(sid)
-            qualifier = seg.get(key) if key is not None else None
-            if qualifier is not None and qualifier not in QUALIFIERS[sid]:
-                qualifier = None if seg.delimiters.component not in qualifier else "?"
-            if not cursor.step(sid, qualifier):
-                node = self._pyx12_step(state, seg)
-                if node is None:
-                    return
-            matches, rules = element_matcher(cursor.node, seg.delimiters)
-            if matches(seg.text()) is None or (rules is not None and not rules(seg.elements)):
-                node = self._maps.node_at(state.map, cursor.node)
-                self._validate_elements(state, seg, node, _pyx12_segment(seg))
+            done = cursor.vouch(seg.id, seg.elements, seg.text)
+            if done == VOUCHED:
+                return
+            if done == UNKNOWN and (self._pyx12_step(state, seg) is None or cursor.valid(seg.elements, seg.text)):
+                return
+            node = self._maps.node_at(state.map, cursor.node)
+            self._validate_elements(state, seg, node, _pyx12_segment(seg))
         except Exception as exc:
             self._failed(state, seg, exc)
 
@@ -770,6 +764,9 @@ class _Validator:
 
     # -- dispatch --------------------------------------------------------------------
     def feed(self, seg: Segment) -> None:
+        if seg.elements[0] not in _ENVELOPE and not seg.cut and self._set is not None:
+            self.body(seg)  # the usual segment: inside a set, nothing of the envelope to look at
+            return
         if seg.cut:
             # longer than the reader holds: what it said cannot be known, nor whether it was fit to post
             self._flag("022", f"segment {seg.index} has no terminator within {MAX_SEGMENT_BYTES} bytes")
@@ -803,6 +800,10 @@ class _Validator:
     def finish(self) -> None:
         if self._ic is not None:
             self.end_interchange(None)
+
+
+#: Segments `_Validator.feed` hands to the envelope checks (any other goes to the open set).
+_ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1", "ISB", "ISE"})
 
 
 class _TooLarge(Exception):
