@@ -93,8 +93,10 @@ class _Maps:
             )
         return self._ids[key]
 
-    def node_at(self, map_root: Any, number: int) -> Any:
-        """The map node the compiled engine numbers `number` (`edi.guide820_compiled.NODES`)."""
+    def node_at(self, name: str, number: int) -> Any:
+        """The node of map `name` the compiled engine numbers `number` (`edi.guide820_compiled.NODES`);
+        the map is loaded the first time the compiled engine needs pyx12."""
+        map_root = self.load(name)
         key = id(map_root)
         if key not in self._nodes:
             by_path = {node.x12path.format(): node for node in map_root.loop_segment_iterator()}
@@ -110,11 +112,16 @@ class _Maps:
         return False
 
     def for_group(self, icvn: str, version: str, functional_id: str) -> Any | None:
+        name = self.name_for(icvn, version, functional_id)
+        return None if name is None else self.load(name)
+
+    def name_for(self, icvn: str, version: str, functional_id: str) -> str | None:
+        """The file name of the map for a group, without loading it (None: not supported)."""
         if (icvn, version, functional_id) not in SUPPORTED:
             return None
-        name = self.index.get_filename(icvn, version, functional_id)
-        if name is None:  # pragma: no cover - SUPPORTED and maps.xml are kept in step
-            return None
+        return self.index.get_filename(icvn, version, functional_id)
+
+    def load(self, name: str) -> Any:
         if name not in self._maps:
             try:
                 self._maps[name] = pyx12.map_if.load_map_file(name, self.param, self.dir)
@@ -427,7 +434,7 @@ class _Set:
 @dataclass
 class _Group:
     gs: Segment
-    map: Any
+    map: Any  # the pyx12 map; for the compiled engine its file name (loaded only if pyx12 must step in)
     codes: set[str] = field(default_factory=set)
     sets: list[SetResult] = field(default_factory=list)
     declared: int | None = None
@@ -513,7 +520,8 @@ class _Validator:
         self._close_group(None)
         assert self._ic is not None
         icvn = self._ic.isa.get(12)
-        group = _Group(seg, self._maps.for_group(icvn, seg.get(8), seg.get(1)))
+        find = self._maps.name_for if self._compiled else self._maps.for_group  # the compiled engine loads it when it must
+        group = _Group(seg, find(icvn, seg.get(8), seg.get(1)))
         if group.map is None:
             known = any(fic == seg.get(1) for (_, _, fic) in SUPPORTED)
             group.codes.add("2" if known else "1")
@@ -688,6 +696,8 @@ class _Validator:
                 return
             node = self._maps.node_at(state.map, cursor.node)
             self._validate_elements(state, seg, node, _pyx12_segment(seg))
+        except MapError:
+            raise
         except Exception as exc:
             self._failed(state, seg, exc)
 
