@@ -40,6 +40,7 @@ from bench import fuzz  # noqa: E402
 from carm.logs import configure  # noqa: E402
 from core.clock import EASTERN  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from edi import validate  # noqa: E402
 from edi.limits import Limits  # noqa: E402
 from edi.pipeline import acknowledge_file  # noqa: E402
 from edi.samples import LineSpec, PaymentSpec, file_820  # noqa: E402
@@ -198,9 +199,35 @@ def answers(data: bytes, limits: Limits) -> tuple:
     return outcome.result, {kind: content for kind, (_, content) in outcome.documents.items()}
 
 
+class _Asked:
+    """Counts the compiled engine's calls on pyx12 (a walker step, an element validation) while on."""
+
+    def __init__(self) -> None:
+        self.on, self.walks, self.elements = False, 0, 0
+        step, check = validate._Validator._pyx12_step, validate._Validator._validate_elements
+
+        def counted_step(validator, state, seg):
+            self.walks += self.on
+            return step(validator, state, seg)
+
+        def counted_check(validator, state, seg, node, p12):
+            self.elements += self.on and state.cursor is not None
+            return check(validator, state, seg, node, p12)
+
+        validate._Validator._pyx12_step = counted_step
+        validate._Validator._validate_elements = counted_check
+
+
+ASKED = _Asked()
+
+
 def compare(data: bytes) -> str | None:
     """None when both engines answer alike; else what differs."""
-    result_c, docs_c = answers(data, COMPILED)
+    ASKED.on = True
+    try:
+        result_c, docs_c = answers(data, COMPILED)
+    finally:
+        ASKED.on = False
     result_p, docs_p = answers(data, PYX12)
     if docs_c != docs_p:
         return "documents differ: " + ", ".join(k for k in sorted(set(docs_c) | set(docs_p)) if docs_c.get(k) != docs_p.get(k))
@@ -220,19 +247,22 @@ def run(task: tuple[int, int, str]) -> dict:
     rng = random.Random(seed)
     files = seeds()
     kinds: Counter[str] = Counter()
-    with_errors = 0
+    with_errors = asked = 0
     failures = []
     for n in range(count):
         kind, data = mutation(rng, files)
         kinds[kind] += 1
+        before = ASKED.walks + ASKED.elements
         problem = compare(data)
+        asked += ASKED.walks + ASKED.elements > before
         if problem is None:
             with_errors += _errors(data) if n % 10 == 0 else 0
             continue
         path = Path(out) / f"diff-{seed}-{n}.x12"
         path.write_bytes(data)
         failures.append({"input": str(path), "kind": kind, "problem": problem})
-    return {"count": count, "kinds": dict(kinds), "sampled_with_errors": with_errors, "failures": failures}
+    return {"count": count, "kinds": dict(kinds), "sampled_with_errors": with_errors, "failures": failures,
+            "asked_pyx12": asked, "pyx12_walks": ASKED.walks, "pyx12_element_checks": ASKED.elements}
 
 
 def fixed_inputs() -> list[Path]:
@@ -259,12 +289,14 @@ def main(argv: list[str] | None = None) -> int:
     fixed_failures = [{"input": p, "problem": problem} for p, problem in fixed if problem]
     chunk = 1_000
     tasks = [(args.seed + i, min(chunk, args.mutations - i * chunk), str(args.out)) for i in range((args.mutations + chunk - 1) // chunk)]
-    total: dict = {"count": 0, "kinds": Counter(), "sampled_with_errors": 0, "failures": []}
+    total: dict = {"count": 0, "kinds": Counter(), "sampled_with_errors": 0, "failures": [], "asked_pyx12": 0,
+                   "pyx12_walks": 0, "pyx12_element_checks": 0}
     with mp.Pool(args.workers) as pool:
         for part in pool.imap_unordered(run, tasks):
             total["count"] += part["count"]
             total["kinds"].update(part["kinds"])
-            total["sampled_with_errors"] += part["sampled_with_errors"]
+            for key in ("sampled_with_errors", "asked_pyx12", "pyx12_walks", "pyx12_element_checks"):
+                total[key] += part[key]
             total["failures"] += part["failures"]
             print(f"  {total['count']:,} mutations, {len(total['failures'])} disagreements, "
                   f"{time.perf_counter() - start:.0f} s", file=sys.stderr)
@@ -272,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         "fixed_inputs": len(fixed), "fixed_disagreements": fixed_failures,
         "mutations": total["count"], "kinds": dict(total["kinds"]),
         "sampled_with_errors": f"{total['sampled_with_errors']} of {(total['count'] + 9) // 10} sampled",
+        "inputs on which the compiled engine asked pyx12": total["asked_pyx12"],
+        "pyx12 walker steps": total["pyx12_walks"], "pyx12 element validations": total["pyx12_element_checks"],
         "disagreements": len(total["failures"]), "first": total["failures"][:20],
         "seconds": round(time.perf_counter() - start, 1), "seed": args.seed, "workers": args.workers,
     }

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import guide820_compiled as guide
-from .reader import Delimiters
+from .reader import Delimiters, Segment
 
 __all__ = ["KNOWN", "NODES", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher", "tables_match"]
 
@@ -194,38 +194,26 @@ class Cursor:
         self._delimiters = delimiters  # a set's segments share its ISA's delimiters
         self._matchers: dict[int, tuple] = {}
 
-    def vouch(self, seg_id: str, elements: tuple[str, ...], text: Callable[[], str]) -> int:
+    def vouch(self, seg: Segment) -> int:
         """Step over one segment where the tables can: `VOUCHED` (walked and valid, as pyx12 would
         find it), `WALKED` (walked; its elements are pyx12's to judge) or `UNKNOWN` (nothing done:
         pyx12's walker must take this step)."""
-        key = KEYS.get(seg_id)
+        elements = seg.elements
+        seg_id = elements[0]
         qualifier = None
+        key = KEYS.get(seg_id)
         if key is not None and len(elements) > key:
             qualifier = elements[key]
             if qualifier not in QUALIFIERS[seg_id]:
                 # pyx12 reads a value holding the component separator as a composite: its step
                 qualifier = None if self._delimiters.component not in qualifier else "?"
-        if not self.step(seg_id, qualifier):
-            return UNKNOWN
-        return VOUCHED if self.valid(elements, text) else WALKED
-
-    def valid(self, elements: tuple[str, ...], text: Callable[[], str]) -> bool:
-        """Whether the segment, as map node `self.node`, is one pyx12's element validation accepts."""
-        matcher = self._matchers.get(self.node)
-        if matcher is None:
-            matcher = self._matchers[self.node] = element_matcher(self.node, self._delimiters)
-        matches, rules = matcher
-        return matches(text()) is not None and (rules is None or rules(elements))
-
-    def step(self, seg_id: str, qualifier: str | None) -> bool:
-        """Move as pyx12's walker would, when the table knows it reports nothing; False otherwise."""
         plan = guide.TRANSITIONS[self.node].get(seg_id if qualifier is None else f"{seg_id}*{qualifier}")
         if plan is None:
-            return False
+            return UNKNOWN
         counts = self.counts
         for node, low, high in plan[1]:
             if not low <= counts[node] <= high:
-                return False
+                return UNKNOWN
         for op, arg in plan[2]:
             if op == "inc":
                 counts[arg] += 1
@@ -233,7 +221,15 @@ class Cursor:
                 for node in arg:
                     counts[node] = 0
         self.node = plan[0]
-        return True
+        return VOUCHED if self.valid(elements) else WALKED
+
+    def valid(self, elements: tuple[str, ...]) -> bool:
+        """Whether the segment, as map node `self.node`, is one pyx12's element validation accepts."""
+        matcher = self._matchers.get(self.node)
+        if matcher is None:
+            matcher = self._matchers[self.node] = element_matcher(self.node, self._delimiters)
+        matches, rules = matcher
+        return matches(self._delimiters.element.join(elements)) is not None and (rules is None or rules(elements))
 
     def state(self) -> dict[str, int]:
         """The counts as pyx12's counter (`edi.validate._PathCounter`) keys them."""

@@ -186,7 +186,7 @@ class PaymentBuilder:
 
     def feed(self, seg: Segment, position: int) -> list[SegmentError]:
         """Take the next segment of the set; return guide-level syntax errors."""
-        sid = seg.id
+        sid = seg.elements[0]
         errors: list[SegmentError] = []
         if sid in ("ENT", "SE"):
             errors += self._close_line(seg, position, directly_after_ent=self._previous == "ENT" and sid == "ENT")
@@ -242,7 +242,7 @@ class PaymentBuilder:
         number = seg.get(1)
         self._ent_number = self._ordinal
         self._ent_position = position
-        if ascii_number(number, 6) == self._ordinal:  # ENT01 N0 1/6
+        if number == str(self._ordinal) or ascii_number(number, 6) == self._ordinal:  # ENT01 N0 1/6
             return []
         # the guide numbers lines 1, 2, 3… in file order; the number keys the line's verdict
         error = ElementError(1, None, "554", "7", number, f"ENT01 {number[:12]!r} is not line number {self._ordinal}")

@@ -661,15 +661,18 @@ class _Validator:
             state.unchecked += 1
             state.builder = None
             return
-        if seg.id not in state.known:
-            state.errors.append(SegmentError(seg.id, state.position, "", "1", f"segment {_shown(seg.id, 3)} is not in the map",
+        sid = seg.elements[0]
+        if sid not in state.known:
+            state.errors.append(SegmentError(sid, state.position, "", "1", f"segment {_shown(sid, 3)} is not in the map",
                                              (), seg.index, seg.offset))
         elif state.cursor is not None:
             self._step(state, seg)
         else:
             self._walk(state, seg)
         if state.builder is not None:
-            state.errors += state.builder.feed(seg, state.position)
+            errors = state.builder.feed(seg, state.position)
+            if errors:
+                state.errors += errors
 
     def _walk(self, state: _Set, seg: Segment) -> None:
         """The segment through pyx12's map walker and element validation."""
@@ -689,10 +692,10 @@ class _Validator:
         cursor = state.cursor
         assert cursor is not None
         try:
-            done = cursor.vouch(seg.id, seg.elements, seg.text)
+            done = cursor.vouch(seg)
             if done == VOUCHED:
                 return
-            if done == UNKNOWN and (self._pyx12_step(state, seg) is None or cursor.valid(seg.elements, seg.text)):
+            if done == UNKNOWN and (self._pyx12_step(state, seg) is None or cursor.valid(seg.elements)):
                 return
             node = self._maps.node_at(state.map, cursor.node)
             self._validate_elements(state, seg, node, _pyx12_segment(seg))
