@@ -7,11 +7,14 @@ One pass over the stream (`edi.reader`), memory flat:
   file cut short — giving TA1, AK9 and AK5 codes.  pyx12 checks only the last
   interchange and raises on a group it has no map for (PYX12-NOTES); the engine
   answers those with TA1 / `AK9*R*…*2` instead.
-* **Sets** of a supported group are walked through pyx12's map walker
-  (`walk_tree.walk_errors`) and element validator (`segment_if.is_valid_errors`)
-  segment by segment, against `mappings/820.4010.CARM.xml`, giving the AK3/AK4
-  detail.  The guide's own syntax rules that a map cannot express are added by
-  `edi.payments.PaymentBuilder`, which builds the typed payment in the same pass.
+* **Sets** of a supported group are checked segment by segment against
+  `mappings/820.4010.CARM.xml`, giving the AK3/AK4 detail, by one of two engines
+  (`Limits.engine`, decision E22): `compiled` — the tables `edi.compiled` generated
+  from the map, handing pyx12 the steps they cannot vouch for — or `pyx12` — its map
+  walker (`walk_tree.walk_errors`) and element validator (`segment_if.is_valid_errors`)
+  on every segment; the answers are the same.  The guide's own syntax rules that a map
+  cannot express are added by `edi.payments.PaymentBuilder`, which builds the typed
+  payment in the same pass.
 
 Everything found is a value in an `edi.results.FileResult`; nothing here
 raises on bad input.  See `docs/decisions.md` for the choices made where X12
