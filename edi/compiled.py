@@ -176,6 +176,8 @@ def element_matcher(node: int, delimiters: Delimiters) -> tuple[Callable[[str], 
     separators = {delimiters.element, delimiters.component, delimiters.segment} | ({delimiters.repetition} - {None})
     allowed = "".join(c for c in _CHARSET if c not in separators)
     pattern = _segment_pattern(seg_id, specs, allowed, delimiters.element)
+    if any(c.isalnum() or c in "-. " for c in "".join(separators)):
+        pattern = _NEVER  # a separator a number or a date may hold (the envelope rejects it): pyx12 judges every segment
     return re.compile(pattern, re.ASCII).fullmatch, _rules_check(rules, specs)
 
 
