@@ -30,7 +30,7 @@ from typing import Any
 from . import guide820_compiled as guide
 from .reader import Delimiters, Segment
 
-__all__ = ["KNOWN", "NODES", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher", "tables_match"]
+__all__ = ["GUIDE_MAP", "KNOWN", "NODES", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher", "tables_match"]
 
 #: pyx12's extended character set for AN and ID values (`validation.rec_ID_E`, charset "E").
 _CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"&'()*+,-./:;?= abcdefghijklmnopqrstuvwxyz%~@[]_{}\\|<>#$"
@@ -248,6 +248,8 @@ class Cursor:
 
 #: what `Cursor.vouch` could do for a segment
 VOUCHED, WALKED, UNKNOWN = 0, 1, 2
+#: the map file the tables were generated from
+GUIDE_MAP = guide.MAP_NAME
 NODES = guide.NODES
 _NUMBER = {path: i for i, path in enumerate(NODES)}
 KEYS = guide.KEYS

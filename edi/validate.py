@@ -50,7 +50,7 @@ from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
-from .compiled import KNOWN, NODES, UNKNOWN, VOUCHED, Cursor, compiled_for
+from .compiled import GUIDE_MAP, KNOWN, NODES, UNKNOWN, VOUCHED, Cursor, compiled_for
 from .errors import MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
@@ -626,9 +626,10 @@ class _Validator:
                 test=isa.get(15) == "T",
             )
             state.builder = PaymentBuilder(state.source)
-            if self._compiled:
+            if self._compiled and state.map == GUIDE_MAP:
                 state.cursor, state.known = Cursor(seg.delimiters), KNOWN
             else:
+                state.map = self._maps.load(state.map) if isinstance(state.map, str) else state.map
                 state.walker = _new_walker(self._maps.exact_paths(state.map))
                 state.known = self._maps.known_segments(state.map)
                 state.node = state.map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
