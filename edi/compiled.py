@@ -206,9 +206,10 @@ class Cursor:
         key = KEYS.get(seg_id)
         if key is not None and len(elements) > key:
             qualifier = elements[key]
-            if qualifier not in QUALIFIERS[seg_id]:
-                # pyx12 reads a value holding the component separator as a composite: its step
-                qualifier = None if self._delimiters.component not in qualifier else "?"
+            if self._delimiters.component in qualifier:
+                qualifier = "?"  # pyx12 reads it as a composite (`PR` with `R` the separator is `P`): its step
+            elif qualifier not in QUALIFIERS[seg_id]:
+                qualifier = None
         plan = guide.TRANSITIONS[self.node].get(seg_id if qualifier is None else f"{seg_id}*{qualifier}")
         if plan is None:
             return UNKNOWN

@@ -104,6 +104,15 @@ def test_a_separator_a_number_may_hold_leaves_every_element_to_pyx12():
     assert ("BPR", "6") in {(e.segment_id, element.code) for e in errors for element in e.elements}
 
 
+def test_a_qualifier_holding_the_component_separator_is_pyx12s_to_match():
+    """ISA16 `R`: to pyx12, `N1*PR` is a composite qualifier `P`, which no N1 of the map takes."""
+    text = base_file().decode()
+    (result_c, docs_c), (result_p, docs_p) = _both((text[:104] + "R" + text[105:]).encode())
+    assert result_c == result_p and docs_c == docs_p
+    errors = [e for _, _, st in result_c.sets() for e in st.errors]
+    assert ("N1", "1") in {(e.segment_id, e.code) for e in errors}
+
+
 def test_the_engines_agree_on_the_fixtures_and_the_corpus():
     """Every fixture and every third-party X12 file of the corpus: the same answers, byte for byte."""
     paths = sorted((FIXTURES / "820").glob("*.x12")) + sorted(p for p in CORPUS.rglob("*") if p.is_file()
