@@ -45,6 +45,7 @@ from edi.limits import Limits  # noqa: E402
 from edi.pipeline import acknowledge_file  # noqa: E402
 from edi.samples import LineSpec, PaymentSpec, file_820  # noqa: E402
 from edi.store import MemoryEdiStore  # noqa: E402
+from tests import test_mutations as mutations  # noqa: E402
 
 AT = datetime(2026, 11, 21, 8, 15, tzinfo=EASTERN)
 SHARED = Path(os.environ.get("CARM_SHARED", ROOT.parent / "shared"))
@@ -157,27 +158,13 @@ def _loop_edit(rng: random.Random, segments: list[bytes], element: bytes) -> lis
 
 
 def test_mutation(rng: random.Random, data: bytes) -> bytes:
-    """The edits of `tests/test_mutations.py`: up to four byte-level edits with its payloads."""
+    """The edits of `tests/test_mutations.py` (its `mutate`): one to four, its payloads or random bytes."""
     payloads = [b"*", b"~", b":", b"\n", b"ISA", b"GS*", b"ST*820*", b"SE*", b"GE*", b"IEA*", b"ENT*9~", b"0"]
-    out = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
-        at = rng.randrange(len(out) + 1) % max(len(out), 1)
-        payload = rng.choice(payloads) if rng.random() < 0.6 else bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
-        kind = rng.choice(("replace", "insert", "delete", "truncate", "duplicate"))
-        if kind == "replace":
-            out[at:at + len(payload)] = payload
-        elif kind == "insert":
-            out[at:at] = payload
-        elif kind == "delete":
-            del out[at:at + max(len(payload), 1)]
-        elif kind == "truncate" and rng.random() < 0.3:
-            del out[at:]
-        elif kind == "duplicate":
-            end = out.find(b"~", at)
-            if end > 0:
-                start = out.rfind(b"\n", 0, at) + 1
-                out[end + 1:end + 1] = out[start:end + 1]
-    return bytes(out)
+    kinds = ["replace", "insert", "delete", "duplicate"] * 3 + ["truncate"]  # a cut file now and then
+    edits = [(rng.choice(kinds), rng.randrange(len(data) + 1),
+              rng.choice(payloads) if rng.random() < 0.6 else bytes(rng.randrange(256) for _ in range(rng.randint(1, 8))))
+             for _ in range(rng.randint(1, 4))]
+    return mutations.mutate(data, edits)
 
 
 def mutation(rng: random.Random, seed_files: list[bytes]) -> tuple[str, bytes]:
