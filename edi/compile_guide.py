@@ -21,8 +21,8 @@ guide; this turns it into two tables that `edi.compiled` runs without walking th
   builds one regular expression per segment that matches only segments pyx12 finds
   valid.  A segment it does not match is validated by pyx12's element validator.
 
-The generated module names the map's SHA-256; `tests/test_compiled.py` fails when
-regenerating it would give other bytes.
+The generated module names the SHA-256 of the map and of the data element dictionary;
+`tests/test_compiled.py` fails when regenerating it would give other bytes.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ from pyx12.map_if._element import element_if
 
 from mappings import MAP_DIR
 
-__all__ = ["MAP_NAME", "TARGET", "generate", "main"]
+from .errors import MapError
+
+__all__ = ["MAP_NAME", "SOURCES", "TARGET", "generate", "main", "sources_digest"]
 
 MAP_NAME = "820.4010.CARM.xml"
 TARGET = Path(__file__).with_name("guide820_compiled.py")
@@ -54,8 +56,8 @@ START = "/ISA_LOOP/GS_LOOP/GS"
 _SAFE_REGEX = re.compile(r"\^([A-Za-z0-9|(){}\[\],\-]*)\$")
 
 
-class Unsupported(Exception):
-    """The map has a shape the generator does not emulate (a wrapper loop)."""
+class Unsupported(MapError):
+    """The map has a shape the generator does not emulate (a wrapper loop): validate with pyx12."""
 
 
 # ------------------------------------------------------------------ symbolic counts
@@ -291,9 +293,21 @@ def _key_elements(segments: list[Any]) -> dict[str, int]:
     return out
 
 
+#: The files the tables are made from: the map, and the data element dictionary its elements use.
+SOURCES = ("dataele.xml",)
+
+
+def sources_digest(map_dir: Path, map_name: str = MAP_NAME) -> str:
+    """SHA-256 over the map and the dictionary, in that order (what `edi.compiled` checks at run time)."""
+    digest = hashlib.sha256()
+    for name in (map_name, *SOURCES):
+        digest.update((map_dir / name).read_bytes())
+    return digest.hexdigest()
+
+
 def generate(map_dir: Path = MAP_DIR, map_name: str = MAP_NAME) -> str:
     """The text of the generated module for `map_name` in `map_dir`."""
-    digest = hashlib.sha256((map_dir / map_name).read_bytes()).hexdigest()
+    digest = sources_digest(map_dir, map_name)
     root = pyx12.map_if.load_map_file(map_name, pyx12.params.params(), str(map_dir))
     segments = _segments(root)
     nodes = [_path(node) for node in root.loop_segment_iterator() if node.is_loop() or node.is_segment()]
@@ -303,7 +317,8 @@ def generate(map_dir: Path = MAP_DIR, map_name: str = MAP_NAME) -> str:
         '"""\n\n'
         "# fmt: off\n"
         f"MAP_NAME = {map_name!r}\n",
-        f"MAP_SHA256 = {digest!r}\n",
+        "#: SHA-256 of the map and of the data element dictionary (types, lengths) it was generated from\n",
+        f"SOURCES_SHA256 = {digest!r}\n",
         f"START = {nodes.index(START)}\n\n",
         "#: the map's loops and segments, by number: a count's key, as pyx12's counter names it\n",
         f"NODES = {pprint.pformat(tuple(nodes), width=110)}\n\n",

@@ -30,25 +30,24 @@ from typing import Any
 from . import guide820_compiled as guide
 from .reader import Delimiters, Segment
 
-__all__ = ["GUIDE_MAP", "KNOWN", "NODES", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher", "tables_match"]
+__all__ = ["GUIDE_MAP", "KNOWN", "NODES", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher"]
 
 #: pyx12's extended character set for AN and ID values (`validation.rec_ID_E`, charset "E").
 _CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"&'()*+,-./:;?= abcdefghijklmnopqrstuvwxyz%~@[]_{}\\|<>#$"
 _NEVER = "(?!)"
-_MAXINT = 2**31 - 1
 
 
 @lru_cache(maxsize=8)
-def tables_match(map_file: Path) -> bool:
-    """Whether the generated tables were made from exactly this map file (else pyx12 does the work)."""
+def compiled_for(map_dir: Path) -> bool:
+    """Whether the generated tables were made from exactly this folder's map and data element
+    dictionary (else pyx12 does the work)."""
+    digest = hashlib.sha256()
     try:
-        return hashlib.sha256(map_file.read_bytes()).hexdigest() == guide.MAP_SHA256
+        for name in (guide.MAP_NAME, "dataele.xml"):  # `edi.compile_guide.SOURCES`
+            digest.update((map_dir / name).read_bytes())
     except OSError:
         return False
-
-
-def compiled_for(map_dir: Path) -> bool:
-    return tables_match(map_dir / guide.MAP_NAME)
+    return digest.hexdigest() == guide.SOURCES_SHA256
 
 
 # ------------------------------------------------------------------ element patterns

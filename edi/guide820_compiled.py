@@ -5,7 +5,8 @@ The compiled engine's tables (see `edi.compile_guide` for what they mean).
 
 # fmt: off
 MAP_NAME = '820.4010.CARM.xml'
-MAP_SHA256 = 'bad8a10074e2115e01b6d04d5d06934b77d3552dd2657c9358fd3ba333b5a5d5'
+#: SHA-256 of the map and of the data element dictionary (types, lengths) it was generated from
+SOURCES_SHA256 = 'a1500d7c0e5eaa7f6ec1e2a8fa58105a27f9a15b4ae932626747df0bfdaeed0d'
 START = 3
 
 #: the map's loops and segments, by number: a count's key, as pyx12's counter names it
