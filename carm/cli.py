@@ -37,6 +37,7 @@ import argparse
 import contextlib
 import json
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -50,6 +51,7 @@ from core.identifiers import asec_problem, bn9_problem, rm15_problem
 from core.money import format_cents, parse_amount
 from core.problems import Problem
 from core.settings import Settings
+from edi.limits import ENGINES
 
 from . import db, logs
 from .runtime import edi_limits, open_runtime
@@ -77,6 +79,11 @@ def _epilog() -> str:
             f"environment (defaults in brackets):\n{variables}")
 
 
+def _engine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, help="what checks each set against the guide: the tables compiled from "
+                        "the map (default, CARM_EDI_ENGINE) or pyx12's walker; the same answers")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="carm", description="CARM payments engine: EDI 820 intake, acknowledgements, ledger.",
                      epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -87,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("file", type=Path)
     validate.add_argument("--out", type=Path, required=True, help="folder for the acknowledgements")
     validate.add_argument("--json", action="store_true", help="one JSON object per set instead of a line")
+    _engine_option(validate)
     validate.set_defaults(func=_edi_validate)
 
     dbp = sub.add_parser("db", help="the database").add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -114,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--out", type=Path, required=True, help="folder for the acknowledgements")
     ingest.add_argument("--json", action="store_true", help="one JSON object per set instead of a line")
     ingest.add_argument("--received-at", type=_datetime, help="receipt time (ISO 8601; default: the file's modification time)")
+    _engine_option(ingest)
     ingest.set_defaults(func=_payments_ingest)
     cheque = pay.add_parser("cheque", help="enter a cheque received at headquarters (D17-R26): judged and posted as an 820 payment")
     cheque.add_argument("number", type=_cheque_number, help="the cheque's serial number")
@@ -1135,6 +1144,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.settings = Settings.from_env()
+        if getattr(args, "engine", None):
+            args.settings = replace(args.settings, edi_engine=args.engine)
         logs.configure(args.settings)
         return int(args.func(args))
     except CarmError as exc:

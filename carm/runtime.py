@@ -56,7 +56,8 @@ def _sftp_from_airflow_connection(conn_id: str) -> SftpFolders:
 def edi_limits(settings: Settings) -> Limits:
     """What one inbound file may cost (`edi.limits`), as configured."""
     return Limits(max_file_bytes=settings.max_file_bytes, max_set_errors=settings.max_set_errors,
-                  max_file_errors=settings.max_file_errors, max_payment_cents=settings.max_payment_cents)
+                  max_file_errors=settings.max_file_errors, max_payment_cents=settings.max_payment_cents,
+                  engine=settings.edi_engine)
 
 
 def make_folders(settings: Settings) -> PartnerFolders:

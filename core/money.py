@@ -13,6 +13,8 @@ from decimal import Decimal
 __all__ = ["parse_amount", "format_cents", "format_x12_amount", "is_number", "digit_count", "MAX_DIGITS"]
 
 _AMOUNT = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+#: At most 16 digits, then at most two places: cents at once, at most 18 digits
+_CENTS = re.compile(r"(-?)([0-9]{1,16})(?:\.([0-9]{1,2}))?")
 
 #: The most digits an amount may be written with: X12's R 1/18 (the 820's BPR02 and RMR04,
 #: the 824's AMT02).  Longer text is not an amount the engine reads.
@@ -36,6 +38,11 @@ def parse_amount(text: str) -> int | None:
     >>> parse_amount("1234.5"), parse_amount("12.340"), parse_amount("12.345"), parse_amount("1" * 19)
     (123450, 1234, None, None)
     """
+    plain = _CENTS.fullmatch(text)
+    if plain is not None:  # the usual `1234.56`: no Decimal needed
+        sign, whole, part = plain.groups()
+        cents = int(whole) * 100 + (int(part.ljust(2, "0")) if part else 0)
+        return -cents if sign else cents
     if digit_count(text) > MAX_DIGITS or not is_number(text):
         return None
     cents = Decimal(text) * 100  # at most 18 digits: exact, no overflow

@@ -45,6 +45,8 @@ CARM_MAX_FILE_ERRORS       [1000] AK3 segment notes per file; past them each lat
                            first error (`edi.limits`)
 CARM_MAX_PAYMENT_CENTS     [1000000000000] the largest payment taken, in cents ($10 billion); above it
                            the payment is refused before the 997 (decision E18)
+CARM_EDI_ENGINE            [`compiled`] what checks a set's body against the guide: `compiled` (tables
+                           generated from the map) or `pyx12` (its walker); the same answers (E22)
 CARM_CLOCK                 an ISO 8601 instant the engine takes as "now" (simulations and the
                            demo only; never in production)
 CARM_POLICY                a TOML file overriding policy numbers (`ledger.policy`)
@@ -133,6 +135,7 @@ class Settings:
     max_set_errors: int = 100
     max_file_errors: int = 1_000
     max_payment_cents: int = 1_000_000_000_000
+    edi_engine: str = "compiled"
     policy_file: Path | None = None
     smtp_url: str | None = None
     notice_from: str = "avis-notices@carm.invalid"
@@ -182,6 +185,7 @@ class Settings:
             max_set_errors=max(1, _number(get("CARM_MAX_SET_ERRORS") or "100", "CARM_MAX_SET_ERRORS", int)),
             max_file_errors=max(1, _number(get("CARM_MAX_FILE_ERRORS") or "1000", "CARM_MAX_FILE_ERRORS", int)),
             max_payment_cents=max(1, _number(get("CARM_MAX_PAYMENT_CENTS") or "1000000000000", "CARM_MAX_PAYMENT_CENTS", int)),
+            edi_engine=get("CARM_EDI_ENGINE") or "compiled",
             policy_file=Path(get("CARM_POLICY")) if get("CARM_POLICY") else None,
             smtp_url=get("CARM_SMTP_URL"),
             notice_from=get("CARM_NOTICE_FROM") or "avis-notices@carm.invalid",

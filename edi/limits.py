@@ -15,6 +15,10 @@ memory, time and output (`docs/robustness.md`):
   is refused before the 997 (decision E18), so no amount that cannot be posted is ever
   acknowledged.  It stays below `HARD_MAX_PAYMENT_CENTS`.
 
+With them travels `engine`, the engine that checks set bodies against the guide:
+`compiled` (the default, `edi.compiled`) or `pyx12` (pyx12's walker, kept to compare
+against) — the same answers either way (decision E22), at a different cost.
+
 `HARD_MAX_PAYMENT_CENTS` is not policy: it is what the books can hold.  An X12 `R 1/18`
 amount may have 18 digits before its point — 10²⁰ cents, beyond a 64-bit integer (9.2 ×
 10¹⁸) — so an amount of more than 16 digits before the point is a syntax error of the
@@ -27,10 +31,12 @@ from dataclasses import dataclass
 
 from core.errors import ConfigError
 
-__all__ = ["Limits", "DEFAULT_LIMITS", "HARD_MAX_PAYMENT_CENTS"]
+__all__ = ["Limits", "DEFAULT_LIMITS", "ENGINES", "HARD_MAX_PAYMENT_CENTS"]
 
 #: The most cents an amount can carry through the engine: 16 digits and the cents, in a BIGINT.
 HARD_MAX_PAYMENT_CENTS = 10**18 - 1
+#: The engines that can check a set's body (`Limits.engine`, `--engine`, CARM_EDI_ENGINE).
+ENGINES = ("compiled", "pyx12")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +47,11 @@ class Limits:
     max_set_errors: int = 100
     max_file_errors: int = 1_000
     max_payment_cents: int = 1_000_000_000_000
+    engine: str = "compiled"
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"the validation engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         if min(self.max_file_bytes, self.max_set_errors, self.max_file_errors) < 1:
             raise ConfigError("the file size and segment note limits must be at least 1")
         if not 0 < self.max_payment_cents <= HARD_MAX_PAYMENT_CENTS:

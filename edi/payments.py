@@ -186,12 +186,19 @@ class PaymentBuilder:
 
     def feed(self, seg: Segment, position: int) -> list[SegmentError]:
         """Take the next segment of the set; return guide-level syntax errors."""
-        sid = seg.id
+        sid = seg.elements[0]
         errors: list[SegmentError] = []
         if sid in ("ENT", "SE"):
             errors += self._close_line(seg, position, directly_after_ent=self._previous == "ENT" and sid == "ENT")
         self._previous = sid
-        if sid == "BPR":
+        if sid == "RMR":  # the remittance lines first: most of a set
+            if self._loop == "ent" and self._rmr is None:
+                cents, errors = self._amount(seg, position, 4, "782")
+                errors += self._key_errors(seg, position, "account")
+                self._rmr = (seg.get(2), cents, position, seg.index)
+        elif sid == "ENT":
+            errors = self._open_line(seg, position) or errors
+        elif sid == "BPR":
             self._positions["BPR"] = position
             self._fields.update(handling=seg.get(1), credit_debit=seg.get(3), method=seg.get(4), date=seg.get(16))
             self._total, errors = self._amount(seg, position, 2, "782")
@@ -227,21 +234,19 @@ class PaymentBuilder:
                 errors = self._line_ref(seg, position)
         elif sid == "REF" and seg.get(1) == "TN" and self._loop == "ent" and self._rmr is not None:
             errors = self._line_ref(seg, position)
-        elif sid == "ENT":
-            self._loop = "ent"
-            self._ordinal += 1
-            number = seg.get(1)
-            self._ent_number = self._ordinal
-            self._ent_position = position
-            if ascii_number(number, 6) != self._ordinal:  # ENT01 N0 1/6
-                # the guide numbers lines 1, 2, 3… in file order; the number keys the line's verdict
-                error = ElementError(1, None, "554", "7", number, f"ENT01 {number[:12]!r} is not line number {self._ordinal}")
-                errors = [SegmentError("ENT", position, "", "8", error.message, (error,), seg.index, seg.offset)]
-        elif sid == "RMR" and self._loop == "ent" and self._rmr is None:
-            cents, errors = self._amount(seg, position, 4, "782")
-            errors += self._key_errors(seg, position, "account")
-            self._rmr = (seg.get(2), cents, position, seg.index)
         return errors
+
+    def _open_line(self, seg: Segment, position: int) -> list[SegmentError]:
+        self._loop = "ent"
+        self._ordinal += 1
+        number = seg.get(1)
+        self._ent_number = self._ordinal
+        self._ent_position = position
+        if number == str(self._ordinal) or ascii_number(number, 6) == self._ordinal:  # ENT01 N0 1/6
+            return []
+        # the guide numbers lines 1, 2, 3… in file order; the number keys the line's verdict
+        error = ElementError(1, None, "554", "7", number, f"ENT01 {number[:12]!r} is not line number {self._ordinal}")
+        return [SegmentError("ENT", position, "", "8", error.message, (error,), seg.index, seg.offset)]
 
     def _line_ref(self, seg: Segment, position: int) -> list[SegmentError]:
         """Keep a line's REF*ZZ or REF*TN; the second of one qualifier is AK3 code 5 (the map lets

@@ -7,11 +7,14 @@ One pass over the stream (`edi.reader`), memory flat:
   file cut short — giving TA1, AK9 and AK5 codes.  pyx12 checks only the last
   interchange and raises on a group it has no map for (PYX12-NOTES); the engine
   answers those with TA1 / `AK9*R*…*2` instead.
-* **Sets** of a supported group are walked through pyx12's map walker
-  (`walk_tree.walk_errors`) and element validator (`segment_if.is_valid_errors`)
-  segment by segment, against `mappings/820.4010.CARM.xml`, giving the AK3/AK4
-  detail.  The guide's own syntax rules that a map cannot express are added by
-  `edi.payments.PaymentBuilder`, which builds the typed payment in the same pass.
+* **Sets** of a supported group are checked segment by segment against
+  `mappings/820.4010.CARM.xml`, giving the AK3/AK4 detail, by one of two engines
+  (`Limits.engine`, decision E22): `compiled` — the tables `edi.compiled` generated
+  from the map, handing pyx12 the steps they cannot vouch for — or `pyx12` — its map
+  walker (`walk_tree.walk_errors`) and element validator (`segment_if.is_valid_errors`)
+  on every segment; the answers are the same.  The guide's own syntax rules that a map
+  cannot express are added by `edi.payments.PaymentBuilder`, which builds the typed
+  payment in the same pass.
 
 Everything found is a value in an `edi.results.FileResult`; nothing here
 raises on bad input.  See `docs/decisions.md` for the choices made where X12
@@ -47,6 +50,7 @@ from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
+from .compiled import GUIDE_MAP, KNOWN, NODES, UNKNOWN, VOUCHED, Cursor, compiled_for
 from .errors import EdiError, MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
@@ -101,6 +105,8 @@ class _Maps:
         self._exact: dict[str, bool] = {}
         #: map name → the segment IDs it knows anywhere (see `known_segments`)
         self._ids: dict[int, frozenset[str]] = {}
+        #: map → its nodes in the compiled engine's numbering (see `node_at`)
+        self._nodes: dict[int, list[Any]] = {}
 
     def known_segments(self, map_root: Any) -> frozenset[str]:
         """Every segment ID of a map.  A segment whose ID is not among them is unrecognized
@@ -113,6 +119,16 @@ class _Maps:
             )
         return self._ids[key]
 
+    def node_at(self, name: str, number: int) -> Any:
+        """The node of map `name` the compiled engine numbers `number` (`edi.guide820_compiled.NODES`);
+        the map is loaded the first time the compiled engine needs pyx12."""
+        map_root = self.load(name)
+        key = id(map_root)
+        if key not in self._nodes:
+            by_path = {node.x12path.format(): node for node in map_root.loop_segment_iterator()}
+            self._nodes[key] = [by_path[path] for path in NODES]
+        return self._nodes[key][number]
+
     def exact_paths(self, map_root: Any) -> bool:
         for name, loaded in self._maps.items():
             if loaded is map_root:
@@ -122,11 +138,16 @@ class _Maps:
         return False
 
     def for_group(self, icvn: str, version: str, functional_id: str) -> Any | None:
+        name = self.name_for(icvn, version, functional_id)
+        return None if name is None else self.load(name)
+
+    def name_for(self, icvn: str, version: str, functional_id: str) -> str | None:
+        """The file name of the map for a group, without loading it (None: not supported)."""
         if (icvn, version, functional_id) not in SUPPORTED:
             return None
-        name = self.index.get_filename(icvn, version, functional_id)
-        if name is None:  # pragma: no cover - SUPPORTED and maps.xml are kept in step
-            return None
+        return self.index.get_filename(icvn, version, functional_id)
+
+    def load(self, name: str) -> Any:
         if name not in self._maps:
             try:
                 self._maps[name] = pyx12.map_if.load_map_file(name, self.param, self.dir)
@@ -214,6 +235,10 @@ class _PathCounter(NodeCounter):
 
     def getState(self) -> Any:
         return dict(self._counts)
+
+
+def _pyx12_segment(seg: Segment) -> _Pyx12Segment:
+    return _Pyx12Segment(seg.text(), seg.delimiters.segment, seg.delimiters.element, seg.delimiters.component)
 
 
 def _new_walker(exact_paths: bool) -> walk_tree:
@@ -429,12 +454,13 @@ class _Set:
     builder: PaymentBuilder | None = None
     unchecked: int = 0
     known: frozenset[str] = frozenset()
+    cursor: Cursor | None = None  # the compiled engine's walk (None: pyx12's walker)
 
 
 @dataclass
 class _Group:
     gs: Segment
-    map: Any
+    map: Any  # the pyx12 map; for the compiled engine its file name (loaded only if pyx12 must step in)
     codes: set[str] = field(default_factory=set)
     sets: list[SetResult] = field(default_factory=list)
     declared: int | None = None
@@ -459,6 +485,7 @@ class _Validator:
         self._sink = sink
         self._digest = digest  # stamped on each payment's source when known before the stream is read
         self._settled = 0  # interchanges handed to the sink as settled
+        self._compiled = limits.engine == "compiled" and compiled_for(Path(maps.dir))
         self._max_set_errors = limits.max_set_errors
         self._max_file_errors = limits.max_file_errors
         self._notes = 0  # AK3 notes written for the file so far
@@ -528,7 +555,8 @@ class _Validator:
         self._close_group(None)
         assert self._ic is not None
         icvn = self._ic.isa.get(12)
-        group = _Group(seg, self._maps.for_group(icvn, seg.get(8), seg.get(1)))
+        find = self._maps.name_for if self._compiled else self._maps.for_group  # the compiled engine loads it when it must
+        group = _Group(seg, find(icvn, seg.get(8), seg.get(1)))
         if group.map is None:
             known = any(fic == seg.get(1) for (_, _, fic) in SUPPORTED)
             group.codes.add("2" if known else "1")
@@ -631,9 +659,13 @@ class _Validator:
                 test=isa.get(15) == "T",
             )
             state.builder = PaymentBuilder(state.source)
-            state.walker = _new_walker(self._maps.exact_paths(state.map))
-            state.known = self._maps.known_segments(state.map)
-            state.node = state.map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
+            if self._compiled and state.map == GUIDE_MAP:
+                state.cursor, state.known = Cursor(seg.delimiters), KNOWN
+            else:
+                state.map = self._maps.load(state.map) if isinstance(state.map, str) else state.map
+                state.walker = _new_walker(self._maps.exact_paths(state.map))
+                state.known = self._maps.known_segments(state.map)
+                state.node = state.map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
         self._set = state
         self._check(state, seg)
 
@@ -666,39 +698,82 @@ class _Validator:
             state.unchecked += 1
             state.builder = None
             return
-        if seg.id not in state.known:
-            state.errors.append(SegmentError(seg.id, state.position, "", "1", f"segment {_shown(seg.id, 3)} is not in the map",
+        sid = seg.elements[0]
+        if sid not in state.known:
+            state.errors.append(SegmentError(sid, state.position, "", "1", f"segment {_shown(sid, 3)} is not in the map",
                                              (), seg.index, seg.offset))
+        elif state.cursor is not None:
+            self._step(state, seg)
         else:
             self._walk(state, seg)
         if state.builder is not None:
-            state.errors += state.builder.feed(seg, state.position)
+            errors = state.builder.feed(seg, state.position)
+            if errors:
+                state.errors += errors
 
     def _walk(self, state: _Set, seg: Segment) -> None:
         """The segment through pyx12's map walker and element validation."""
         try:
-            p12 = _Pyx12Segment(seg.text(), seg.delimiters.segment, seg.delimiters.element, seg.delimiters.component)
+            p12 = _pyx12_segment(seg)
             node, _, _, walk_errors = state.walker.walk_errors(state.node, p12, state.position, seg.index, None)
             state.errors += [_walk_error(err, seg, state.position) for err in walk_errors]
             if node is not None:
                 state.node = node
-                crowded = _crowded_composites(node, seg)
-                if crowded:  # pyx12 indexes past the composite's map and raises: said here instead
-                    state.errors.append(SegmentError(seg.id, state.position, "", "8", "; ".join(e.message for e in crowded),
-                                                     crowded, seg.index, seg.offset))
-                    return
-                _, element_errors = node.is_valid_errors(p12)
-                if element_errors:
-                    elements = tuple(_element_error(err, node) for err in element_errors)
-                    message = "; ".join(err.err_str for err in element_errors)
-                    state.errors.append(
-                        SegmentError(seg.id, state.position, "", "8", message, elements, seg.index, seg.offset)
-                    )
+                self._validate_elements(state, seg, node, p12)
         except Exception as exc:
-            log.warning("pyx12 failed on segment %s at %s: %r", seg.id, seg.index, exc)
-            state.errors.append(
-                SegmentError(seg.id, state.position, "", "1", f"segment could not be validated: {exc}", (), seg.index, seg.offset)
-            )
+            self._failed(state, seg, exc)
+
+    def _step(self, state: _Set, seg: Segment) -> None:
+        """The segment through the compiled engine: its tables where they vouch for it, pyx12 for the
+        step they cannot (a walk with errors, a segment its pattern does not match)."""
+        cursor = state.cursor
+        assert cursor is not None
+        try:
+            done = cursor.vouch(seg)
+            if done == VOUCHED:
+                return
+            if done == UNKNOWN and (self._pyx12_step(state, seg) is None or cursor.valid(seg.elements)):
+                return
+            node = self._maps.node_at(state.map, cursor.node)
+            self._validate_elements(state, seg, node, _pyx12_segment(seg))
+        except MapError:
+            raise
+        except Exception as exc:
+            self._failed(state, seg, exc)
+
+    def _pyx12_step(self, state: _Set, seg: Segment) -> Any:
+        """One step of pyx12's walker from where the compiled walk stands, with its counts; the
+        compiled walk resumes where pyx12 lands.  Returns the node (None: no node matched)."""
+        cursor = state.cursor
+        assert cursor is not None
+        walker = _new_walker(True)
+        walker.counter._counts = cursor.state()
+        start = self._maps.node_at(state.map, cursor.node)
+        node, _, _, walk_errors = walker.walk_errors(start, _pyx12_segment(seg), state.position, seg.index, None)
+        state.errors += [_walk_error(err, seg, state.position) for err in walk_errors]
+        if node is not None:
+            cursor.resume(node.x12path.format(), walker.counter._counts)
+        return node
+
+    def _validate_elements(self, state: _Set, seg: Segment, node: Any, p12: Any) -> None:
+        """pyx12's element validation of `seg` as map segment `node`."""
+        crowded = _crowded_composites(node, seg)
+        if crowded:  # pyx12 indexes past the composite's map and raises: said here instead
+            state.errors.append(SegmentError(seg.id, state.position, "", "8", "; ".join(e.message for e in crowded),
+                                             crowded, seg.index, seg.offset))
+            return
+        _, element_errors = node.is_valid_errors(p12)
+        if element_errors:
+            elements = tuple(_element_error(err, node) for err in element_errors)
+            message = "; ".join(err.err_str for err in element_errors)
+            state.errors.append(SegmentError(seg.id, state.position, "", "8", message, elements, seg.index, seg.offset))
+
+    @staticmethod
+    def _failed(state: _Set, seg: Segment, exc: Exception) -> None:
+        log.warning("pyx12 failed on segment %s at %s: %r", seg.id, seg.index, exc)
+        state.errors.append(
+            SegmentError(seg.id, state.position, "", "1", f"segment could not be validated: {exc}", (), seg.index, seg.offset)
+        )
 
     def _close_set(self, se: Segment | None) -> None:
         state = self._set
@@ -741,6 +816,9 @@ class _Validator:
 
     # -- dispatch --------------------------------------------------------------------
     def feed(self, seg: Segment) -> None:
+        if seg.elements[0] not in _ENVELOPE and not seg.cut and self._set is not None:
+            self.body(seg)  # the usual segment: inside a set, nothing of the envelope to look at
+            return
         if seg.cut:
             # longer than the reader holds: what it said cannot be known, nor whether it was fit to post
             self._flag("022", f"segment {seg.index} has no terminator within {MAX_SEGMENT_BYTES} bytes")
@@ -782,6 +860,10 @@ class _Validator:
             for ic in self.interchanges[self._settled:]:
                 self._sink.interchange_settled(ic)
         self._settled = len(self.interchanges)
+
+
+#: Segments `_Validator.feed` hands to the envelope checks (any other goes to the open set).
+_ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1", "ISB", "ISE"})
 
 
 class _TooLarge(Exception):
@@ -839,7 +921,9 @@ def validate_stream(
     A stream longer than `limits.max_file_bytes` is not validated: the result holds no
     interchange, only the problem `too-large` (nothing is answered by X12; the application
     reports it in words).  `progress`, when given, is called with the bytes read so far after
-    each chunk (the command line shows a bar on a terminal).
+    each chunk (the command line shows a bar on a terminal).  `limits.engine` checks set bodies
+    with the compiled tables (`edi.compiled`, the default) or with pyx12's walker: the same
+    answers (decision E22).
 
     `sink`, when given, takes each set as it closes (`SetSink`) and the result keeps what it
     returns.  `digest`, the SHA-256 the caller already took of these bytes, is stamped on
@@ -897,6 +981,6 @@ def _with_digest(ic: InterchangeResult, digest: str) -> InterchangeResult:
     return replace(ic, groups=tuple(groups))
 
 
-def validate_path(path: str | Path, *, map_dir: Path = MAP_DIR) -> FileResult:
+def validate_path(path: str | Path, *, map_dir: Path = MAP_DIR, limits: Limits = DEFAULT_LIMITS) -> FileResult:
     with open(path, "rb") as stream:
-        return validate_stream(stream, map_dir=map_dir)
+        return validate_stream(stream, map_dir=map_dir, limits=limits)

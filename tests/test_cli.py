@@ -72,6 +72,18 @@ def test_validate_writes_the_answers_and_exits_by_the_verdict(tmp_path, sample, 
     assert events[1:] and all(event["file"] == sample for event in events[1:])
 
 
+@pytest.mark.parametrize("sample", ["03-refused-wire-transfer.x12", "04-syntax-error-amount.x12"])
+def test_either_engine_gives_the_same_answers(tmp_path, sample):
+    """`--engine pyx12` (pyx12's walker) and the default compiled engine write the same files (decision E22)."""
+    written = {}
+    for engine in ("compiled", "pyx12"):
+        out = tmp_path / engine
+        run = carm("edi", "validate", str(SAMPLES / sample), "--out", str(out), "--engine", engine, home=tmp_path)
+        assert run.returncode == 1, run.stderr
+        written[engine] = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert written["compiled"] == written["pyx12"] and len(written["compiled"]) >= 1
+
+
 def test_one_summary_line_per_set(tmp_path):
     run = carm("edi", "validate", str(SAMPLES / "02-broker-advance-and-interim.x12"), "--out", str(tmp_path), home=tmp_path)
     lines = [line for line in run.stdout.splitlines() if line.startswith("ISA ")]

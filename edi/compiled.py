@@ -1,0 +1,258 @@
+"""The compiled engine: a set body checked from tables generated out of the pyx12 map.
+
+`edi.validate` checks each segment of a transaction set against the guide with one of
+two engines (decision E22):
+
+* ``pyx12`` — pyx12's map walker (`walk_tree.walk_errors`) and element validator
+  (`segment_if.is_valid_errors`) on every segment;
+* ``compiled`` (the default) — the tables of `edi.guide820_compiled`, generated from
+  the same map by `python -m edi.compile_guide`: a transition table that says where the
+  walker lands and how its counts move when it would report nothing, and one regular
+  expression per map segment that matches only segments pyx12's element validator
+  accepts.  A segment either table cannot vouch for — the walker would report an
+  error, or the regular expression does not match — is handed to pyx12 for that step,
+  with the walker's counts as the table kept them, so the answer is pyx12's own: the
+  two engines give the same AK3/AK4, byte for byte (`bench/differential.py`).
+
+A clean set never touches pyx12 (its map is not even loaded); a broken one pays pyx12's
+price only for the segments that are in error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import guide820_compiled as guide
+from .reader import Delimiters, Segment
+
+__all__ = ["GUIDE_MAP", "KNOWN", "NODES", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher"]
+
+#: pyx12's extended character set for AN and ID values (`validation.rec_ID_E`, charset "E").
+_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"&'()*+,-./:;?= abcdefghijklmnopqrstuvwxyz%~@[]_{}\\|<>#$"
+_NEVER = "(?!)"
+
+
+@lru_cache(maxsize=8)
+def compiled_for(map_dir: Path) -> bool:
+    """Whether the generated tables were made from exactly this folder's map and data element
+    dictionary (else pyx12 does the work)."""
+    digest = hashlib.sha256()
+    try:
+        for name in (guide.MAP_NAME, "dataele.xml"):  # `edi.compile_guide.SOURCES`
+            digest.update((map_dir / name).read_bytes())
+    except OSError:
+        return False
+    return digest.hexdigest() == guide.SOURCES_SHA256
+
+
+# ------------------------------------------------------------------ element patterns
+def _class(chars: str) -> str:
+    return "[" + "".join(re.escape(c) for c in chars) + "]"
+
+
+def _code_ok(code: str, kind: str, low: int, high: int, allowed: str, body: str | None) -> bool:
+    """Whether pyx12 would accept `code` as a value of this position (it is in the list)."""
+    return (
+        kind in ("AN", "ID")
+        and low <= len(code) <= high
+        and all(c in allowed for c in code)
+        and code[-1] != " "
+        and (body is None or re.fullmatch(body, code, re.ASCII) is not None)
+    )
+
+
+def _value_pattern(spec: tuple, allowed: str, sep: str) -> str:
+    """A pattern for a non-empty value pyx12 accepts at this position (a subset of what it accepts)."""
+    _, kind, low, high, codes, body = spec
+    low = max(low, 1)
+    if body is not None and body != _NEVER and any(c.isalnum() or c == "-" for c in sep):
+        body = _NEVER  # the map's regex could match a separator: not embedded
+    if codes:
+        fit = [code for code in codes if _code_ok(code, kind, low, high, allowed, body)]
+        return "(?:" + "|".join(re.escape(code) for code in fit) + ")" if fit else _NEVER
+    if kind in ("AN", "ID"):
+        if high < 1:
+            return _NEVER
+        pattern = f"{_class(allowed)}{{{low - 1},{high - 1}}}{_class(allowed.replace(' ', ''))}"
+    elif kind.startswith("N"):
+        pattern = f"-?[0-9]{{{low},{high}}}"
+    elif kind == "R":
+        end = "(?:" + re.escape(sep[0]) + r"|\Z)"
+        pattern = f"-?(?:[0-9]{{{low},{high}}}|(?=[0-9.]{{{low + 1},{high + 1}}}{end})[0-9]*\\.[0-9]+)"
+    elif kind == "DT" and low <= 8 <= high:
+        pattern = _DATE
+    elif kind == "TM":
+        shapes = [n for n in (4, 6, 7, 8) if low <= n <= high]
+        pattern = "(?:[01][0-9]|2[0-3])[0-5][0-9]" + _TIME_TAIL.get(tuple(shapes), _NEVER) if shapes else _NEVER
+    else:
+        return _NEVER
+    if body is not None:
+        end = "(?:" + re.escape(sep[0]) + r"|\Z)"
+        pattern = f"(?=(?:{body}){end}){pattern}"
+    return pattern
+
+
+#: CCYYMMDD from 1800 on whose day exists in every year (29 February is left to pyx12).
+_DATE = (
+    "(?:1[89]|[2-9][0-9])[0-9]{2}"
+    "(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)"
+)
+#: what may follow HHMM for the lengths a TM position allows (pyx12: HHMM, HHMMSS, HHMMSSd, HHMMSSdd)
+_TIME_TAIL = {
+    (4,): "",
+    (4, 6, 7, 8): "(?:[0-5][0-9](?:[0-9]{1,2})?)?",
+    (6, 7, 8): "[0-5][0-9](?:[0-9]{1,2})?",
+    (4, 6): "(?:[0-5][0-9])?",
+    (6,): "[0-5][0-9]",
+}
+
+
+def _element_pattern(spec: tuple, allowed: str, sep: str) -> str:
+    usage, kind = spec[0], spec[1]
+    if kind == "composite":
+        return _NEVER if usage == "R" else ""
+    if usage == "N":
+        return ""
+    value = _value_pattern(spec, allowed, sep)
+    return value if usage == "R" else f"(?:{value})?"
+
+
+def _segment_pattern(seg_id: str, specs: tuple, allowed: str, sep: str) -> str:
+    """The whole segment: its ID, then each position; positions after the last mandatory one may be left off."""
+    esc = re.escape(sep)
+    parts = [_element_pattern(spec, allowed, sep) for spec in specs]
+    last_required = max((i for i, spec in enumerate(specs) if spec[0] == "R"), default=-1)
+    tail = ""
+    for i in range(len(parts) - 1, last_required, -1):
+        tail = f"(?:{esc}{parts[i]}{tail})?"
+    head = "".join(f"{esc}{parts[i]}" for i in range(last_required + 1))
+    return re.escape(seg_id) + head + tail
+
+
+def _rule_holds(rule: tuple, elements: tuple[str, ...]) -> bool:
+    """One syntax rule (P, R, E, C, L) as pyx12's `syntax.is_syntax_valid` judges it."""
+    code, *positions = rule
+    present = [p < len(elements) and elements[p] != "" for p in positions]
+    if code == "P":
+        return not any(present) or all(present)
+    if code == "R":
+        return any(present)
+    if code == "E":
+        return sum(present) <= 1
+    if code in ("C", "L") and len(positions) >= 2:
+        if not present[0]:
+            return True
+        return all(present[1:]) if code == "C" else any(present[1:])
+    return False
+
+
+def _rules_check(rules: tuple, specs: tuple) -> Callable[[tuple[str, ...]], bool] | None:
+    """The syntax rules as one check, or None when the pattern already makes them hold."""
+    optional = [p for rule in rules for p in rule[1:] if p > len(specs) or specs[p - 1][0] != "R"]
+    if not optional:
+        present = ("",) + ("x",) * max((p for rule in rules for p in rule[1:]), default=0)
+        return None if all(_rule_holds(rule, present) for rule in rules) else (lambda elements: False)
+    first = min(optional)
+
+    def check(elements: tuple[str, ...]) -> bool:
+        if len(elements) <= first:  # none of the optional elements: as if all were absent
+            return always_absent
+        return all(_rule_holds(rule, elements) for rule in rules)
+
+    always_absent = all(_rule_holds(rule, ("",) + ("x",) * (first - 1)) for rule in rules)  # the mandatory ones there
+    return check
+
+
+@lru_cache(maxsize=64)
+def element_matcher(node: int, delimiters: Delimiters) -> tuple[Callable[[str], Any], Callable[[tuple[str, ...]], bool] | None]:
+    """(fullmatch over the segment's text, syntax check or None) for map segment `node`."""
+    seg_id, specs, rules = guide.ELEMENTS[node]
+    separators = {delimiters.element, delimiters.component, delimiters.segment} | ({delimiters.repetition} - {None})
+    allowed = "".join(c for c in _CHARSET if c not in separators)
+    pattern = _segment_pattern(seg_id, specs, allowed, delimiters.element)
+    if any(c.isalnum() or c in "-. " for c in "".join(separators)):
+        pattern = _NEVER  # a separator a number or a date may hold (the envelope rejects it): pyx12 judges every segment
+    return re.compile(pattern, re.ASCII).fullmatch, _rules_check(rules, specs)
+
+
+# --------------------------------------------------------------------------- cursor
+class Cursor:
+    """Where the walk of one set stands: the map node and the walker's counts, by node number."""
+
+    __slots__ = ("node", "counts", "_delimiters", "_matchers")
+
+    def __init__(self, delimiters: Delimiters) -> None:
+        self.node = guide.START
+        counts = [0] * len(guide.NODES)
+        for path in ("/ISA_LOOP", "/ISA_LOOP/ISA", "/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS"):
+            counts[_NUMBER[path]] = 1  # as `edi.validate` forces pyx12's walker to the group's start
+        self.counts = counts
+        self._delimiters = delimiters  # a set's segments share its ISA's delimiters
+        self._matchers: dict[int, tuple] = {}
+
+    def vouch(self, seg: Segment) -> int:
+        """Step over one segment where the tables can: `VOUCHED` (walked and valid, as pyx12 would
+        find it), `WALKED` (walked; its elements are pyx12's to judge) or `UNKNOWN` (nothing done:
+        pyx12's walker must take this step)."""
+        elements = seg.elements
+        seg_id = elements[0]
+        qualifier = None
+        key = KEYS.get(seg_id)
+        if key is not None and len(elements) > key:
+            qualifier = elements[key]
+            if self._delimiters.component in qualifier:
+                qualifier = "?"  # pyx12 reads it as a composite (`PR` with `R` the separator is `P`): its step
+            elif qualifier not in QUALIFIERS[seg_id]:
+                qualifier = None
+        plan = guide.TRANSITIONS[self.node].get(seg_id if qualifier is None else f"{seg_id}*{qualifier}")
+        if plan is None:
+            return UNKNOWN
+        counts = self.counts
+        for node, low, high in plan[1]:
+            if not low <= counts[node] <= high:
+                return UNKNOWN
+        for op, arg in plan[2]:
+            if op == "inc":
+                counts[arg] += 1
+            else:
+                for node in arg:
+                    counts[node] = 0
+        self.node = plan[0]
+        return VOUCHED if self.valid(elements) else WALKED
+
+    def valid(self, elements: tuple[str, ...]) -> bool:
+        """Whether the segment, as map node `self.node`, is one pyx12's element validation accepts."""
+        matcher = self._matchers.get(self.node)
+        if matcher is None:
+            matcher = self._matchers[self.node] = element_matcher(self.node, self._delimiters)
+        matches, rules = matcher
+        return matches(self._delimiters.element.join(elements)) is not None and (rules is None or rules(elements))
+
+    def state(self) -> dict[str, int]:
+        """The counts as pyx12's counter (`edi.validate._PathCounter`) keys them."""
+        return {guide.NODES[i]: count for i, count in enumerate(self.counts) if count}
+
+    def resume(self, node_path: str, counts: dict[str, int]) -> None:
+        """Take over after pyx12's walker did one step."""
+        self.node = _NUMBER[node_path]
+        fresh = [0] * len(guide.NODES)
+        for path, count in counts.items():
+            fresh[_NUMBER[path]] = count
+        self.counts = fresh
+
+
+#: what `Cursor.vouch` could do for a segment
+VOUCHED, WALKED, UNKNOWN = 0, 1, 2
+#: the map file the tables were generated from
+GUIDE_MAP = guide.MAP_NAME
+NODES = guide.NODES
+_NUMBER = {path: i for i, path in enumerate(NODES)}
+KEYS = guide.KEYS
+QUALIFIERS = {seg_id: frozenset(codes) for seg_id, codes in guide.QUALIFIERS.items()}
+#: every segment ID of the map (another is unrecognized wherever it stands)
+KNOWN = frozenset(seg_id for seg_id, _, _ in guide.ELEMENTS.values())

@@ -1,0 +1,199 @@
+"""The compiled validation engine (decision E22): its tables are the map's, and its answers pyx12's.
+
+pyx12 stays the oracle: every input here is answered by `edi.pipeline.acknowledge_file` with
+each engine, and the TA1, 997 and 824 bytes — and the `FileResult`s behind them — must be the
+same.  The full run (100,000 mutations) is `bench/differential.py`, by hand.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import shutil
+from datetime import datetime
+
+import pytest
+
+from bench import differential
+from core.clock import EASTERN
+from core.errors import ConfigError
+from core.settings import Settings
+from edi import compile_guide
+from edi.limits import Limits
+from edi.pipeline import acknowledge_file
+from edi.reader import X12Reader
+from edi.samples import LineSpec, PaymentSpec, file_820
+from edi.store import MemoryEdiStore
+from edi.validate import _maps, validate_stream
+from mappings import MAP_DIR
+
+from .conftest import CORPUS, FIXTURES
+from .edi_helpers import BASE_PAYMENT, base_file
+
+AT = datetime(2026, 11, 21, 8, 15, tzinfo=EASTERN)
+
+
+def _both(data: bytes) -> tuple[tuple, tuple]:
+    return differential.answers(data, Limits(engine="compiled")), differential.answers(data, Limits(engine="pyx12"))
+
+
+def _segments(*body: str) -> bytes:
+    """One set of the base file with its ENT loops replaced by `body` (SE01 counted)."""
+    text = base_file().decode()
+    head, rest = text.split("ENT*1~", 1)
+    tail = rest[rest.index("SE*"):]
+    count = head[head.index("ST*820"):].count("~") + len(body) + 1
+    tail = f"SE*{count}*0001~" + tail.split("~", 1)[1]
+    return (head + "".join(f"{s}~" for s in body) + tail).encode()
+
+
+def test_the_generated_tables_are_those_of_the_map():
+    """`python -m edi.compile_guide` gives the committed module byte for byte: a map changed
+    without regenerating it fails here (and the engine would not use stale tables: E22)."""
+    assert compile_guide.generate() == compile_guide.TARGET.read_text(encoding="utf-8")
+
+
+def test_tables_for_another_map_are_not_used(tmp_path):
+    """A map folder whose 820 map differs from the one the tables were made from is validated by pyx12."""
+    maps = tmp_path / "maps"
+    shutil.copytree(MAP_DIR, maps)
+    (maps / compile_guide.MAP_NAME).write_text((MAP_DIR / compile_guide.MAP_NAME).read_text() + "\n<!-- changed -->\n")
+    result = validate_stream(io.BytesIO(base_file()), map_dir=maps)
+    assert [st.accepted for _, _, st in result.sets()] == [True]
+    assert _maps(maps)._maps  # pyx12's map was loaded: it did the work
+
+
+def test_a_clean_file_never_asks_pyx12(tmp_path):
+    """A conforming file is walked and validated by the tables alone: pyx12's map is not even loaded."""
+    maps = tmp_path / "maps"
+    shutil.copytree(MAP_DIR, maps)
+    result = validate_stream(io.BytesIO(base_file()), map_dir=maps)
+    (payment,) = [st.payload for _, _, st in result.sets()]
+    assert payment.total_cents == 125_50 and [line.amount_cents for line in payment.lines] == [100_00, 25_50]
+    assert _maps(maps)._maps == {}
+
+
+@pytest.mark.parametrize("body, expected", [
+    # a second RMR in one ENT: the table's step needs RMR's count at 0, pyx12 reports the maximum use
+    (("ENT*1", "RMR*11*123456782RM0001**100.00", "RMR*11*123456782RM0002**25.50"), ["AK3*RMR*10**5"]),
+    # an ENT loop with no RMR before the SE: the walker's "mandatory segment missing"
+    (("ENT*1", "RMR*11*123456782RM0001**125.50", "ENT*2"), ["AK3*RMR*11**3"]),
+    # a qualifier out of the map's list (N1*XX): pyx12 does not recognize the segment
+    (("N1*XX*SOMEONE", "ENT*1", "RMR*11*123456782RM0001**125.50"), ["AK3*N1*8**1"]),
+    # an element error the pattern cannot vouch for: pyx12's AK4, its code and its copy of the value
+    (("ENT*1", "RMR*12*123456782RM0001**125.50"), ["AK3*RMR*9**8", "AK4*1*128*7*12"]),
+])
+def test_what_the_tables_cannot_vouch_for_is_pyx12s_answer(body, expected):
+    """Each step the tables do not vouch for is pyx12's own: the same AK3/AK4, from either engine
+    (the set's header is ST, BPR, TRN, CUR, REF, N1, N1: its first ENT is segment 8)."""
+    data = _segments(*body)
+    (result_c, docs_c), (result_p, docs_p) = _both(data)
+    assert docs_c == docs_p and result_c == result_p
+    text = docs_c["997"].decode()
+    assert [s.strip() for s in text.split("~") if s.strip().startswith(("AK3", "AK4"))] == expected
+
+
+def test_a_separator_a_number_may_hold_leaves_every_element_to_pyx12():
+    """ISA16 `1` (rejected by the envelope, TA1 027, but the sets are validated all the same): a
+    date or an amount holding the separator is a composite to pyx12, so no pattern vouches for it."""
+    text = base_file().decode()
+    data = (text[:104] + "1" + text[105:]).replace("RM0001**100.00", "RM0001**100.01").encode()
+    (result_c, docs_c), (result_p, docs_p) = _both(data)
+    assert result_c == result_p and docs_c == docs_p
+    errors = [e for _, _, st in result_c.sets() for e in st.errors]
+    assert ("BPR", "6") in {(e.segment_id, element.code) for e in errors for element in e.elements}
+
+
+def test_a_qualifier_holding_the_component_separator_is_pyx12s_to_match():
+    """ISA16 `R`: to pyx12, `N1*PR` is a composite qualifier `P`, which no N1 of the map takes."""
+    text = base_file().decode()
+    (result_c, docs_c), (result_p, docs_p) = _both((text[:104] + "R" + text[105:]).encode())
+    assert result_c == result_p and docs_c == docs_p
+    errors = [e for _, _, st in result_c.sets() for e in st.errors]
+    assert ("N1", "1") in {(e.segment_id, e.code) for e in errors}
+
+
+def test_the_engines_agree_on_the_fixtures_and_the_corpus():
+    """Every fixture and every third-party X12 file of the corpus: the same answers, byte for byte."""
+    paths = sorted((FIXTURES / "820").glob("*.x12")) + sorted(p for p in CORPUS.rglob("*") if p.is_file()
+                                                              and p.suffix not in (".json", ".tsv", ".md"))
+    assert len(paths) > 50
+    differ = [str(p) for p in paths if differential.compare(p.read_bytes()) is not None]
+    assert differ == []
+
+
+def test_the_engines_agree_on_a_sample_of_mutations():
+    """600 mutations of valid 820s (the mutation test's edits, the fuzzer's, and segment drops,
+    repeats, moves and swaps, cut and bad elements, wrong counts, loops dropped or doubled): the
+    same 997/TA1/824 bytes and the same results from both engines."""
+    stats = differential.run((20261207, 600, "/tmp"))
+    assert stats["failures"] == []
+    assert min(stats["kinds"].values()) > 100  # every kind of edit is in the sample
+    assert stats["sampled_with_errors"] > 30  # most inputs do have syntax errors to agree on
+
+
+@pytest.mark.slow
+def test_the_engines_agree_on_a_larger_sample_of_mutations():
+    stats = differential.run((7, 6_000, "/tmp"))
+    assert stats["failures"] == []
+
+
+def _layouts(data: bytes):
+    yield data
+    yield data.replace(b"~", b"~\n")
+    yield data.replace(b"~", b"~\r\n")
+    yield data.replace(b"~", b"\n")
+    yield data.replace(b"~", b"\r")
+    yield data.replace(b"~", "\u2026".encode())
+    yield b"\xef\xbb\xbf\r\n" + data.replace(b"~", b"~\n\n\r\n")
+
+
+def _read(data: bytes, chunk: int, bulk: bool) -> tuple:
+    reader = X12Reader(io.BytesIO(data), chunk, bulk=bulk)
+    return list(reader), reader.problems, reader.bytes_read
+
+
+def test_the_bulk_reader_reads_what_one_segment_at_a_time_reads():
+    """Segments, indexes, offsets and problems of the bulk cut equal those of the segment-by-segment
+    cut, on mutations in seven layouts (line breaks, a multi-byte terminator, blank lines, a BOM)
+    read in chunks of 7 bytes, 64 bytes and 64 KiB."""
+    from bench import fuzz
+
+    rng = random.Random(11)
+    seeds = differential.seeds()
+    compared = 0
+    for _ in range(60):
+        for layout in _layouts(rng.choice(seeds)):
+            data = differential.structural(rng, layout) if rng.random() < 0.5 else fuzz.mutate(rng, layout)
+            for chunk in (7, 64, 1 << 16):
+                assert _read(data, chunk, True) == _read(data, chunk, False), data[:200]
+                compared += 1
+    assert compared == 60 * 7 * 3
+
+
+def test_a_terminator_split_across_two_reads_is_found():
+    """U+2026 as the terminator, its three bytes over two reads: still one terminator."""
+    data = base_file().replace(b"~", "\u2026".encode())
+    segments, problems, _ = _read(data, 64, False)
+    assert problems == [] and [s.id for s in segments][:4] == ["ISA", "GS", "ST", "BPR"]
+    assert segments == _read(data, 1 << 16, False)[0]
+
+
+def test_the_engine_is_a_setting():
+    """CARM_EDI_ENGINE chooses the engine; anything but compiled or pyx12 is a configuration error."""
+    from carm.runtime import edi_limits
+
+    assert edi_limits(Settings.from_env({})).engine == "compiled"
+    assert edi_limits(Settings.from_env({"CARM_EDI_ENGINE": "pyx12"})).engine == "pyx12"
+    with pytest.raises(ConfigError):
+        edi_limits(Settings.from_env({"CARM_EDI_ENGINE": "fast"}))
+
+
+def test_both_engines_build_the_same_payments_for_a_broker_file():
+    """A broker's ADV and INT sets, line ASECs and transaction numbers: the same payments, the same 824."""
+    data = file_820([BASE_PAYMENT, PaymentSpec("TRACE0002", "300000007", [LineSpec("123456782RM0001", 5_00, "40001")],
+                                               kind="INT")], control_number=2, ack_requested=True)
+    answers = [acknowledge_file(io.BytesIO(data), "b.x12", store=MemoryEdiStore(), at=AT, limits=Limits(engine=engine))
+               for engine in ("compiled", "pyx12")]
+    assert answers[0].documents == answers[1].documents and answers[0].result == answers[1].result
+    assert [s.payment.kind for s in answers[0].sets] == ["SOA", "INT"]
