@@ -42,6 +42,16 @@ A1 = f"{IMPORTER}RM0001"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
+def fresh_carm_home(tmp_path):
+    """A CARM home under `tmp_path` with an empty, migrated SQLite ledger: (home, database URL, engine)."""
+    carm_home = tmp_path / "carm"
+    carm_home.mkdir()
+    url = f"sqlite:///{carm_home / 'carm.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    return carm_home, url, engine
+
+
 def _airflow_env(home: Path, extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CARM_"))}
     env.update(
@@ -128,11 +138,7 @@ def test_every_dag_imports_cleanly_without_touching_the_network_or_a_database(tm
 def test_an_operator_closes_another_period_by_hand_and_a_bad_period_is_refused(airflow_home, tmp_path):
     """`Trigger with config` on carm_period_close: {"period": "2026-10"} closes 2026-10, not the
     run's month; a period that is no YYYY-MM fails the run before any task touches the ledger."""
-    carm_home = tmp_path / "carm"
-    carm_home.mkdir()
-    url = f"sqlite:///{carm_home / 'carm.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    carm_home, url, engine = fresh_carm_home(tmp_path)
     env = _airflow_env(airflow_home, {"CARM_HOME": str(carm_home), "CARM_DATABASE_URL": url, "CARM_TRANSPORT": "local"})
     command = [AIRFLOW, "dags", "test", "carm_period_close", "2026-12-18T06:00:00+00:00"]
     bad = subprocess.run([*command, "-c", '{"period": "2026-13"}'], env=env, capture_output=True, text=True, timeout=600)
@@ -147,11 +153,7 @@ def test_an_operator_closes_another_period_by_hand_and_a_bad_period_is_refused(a
 def test_the_calendar_month_close_closes_the_month_before_its_run_and_only_that_cycle(airflow_home, tmp_path):
     """carm_calendar_month_close runs on the 1st (decision L17): the run of 2027-06-01 closes the
     calendar month 2027-05 — the calendar-month cycle only, the 18th → 17th period untouched."""
-    carm_home = tmp_path / "carm"
-    carm_home.mkdir()
-    url = f"sqlite:///{carm_home / 'carm.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    carm_home, url, engine = fresh_carm_home(tmp_path)
     env = _airflow_env(airflow_home, {"CARM_HOME": str(carm_home), "CARM_DATABASE_URL": url, "CARM_TRANSPORT": "local"})
     done = subprocess.run([AIRFLOW, "dags", "test", "carm_calendar_month_close", "2027-06-01T05:00:00+00:00"], env=env,
                           capture_output=True, text=True, timeout=600)
@@ -164,11 +166,7 @@ def test_the_calendar_month_close_closes_the_month_before_its_run_and_only_that_
 def test_the_statements_task_splits_its_run_across_two_processes_and_writes_what_one_process_writes(airflow_home, tmp_path):
     """Decision S11: carm_statements of 2026-11-25 with CARM_STATEMENT_WORKERS=2 spawns its workers from
     inside the Airflow task and keeps, byte for byte, the XML and HTML files one process writes (S12)."""
-    carm_home = tmp_path / "carm"
-    carm_home.mkdir()
-    url = f"sqlite:///{carm_home / 'carm.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    carm_home, url, engine = fresh_carm_home(tmp_path)
     build_world(engine)
     env = _airflow_env(airflow_home, {"CARM_HOME": str(carm_home), "CARM_DATABASE_URL": url, "CARM_TRANSPORT": "local",
                                       "CARM_STATEMENT_WORKERS": "2", "CARM_STATEMENT_SPLIT_FROM": "1"})
@@ -188,11 +186,7 @@ def test_the_statements_task_splits_its_run_across_two_processes_and_writes_what
 def intake(request, sftp, airflow_home, tmp_path):
     """A fresh ledger (SQLite) with A1 owing 500.00, and a function running the intake DAG with Airflow."""
     clean_partner(sftp, PARTNER_A)
-    carm_home = tmp_path / "carm"
-    carm_home.mkdir()
-    url = f"sqlite:///{carm_home / 'carm.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    carm_home, url, engine = fresh_carm_home(tmp_path)
     setup_world(engine)
     declare(engine, dict(transaction_number=txn("12001", 1), rm15=A1, asec="12001", release_date="2026-11-01",
                          accounting_date="2026-11-02", duty="500.00"))
