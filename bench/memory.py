@@ -64,7 +64,9 @@ def _reference(engine, sets: int) -> None:
     with engine.begin() as conn:
         conn.execute(business.insert(), [{"bn9": b, "name": f"IMPORTER {b}", "role": "importer"} for b in importers]
                      + [{"bn9": b, "name": f"PAYER {b}", "role": "broker" if broker else "importer"} for b, broker in payers])
-        conn.execute(licensed_broker.insert(), [{"bn9": b, "licence": f"L{b}"} for b, broker in payers if broker])
+        brokers = [{"bn9": b, "licence": f"L{b}"} for b, broker in payers if broker]
+        if brokers:  # a file of one set has no broker's
+            conn.execute(licensed_broker.insert(), brokers)
         conn.execute(program_account.insert(), [
             {"rm15": f"{b}RM{a:04d}", "bn9": b, "client_type": "DIR", "opened_on": date(2024, 1, 1)}
             for b in importers for a in range(1, ACCOUNTS_PER_IMPORTER + 1)

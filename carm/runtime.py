@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import Engine
@@ -24,9 +25,11 @@ from ledger.policy import Policy, load_policy
 from store.partners import read_registry
 from transport.folders import LocalFolders, PartnerFolders
 from transport.partners import PartnerRegistry, load_partners
-from transport.sftp import SftpFolders
 
 from . import db
+
+if TYPE_CHECKING:
+    from transport.sftp import SftpFolders
 
 __all__ = ["Runtime", "open_runtime", "make_folders", "edi_limits"]
 
@@ -38,6 +41,8 @@ def _sftp_from_airflow_connection(conn_id: str) -> SftpFolders:
     `key_file`, `known_hosts`, `no_host_key_check`) — read when a task runs through the Task
     SDK (secrets backends, `AIRFLOW_CONN_*`), never at parse time."""
     from airflow.sdk import BaseHook  # only inside an Airflow task: the command line never loads Airflow
+
+    from transport.sftp import SftpFolders
 
     conn = BaseHook.get_connection(conn_id)
     extra = conn.extra_dejson
@@ -65,6 +70,8 @@ def make_folders(settings: Settings) -> PartnerFolders:
     if settings.transport == "local":
         return LocalFolders(settings.partners_dir)
     if settings.sftp_url:
+        from transport.sftp import SftpFolders  # paramiko (~17 MiB) only in a process that speaks SFTP
+
         if not settings.sftp_key:
             raise ConfigError("CARM_SFTP_KEY is not set (path of the engine's private key)")
         return SftpFolders.from_url(
@@ -109,8 +116,9 @@ class Runtime:
         return partners
 
     def close(self) -> None:
-        if isinstance(self._folders, SftpFolders):
-            self._folders.close()
+        close = getattr(self._folders, "close", None)  # an SFTP session to end; local folders have none
+        if close is not None:
+            close()
         self._folders = None
         self.engine.dispose()
 

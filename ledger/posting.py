@@ -23,21 +23,21 @@ Each plan also carries the `payment` and `payment_line` records and the payer's 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from core.identifiers import is_valid_bn9
-from edi.advice import PaymentVerdict
+from edi.advice import LineVerdict, PaymentVerdict
 from edi.payments import Payment, RemittanceLine
 
 from .calendar import Period, billed_by_calendar_month, payment_day, period_of
-from .model import Account, Entry, Item, ItemKind, JournalLine, NewItem, Notice, NoticeKind, PaymentStatus, Plan, Reason
+from .model import Account, Entry, Item, ItemKind, JournalLine, NewItem, Notice, NoticeKind, PaymentStatus, Reason
 from .policy import COMPONENTS, Policy
 from .snapshot import Snapshot
 
 __all__ = [
-    "PaymentRecord", "PaymentLineRecord", "PostedPayment", "PaymentPlan",
+    "PaymentRecord", "PaymentLineRecord", "PostedPayment", "PaymentPlan", "PaymentPart", "PART_LINES",
     "allocation_order", "administrative_fee_cents", "statement_balances", "last_statement", "open_debts", "apply_to_debts", "aimed_first",
     "plan_payments",
 ]
@@ -144,20 +144,13 @@ class PostedPayment:
 
 
 @dataclass(frozen=True, slots=True)
-class PaymentPlan:
-    plan: Plan
-    record: PaymentRecord
-    lines: tuple[PaymentLineRecord, ...]
-    posted: PostedPayment
+class PaymentPart:
+    """A slice of one payment's plan, written before the next is planned (decision L31): the items
+    it opens, its journal lines (all of the payment's entry), the records of the remittance lines it covers."""
 
-
-@dataclass(frozen=True, slots=True)
-class _Allocation:
-    lines: tuple[JournalLine, ...]
-    items: tuple[NewItem, ...]
-    records: tuple[PaymentLineRecord, ...]
-    applied_cents: int
-    credit_cents: int
+    items: tuple[NewItem, ...] = ()
+    lines: tuple[JournalLine, ...] = ()
+    records: tuple[PaymentLineRecord, ...] = ()
 
 
 def open_debts(snapshot: Snapshot, rm15s: Sequence[str], policy: Policy) -> dict[str, list[Item]]:
@@ -204,36 +197,47 @@ def _unsettled(debts: deque[Item], remaining: dict[str, int]) -> deque[Item]:
     return debts
 
 
-def _allocate(p: Payment, verdict: PaymentVerdict, day: date, snapshot: Snapshot, policy: Policy, is_broker: bool) -> _Allocation:
-    """AR credit lines for the applicable lines, the credit items they open, the line records."""
-    interim = p.kind == "INT"  # an interim payment waits for the next SOA (D17-R22)
-    debts = {rm15: deque(items) for rm15, items in open_debts(
-        snapshot, sorted({lv.line.rm15 for lv in verdict.lines if lv.applied}) if not interim else [], policy).items()}
-    remaining = {it.key: it.balance_cents for items in debts.values() for it in items}
-    lines: list[JournalLine] = []
-    items: list[NewItem] = []
-    records: list[PaymentLineRecord] = []
-    applied = credit = 0
-    for lv in verdict.lines:
-        line = lv.line
-        asec = line.asec or p.payer_asec
-        if not lv.applied:
-            reason = "; ".join(f"{f.code} {f.message}" for f in lv.findings)
-            records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, False, reason, line.transaction_number))
-            continue
-        records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, True, None, line.transaction_number))
-        left = line.amount_cents
-        if not interim:
-            restrict = line.asec if line.asec else (p.payer_asec if is_broker else None)
-            owed = aimed_first(_unsettled(debts[line.rm15], remaining), line.transaction_number)
-            paid, left = apply_to_debts(left, line.rm15, restrict, owed, remaining)
-            lines += paid
-            applied += line.amount_cents - left
-        if left:
-            items.append(_credit_item(p, line, asec, day))
-            lines.append(JournalLine(Account.AR, credit_cents=left, rm15=line.rm15, item_key=items[-1].key))
-            credit += left
-    return _Allocation(tuple(lines), tuple(items), tuple(records), applied, credit)
+class _Allocator:
+    """A payment's applicable lines allocated part by part: the accounts' debts and what is left of
+    each are carried from one part to the next, so parts allocate exactly as the whole would."""
+
+    def __init__(self, p: Payment, verdict: PaymentVerdict, day: date, snapshot: Snapshot, policy: Policy, is_broker: bool) -> None:
+        self._p, self._day, self._is_broker = p, day, is_broker
+        self._interim = p.kind == "INT"  # an interim payment waits for the next SOA (D17-R22)
+        # a deque only for an account with debts: an empty one costs ~600 bytes, and a payment may pay 100,000 accounts
+        self._debts = {rm15: deque(items) for rm15, items in open_debts(
+            snapshot, sorted({lv.line.rm15 for lv in verdict.lines if lv.applied}) if not self._interim else [], policy).items() if items}
+        self._remaining = {it.key: it.balance_cents for items in self._debts.values() for it in items}
+        self.applied_cents = self.credit_cents = 0
+
+    def part(self, verdicts: Sequence[LineVerdict]) -> PaymentPart:
+        """AR credit lines for the applicable lines among `verdicts`, the credit items they open, the line records."""
+        p, debts, remaining = self._p, self._debts, self._remaining
+        lines: list[JournalLine] = []
+        items: list[NewItem] = []
+        records: list[PaymentLineRecord] = []
+        for lv in verdicts:
+            line = lv.line
+            asec = line.asec or p.payer_asec
+            if not lv.applied:
+                reason = "; ".join(f"{f.code} {f.message}" for f in lv.findings)
+                records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, False, reason, line.transaction_number))
+                continue
+            records.append(PaymentLineRecord(line.number, line.rm15, asec, line.amount_cents, True, None, line.transaction_number))
+            left = line.amount_cents
+            if not self._interim:
+                restrict = line.asec if line.asec else (p.payer_asec if self._is_broker else None)
+                debts_of = debts.get(line.rm15)
+                if debts_of:
+                    owed = aimed_first(_unsettled(debts_of, remaining), line.transaction_number)
+                    paid, left = apply_to_debts(left, line.rm15, restrict, owed, remaining)
+                    lines += paid
+                    self.applied_cents += line.amount_cents - left
+            if left:
+                items.append(_credit_item(p, line, asec, self._day))
+                lines.append(JournalLine(Account.AR, credit_cents=left, rm15=line.rm15, item_key=items[-1].key))
+                self.credit_cents += left
+        return PaymentPart(tuple(items), tuple(lines), tuple(records))
 
 
 def _credit_item(p: Payment, line: RemittanceLine, asec: str | None, day: date) -> NewItem:
@@ -267,61 +271,82 @@ def _record(
     )
 
 
-def plan_payment(
-    p: Payment, verdict: PaymentVerdict, *, received_at: datetime, snapshot: Snapshot, policy: Policy, is_broker: bool,
-    monthly: frozenset[str] = frozenset(),
-) -> PaymentPlan:
-    """The plan for one production payment (see the module doc); `monthly`: the accounts among
-    those it pays that their reference data bills by calendar month."""
-    fi = p.source.sender
-    day = payment_day(received_at, p.method, policy)
-    if verdict.duplicate:
-        record = _record(p, verdict, received_at, day, PaymentStatus.DUPLICATE, 0, None)
-        return PaymentPlan(Plan(), record, (), PostedPayment(fi, p.trace, PaymentStatus.DUPLICATE, 0, 0, 0))
-    code, suspense = verdict.code, verdict.suspense_cents  # each a pass over the lines
-    plan = Plan()
-    lines: list[JournalLine] = []
-    applied = credit = 0
-    records: tuple[PaymentLineRecord, ...] = ()
-    status = PaymentStatus.REFUSED
-    if not verdict.refusals:
-        status = PaymentStatus.POSTED
-        lines.append(JournalLine(Account.BANK, debit_cents=p.total_cents, party=fi, trace=p.trace))
-        billed: dict[str, int] = {}
-        if p.method not in policy.electronic_methods:
-            billed = statement_balances(snapshot, (lv.line.rm15 for lv in verdict.applicable_lines), day, policy, monthly)
-        allocation = _allocate(p, verdict, day, snapshot, policy, is_broker)
-        lines += allocation.lines
-        plan.items += allocation.items
-        records, applied, credit = allocation.records, allocation.applied_cents, allocation.credit_cents
-        for rm15, balance in billed.items():
-            paid = sum(lv.line.amount_cents for lv in verdict.applicable_lines if lv.line.rm15 == rm15)
-            fee = administrative_fee_cents(p.method, p.kind, paid, balance, policy)
-            if fee:
-                # due with the statement it appears on (D17-R35: « apparaîtront dans le solde mensuel »)
-                due = period_of(day, policy, billed_by_calendar_month(rm15, rm15 in monthly, policy)).due_date
-                fee_item = NewItem(key=f"fee:{fi}:{p.trace}:{rm15}", rm15=rm15, kind=ItemKind.FEE, posted_on=day, due_date=due,
-                                   description=f"administrative fee: partial non-electronic payment {p.trace}")
-                plan.items.append(fee_item)
-                lines += [JournalLine(Account.AR, debit_cents=fee, rm15=rm15, item_key=fee_item.key),
-                          JournalLine(Account.FEE, credit_cents=fee, rm15=rm15)]
-        if suspense:
-            lines.append(JournalLine(Account.SUSPENSE, credit_cents=suspense, party=p.payer_bn9, trace=p.trace))
-    entry_key = None
-    if lines:
-        entry_key = f"pay:{fi}:{p.trace}"
-        plan.entries.append(Entry(entry_key, day, Reason.PAYMENT, f"{p.kind} payment {p.trace} from {p.payer_bn9} via {fi}", tuple(lines),
-                                  source=p.source.file_digest))
-    kind = NoticeKind.PAYMENT_REFUSED if verdict.refusals else (
-        NoticeKind.PAYMENT_SET_ASIDE if code == "TE" else NoticeKind.PAYMENT_APPLIED)
-    if is_valid_bn9(p.payer_bn9):  # a payer that is no business number has no one to read a notice (its FI has the 824)
-        plan.notices.append(Notice(
-            f"{kind}:{fi}:{p.trace}", day, p.payer_bn9, None, kind,
-            {"trace": p.trace, "total_cents": p.total_cents, "applied_cents": applied, "credit_cents": credit,
-             "suspense_cents": suspense, "verdict": code, "findings": _findings(verdict)},
-        ))
-    record = _record(p, verdict, received_at, day, status, suspense, entry_key)
-    return PaymentPlan(plan, record, records, PostedPayment(fi, p.trace, status, applied, credit, suspense))
+#: Remittance lines planned and written at a time (decision L31): a payment's memory is that of a part, not of its lines.
+PART_LINES = 5_000
+
+
+class PaymentPlan:
+    """The plan for one production payment (see the module doc), made in parts.
+
+    `record` is its `payment` row and `entry` the header of its journal entry (`lines` empty; None
+    when nothing is posted: refused, duplicate); `parts()` plans its lines `part_lines` at a time —
+    the BANK debit, each part's allocations, then the fees and the suspense — each part folded
+    into the snapshot by the caller before the next is asked for.  Once they are all taken,
+    `notice` and `posted` say what it did."""
+
+    def __init__(self, p: Payment, verdict: PaymentVerdict, *, received_at: datetime, snapshot: Snapshot, policy: Policy,
+                 is_broker: bool, monthly: frozenset[str] = frozenset(), part_lines: int = PART_LINES) -> None:
+        self._p, self._verdict, self._snapshot, self._policy, self._is_broker, self._monthly = p, verdict, snapshot, policy, is_broker, monthly
+        self._part_lines = part_lines
+        fi = p.source.sender
+        self._day = day = payment_day(received_at, p.method, policy)
+        self._code, self._suspense = verdict.code, verdict.suspense_cents  # each a pass over the lines
+        if verdict.duplicate:
+            status = PaymentStatus.DUPLICATE
+        elif verdict.refusals:
+            status = PaymentStatus.REFUSED
+        else:
+            status = PaymentStatus.POSTED
+        suspense = self._suspense if status != PaymentStatus.DUPLICATE else 0
+        # a posted payment always debits BANK; a refused one posts nothing (its 997 was negative)
+        self.entry = Entry(f"pay:{fi}:{p.trace}", day, Reason.PAYMENT, f"{p.kind} payment {p.trace} from {p.payer_bn9} via {fi}", (),
+                           source=p.source.file_digest) if status == PaymentStatus.POSTED else None
+        self.record = _record(p, verdict, received_at, day, status, suspense, self.entry.key if self.entry else None)
+        self.notice: Notice | None = None
+        self.posted = PostedPayment(fi, p.trace, status, 0, 0, suspense)
+
+    def parts(self) -> Iterator[PaymentPart]:
+        p, verdict, policy, day, monthly, fi = self._p, self._verdict, self._policy, self._day, self._monthly, self._p.source.sender
+        if self.record.status == PaymentStatus.DUPLICATE:
+            return
+        allocator = None
+        if self.entry is not None:
+            billed: dict[str, int] = {}
+            paid: dict[str, int] = {}
+            if p.method not in policy.electronic_methods:
+                for lv in verdict.applicable_lines:
+                    paid[lv.line.rm15] = paid.get(lv.line.rm15, 0) + lv.line.amount_cents
+                billed = statement_balances(self._snapshot, paid, day, policy, monthly)
+            allocator = _Allocator(p, verdict, day, self._snapshot, policy, self._is_broker)
+            yield PaymentPart(lines=(JournalLine(Account.BANK, debit_cents=p.total_cents, party=fi, trace=p.trace),))
+            for start in range(0, len(verdict.lines), self._part_lines):
+                yield allocator.part(verdict.lines[start:start + self._part_lines])
+            items: list[NewItem] = []
+            lines: list[JournalLine] = []
+            for rm15, balance in billed.items():
+                fee = administrative_fee_cents(p.method, p.kind, paid[rm15], balance, policy)
+                if fee:
+                    # due with the statement it appears on (D17-R35: « apparaîtront dans le solde mensuel »)
+                    due = period_of(day, policy, billed_by_calendar_month(rm15, rm15 in monthly, policy)).due_date
+                    fee_item = NewItem(key=f"fee:{fi}:{p.trace}:{rm15}", rm15=rm15, kind=ItemKind.FEE, posted_on=day, due_date=due,
+                                       description=f"administrative fee: partial non-electronic payment {p.trace}")
+                    items.append(fee_item)
+                    lines += [JournalLine(Account.AR, debit_cents=fee, rm15=rm15, item_key=fee_item.key),
+                              JournalLine(Account.FEE, credit_cents=fee, rm15=rm15)]
+            if self._suspense:
+                lines.append(JournalLine(Account.SUSPENSE, credit_cents=self._suspense, party=p.payer_bn9, trace=p.trace))
+            if items or lines:
+                yield PaymentPart(tuple(items), tuple(lines))
+        applied, credit = (allocator.applied_cents, allocator.credit_cents) if allocator else (0, 0)
+        self.posted = PostedPayment(fi, p.trace, self.record.status, applied, credit, self._suspense)
+        kind = NoticeKind.PAYMENT_REFUSED if verdict.refusals else (
+            NoticeKind.PAYMENT_SET_ASIDE if self._code == "TE" else NoticeKind.PAYMENT_APPLIED)
+        if is_valid_bn9(p.payer_bn9):  # a payer that is no business number has no one to read a notice (its FI has the 824)
+            self.notice = Notice(
+                f"{kind}:{fi}:{p.trace}", day, p.payer_bn9, None, kind,
+                {"trace": p.trace, "total_cents": p.total_cents, "applied_cents": applied, "credit_cents": credit,
+                 "suspense_cents": self._suspense, "verdict": self._code, "findings": _findings(verdict)},
+            )
 
 
 def plan_payments(
@@ -332,15 +357,12 @@ def plan_payments(
     policy: Policy,
     brokers: frozenset[str],
     monthly: frozenset[str] = frozenset(),
-) -> list[PaymentPlan]:
-    """Plans for the production payments of one file, each seeing the ones before it; `monthly`:
-    the accounts their reference data bills by calendar month."""
-    plans = []
+    part_lines: int = PART_LINES,
+) -> Iterator[PaymentPlan]:
+    """Plans for the production payments of one file, each seeing the ones before it (its parts
+    folded into `snapshot` by the caller as it takes them); `monthly`: the accounts their
+    reference data bills by calendar month."""
     for payment, verdict in judged:
-        if payment.source.test:
-            continue
-        planned = plan_payment(payment, verdict, received_at=received_at, snapshot=snapshot, policy=policy,
-                               is_broker=payment.payer_bn9 in brokers, monthly=monthly)
-        snapshot.apply(planned.plan.items, planned.plan.entries)
-        plans.append(planned)
-    return plans
+        if not payment.source.test:
+            yield PaymentPlan(payment, verdict, received_at=received_at, snapshot=snapshot, policy=policy,
+                              is_broker=payment.payer_bn9 in brokers, monthly=monthly, part_lines=part_lines)

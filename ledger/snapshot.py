@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from .model import Entry, Item, NewItem
+from .model import DEBT_KINDS, Entry, Item, JournalLine, NewItem
 
 __all__ = ["Snapshot"]
 
@@ -72,3 +72,16 @@ class Snapshot:
             for line in entry.lines:
                 if line.item_key is not None:
                     balances[line.item_key] += line.debit_cents - line.credit_cents
+
+    def apply_payment(self, items: Iterable[NewItem], lines: Iterable[JournalLine]) -> None:
+        """Fold in a part of a payment (`ledger.posting.PaymentPart`): the debts it opens (an
+        administrative fee) and its lines on the items known here.  The unapplied credits it opens
+        are left out: a payment reaches only debts (decision L3), so no later payment of the same
+        job reads them, and a payment of 100,000 lines would otherwise keep 100,000 items here (L31)."""
+        for new in items:
+            if new.kind in DEBT_KINDS and new.key not in self._items:
+                self._add(new.opened())
+        balances = self._balances
+        for line in lines:
+            if line.item_key is not None and line.item_key in balances:
+                balances[line.item_key] += line.debit_cents - line.credit_cents

@@ -26,13 +26,13 @@ from core.db import insert_for, insert_rows
 from core.problems import Problem
 from ledger.errors import IdempotencyConflict
 from ledger.history import AccountHistory, Movement
-from ledger.journal import check_entry
-from ledger.model import URGENT_KINDS, Account, Entry, Item, Notice, Plan
+from ledger.journal import check_entry, check_line, check_totals
+from ledger.model import URGENT_KINDS, Account, Entry, Item, JournalLine, NewItem, Notice, Plan
 
 from .schema import account_balance, ar_item, item_balance, journal_entry, journal_line, notice, program_account
 
 __all__ = [
-    "Written", "write_plan", "post", "record_notices", "lock_accounts", "open_items", "items_as_of", "account_history",
+    "Written", "write_plan", "PartWriter", "post", "record_notices", "lock_accounts", "open_items", "items_as_of", "account_history",
     "balance", "suspense_by_trace", "check_books",
 ]
 
@@ -84,14 +84,14 @@ _ITEM_COLUMNS = ("key", "rm15", "asec", "agent_bn9", "kind", "component", "trans
 _LINE_COLUMNS = ("entry_id", "account", "rm15", "item_id", "party", "trace", "debit_cents", "credit_cents")
 
 
-def _open_items(conn: Connection, plan: Plan, known: Mapping[str, int]) -> dict[str, int]:
-    """Create the plan's new items (in plan order, existing keys left alone); the ids of every
-    item the plan names — those in `known` as given, the others read."""
-    keys = {new.key for new in plan.items} | {line.item_key for e in plan.entries for line in e.lines if line.item_key}
+def _open_items(conn: Connection, items: Sequence[NewItem], line_keys: Iterable[str], known: Mapping[str, int]) -> dict[str, int]:
+    """Create the new `items` (in order, existing keys left alone); the ids of every item they and
+    the lines' `line_keys` name — those in `known` as given, the others read."""
+    keys = {new.key for new in items} | set(line_keys)
     ids = {key: known[key] for key in keys if key in known}
     ids.update(_item_ids(conn, keys - ids.keys()))
     rows, seen = [], set()
-    for new in plan.items:
+    for new in items:
         if new.key in ids or new.key in seen:
             continue
         seen.add(new.key)
@@ -120,18 +120,17 @@ def _new_entries(conn: Connection, entries: Sequence[Entry]) -> list[Entry]:
     return fresh
 
 
-def _update_caches(conn: Connection, entries: Sequence[Entry], ids: dict[str, int]) -> None:
+def _update_caches(conn: Connection, lines: Iterable[JournalLine], ids: dict[str, int]) -> None:
     per_item: dict[int, tuple[str, int]] = {}
     per_account: dict[str, int] = {}
-    for entry in entries:
-        for line in entry.lines:
-            if line.account != Account.AR or line.rm15 is None:
-                continue
-            cents = line.debit_cents - line.credit_cents
-            if line.item_key is not None:
-                item_id = ids[line.item_key]
-                per_item[item_id] = (line.rm15, per_item.get(item_id, (None, 0))[1] + cents)
-            per_account[line.rm15] = per_account.get(line.rm15, 0) + cents
+    for line in lines:
+        if line.account != Account.AR or line.rm15 is None:
+            continue
+        cents = line.debit_cents - line.credit_cents
+        if line.item_key is not None:
+            item_id = ids[line.item_key]
+            per_item[item_id] = (line.rm15, per_item.get(item_id, (None, 0))[1] + cents)
+        per_account[line.rm15] = per_account.get(line.rm15, 0) + cents
     _add_to_cache(conn, item_balance, [(i, r, d) for i, (r, d) in sorted(per_item.items())])
     _add_to_cache(conn, account_balance, sorted(per_account.items()))
 
@@ -180,23 +179,74 @@ def record_notices(conn: Connection, notices: Sequence[Notice]) -> int:
 def write_plan(conn: Connection, plan: Plan, at: datetime, *, item_ids: Mapping[str, int] | None = None) -> Written:
     """Write `plan` (items, then entries with their lines and caches, then notices); see the module doc.
     `item_ids`: ids of items the caller already read in this transaction (its snapshot's), not read again."""
-    ids = _open_items(conn, plan, item_ids or {})
+    ids = _open_items(conn, plan.items, (line.item_key for e in plan.entries for line in e.lines if line.item_key), item_ids or {})
     fresh = _new_entries(conn, plan.entries)
     entry_ids: dict[str, int] = {}
     if fresh:
-        conn.execute(_INSERT_ENTRIES, [
-            dict(key=e.key, entry_date=e.day, posted_at=at, reason=e.reason, description=e.description, source=e.source, reverses=e.reverses)
-            for e in fresh
-        ])
-        for chunk in _chunks([e.key for e in fresh]):
-            entry_ids.update((k, int(i)) for k, i in conn.execute(_ENTRY_IDS, {"keys": list(chunk)}))
+        entry_ids = _insert_entries(conn, fresh, at)
         insert_rows(conn, journal_line, _LINE_COLUMNS, [
             (entry_ids[e.key], line.account, line.rm15, ids[line.item_key] if line.item_key else None, line.party, line.trace,
              line.debit_cents, line.credit_cents)
             for e in fresh for line in e.lines
         ])
-        _update_caches(conn, fresh, ids)
+        _update_caches(conn, (line for e in fresh for line in e.lines), ids)
     return Written(entry_ids, record_notices(conn, plan.notices))
+
+
+def _insert_entries(conn: Connection, entries: Sequence[Entry], at: datetime) -> dict[str, int]:
+    """Insert the entries' rows (not their lines); their ids by key."""
+    conn.execute(_INSERT_ENTRIES, [
+        dict(key=e.key, entry_date=e.day, posted_at=at, reason=e.reason, description=e.description, source=e.source, reverses=e.reverses)
+        for e in entries
+    ])
+    entry_ids: dict[str, int] = {}
+    for chunk in _chunks([e.key for e in entries]):
+        entry_ids.update((k, int(i)) for k, i in conn.execute(_ENTRY_IDS, {"keys": list(chunk)}))
+    return entry_ids
+
+
+class PartWriter:
+    """Entries written in parts (decision L31): a payment of 100,000 lines is planned and written a
+    few thousand lines at a time, so what it holds in memory is a part, not the payment.
+
+    `begin` posts an entry's row — its key must be new: a part-written entry has no whole to
+    compare a replay with, so its caller makes sure it is not one (a payment's set is posted once,
+    `store.ledger.recorded_sets`); `write` opens a part's items and writes its lines and the
+    balance caches; `close` checks each entry whole (`ledger.journal.check_totals`: lines, debits
+    equal to credits), raising `UnbalancedEntry` — the caller's transaction then writes nothing."""
+
+    def __init__(self, conn: Connection, at: datetime, item_ids: Mapping[str, int]) -> None:
+        self._conn, self._at, self._known = conn, at, item_ids
+        self._entries: dict[str, list] = {}  # key → [id, reason, lines, debits, credits]
+
+    def begin(self, entry: Entry) -> int:
+        """Post the row of `entry` (its lines come with `write`); its id."""
+        if self._conn.execute(_ENTRY_IDS, {"keys": [entry.key]}).first() is not None:
+            raise IdempotencyConflict(f"{entry.key} is already posted; an entry written in parts is posted once")
+        entry_id = _insert_entries(self._conn, [entry], self._at)[entry.key]
+        self._entries[entry.key] = [entry_id, entry.reason, 0, 0, 0]
+        return entry_id
+
+    def write(self, items: Sequence[NewItem], lines: Sequence[tuple[str, JournalLine]]) -> None:
+        """Open `items` and write `lines` (each with the key of its begun entry), caches included."""
+        ids = _open_items(self._conn, items, (line.item_key for _, line in lines if line.item_key), self._known)
+        rows = []
+        for key, line in lines:
+            check_line(key, line)
+            entry = self._entries[key]
+            entry[2] += 1
+            entry[3] += line.debit_cents
+            entry[4] += line.credit_cents
+            rows.append((entry[0], line.account, line.rm15, ids[line.item_key] if line.item_key else None, line.party, line.trace,
+                         line.debit_cents, line.credit_cents))
+        if rows:
+            insert_rows(self._conn, journal_line, _LINE_COLUMNS, rows)
+            _update_caches(self._conn, (line for _, line in lines), ids)
+
+    def close(self) -> None:
+        """Check every begun entry whole."""
+        for key, (_, reason, count, debits, credits) in self._entries.items():
+            check_totals(key, reason, count, debits, credits)
 
 
 _LOCK = (select(program_account.c.rm15).where(program_account.c.rm15.in_(bindparam("rm15s", expanding=True)))
@@ -226,12 +276,18 @@ _OPEN_ITEMS = (
 )
 
 
-def open_items(conn: Connection, rm15s: Iterable[str]) -> list[Item]:
-    """Items with a non-zero balance on the accounts, from the cache (the allocation hot path), in creation order."""
+_OPEN_DEBTS = _OPEN_ITEMS.where(item_balance.c.balance_cents > 0)
+
+
+def open_items(conn: Connection, rm15s: Iterable[str], *, debts_only: bool = False) -> list[Item]:
+    """Items with a non-zero balance on the accounts, from the cache (the allocation hot path), in creation order;
+    `debts_only`: those owed (positive), without the credits — what a payment can reach (L3): an account paid
+    by every set of a file holds a credit per earlier line, which the next set need not read (decision L31)."""
     wanted = sorted(set(rm15s))
     out: list[Item] = []
+    query = _OPEN_DEBTS if debts_only else _OPEN_ITEMS
     for chunk in _chunks(wanted):
-        out += [Item(*row) for row in conn.execute(_OPEN_ITEMS, {"rm15s": list(chunk)}).all()]  # the columns in the order of Item's fields
+        out += [Item(*row) for row in conn.execute(query, {"rm15s": list(chunk)}).all()]  # the columns in the order of Item's fields
     out.sort(key=attrgetter("id"))
     return out
 

@@ -39,12 +39,12 @@ from ledger.collections import Security, plan_collections, security_notices
 from ledger.declarations import Adjustment, Declaration, DeclarationFacts, plan_declarations, read_rows
 from ledger.model import Account, PaymentStatus, Plan
 from ledger.policy import COMPONENTS, Policy
-from ledger.posting import PostedPayment, plan_payments
+from ledger.posting import PART_LINES, PaymentPart, PostedPayment, plan_payments
 from ledger.reference import SECTIONS, parse_reference
 from ledger.snapshot import Snapshot
 from ledger.standing import judge_standing
 
-from .journal import account_history, items_as_of, lock_accounts, open_items, suspense_by_trace, write_plan
+from .journal import PartWriter, account_history, items_as_of, lock_accounts, open_items, record_notices, suspense_by_trace, write_plan
 from .schema import (
     account_period,
     ar_item,
@@ -113,15 +113,29 @@ def payment_facts(conn: Connection, payments: Sequence[Payment]) -> PaymentFacts
         security_accounts={r.asec: (r.holder_bn9, r.status) for r in conn.execute(
             select(security_account.c.asec, security_account.c.holder_bn9, security_account.c.status).where(security_account.c.asec.in_(asecs))
         )} if asecs else {},
-        program_accounts=dict(conn.execute(
-            select(program_account.c.rm15, program_account.c.status).where(program_account.c.rm15.in_(rm15s))
-        ).all()) if rm15s else {},
+        program_accounts=_program_accounts(conn, rm15s),
         relationships=tuple(relationships),
         posted_traces=posted,
         transactions=dict(conn.execute(
             select(declaration.c.transaction_number, declaration.c.rm15).where(declaration.c.transaction_number.in_(named))
         ).all()) if named else {},
     )
+
+
+_ACCOUNT_STATUS = select(program_account.c.rm15, program_account.c.status).where(program_account.c.rm15.in_(bindparam("rm15s", expanding=True)))
+
+
+def _program_accounts(conn: Connection, rm15s: Sequence[str]) -> dict[str, str]:
+    """The status of each of the accounts, a thousand per query: a statement of 45,000 parameters costs
+    SQLite tens of MiB to parse, which the process keeps (a file paying that many accounts, issue 11).
+    The keys are the lines' own strings, each status one string."""
+    wanted = {rm15: rm15 for rm15 in rm15s}
+    statuses: dict[str, str] = {}
+    found: dict[str, str] = {}
+    for start in range(0, len(rm15s), 1000):
+        for rm15, status in conn.execute(_ACCOUNT_STATUS, {"rm15s": list(rm15s[start:start + 1000])}):
+            found[wanted.get(rm15, rm15)] = statuses.setdefault(status, status)
+    return found
 
 
 # built once (see `store.journal`): posting a file set by set runs them once per set
@@ -145,12 +159,15 @@ _PAYMENT_LINE_COLUMNS = ("payment_id", "line_no", "rm15", "asec", "amount_cents"
 @collector_paused()  # a file's lines make objects by the hundred thousand, none in cycles
 def post_payments(
     conn: Connection, digest: str, name: str, judged: Sequence[tuple[Payment, PaymentVerdict]], *, received_at: datetime, policy: Policy,
-    record_file: bool = True,
+    record_file: bool = True, part_lines: int = PART_LINES,
 ) -> list[PostedPayment]:
     """Post every production payment of the file `digest` that has no payment row yet (each set is
     recorded once, whatever happened to the file's answers).  Test payments (ISA15 = T) are judged
     and acknowledged but never posted (decision L11).  `record_file`: the file's `posted_file` row
-    is written here (a caller posting a file set by set writes it once, `record_posted_file`)."""
+    is written here (a caller posting a file set by set writes it once, `record_posted_file`).
+
+    The payments are planned and written in parts of about `part_lines` remittance lines (decision
+    L31): the parts of small payments are written together, a large payment's a part at a time."""
     for p, _ in judged:
         if p.source.test:
             log.info("payment.test_not_posted", trace=p.trace, digest=digest[:16])
@@ -163,26 +180,59 @@ def post_payments(
     lock_accounts(conn, accounts)  # every account of the file at once, in one order: no deadlock
     payers = sorted({p.payer_bn9 for p, _ in production})
     brokers = frozenset(conn.execute(_ACTIVE_BROKERS, {"bn9s": payers}).scalars()) if payers else frozenset()
-    monthly = frozenset(conn.execute(_BY_CALENDAR_MONTH, {"rm15s": sorted(accounts)}).scalars()) if accounts else frozenset()
-    snapshot = Snapshot(open_items(conn, accounts))
-    plans = plan_payments(production, received_at=received_at, snapshot=snapshot, policy=policy, brokers=brokers, monthly=monthly)
-    combined = Plan()
-    for planned in plans:
-        combined.extend(planned.plan)
-    written = write_plan(conn, combined, received_at, item_ids=snapshot.ids())
-    for planned in plans:
+    ordered = sorted(accounts)
+    monthly = frozenset(rm15 for start in range(0, len(ordered), 1000)  # a thousand per query, as `_program_accounts`
+                        for rm15 in conn.execute(_BY_CALENDAR_MONTH, {"rm15s": ordered[start:start + 1000]}).scalars())
+    del ordered
+    snapshot = Snapshot(open_items(conn, accounts, debts_only=True))  # a payment reaches only debts (L3)
+    del accounts
+    batch = _PartBatch(conn, PartWriter(conn, received_at, snapshot.ids()), part_lines)
+    posted, notices = [], []
+    for planned in plan_payments(production, received_at=received_at, snapshot=snapshot, policy=policy, brokers=brokers,
+                                 monthly=monthly, part_lines=part_lines):
         record = planned.record
+        entry_id = batch.writer.begin(planned.entry) if planned.entry is not None else None
         values = {k: getattr(record, k) for k in record.__slots__ if k != "entry_key"}
-        values["entry_id"] = written.entry_ids.get(record.entry_key) if record.entry_key else None
-        payment_id = conn.execute(_INSERT_PAYMENT, values).scalar_one()
-        if planned.lines:
-            insert_rows(conn, payment_line, _PAYMENT_LINE_COLUMNS, [
-                (payment_id, r.line_no, r.rm15, r.asec, r.amount_cents, r.applied, r.reason, r.transaction_number) for r in planned.lines
-            ])
+        payment_id = conn.execute(_INSERT_PAYMENT, dict(values, entry_id=entry_id)).scalar_one()
+        for part in planned.parts():
+            batch.add(planned.entry.key if planned.entry is not None else "", payment_id, part)
+            snapshot.apply_payment(part.items, part.lines)
+        if planned.notice is not None:
+            notices.append(planned.notice)
+        posted.append(planned.posted)
         _log_posted(record, planned.posted)
+    batch.flush()
+    batch.writer.close()
+    record_notices(conn, notices)
     if record_file:
-        record_posted_file(conn, digest, name, received_at, len(plans))
-    return [planned.posted for planned in plans]
+        record_posted_file(conn, digest, name, received_at, len(posted))
+    return posted
+
+
+class _PartBatch:
+    """Payments' parts gathered until about `size` lines, then written: small payments together
+    (one statement per table for many sets), a large one a part at a time (decision L31)."""
+
+    def __init__(self, conn: Connection, writer: PartWriter, size: int) -> None:
+        self.conn, self.writer, self.size = conn, writer, size
+        self.items: list = []
+        self.lines: list = []
+        self.records: list[tuple] = []
+
+    def add(self, entry_key: str, payment_id: int, part: PaymentPart) -> None:
+        self.items += part.items
+        self.lines += [(entry_key, line) for line in part.lines]
+        self.records += [(payment_id, r.line_no, r.rm15, r.asec, r.amount_cents, r.applied, r.reason, r.transaction_number)
+                         for r in part.records]
+        if len(self.lines) + len(self.records) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.items or self.lines:
+            self.writer.write(self.items, self.lines)
+        if self.records:
+            insert_rows(self.conn, payment_line, _PAYMENT_LINE_COLUMNS, self.records)
+        self.items, self.lines, self.records = [], [], []
 
 
 def record_posted_file(conn: Connection, digest: str, name: str, received_at: datetime, payments: int) -> None:

@@ -125,3 +125,100 @@ def test_many_lines_to_one_account_pay_its_debts_in_order_each_once(world):
                                .order_by(journal_line.c.id)).scalars().all()
     assert credits == [250_00, 250_00, 100_00, 150_00, 250_00, 50_00]
     assert_books_sound(world)
+
+
+class _Gather:
+    """`edi.pipeline.Books` keeping each judged set, to post them all in one call afterwards."""
+
+    def __init__(self, conn) -> None:
+        self.conn, self.judged = conn, []
+
+    def post(self, payment, verdict):
+        self.judged.append((payment, verdict))
+        return []
+
+    def savepoint(self):
+        return self.conn.begin_nested()
+
+
+A2 = f"{IMPORTER}RM0002"
+UNKNOWN = f"{IMPORTER}RM0077"  # no such program account: its line is set aside, its money held in suspense
+PARTED = [
+    # T1: A1's 500.00 duty, 100.00 GST and 400.00 second duty in file order over four lines, then a credit;
+    # a line set aside between them; a line for A2 (no debt: all of it an unapplied credit)
+    PaymentSpec("T1", IMPORTER, [PayLine(A1, 250_00), PayLine(A1, 250_00), PayLine(UNKNOWN, 10_00), PayLine(A2, 30_00),
+                                 PayLine(A1, 250_00), PayLine(A1, 250_00, asec="12001"), PayLine(A1, 75_00)]),
+    # T2 sees what T1 paid: A1 owes nothing more, so both lines are credits
+    PaymentSpec("T2", IMPORTER, [PayLine(A1, 20_00), PayLine(UNKNOWN, 5_00)]),
+]
+
+
+def _rows(conn) -> dict[str, list[tuple]]:
+    """Every row posting wrote, in id order, each reference to another row by that row's natural key
+    (ids themselves differ between two runs on PostgreSQL, whose sequences a rollback does not rewind)."""
+    from store.schema import account_balance, ar_item, item_balance, journal_entry, notice, payment_line
+
+    entry = dict(conn.execute(select(journal_entry.c.id, journal_entry.c.key)).all())
+    item = dict(conn.execute(select(ar_item.c.id, ar_item.c.key)).all())
+    pay_ = dict(conn.execute(select(payment.c.id, payment.c.trace)).all())
+    return {
+        "entries": conn.execute(select(journal_entry.c.key, journal_entry.c.reason, journal_entry.c.description)
+                                .order_by(journal_entry.c.id)).all(),
+        "lines": [(entry[e], a, r, item.get(i), party, d, c) for e, a, r, i, party, d, c in conn.execute(
+            select(journal_line.c.entry_id, journal_line.c.account, journal_line.c.rm15, journal_line.c.item_id, journal_line.c.party,
+                   journal_line.c.debit_cents, journal_line.c.credit_cents).order_by(journal_line.c.id))],
+        "items": conn.execute(select(ar_item.c.key, ar_item.c.rm15, ar_item.c.asec, ar_item.c.kind).order_by(ar_item.c.id)).all(),
+        "item_balances": sorted((item[i], b) for i, b in conn.execute(select(item_balance.c.item_id, item_balance.c.balance_cents))),
+        "account_balances": sorted(conn.execute(select(account_balance.c.rm15, account_balance.c.balance_cents)).all()),
+        "payments": conn.execute(select(payment.c.trace, payment.c.status, payment.c.suspense_cents, payment.c.entry_id.isnot(None))
+                                 .order_by(payment.c.id)).all(),
+        "payment_lines": [(pay_[p], n, r, a, c, ok, why) for p, n, r, a, c, ok, why in conn.execute(
+            select(payment_line.c.payment_id, payment_line.c.line_no, payment_line.c.rm15, payment_line.c.asec, payment_line.c.amount_cents,
+                   payment_line.c.applied, payment_line.c.reason).order_by(payment_line.c.payment_id, payment_line.c.line_no))],
+        "notices": conn.execute(select(notice.c.key, notice.c.data).order_by(notice.c.id)).all(),
+    }
+
+
+@pytest.mark.parametrize("part_lines", [1, 2, 3])
+def test_a_payment_posted_in_parts_books_row_for_row_what_one_part_books(world, part_lines):
+    """Decision L31: parts of `part_lines` lines — a payment's lines split across parts, two payments'
+    parts written together — write the same rows in the same order, the same balances and notices."""
+    data = file_820(PARTED, control_number=1, group_control=1)
+    result = validate_stream(io.BytesIO(data))
+    books_by_size = {}
+    for size in (part_lines, 10_000):
+        with world.connect() as conn:
+            transaction = conn.begin()
+
+            def checks(payments, earlier, conn=conn):
+                return account_check(payment_facts(conn, payments), payments, ON_TIME.date(), earlier)
+
+            gathered = _Gather(conn)
+            acknowledge(result, "parts.x12", store=MemoryEdiStore(), at=AT, account_checks=checks, books=gathered)
+            digest = gathered.judged[0][0].source.file_digest
+            posted = post_payments(conn, digest, "parts.x12", gathered.judged, received_at=ON_TIME, policy=POLICY, part_lines=size)
+            books_by_size[size] = ([(p.trace, p.status, p.applied_cents, p.credit_cents, p.suspense_cents) for p in posted], _rows(conn))
+            transaction.rollback()
+    whole = books_by_size[10_000]
+    # T1: 1,000.00 applied (500 + 100 + 400), 75.00 + 30.00 credits, 10.00 set aside; T2: 20.00 credit, 5.00 set aside
+    assert whole[0] == [("T1", "posted", 1_000_00, 105_00, 10_00), ("T2", "posted", 0, 20_00, 5_00)]
+    assert whole[1]["account_balances"] == [(A1, -95_00), (A2, -30_00)]
+    assert books_by_size[part_lines] == whole
+
+
+def test_an_entry_written_in_parts_is_checked_whole_and_posted_once(world):
+    """`store.journal.PartWriter`: parts that do not balance, or an entry whose key is posted, write nothing."""
+    from ledger.errors import IdempotencyConflict, UnbalancedEntry
+    from ledger.model import Account, Entry, JournalLine, Reason
+    from store.journal import PartWriter
+
+    header = Entry("pay:test:P1", ON_TIME.date(), Reason.PAYMENT, "parts", ())
+    with world.connect() as conn, conn.begin():
+        writer = PartWriter(conn, ON_TIME, {})
+        writer.begin(header)
+        writer.write([], [(header.key, JournalLine(Account.BANK, debit_cents=10_00, party="FI", trace="P1"))])
+        writer.write([], [(header.key, JournalLine(Account.SUSPENSE, credit_cents=9_99, party=IMPORTER, trace="P1"))])
+        with pytest.raises(UnbalancedEntry, match="debits 1000 != credits 999"):
+            writer.close()
+        with pytest.raises(IdempotencyConflict):
+            PartWriter(conn, ON_TIME, {}).begin(header)
