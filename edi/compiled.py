@@ -30,7 +30,7 @@ from typing import Any
 from . import guide820_compiled as guide
 from .reader import Delimiters, Segment
 
-__all__ = ["GUIDE_MAP", "KNOWN", "NODES", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher"]
+__all__ = ["GUIDE_MAP", "KNOWN", "KEYS", "NODES", "STEPS", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher"]
 
 #: pyx12's extended character set for AN and ID values (`validation.rec_ID_E`, charset "E").
 _CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"&'()*+,-./:;?= abcdefghijklmnopqrstuvwxyz%~@[]_{}\\|<>#$"
@@ -184,7 +184,7 @@ def element_matcher(node: int, delimiters: Delimiters) -> tuple[Callable[[str], 
 class Cursor:
     """Where the walk of one set stands: the map node and the walker's counts, by node number."""
 
-    __slots__ = ("node", "counts", "_delimiters", "_matchers")
+    __slots__ = ("node", "counts", "delimiters", "matchers")
 
     def __init__(self, delimiters: Delimiters) -> None:
         self.node = guide.START
@@ -192,8 +192,8 @@ class Cursor:
         for path in ("/ISA_LOOP", "/ISA_LOOP/ISA", "/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS"):
             counts[_NUMBER[path]] = 1  # as `edi.validate` forces pyx12's walker to the group's start
         self.counts = counts
-        self._delimiters = delimiters  # a set's segments share its ISA's delimiters
-        self._matchers: dict[int, tuple] = {}
+        self.delimiters = delimiters  # a set's segments share its ISA's delimiters
+        self.matchers: dict[int, tuple] = {}
 
     def vouch(self, seg: Segment) -> int:
         """Step over one segment where the tables can: `VOUCHED` (walked and valid, as pyx12 would
@@ -205,7 +205,7 @@ class Cursor:
         key = KEYS.get(seg_id)
         if key is not None and len(elements) > key:
             qualifier = elements[key]
-            if self._delimiters.component in qualifier:
+            if self.delimiters.component in qualifier:
                 qualifier = "?"  # pyx12 reads it as a composite (`PR` with `R` the separator is `P`): its step
             elif qualifier not in QUALIFIERS[seg_id]:
                 qualifier = None
@@ -227,11 +227,15 @@ class Cursor:
 
     def valid(self, elements: tuple[str, ...]) -> bool:
         """Whether the segment, as map node `self.node`, is one pyx12's element validation accepts."""
-        matcher = self._matchers.get(self.node)
+        matches, rules = self.matcher(self.node)
+        return matches(self.delimiters.element.join(elements)) is not None and (rules is None or rules(elements))
+
+    def matcher(self, node: int) -> tuple[Callable[[str], Any], Callable[[tuple[str, ...]], bool] | None]:
+        """`element_matcher` of map segment `node` for this set's delimiters (kept per cursor)."""
+        matcher = self.matchers.get(node)
         if matcher is None:
-            matcher = self._matchers[self.node] = element_matcher(self.node, self._delimiters)
-        matches, rules = matcher
-        return matches(self._delimiters.element.join(elements)) is not None and (rules is None or rules(elements))
+            matcher = self.matchers[node] = element_matcher(node, self.delimiters)
+        return matcher
 
     def state(self) -> dict[str, int]:
         """The counts as pyx12's counter (`edi.validate._PathCounter`) keys them."""
@@ -245,6 +249,25 @@ class Cursor:
             fresh[_NUMBER[path]] = count
         self.counts = fresh
 
+
+def _flat(plan: tuple) -> tuple:
+    """A transition as (next node, guards, nodes whose counts go to 0, nodes whose counts go up by 1):
+    the tables list a step's resets before its increments, so applying them in that order is the same walk."""
+    resets: list[int] = []
+    incs: list[int] = []
+    for op, arg in plan[2]:
+        if op == "inc":
+            incs.append(arg)
+        elif incs:
+            raise ValueError(f"a reset after an increment in {plan!r}")
+        else:
+            resets += arg
+    return plan[0], plan[1], tuple(resets), tuple(incs)
+
+
+#: node (index) -> signature -> `_flat` transition, for segments without a qualifier (`KEYS`): the compiled walk
+#: as `edi.validate` runs it over a set body, with `Cursor.counts` and `Cursor.node` as its state
+STEPS = [{sig: _flat(plan) for sig, plan in guide.TRANSITIONS.get(node, {}).items() if "*" not in sig} for node in range(len(guide.NODES))]
 
 #: what `Cursor.vouch` could do for a segment
 VOUCHED, WALKED, UNKNOWN = 0, 1, 2

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate, count
+from itertools import accumulate, count, repeat
 from typing import BinaryIO, NamedTuple
 
 from core.problems import Problem
@@ -331,8 +331,9 @@ class X12Reader:
         block = bytes(buf[: buf.rfind(terminator)])
         plain = self._plain_run(block, terminator, delimiters, index)
         if plain is not None:
-            yield from plain
-            return index + len(plain)
+            made, run = plain
+            yield from run
+            return index + made
         width = len(terminator)
         skip = _LINE_BREAKS.replace(terminator, b"") if width == 1 else _LINE_BREAKS
         blank_is_layout = terminator in (b"\n", b"\r")
@@ -364,9 +365,11 @@ class X12Reader:
             self._skip_line_breaks(terminator)
         return index
 
-    def _plain_run(self, block: bytes, terminator: bytes, delimiters: Delimiters, index: int) -> list[Segment] | None:
+    def _plain_run(self, block: bytes, terminator: bytes, delimiters: Delimiters, index: int) -> tuple[int, Iterator[Segment]] | None:
         """The segments of `block` when it has the usual layout — ASCII, every line break right after
-        a terminator (the ISA's suffix) — made in one comprehension; None for any other block."""
+        a terminator (the ISA's suffix) — as (how many, an iterator making each as it is taken: a
+        block's segments never live all at once, which would wake the garbage collector thousands of
+        times a file); None for any other block."""
         term, suffix = terminator.decode("latin-1"), delimiters.suffix
         if self._after_blank or not block.isascii() or not terminator.isascii() or terminator.isalnum() or term in "ISA\r\n":
             return None
@@ -382,16 +385,17 @@ class X12Reader:
             if stop is not None:
                 pieces = pieces[:stop]
         step = len(terminator) + len(suffix)
-        starts = accumulate((len(piece) + step for piece in pieces), initial=self._base)
-        new, element = tuple.__new__, delimiters.element
-        run = [new(Segment, (tuple(piece.split(element)), number, start, delimiters, True, False))
-               for piece, number, start in zip(pieces, count(index + 1), starts)]
+        # map, zip and accumulate only: no Python code runs per segment
+        starts = accumulate(map(step.__add__, map(len, pieces)), initial=self._base)
+        elements = map(tuple, map(str.split, pieces, repeat(delimiters.element)))
+        fields = zip(elements, count(index + 1), starts, repeat(delimiters), repeat(True), repeat(False))
+        run = map(tuple.__new__, repeat(Segment), fields)
         if len(pieces) < len(text.split(term + suffix)):
             self._consume(sum(len(piece) + step for piece in pieces))  # up to the ISA that follows
         else:
             self._consume(len(block) + len(terminator))
             self._skip_line_breaks(terminator)
-        return run
+        return len(pieces), run
 
     def _find_isa(self) -> int | None:
         """Position the buffer on the first ISA; report and skip any bytes before it."""

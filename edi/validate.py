@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -50,7 +50,7 @@ from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
-from .compiled import GUIDE_MAP, KNOWN, NODES, UNKNOWN, VOUCHED, Cursor, compiled_for
+from .compiled import GUIDE_MAP, KEYS, KNOWN, NODES, STEPS, UNKNOWN, VOUCHED, WALKED, Cursor, compiled_for
 from .errors import EdiError, MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
@@ -723,13 +723,15 @@ class _Validator:
         except Exception as exc:
             self._failed(state, seg, exc)
 
-    def _step(self, state: _Set, seg: Segment) -> None:
+    def _step(self, state: _Set, seg: Segment, done: int | None = None) -> None:
         """The segment through the compiled engine: its tables where they vouch for it, pyx12 for the
-        step they cannot (a walk with errors, a segment its pattern does not match)."""
+        step they cannot (a walk with errors, a segment its pattern does not match).  `done`: what
+        `Cursor.vouch` already said of it (`_body_run` walked it, its elements are to be judged)."""
         cursor = state.cursor
         assert cursor is not None
         try:
-            done = cursor.vouch(seg)
+            if done is None:
+                done = cursor.vouch(seg)
             if done == VOUCHED:
                 return
             if done == UNKNOWN and (self._pyx12_step(state, seg) is None or cursor.valid(seg.elements)):
@@ -740,6 +742,58 @@ class _Validator:
             raise
         except Exception as exc:
             self._failed(state, seg, exc)
+
+    def _body_run(self, state: _Set, segments: Iterator[Segment]) -> Segment | None:
+        """Take the body segments of the open set from `segments` while the compiled tables vouch for
+        them — `Cursor.vouch`, `_check` and `body` run with locals, one segment after another — and
+        any other body segment through `_check`; return the first segment that is not the set's body
+        (the envelope's, or one cut short), or None when `segments` ends.  The same walk, counts,
+        errors and payment as `feed` one segment at a time."""
+        cursor = state.cursor
+        assert cursor is not None
+        node, counts, position, errors = cursor.node, cursor.counts, state.position, state.errors
+        builder = state.builder
+        limit = self._max_set_errors if self._notes < self._max_file_errors else 1
+        matchers, join = cursor.matchers, cursor.delimiters.element.join
+        envelope, keys, known, steps = _ENVELOPE, KEYS, KNOWN, STEPS
+        for seg in segments:
+            elements = seg[0]
+            sid = elements[0]
+            if sid in envelope or seg[5]:  # seg.cut
+                cursor.node, state.position = node, position
+                return seg
+            position += 1
+            step = steps[node].get(sid) if len(errors) < limit and sid in known and sid not in keys else None
+            if step is not None:
+                for guarded, low, high in step[1]:
+                    if not low <= counts[guarded] <= high:
+                        step = None
+                        break
+                else:
+                    pair = matchers.get(step[0])
+                    if pair is None:  # its pattern not made yet: `Cursor.vouch` makes it
+                        step = None
+            if step is None:  # the tables cannot take it alone: the step as `_check` takes it
+                cursor.node, state.position = node, position
+                self._check(state, seg)
+                node, counts, builder = cursor.node, cursor.counts, state.builder
+                continue
+            node = step[0]
+            for reset in step[2]:
+                counts[reset] = 0
+            for inc in step[3]:
+                counts[inc] += 1
+            matches, rules = pair
+            if matches(join(elements)) is None or (rules is not None and not rules(elements)):
+                cursor.node, state.position = node, position
+                self._step(state, seg, WALKED)
+                node, counts = cursor.node, cursor.counts
+            if builder is not None:
+                found = builder.feed(seg, position)
+                if found:
+                    errors += found
+        cursor.node, state.position = node, position
+        return None
 
     def _pyx12_step(self, state: _Set, seg: Segment) -> Any:
         """One step of pyx12's walker from where the compiled walk stands, with its counts; the
@@ -815,6 +869,20 @@ class _Validator:
         self._group.sets.append(result)
 
     # -- dispatch --------------------------------------------------------------------
+    def run(self, segments: Iterator[Segment]) -> None:
+        """`feed` each segment of `segments`; a set body the compiled engine checks is taken by
+        `_body_run` as one run."""
+        for seg in segments:
+            while True:
+                self.feed(seg)
+                state = self._set
+                if state is None or state.cursor is None:
+                    break
+                after = self._body_run(state, segments)
+                if after is None:
+                    return
+                seg = after
+
     def feed(self, seg: Segment) -> None:
         if seg.elements[0] not in _ENVELOPE and not seg.cut and self._set is not None:
             self.body(seg)  # the usual segment: inside a set, nothing of the envelope to look at
@@ -937,8 +1005,7 @@ def validate_stream(
     reader = X12Reader(hashing)  # type: ignore[arg-type]
     validator = _Validator(_maps(map_dir), limits, sink, digest or "")
     try:
-        for seg in reader:
-            validator.feed(seg)
+        validator.run(iter(reader))
     except _TooLarge:
         if digest is not None:
             raise FileChanged("the file grew past the size limit after it was hashed") from None
