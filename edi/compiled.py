@@ -265,9 +265,10 @@ def _flat(plan: tuple) -> tuple:
     return plan[0], plan[1], tuple(resets), tuple(incs)
 
 
-#: node (index) -> signature -> `_flat` transition, for segments without a qualifier (`KEYS`): the compiled walk
+#: node (index) -> segment ID -> `_flat` transition, for the IDs that have no qualifier (`KEYS`): the compiled walk
 #: as `edi.validate` runs it over a set body, with `Cursor.counts` and `Cursor.node` as its state
-STEPS = [{sig: _flat(plan) for sig, plan in guide.TRANSITIONS.get(node, {}).items() if "*" not in sig} for node in range(len(guide.NODES))]
+STEPS = [{sig: _flat(plan) for sig, plan in guide.TRANSITIONS.get(node, {}).items() if sig.partition("*")[0] not in guide.KEYS}
+         for node in range(len(guide.NODES))]
 
 #: what `Cursor.vouch` could do for a segment
 VOUCHED, WALKED, UNKNOWN = 0, 1, 2

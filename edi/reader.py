@@ -288,7 +288,14 @@ class X12Reader:
                 self.problems.append(at_byte("bad-isa", message, self._base))
                 return
             if self._bulk_cut and self._bulk_ready(terminator):
-                index = yield from self._bulk(terminator, delimiters, index)
+                block = bytes(self._buf[: self._buf.rfind(terminator)])
+                plain = self._plain_run(block, terminator, delimiters, index)
+                if plain is None:
+                    index = yield from self._bulk(block, terminator, delimiters, index)
+                else:  # the usual block, taken straight from its iterator
+                    made, run = plain
+                    yield from run
+                    index += made
                 continue
             raw, terminated = self._cut(terminator)
             if raw is None:
@@ -323,17 +330,12 @@ class X12Reader:
             self._fill(self._chunk)
         return self._buf.rfind(terminator) >= 0
 
-    def _bulk(self, terminator: bytes, delimiters: Delimiters, index: int) -> Iterator[Segment]:
-        """The segments of the buffer up to its last terminator, cut in one split: the same segments,
-        offsets, indexes and layout rules as `_cut` one at a time.  Stops before an ISA (the caller
-        learns its delimiters) and leaves what follows the last terminator for the next read."""
+    def _bulk(self, block: bytes, terminator: bytes, delimiters: Delimiters, index: int) -> Iterator[Segment]:
+        """The segments of `block` — the buffer up to its last terminator — cut in one split, when
+        `_plain_run` cannot take it: the same segments, offsets, indexes and layout rules as `_cut`
+        one at a time.  Stops before an ISA (the caller learns its delimiters) and leaves what
+        follows the last terminator for the next read."""
         buf = self._buf
-        block = bytes(buf[: buf.rfind(terminator)])
-        plain = self._plain_run(block, terminator, delimiters, index)
-        if plain is not None:
-            made, run = plain
-            yield from run
-            return index + made
         width = len(terminator)
         skip = _LINE_BREAKS.replace(terminator, b"") if width == 1 else _LINE_BREAKS
         blank_is_layout = terminator in (b"\n", b"\r")

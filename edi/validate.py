@@ -50,7 +50,7 @@ from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
-from .compiled import GUIDE_MAP, KEYS, KNOWN, NODES, STEPS, UNKNOWN, VOUCHED, WALKED, Cursor, compiled_for
+from .compiled import GUIDE_MAP, KNOWN, NODES, STEPS, UNKNOWN, VOUCHED, WALKED, Cursor, compiled_for
 from .errors import EdiError, MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
@@ -752,10 +752,10 @@ class _Validator:
         cursor = state.cursor
         assert cursor is not None
         node, counts, position, errors = cursor.node, cursor.counts, state.position, state.errors
-        builder = state.builder
+        feed = None if state.builder is None else state.builder.feed
         limit = self._max_set_errors if self._notes < self._max_file_errors else 1
         matchers, join = cursor.matchers, cursor.delimiters.element.join
-        envelope, keys, known, steps = _ENVELOPE, KEYS, KNOWN, STEPS
+        envelope, steps = _ENVELOPE, STEPS
         for seg in segments:
             elements = seg[0]
             sid = elements[0]
@@ -763,7 +763,7 @@ class _Validator:
                 cursor.node, state.position = node, position
                 return seg
             position += 1
-            step = steps[node].get(sid) if len(errors) < limit and sid in known and sid not in keys else None
+            step = steps[node].get(sid) if len(errors) < limit else None  # None too for an ID unknown or with a qualifier
             if step is not None:
                 for guarded, low, high in step[1]:
                     if not low <= counts[guarded] <= high:
@@ -776,7 +776,9 @@ class _Validator:
             if step is None:  # the tables cannot take it alone: the step as `_check` takes it
                 cursor.node, state.position = node, position
                 self._check(state, seg)
-                node, counts, builder = cursor.node, cursor.counts, state.builder
+                node, counts = cursor.node, cursor.counts
+                if state.builder is None:
+                    feed = None
                 continue
             node = step[0]
             for reset in step[2]:
@@ -788,8 +790,8 @@ class _Validator:
                 cursor.node, state.position = node, position
                 self._step(state, seg, WALKED)
                 node, counts = cursor.node, cursor.counts
-            if builder is not None:
-                found = builder.feed(seg, position)
+            if feed is not None:
+                found = feed(seg, position)
                 if found:
                     errors += found
         cursor.node, state.position = node, position
