@@ -10,10 +10,13 @@ system Python before the project is installed).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from itertools import repeat
+from operator import add, itemgetter, mod
 
 from .text import is_digits
 
-__all__ = ["luhn_check_digit", "is_valid_bn9", "rm15_problem", "bn9_problem", "asec_problem"]
+__all__ = ["luhn_check_digit", "is_valid_bn9", "rm15_problem", "bn9_problem", "asec_problem", "all_fine"]
 
 _RM15 = re.compile(r"([0-9]{9})RM([0-9]{4})")
 _ASEC = re.compile(r"[A-Z0-9]{5}")
@@ -71,3 +74,18 @@ def asec_problem(asec: str) -> str | None:
     if not _ASEC.fullmatch(asec):
         return f"{asec!r} is not a 5-character security account number"
     return None
+
+
+_FIRST4, _NEXT4, _NINTH = itemgetter(slice(0, 4)), itemgetter(slice(4, 8)), itemgetter(8)
+
+
+def all_fine(rm15s: Collection[str], asecs: Collection[str]) -> bool:
+    """Whether `rm15_problem` and `asec_problem` are None for every one of them — a payment's lines,
+    checked without a Python call per line (`map` over C functions); when False, the caller asks
+    each line for its problem."""
+    if not all(map(_RM15.fullmatch, rm15s)) or not all(map(_ASEC.fullmatch, asecs)):
+        return False
+    luhn = _LUHN4.__getitem__  # nine ASCII digits each (`_RM15`): `_checks_out` for every one
+    sums = map(add, map(add, map(luhn, map(int, map(_FIRST4, rm15s))), map(luhn, map(int, map(_NEXT4, rm15s)))),
+               map(int, map(_NINTH, rm15s)))
+    return not any(map(mod, sums, repeat(10)))

@@ -29,8 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress, repeat
+from operator import attrgetter, is_, not_
 
-from core.identifiers import asec_problem, bn9_problem, rm15_problem
+from core.identifiers import all_fine, asec_problem, bn9_problem, rm15_problem
 from core.money import format_cents, format_x12_amount
 from core.text import is_digits
 
@@ -115,7 +117,7 @@ class PaymentVerdict:
     def code(self) -> str:
         if self.refusals:
             return "TR"
-        if any(lv.findings for lv in self.lines):  # a line set aside (not `applied`)
+        if any(map(_FINDINGS, self.lines)):  # a line set aside (not `applied`)
             return "TE"
         return "TA"
 
@@ -125,7 +127,7 @@ class PaymentVerdict:
 
     @property
     def applicable_lines(self) -> tuple[LineVerdict, ...]:
-        return () if self.refusals else tuple(lv for lv in self.lines if not lv.findings)
+        return () if self.refusals else tuple(compress(self.lines, map(not_, map(_FINDINGS, self.lines))))
 
     @property
     def suspense_cents(self) -> int:
@@ -133,7 +135,7 @@ class PaymentVerdict:
         A refused payment is not accepted (negative 997): nothing of it is held."""
         if self.refusals:
             return 0
-        return sum(lv.line.amount_cents for lv in self.lines if lv.findings)
+        return sum(lv.line.amount_cents for lv in compress(self.lines, map(_FINDINGS, self.lines)))
 
 
 #: A check returns set-level findings and findings per line (by `RemittanceLine.number`).
@@ -198,15 +200,16 @@ def _syntax_free_checks(
 def _line_checks(payment: Payment) -> tuple[int, list[RemittanceLine], dict[int, list[Finding]]]:
     """The lines' total, the lines whose amount is not above zero, and the findings of each line
     that is set aside (by `RemittanceLine.number`) — in one pass over the lines."""
-    total = 0
-    non_positive: list[RemittanceLine] = []
+    lines = payment.lines
+    amounts = list(map(_AMOUNT, lines))
+    non_positive = [line for line in lines if line.amount_cents <= 0] if min(amounts, default=1) <= 0 else []
     per_line: dict[int, list[Finding]] = {}
     interim = payment.kind == "INT"
-    for line in payment.lines:
-        cents = line.amount_cents
-        total += cents
-        if cents <= 0:
-            non_positive.append(line)
+    asecs = [asec for asec in map(_ASEC, lines) if asec is not None]
+    if (all(map(is_, map(_TRANSACTION, lines), repeat(None))) and (not interim or len(asecs) == len(lines))
+            and all_fine(list(map(_ACCOUNT, lines)), asecs)):
+        return sum(amounts), non_positive, per_line  # the usual payment: no line set aside, found without a loop
+    for line in lines:
         problem = rm15_problem(line.rm15)
         if problem is None and line.asec is None and line.transaction_number is None and not interim:
             continue  # the usual line: nothing more to look at
@@ -223,7 +226,11 @@ def _line_checks(payment: Payment) -> tuple[int, list[RemittanceLine], dict[int,
             )
         if found:
             per_line.setdefault(line.number, []).extend(found)
-    return total, non_positive, per_line
+    return sum(amounts), non_positive, per_line
+
+
+_AMOUNT, _ACCOUNT, _ASEC = attrgetter("amount_cents"), attrgetter("rm15"), attrgetter("asec")
+_TRANSACTION, _FINDINGS = attrgetter("transaction_number"), attrgetter("findings")
 
 
 def _aim_findings(payment: Payment, line: RemittanceLine) -> list[Finding]:

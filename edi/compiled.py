@@ -21,6 +21,7 @@ price only for the segments that are in error.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -30,7 +31,7 @@ from typing import Any
 from . import guide820_compiled as guide
 from .reader import Delimiters, Segment
 
-__all__ = ["GUIDE_MAP", "KNOWN", "KEYS", "NODES", "STEPS", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher"]
+__all__ = ["GUIDE_MAP", "KNOWN", "KEYS", "NODES", "STEPS", "UNKNOWN", "VOUCHED", "WALKS", "Cursor", "compiled_for", "element_matcher"]
 
 #: pyx12's extended character set for AN and ID values (`validation.rec_ID_E`, charset "E").
 _CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"&'()*+,-./:;?= abcdefghijklmnopqrstuvwxyz%~@[]_{}\\|<>#$"
@@ -269,6 +270,38 @@ def _flat(plan: tuple) -> tuple:
 #: as `edi.validate` runs it over a set body, with `Cursor.counts` and `Cursor.node` as its state
 STEPS = [{sig: _flat(plan) for sig, plan in guide.TRANSITIONS.get(node, {}).items() if sig.partition("*")[0] not in guide.KEYS}
          for node in range(len(guide.NODES))]
+
+def _known_after(guards: tuple, resets: tuple, incs: tuple) -> dict[int, tuple[float, float]]:
+    """What a step that was taken tells of the counts after it: its guards held (a count is never
+    below 0), then its resets and increments."""
+    known: dict[int, tuple[float, float]] = {}
+    for node, low, high in guards:
+        was_low, was_high = known.get(node, (0, math.inf))
+        known[node] = (max(low, was_low), min(high, was_high))
+    for node in resets:
+        known[node] = (0, 0)
+    for node in incs:
+        low, high = known.get(node, (0, math.inf))
+        known[node] = (low + 1, high + 1)
+    return known
+
+
+def _walks() -> list[dict[str, tuple]]:
+    """`STEPS` as a graph: node -> segment ID -> (next node, guards, resets, increments, the steps that
+    may follow it), where the steps that follow keep only the guards the step before does not
+    already make hold (after `ENT`, an `RMR` has none left to check)."""
+    follows = {(node, sig): {} for node, steps in enumerate(STEPS) for sig in steps}
+    for (node, sig), follow in follows.items():
+        target, guards, resets, incs = STEPS[node][sig]
+        known = _known_after(guards, resets, incs)
+        for then, (after, then_guards, then_resets, then_incs) in STEPS[target].items():
+            left = tuple(g for g in then_guards if not (g[0] in known and g[1] <= known[g[0]][0] and known[g[0]][1] <= g[2]))
+            follow[then] = (after, left, then_resets, then_incs, follows[(target, then)])
+    return [{sig: (*step, follows[(node, sig)]) for sig, step in steps.items()} for node, steps in enumerate(STEPS)]
+
+
+#: node -> segment ID -> a step with every guard, and the steps that may follow it with fewer (`_walks`)
+WALKS = _walks()
 
 #: what `Cursor.vouch` could do for a segment
 VOUCHED, WALKED, UNKNOWN = 0, 1, 2

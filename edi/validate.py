@@ -50,7 +50,7 @@ from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
-from .compiled import GUIDE_MAP, KNOWN, NODES, STEPS, UNKNOWN, VOUCHED, WALKED, Cursor, compiled_for
+from .compiled import GUIDE_MAP, KNOWN, NODES, UNKNOWN, VOUCHED, WALKED, WALKS, Cursor, compiled_for
 from .errors import EdiError, MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
@@ -755,7 +755,7 @@ class _Validator:
         feed = None if state.builder is None else state.builder.feed
         limit = self._max_set_errors if self._notes < self._max_file_errors else 1
         matchers, join = cursor.matchers, cursor.delimiters.element.join
-        envelope, steps = _ENVELOPE, STEPS
+        envelope, follow = _ENVELOPE, WALKS[node]
         for seg in segments:
             elements = seg[0]
             sid = elements[0]
@@ -763,7 +763,7 @@ class _Validator:
                 cursor.node, state.position = node, position
                 return seg
             position += 1
-            step = steps[node].get(sid) if len(errors) < limit else None  # None too for an ID unknown or with a qualifier
+            step = follow.get(sid) if len(errors) < limit else None  # None too for an ID unknown or with a qualifier
             if step is not None:
                 for guarded, low, high in step[1]:
                     if not low <= counts[guarded] <= high:
@@ -777,10 +777,11 @@ class _Validator:
                 cursor.node, state.position = node, position
                 self._check(state, seg)
                 node, counts = cursor.node, cursor.counts
+                follow = WALKS[node]
                 if state.builder is None:
                     feed = None
                 continue
-            node = step[0]
+            node, follow = step[0], step[4]
             for reset in step[2]:
                 counts[reset] = 0
             for inc in step[3]:
