@@ -21,7 +21,7 @@ reader's business; `edi.validate` does them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate, count, repeat
 from typing import BinaryIO, NamedTuple
@@ -249,6 +249,13 @@ class X12Reader:
 
     # -- iteration -----------------------------------------------------------
     def __iter__(self) -> Iterator[Segment]:
+        for run in self.runs():
+            yield from run
+
+    def runs(self) -> Iterator[Iterable[Segment]]:
+        """The segments, in file order, as runs to iterate one after the other: a block of the usual
+        layout is one run (an iterator that makes each segment as it is taken), any other segment a
+        run of its own.  A consumer that loops over a run itself saves a generator step per segment."""
         index = 0
         self._fill(ISA_LENGTH + 8)
         if not self._buf:
@@ -277,7 +284,7 @@ class X12Reader:
                 raw = bytes(self._buf[: isa_length - len(terminator)])
                 offset = self._base
                 self._consume(isa_length)
-                yield _make_segment(raw, index, offset, delimiters, True)
+                yield (_make_segment(raw, index, offset, delimiters, True),)
                 self._skip_line_breaks(terminator)
                 continue
             if delimiters is None:
@@ -291,10 +298,10 @@ class X12Reader:
                 block = bytes(self._buf[: self._buf.rfind(terminator)])
                 plain = self._plain_run(block, terminator, delimiters, index)
                 if plain is None:
-                    index = yield from self._bulk(block, terminator, delimiters, index)
-                else:  # the usual block, taken straight from its iterator
+                    index = yield from _singly(self._bulk(block, terminator, delimiters, index))
+                else:  # the usual block: one run
                     made, run = plain
-                    yield from run
+                    yield run
                     index += made
                 continue
             raw, terminated = self._cut(terminator)
@@ -320,7 +327,7 @@ class X12Reader:
                 self.problems.append(
                     at_byte("unterminated", f"the file ends inside segment {index} (no terminator)", offset)
                 )
-            yield _make_segment(raw, index, offset, delimiters, terminated, cut)
+            yield (_make_segment(raw, index, offset, delimiters, terminated, cut),)
             self._skip_line_breaks(terminator)
 
     # -- bulk: every whole segment in the buffer at once -------------------------
@@ -458,6 +465,16 @@ class X12Reader:
             if not self._fill(len(self._buf) + 1):
                 self._consume(len(self._buf))
                 return
+
+
+def _singly(segments: Generator[Segment, None, int]) -> Generator[tuple[Segment], None, int]:
+    """Each segment of `segments` as a run of its own; the generator's return value passed on."""
+    while True:
+        try:
+            seg = next(segments)
+        except StopIteration as stop:
+            return stop.value
+        yield (seg,)
 
 
 def _encode(delimiter: str) -> bytes:
