@@ -317,9 +317,7 @@ def advice_824_body(
     ]
     body += [_ted(f) for f in verdict.refusals]
     if not verdict.refusals:
-        for lv in verdict.lines:
-            if not lv.findings:  # applied
-                continue
+        for lv in compress(verdict.lines, map(_FINDINGS, verdict.lines)):  # the lines set aside
             body.append(("OTI", "IR", "11", lv.line.rm15[:30]))
             body.append(("AMT", "2", format_x12_amount(lv.line.amount_cents)))
             body += [_ted(f) for f in lv.findings]

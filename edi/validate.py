@@ -759,6 +759,7 @@ class _Validator:
         limit = self._max_set_errors if self._notes < self._max_file_errors else 1
         matchers, join = cursor.matchers, cursor.delimiters.element.join
         envelope, follow = _ENVELOPE, WALKS[node]
+        room = len(errors) < limit  # the set may take more notes: checked again when errors are added
         for seg in segments:
             elements = seg[0]
             sid = elements[0]
@@ -766,7 +767,7 @@ class _Validator:
                 cursor.node, state.position = node, position
                 return seg
             position += 1
-            step = follow.get(sid) if len(errors) < limit else None  # None too for an ID unknown or with a qualifier
+            step = follow.get(sid) if room else None  # None too for an ID unknown or with a qualifier
             if step is not None:
                 for guarded, low, high in step[1]:
                     if not low <= counts[guarded] <= high:
@@ -780,7 +781,7 @@ class _Validator:
                 cursor.node, state.position = node, position
                 self._check(state, seg)
                 node, counts = cursor.node, cursor.counts
-                follow = WALKS[node]
+                follow, room = WALKS[node], len(errors) < limit
                 if state.builder is None:
                     feed = None
                 continue
@@ -793,11 +794,12 @@ class _Validator:
             if matches(join(elements)) is None or (rules is not None and not rules(elements)):
                 cursor.node, state.position = node, position
                 self._step(state, seg, WALKED)
-                node, counts = cursor.node, cursor.counts
+                node, counts, room = cursor.node, cursor.counts, len(errors) < limit
             if feed is not None:
                 found = feed(seg, position)
                 if found:
                     errors += found
+                    room = len(errors) < limit
         cursor.node, state.position = node, position
         return None
 
