@@ -967,28 +967,28 @@ class _HashingReader:
         return data
 
 
-#: Collections of the youngest generations between two full ones while a file is validated (Python's
-#: default: 10); `_few_full_collections`.
+#: New objects between two young collections while a file is validated (Python's default: 700), and
+#: young collections between two full ones (default: 10); `_seldom_collections`.
+_YOUNG_COLLECTION_EVERY = 50_000
 _FULL_COLLECTION_EVERY = 1000
 _collections_lock = threading.Lock()
 _collections_kept: list = [0, None]  # files being validated, the thresholds to put back after the last
 
 
 @contextmanager
-def _few_full_collections() -> Iterator[None]:
-    """Let the garbage collector make a full collection (one that walks every object of the process)
-    rarely while a file is validated, its young collections as usual (decision E28).  A payment keeps
-    an object per line until its set is judged (its lines, their verdicts): that many new objects that
-    live on make Python walk the whole process again and again — a fifth of the time of a
-    100,000-line file at its default thresholds.  The engine makes no reference cycles that outlive
-    the young collections; what the thresholds were is put back when the last file in validation
-    ends, whichever thread it runs in."""
+def _seldom_collections() -> Iterator[None]:
+    """Let the garbage collector run seldom while a file is validated (decision E28): a payment
+    keeps an object per line until its set is judged (its lines, their verdicts), and at Python's
+    default thresholds so many objects that live on are walked by each generation in turn, then make
+    Python walk every object of the process again and again — a fifth of the time of a 100,000-line
+    file.  Cycles are still collected, 50,000 new objects at most after they are made; the thresholds
+    are put back when the last file in validation ends, whichever thread it runs in."""
     with _collections_lock:
         if _collections_kept[0] == 0:
             _collections_kept[1] = gc.get_threshold()
             young, middle, _ = _collections_kept[1]
             if young:  # 0: collection is off; it stays so
-                gc.set_threshold(young, middle, _FULL_COLLECTION_EVERY)
+                gc.set_threshold(max(young, _YOUNG_COLLECTION_EVERY), middle, _FULL_COLLECTION_EVERY)
         _collections_kept[0] += 1
     try:
         yield
@@ -1047,7 +1047,7 @@ def validate_stream(
     reader = X12Reader(hashing)  # type: ignore[arg-type]
     validator = _Validator(_maps(map_dir), limits, sink, digest or "")
     try:
-        with _few_full_collections():
+        with _seldom_collections():
             validator.run(reader.runs())
     except _TooLarge:
         if digest is not None:
