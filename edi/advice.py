@@ -126,6 +126,11 @@ class PaymentVerdict:
         return any(f.code == "006" for f in self.refusals)
 
     @property
+    def lines_with_findings(self) -> tuple[LineVerdict, ...]:
+        """The lines that have findings, in file order (set aside, unless the payment is refused)."""
+        return tuple(compress(self.lines, map(_FINDINGS, self.lines)))
+
+    @property
     def applicable_lines(self) -> tuple[LineVerdict, ...]:
         return () if self.refusals else tuple(compress(self.lines, map(not_, map(_FINDINGS, self.lines))))
 
@@ -135,7 +140,7 @@ class PaymentVerdict:
         A refused payment is not accepted (negative 997): nothing of it is held."""
         if self.refusals:
             return 0
-        return sum(lv.line.amount_cents for lv in compress(self.lines, map(_FINDINGS, self.lines)))
+        return sum(lv.line.amount_cents for lv in self.lines_with_findings)
 
 
 #: A check returns set-level findings and findings per line (by `RemittanceLine.number`).
@@ -317,7 +322,7 @@ def advice_824_body(
     ]
     body += [_ted(f) for f in verdict.refusals]
     if not verdict.refusals:
-        for lv in compress(verdict.lines, map(_FINDINGS, verdict.lines)):  # the lines set aside
+        for lv in verdict.lines_with_findings:  # set aside
             body.append(("OTI", "IR", "11", lv.line.rm15[:30]))
             body.append(("AMT", "2", format_x12_amount(lv.line.amount_cents)))
             body += [_ted(f) for f in lv.findings]

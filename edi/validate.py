@@ -771,35 +771,33 @@ class _Validator:
             if step is not None:
                 for guarded, low, high in step[1]:
                     if not low <= counts[guarded] <= high:
-                        step = None
                         break
                 else:
-                    pair = matchers.get(step[0])
-                    if pair is None:  # its pattern not made yet: `Cursor.vouch` makes it
-                        step = None
-            if step is None:  # the tables cannot take it alone: the step as `_check` takes it
-                cursor.node, state.position = node, position
-                self._check(state, seg)
-                node, counts = cursor.node, cursor.counts
-                follow, room = WALKS[node], len(errors) < limit
-                if state.builder is None:
-                    feed = None
-                continue
-            node, follow = step[0], step[4]
-            for reset in step[2]:
-                counts[reset] = 0
-            for inc in step[3]:
-                counts[inc] += 1
-            matches, rules = pair
-            if matches(join(elements)) is None or (rules is not None and not rules(elements)):
-                cursor.node, state.position = node, position
-                self._step(state, seg, WALKED)
-                node, counts, room = cursor.node, cursor.counts, len(errors) < limit
-            if feed is not None:
-                found = feed(seg, position)
-                if found:
-                    errors += found
-                    room = len(errors) < limit
+                    pair = matchers.get(step[0])  # None: its pattern not made yet (`Cursor.vouch` makes it)
+                    if pair is not None:
+                        node, follow = step[0], step[4]
+                        for reset in step[2]:
+                            counts[reset] = 0
+                        for inc in step[3]:
+                            counts[inc] += 1
+                        matches, rules = pair
+                        if matches(join(elements)) is None or (rules is not None and not rules(elements)):
+                            cursor.node, state.position = node, position
+                            self._step(state, seg, WALKED)
+                            node, counts, room = cursor.node, cursor.counts, len(errors) < limit
+                        if feed is not None:
+                            found = feed(seg, position)
+                            if found:
+                                errors += found
+                                room = len(errors) < limit
+                        continue
+            # the tables cannot take it alone: the step as `_check` takes it
+            cursor.node, state.position = node, position
+            self._check(state, seg)
+            node, counts = cursor.node, cursor.counts
+            follow, room = WALKS[node], len(errors) < limit
+            if state.builder is None:
+                feed = None
         cursor.node, state.position = node, position
         return None
 
