@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -84,7 +85,8 @@ def _value_pattern(spec: tuple, allowed: str, sep: str) -> str:
         pattern = f"-?[0-9]{{{low},{high}}}"
     elif kind == "R":
         end = "(?:" + re.escape(sep[0]) + r"|\Z)"
-        pattern = f"-?(?:[0-9]{{{low},{high}}}|(?=[0-9.]{{{low + 1},{high + 1}}}{end})[0-9]*\\.[0-9]+)"
+        # the usual amount (`12.34`) first; possessive (`*+`, `++`): a digit given back never lets a separator match
+        pattern = f"-?(?:(?=[0-9.]{{{low + 1},{high + 1}}}{end})[0-9]*+\\.[0-9]++|[0-9]{{{low},{high}}}+)"
     elif kind == "DT" and low <= 8 <= high:
         pattern = _DATE
     elif kind == "TM":
@@ -152,12 +154,17 @@ def _rule_holds(rule: tuple, elements: tuple[str, ...]) -> bool:
     return False
 
 
-def _rules_check(rules: tuple, specs: tuple) -> Callable[[tuple[str, ...]], bool] | None:
-    """The syntax rules as one check, or None when the pattern already makes them hold."""
+def _rules_check(rules: tuple, specs: tuple) -> tuple[Callable[[tuple[str, ...]], bool], int]:
+    """The syntax rules as one check, and how many elements (the ID included) a segment may have
+    for them to hold without asking it: any number (`sys.maxsize`) when the pattern already makes
+    them hold, none (-1) when they fail whatever the segment holds or fail without the optional
+    elements."""
     optional = [p for rule in rules for p in rule[1:] if p > len(specs) or specs[p - 1][0] != "R"]
     if not optional:
         present = ("",) + ("x",) * max((p for rule in rules for p in rule[1:]), default=0)
-        return None if all(_rule_holds(rule, present) for rule in rules) else (lambda elements: False)
+        if all(_rule_holds(rule, present) for rule in rules):
+            return (lambda elements: True), sys.maxsize
+        return (lambda elements: False), -1
     first = min(optional)
 
     def check(elements: tuple[str, ...]) -> bool:
@@ -166,19 +173,20 @@ def _rules_check(rules: tuple, specs: tuple) -> Callable[[tuple[str, ...]], bool
         return all(_rule_holds(rule, elements) for rule in rules)
 
     always_absent = all(_rule_holds(rule, ("",) + ("x",) * (first - 1)) for rule in rules)  # the mandatory ones there
-    return check
+    return check, first if always_absent else -1
 
 
 @lru_cache(maxsize=64)
-def element_matcher(node: int, delimiters: Delimiters) -> tuple[Callable[[str], Any], Callable[[tuple[str, ...]], bool] | None]:
-    """(fullmatch over the segment's text, syntax check or None) for map segment `node`."""
+def element_matcher(node: int, delimiters: Delimiters) -> tuple[Callable[[str], Any], Callable[[tuple[str, ...]], bool], int]:
+    """(fullmatch over the segment's text, syntax check, how many elements a segment may have for the
+    check to hold unasked — `_rules_check`) for map segment `node`."""
     seg_id, specs, rules = guide.ELEMENTS[node]
     separators = {delimiters.element, delimiters.component, delimiters.segment} | ({delimiters.repetition} - {None})
     allowed = "".join(c for c in _CHARSET if c not in separators)
     pattern = _segment_pattern(seg_id, specs, allowed, delimiters.element)
     if any(c.isalnum() or c in "-. " for c in "".join(separators)):
         pattern = _NEVER  # a separator a number or a date may hold (the envelope rejects it): pyx12 judges every segment
-    return re.compile(pattern, re.ASCII).fullmatch, _rules_check(rules, specs)
+    return (re.compile(pattern, re.ASCII).fullmatch, *_rules_check(rules, specs))
 
 
 # --------------------------------------------------------------------------- cursor
@@ -228,10 +236,10 @@ class Cursor:
 
     def valid(self, elements: tuple[str, ...]) -> bool:
         """Whether the segment, as map node `self.node`, is one pyx12's element validation accepts."""
-        matches, rules = self.matcher(self.node)
-        return matches(self.delimiters.element.join(elements)) is not None and (rules is None or rules(elements))
+        matches, rules, unasked = self.matcher(self.node)
+        return matches(self.delimiters.element.join(elements)) is not None and (len(elements) <= unasked or rules(elements))
 
-    def matcher(self, node: int) -> tuple[Callable[[str], Any], Callable[[tuple[str, ...]], bool] | None]:
+    def matcher(self, node: int) -> tuple[Callable[[str], Any], Callable[[tuple[str, ...]], bool], int]:
         """`element_matcher` of map segment `node` for this set's delimiters (kept per cursor)."""
         matcher = self.matchers.get(node)
         if matcher is None:

@@ -780,8 +780,8 @@ class _Validator:
                             counts[reset] = 0
                         for inc in step[3]:
                             counts[inc] += 1
-                        matches, rules = pair
-                        if matches(join(elements)) is None or (rules is not None and not rules(elements)):
+                        matches, rules, unasked = pair
+                        if matches(join(elements)) is None or (len(elements) > unasked and not rules(elements)):
                             cursor.node, state.position = node, position
                             self._step(state, seg, WALKED)
                             node, counts, room = cursor.node, cursor.counts, len(errors) < limit
