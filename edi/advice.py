@@ -204,7 +204,9 @@ def _syntax_free_checks(
 
 def _line_checks(payment: Payment) -> tuple[int, list[RemittanceLine], dict[int, list[Finding]]]:
     """The lines' total, the lines whose amount is not above zero, and the findings of each line
-    that is set aside (by `RemittanceLine.number`) — in one pass over the lines."""
+    that is set aside (by `RemittanceLine.number`).  When every line passes — the usual payment —
+    that is known without a Python call per line (`core.identifiers.all_fine`); else each line is
+    asked for its findings."""
     lines = payment.lines
     amounts = list(map(_AMOUNT, lines))
     non_positive = [line for line in lines if line.amount_cents <= 0] if min(amounts, default=1) <= 0 else []

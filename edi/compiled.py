@@ -15,7 +15,9 @@ two engines (decision E22):
   two engines give the same AK3/AK4, byte for byte (`bench/differential.py`).
 
 A clean set never touches pyx12 (its map is not even loaded); a broken one pays pyx12's
-price only for the segments that are in error.
+price only for the segments that are in error.  `Cursor.vouch` takes one segment; `WALKS` is
+the same transition table as `edi.validate` walks a whole set body with it, each step knowing
+which guards the step before it already made hold.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 from . import guide820_compiled as guide
 from .reader import Delimiters, Segment
 
-__all__ = ["GUIDE_MAP", "KNOWN", "KEYS", "NODES", "STEPS", "UNKNOWN", "VOUCHED", "WALKS", "Cursor", "compiled_for", "element_matcher"]
+__all__ = ["GUIDE_MAP", "KNOWN", "NODES", "UNKNOWN", "VOUCHED", "WALKED", "WALKS", "Cursor", "compiled_for", "element_matcher"]
 
 #: pyx12's extended character set for AN and ID values (`validation.rec_ID_E`, charset "E").
 _CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"&'()*+,-./:;?= abcdefghijklmnopqrstuvwxyz%~@[]_{}\\|<>#$"
@@ -278,6 +280,7 @@ def _flat(plan: tuple) -> tuple:
 #: as `edi.validate` runs it over a set body, with `Cursor.counts` and `Cursor.node` as its state
 STEPS = [{sig: _flat(plan) for sig, plan in guide.TRANSITIONS.get(node, {}).items() if sig.partition("*")[0] not in guide.KEYS}
          for node in range(len(guide.NODES))]
+
 
 def _known_after(guards: tuple, resets: tuple, incs: tuple) -> dict[int, tuple[float, float]]:
     """What a step that was taken tells of the counts after it: its guards held (a count is never

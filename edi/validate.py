@@ -10,7 +10,8 @@ One pass over the stream (`edi.reader`), memory flat:
 * **Sets** of a supported group are checked segment by segment against
   `mappings/820.4010.CARM.xml`, giving the AK3/AK4 detail, by one of two engines
   (`Limits.engine`, decision E22): `compiled` — the tables `edi.compiled` generated
-  from the map, handing pyx12 the steps they cannot vouch for — or `pyx12` — its map
+  from the map, walked over a set body as one run (`_Validator._body_run`), handing pyx12
+  the steps they cannot vouch for — or `pyx12` — its map
   walker (`walk_tree.walk_errors`) and element validator (`segment_if.is_valid_errors`)
   on every segment; the answers are the same.  The guide's own syntax rules that a map
   cannot express are added by `edi.payments.PaymentBuilder`, which builds the typed
