@@ -15,6 +15,7 @@ __all__ = ["parse_amount", "format_cents", "format_x12_amount", "is_number", "di
 _AMOUNT = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 #: At most 16 digits, then at most two places: cents at once, at most 18 digits
 _CENTS = re.compile(r"(-?)([0-9]{1,16})(?:\.([0-9]{1,2}))?")
+_TWO_PLACES = re.compile(r"-?[0-9]{1,16}\.[0-9]{2}")
 
 #: The most digits an amount may be written with: X12's R 1/18 (the 820's BPR02 and RMR04,
 #: the 824's AMT02).  Longer text is not an amount the engine reads.
@@ -38,8 +39,10 @@ def parse_amount(text: str) -> int | None:
     >>> parse_amount("1234.5"), parse_amount("12.340"), parse_amount("12.345"), parse_amount("1" * 19)
     (123450, 1234, None, None)
     """
+    if _TWO_PLACES.fullmatch(text) is not None:  # the usual `1234.56`: its digits are its cents
+        return int(text.replace(".", ""))
     plain = _CENTS.fullmatch(text)
-    if plain is not None:  # the usual `1234.56`: no Decimal needed
+    if plain is not None:  # `1234`, `1234.5`: no Decimal needed
         sign, whole, part = plain.groups()
         cents = int(whole) * 100 + (int(part.ljust(2, "0")) if part else 0)
         return -cents if sign else cents

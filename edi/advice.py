@@ -29,8 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress, repeat
+from operator import attrgetter, is_, not_
 
-from core.identifiers import asec_problem, bn9_problem, rm15_problem
+from core.identifiers import all_fine, asec_problem, bn9_problem, rm15_problem
 from core.money import format_cents, format_x12_amount
 from core.text import is_digits
 
@@ -115,7 +117,7 @@ class PaymentVerdict:
     def code(self) -> str:
         if self.refusals:
             return "TR"
-        if any(not lv.applied for lv in self.lines):
+        if any(map(_FINDINGS, self.lines)):  # a line set aside (not `applied`)
             return "TE"
         return "TA"
 
@@ -124,8 +126,13 @@ class PaymentVerdict:
         return any(f.code == "006" for f in self.refusals)
 
     @property
+    def lines_with_findings(self) -> tuple[LineVerdict, ...]:
+        """The lines that have findings, in file order (set aside, unless the payment is refused)."""
+        return tuple(compress(self.lines, map(_FINDINGS, self.lines)))
+
+    @property
     def applicable_lines(self) -> tuple[LineVerdict, ...]:
-        return () if self.refusals else tuple(lv for lv in self.lines if lv.applied)
+        return () if self.refusals else tuple(compress(self.lines, map(not_, map(_FINDINGS, self.lines))))
 
     @property
     def suspense_cents(self) -> int:
@@ -133,7 +140,7 @@ class PaymentVerdict:
         A refused payment is not accepted (negative 997): nothing of it is held."""
         if self.refusals:
             return 0
-        return sum(lv.line.amount_cents for lv in self.lines if not lv.applied)
+        return sum(lv.line.amount_cents for lv in self.lines_with_findings)
 
 
 #: A check returns set-level findings and findings per line (by `RemittanceLine.number`).
@@ -173,17 +180,17 @@ def _syntax_free_checks(
             Finding("011", f"payer security account {payment.payer_asec} is malformed", "REF", payment.position_of("PAYER_ASEC"), 2, "127",
                     payment.payer_asec, "DOMAIN §1")
         )
-    non_positive = [line for line in payment.lines if line.amount_cents <= 0]
+    lines_total, non_positive, per_line = _line_checks(payment)
     for line in non_positive:
         refusals.append(
             Finding("012", f"line {line.number} amount must be above zero", "RMR", line.position, 4, "782", format_cents(line.amount_cents),
                     "820 guide RMR04")
         )
-    if payment.lines_total_cents != payment.total_cents:
+    if lines_total != payment.total_cents:
         refusals.append(
             Finding(
                 "010",
-                f"lines total {format_cents(payment.lines_total_cents)} != BPR02 {format_cents(payment.total_cents)}",
+                f"lines total {format_cents(lines_total)} != BPR02 {format_cents(payment.total_cents)}",
                 "BPR",
                 payment.position_of("BPR"),
                 2,
@@ -192,23 +199,45 @@ def _syntax_free_checks(
                 "820 guide: sum of RMR04 = BPR02",
             )
         )
+    return refusals, per_line
+
+
+def _line_checks(payment: Payment) -> tuple[int, list[RemittanceLine], dict[int, list[Finding]]]:
+    """The lines' total, the lines whose amount is not above zero, and the findings of each line
+    that is set aside (by `RemittanceLine.number`).  When every line passes — the usual payment —
+    that is known without a Python call per line (`core.identifiers.all_fine`); else each line is
+    asked for its findings."""
+    lines = payment.lines
+    amounts = list(map(_AMOUNT, lines))
+    non_positive = [line for line in lines if line.amount_cents <= 0] if min(amounts, default=1) <= 0 else []
     per_line: dict[int, list[Finding]] = {}
-    for line in payment.lines:
-        found: list[Finding] = []
+    interim = payment.kind == "INT"
+    asecs = [asec for asec in map(_ASEC, lines) if asec is not None]
+    if (all(map(is_, map(_TRANSACTION, lines), repeat(None))) and (not interim or len(asecs) == len(lines))
+            and all_fine(list(map(_ACCOUNT, lines)), asecs)):
+        return sum(amounts), non_positive, per_line  # the usual payment: no line set aside, found without a loop
+    for line in lines:
         problem = rm15_problem(line.rm15)
+        if problem is None and line.asec is None and line.transaction_number is None and not interim:
+            continue  # the usual line: nothing more to look at
+        found: list[Finding] = []
         if problem:
             found.append(Finding("011", problem, "RMR", line.position, 2, "127", line.rm15, "DOMAIN §1"))
         if line.asec is not None and asec_problem(line.asec):
             found.append(Finding("011", f"security account {line.asec} is malformed", "REF", line.asec_position or line.position + 1, 2, "127",
                                  line.asec, "DOMAIN §1"))
         found += _aim_findings(payment, line)
-        if payment.kind == "INT" and line.asec is None:
+        if interim and line.asec is None:
             found.append(
                 Finding("007", "interim payment line needs its security account", "RMR", line.position, None, "", "", "D17-R22, 820 guide 9.2")
             )
         if found:
             per_line.setdefault(line.number, []).extend(found)
-    return refusals, per_line
+    return sum(amounts), non_positive, per_line
+
+
+_AMOUNT, _ACCOUNT, _ASEC = attrgetter("amount_cents"), attrgetter("rm15"), attrgetter("asec")
+_TRANSACTION, _FINDINGS = attrgetter("transaction_number"), attrgetter("findings")
 
 
 def _aim_findings(payment: Payment, line: RemittanceLine) -> list[Finding]:
@@ -242,7 +271,10 @@ def judge(
         refusals += more_refusals
         for number, found in more_lines.items():
             per_line.setdefault(number, []).extend(found)
-    lines = tuple(LineVerdict(line, tuple(per_line.get(line.number, ()))) for line in payment.lines)
+    if per_line:
+        lines = tuple(LineVerdict(line, tuple(per_line.get(line.number, ()))) for line in payment.lines)
+    else:  # every line applied
+        lines = tuple(map(LineVerdict, payment.lines))
     return PaymentVerdict(payment, tuple(refusals), lines)
 
 
@@ -292,9 +324,7 @@ def advice_824_body(
     ]
     body += [_ted(f) for f in verdict.refusals]
     if not verdict.refusals:
-        for lv in verdict.lines:
-            if lv.applied:
-                continue
+        for lv in verdict.lines_with_findings:  # set aside
             body.append(("OTI", "IR", "11", lv.line.rm15[:30]))
             body.append(("AMT", "2", format_x12_amount(lv.line.amount_cents)))
             body += [_ted(f) for f in lv.findings]

@@ -15,13 +15,17 @@ two engines (decision E22):
   two engines give the same AK3/AK4, byte for byte (`bench/differential.py`).
 
 A clean set never touches pyx12 (its map is not even loaded); a broken one pays pyx12's
-price only for the segments that are in error.
+price only for the segments that are in error.  `Cursor.vouch` takes one segment; `WALKS` is
+the same transition table as `edi.validate` walks a whole set body with it, each step knowing
+which guards the step before it already made hold.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +34,7 @@ from typing import Any
 from . import guide820_compiled as guide
 from .reader import Delimiters, Segment
 
-__all__ = ["GUIDE_MAP", "KNOWN", "NODES", "UNKNOWN", "VOUCHED", "Cursor", "compiled_for", "element_matcher"]
+__all__ = ["GUIDE_MAP", "KNOWN", "NODES", "UNKNOWN", "VOUCHED", "WALKED", "WALKS", "Cursor", "compiled_for", "element_matcher"]
 
 #: pyx12's extended character set for AN and ID values (`validation.rec_ID_E`, charset "E").
 _CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"&'()*+,-./:;?= abcdefghijklmnopqrstuvwxyz%~@[]_{}\\|<>#$"
@@ -83,7 +87,8 @@ def _value_pattern(spec: tuple, allowed: str, sep: str) -> str:
         pattern = f"-?[0-9]{{{low},{high}}}"
     elif kind == "R":
         end = "(?:" + re.escape(sep[0]) + r"|\Z)"
-        pattern = f"-?(?:[0-9]{{{low},{high}}}|(?=[0-9.]{{{low + 1},{high + 1}}}{end})[0-9]*\\.[0-9]+)"
+        # the usual amount (`12.34`) first; possessive (`*+`, `++`): a digit given back never lets a separator match
+        pattern = f"-?(?:(?=[0-9.]{{{low + 1},{high + 1}}}{end})[0-9]*+\\.[0-9]++|[0-9]{{{low},{high}}}+)"
     elif kind == "DT" and low <= 8 <= high:
         pattern = _DATE
     elif kind == "TM":
@@ -151,12 +156,17 @@ def _rule_holds(rule: tuple, elements: tuple[str, ...]) -> bool:
     return False
 
 
-def _rules_check(rules: tuple, specs: tuple) -> Callable[[tuple[str, ...]], bool] | None:
-    """The syntax rules as one check, or None when the pattern already makes them hold."""
+def _rules_check(rules: tuple, specs: tuple) -> tuple[Callable[[tuple[str, ...]], bool], int]:
+    """The syntax rules as one check, and how many elements (the ID included) a segment may have
+    for them to hold without asking it: any number (`sys.maxsize`) when the pattern already makes
+    them hold, none (-1) when they fail whatever the segment holds or fail without the optional
+    elements."""
     optional = [p for rule in rules for p in rule[1:] if p > len(specs) or specs[p - 1][0] != "R"]
     if not optional:
         present = ("",) + ("x",) * max((p for rule in rules for p in rule[1:]), default=0)
-        return None if all(_rule_holds(rule, present) for rule in rules) else (lambda elements: False)
+        if all(_rule_holds(rule, present) for rule in rules):
+            return (lambda elements: True), sys.maxsize
+        return (lambda elements: False), -1
     first = min(optional)
 
     def check(elements: tuple[str, ...]) -> bool:
@@ -165,26 +175,27 @@ def _rules_check(rules: tuple, specs: tuple) -> Callable[[tuple[str, ...]], bool
         return all(_rule_holds(rule, elements) for rule in rules)
 
     always_absent = all(_rule_holds(rule, ("",) + ("x",) * (first - 1)) for rule in rules)  # the mandatory ones there
-    return check
+    return check, first if always_absent else -1
 
 
 @lru_cache(maxsize=64)
-def element_matcher(node: int, delimiters: Delimiters) -> tuple[Callable[[str], Any], Callable[[tuple[str, ...]], bool] | None]:
-    """(fullmatch over the segment's text, syntax check or None) for map segment `node`."""
+def element_matcher(node: int, delimiters: Delimiters) -> tuple[Callable[[str], Any], Callable[[tuple[str, ...]], bool], int]:
+    """(fullmatch over the segment's text, syntax check, how many elements a segment may have for the
+    check to hold unasked — `_rules_check`) for map segment `node`."""
     seg_id, specs, rules = guide.ELEMENTS[node]
     separators = {delimiters.element, delimiters.component, delimiters.segment} | ({delimiters.repetition} - {None})
     allowed = "".join(c for c in _CHARSET if c not in separators)
     pattern = _segment_pattern(seg_id, specs, allowed, delimiters.element)
     if any(c.isalnum() or c in "-. " for c in "".join(separators)):
         pattern = _NEVER  # a separator a number or a date may hold (the envelope rejects it): pyx12 judges every segment
-    return re.compile(pattern, re.ASCII).fullmatch, _rules_check(rules, specs)
+    return (re.compile(pattern, re.ASCII).fullmatch, *_rules_check(rules, specs))
 
 
 # --------------------------------------------------------------------------- cursor
 class Cursor:
     """Where the walk of one set stands: the map node and the walker's counts, by node number."""
 
-    __slots__ = ("node", "counts", "_delimiters", "_matchers")
+    __slots__ = ("node", "counts", "delimiters", "matchers")
 
     def __init__(self, delimiters: Delimiters) -> None:
         self.node = guide.START
@@ -192,8 +203,8 @@ class Cursor:
         for path in ("/ISA_LOOP", "/ISA_LOOP/ISA", "/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS"):
             counts[_NUMBER[path]] = 1  # as `edi.validate` forces pyx12's walker to the group's start
         self.counts = counts
-        self._delimiters = delimiters  # a set's segments share its ISA's delimiters
-        self._matchers: dict[int, tuple] = {}
+        self.delimiters = delimiters  # a set's segments share its ISA's delimiters
+        self.matchers: dict[int, tuple] = {}
 
     def vouch(self, seg: Segment) -> int:
         """Step over one segment where the tables can: `VOUCHED` (walked and valid, as pyx12 would
@@ -205,7 +216,7 @@ class Cursor:
         key = KEYS.get(seg_id)
         if key is not None and len(elements) > key:
             qualifier = elements[key]
-            if self._delimiters.component in qualifier:
+            if self.delimiters.component in qualifier:
                 qualifier = "?"  # pyx12 reads it as a composite (`PR` with `R` the separator is `P`): its step
             elif qualifier not in QUALIFIERS[seg_id]:
                 qualifier = None
@@ -227,11 +238,15 @@ class Cursor:
 
     def valid(self, elements: tuple[str, ...]) -> bool:
         """Whether the segment, as map node `self.node`, is one pyx12's element validation accepts."""
-        matcher = self._matchers.get(self.node)
+        matches, rules, unasked = self.matcher(self.node)
+        return matches(self.delimiters.element.join(elements)) is not None and (len(elements) <= unasked or rules(elements))
+
+    def matcher(self, node: int) -> tuple[Callable[[str], Any], Callable[[tuple[str, ...]], bool], int]:
+        """`element_matcher` of map segment `node` for this set's delimiters (kept per cursor)."""
+        matcher = self.matchers.get(node)
         if matcher is None:
-            matcher = self._matchers[self.node] = element_matcher(self.node, self._delimiters)
-        matches, rules = matcher
-        return matches(self._delimiters.element.join(elements)) is not None and (rules is None or rules(elements))
+            matcher = self.matchers[node] = element_matcher(node, self.delimiters)
+        return matcher
 
     def state(self) -> dict[str, int]:
         """The counts as pyx12's counter (`edi.validate._PathCounter`) keys them."""
@@ -245,6 +260,59 @@ class Cursor:
             fresh[_NUMBER[path]] = count
         self.counts = fresh
 
+
+def _flat(plan: tuple) -> tuple:
+    """A transition as (next node, guards, nodes whose counts go to 0, nodes whose counts go up by 1):
+    the tables list a step's resets before its increments, so applying them in that order is the same walk."""
+    resets: list[int] = []
+    incs: list[int] = []
+    for op, arg in plan[2]:
+        if op == "inc":
+            incs.append(arg)
+        elif incs:
+            raise ValueError(f"a reset after an increment in {plan!r}")
+        else:
+            resets += arg
+    return plan[0], plan[1], tuple(resets), tuple(incs)
+
+
+#: node (index) -> segment ID -> `_flat` transition, for the IDs that have no qualifier (`KEYS`): the compiled walk
+#: as `edi.validate` runs it over a set body, with `Cursor.counts` and `Cursor.node` as its state
+STEPS = [{sig: _flat(plan) for sig, plan in guide.TRANSITIONS.get(node, {}).items() if sig.partition("*")[0] not in guide.KEYS}
+         for node in range(len(guide.NODES))]
+
+
+def _known_after(guards: tuple, resets: tuple, incs: tuple) -> dict[int, tuple[float, float]]:
+    """What a step that was taken tells of the counts after it: its guards held (a count is never
+    below 0), then its resets and increments."""
+    known: dict[int, tuple[float, float]] = {}
+    for node, low, high in guards:
+        was_low, was_high = known.get(node, (0, math.inf))
+        known[node] = (max(low, was_low), min(high, was_high))
+    for node in resets:
+        known[node] = (0, 0)
+    for node in incs:
+        low, high = known.get(node, (0, math.inf))
+        known[node] = (low + 1, high + 1)
+    return known
+
+
+def _walks() -> list[dict[str, tuple]]:
+    """`STEPS` as a graph: node -> segment ID -> (next node, guards, resets, increments, the steps that
+    may follow it), where the steps that follow keep only the guards the step before does not
+    already make hold (after `ENT`, an `RMR` has none left to check)."""
+    follows = {(node, sig): {} for node, steps in enumerate(STEPS) for sig in steps}
+    for (node, sig), follow in follows.items():
+        target, guards, resets, incs = STEPS[node][sig]
+        known = _known_after(guards, resets, incs)
+        for then, (after, then_guards, then_resets, then_incs) in STEPS[target].items():
+            left = tuple(g for g in then_guards if not (g[0] in known and g[1] <= known[g[0]][0] and known[g[0]][1] <= g[2]))
+            follow[then] = (after, left, then_resets, then_incs, follows[(target, then)])
+    return [{sig: (*step, follows[(node, sig)]) for sig, step in steps.items()} for node, steps in enumerate(STEPS)]
+
+
+#: node -> segment ID -> a step with every guard, and the steps that may follow it with fewer (`_walks`)
+WALKS = _walks()
 
 #: what `Cursor.vouch` could do for a segment
 VOUCHED, WALKED, UNKNOWN = 0, 1, 2

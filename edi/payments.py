@@ -193,9 +193,14 @@ class PaymentBuilder:
         self._previous = sid
         if sid == "RMR":  # the remittance lines first: most of a set
             if self._loop == "ent" and self._rmr is None:
-                cents, errors = self._amount(seg, position, 4, "782")
-                errors += self._key_errors(seg, position, "account")
-                self._rmr = (seg.get(2), cents, position, seg.index)
+                elements = seg.elements
+                account = elements[2] if len(elements) > 2 else ""
+                cents = parse_amount(elements[4]) if len(elements) > 4 else None
+                if cents is None or not -HARD_MAX_PAYMENT_CENTS <= cents <= HARD_MAX_PAYMENT_CENTS or account != account.strip(" "):
+                    # something to say of it: `_amount` and `_key_errors` say it
+                    cents, errors = self._amount(seg, position, 4, "782")
+                    errors += self._key_errors(seg, position, "account")
+                self._rmr = (account, cents, position, seg.index)
         elif sid == "ENT":
             errors = self._open_line(seg, position) or errors
         elif sid == "BPR":

@@ -116,7 +116,7 @@ class Judgement:
             set_aside=len(payment.lines) - applied,
             suspense=format_cents(verdict.suspense_cents),
             findings=[f"{f.code} {f.message}" for f in verdict.refusals]
-            + [f"line {lv.line.number}: {f.code} {f.message}" for lv in verdict.lines for f in lv.findings],
+            + [f"line {lv.line.number}: {f.code} {f.message}" for lv in verdict.lines_with_findings for f in lv.findings],
         )
         return cls(verdict.code, verdict.refusals, verdict.suspense_cents, tuple(advice), summary)
 

@@ -21,9 +21,9 @@ reader's business; `edi.validate` does them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import accumulate, count
+from itertools import accumulate, count, repeat
 from typing import BinaryIO, NamedTuple
 
 from core.problems import Problem
@@ -249,6 +249,13 @@ class X12Reader:
 
     # -- iteration -----------------------------------------------------------
     def __iter__(self) -> Iterator[Segment]:
+        for run in self.runs():
+            yield from run
+
+    def runs(self) -> Iterator[Iterable[Segment]]:
+        """The segments, in file order, as runs to iterate one after the other: a block of the usual
+        layout is one run (an iterator that makes each segment as it is taken), any other segment a
+        run of its own.  A consumer that loops over a run itself saves a generator step per segment."""
         index = 0
         self._fill(ISA_LENGTH + 8)
         if not self._buf:
@@ -277,7 +284,7 @@ class X12Reader:
                 raw = bytes(self._buf[: isa_length - len(terminator)])
                 offset = self._base
                 self._consume(isa_length)
-                yield _make_segment(raw, index, offset, delimiters, True)
+                yield (_make_segment(raw, index, offset, delimiters, True),)
                 self._skip_line_breaks(terminator)
                 continue
             if delimiters is None:
@@ -288,7 +295,14 @@ class X12Reader:
                 self.problems.append(at_byte("bad-isa", message, self._base))
                 return
             if self._bulk_cut and self._bulk_ready(terminator):
-                index = yield from self._bulk(terminator, delimiters, index)
+                block = bytes(self._buf[: self._buf.rfind(terminator)])
+                plain = self._plain_run(block, terminator, delimiters, index)
+                if plain is None:
+                    index = yield from _singly(self._bulk(block, terminator, delimiters, index))
+                else:  # the usual block: one run
+                    made, run = plain
+                    yield run
+                    index += made
                 continue
             raw, terminated = self._cut(terminator)
             if raw is None:
@@ -313,7 +327,7 @@ class X12Reader:
                 self.problems.append(
                     at_byte("unterminated", f"the file ends inside segment {index} (no terminator)", offset)
                 )
-            yield _make_segment(raw, index, offset, delimiters, terminated, cut)
+            yield (_make_segment(raw, index, offset, delimiters, terminated, cut),)
             self._skip_line_breaks(terminator)
 
     # -- bulk: every whole segment in the buffer at once -------------------------
@@ -323,16 +337,12 @@ class X12Reader:
             self._fill(self._chunk)
         return self._buf.rfind(terminator) >= 0
 
-    def _bulk(self, terminator: bytes, delimiters: Delimiters, index: int) -> Iterator[Segment]:
-        """The segments of the buffer up to its last terminator, cut in one split: the same segments,
-        offsets, indexes and layout rules as `_cut` one at a time.  Stops before an ISA (the caller
-        learns its delimiters) and leaves what follows the last terminator for the next read."""
+    def _bulk(self, block: bytes, terminator: bytes, delimiters: Delimiters, index: int) -> Iterator[Segment]:
+        """The segments of `block` — the buffer up to its last terminator — cut in one split, when
+        `_plain_run` cannot take it: the same segments, offsets, indexes and layout rules as `_cut`
+        one at a time.  Stops before an ISA (the caller learns its delimiters) and leaves what
+        follows the last terminator for the next read."""
         buf = self._buf
-        block = bytes(buf[: buf.rfind(terminator)])
-        plain = self._plain_run(block, terminator, delimiters, index)
-        if plain is not None:
-            yield from plain
-            return index + len(plain)
         width = len(terminator)
         skip = _LINE_BREAKS.replace(terminator, b"") if width == 1 else _LINE_BREAKS
         blank_is_layout = terminator in (b"\n", b"\r")
@@ -364,9 +374,11 @@ class X12Reader:
             self._skip_line_breaks(terminator)
         return index
 
-    def _plain_run(self, block: bytes, terminator: bytes, delimiters: Delimiters, index: int) -> list[Segment] | None:
+    def _plain_run(self, block: bytes, terminator: bytes, delimiters: Delimiters, index: int) -> tuple[int, Iterator[Segment]] | None:
         """The segments of `block` when it has the usual layout — ASCII, every line break right after
-        a terminator (the ISA's suffix) — made in one comprehension; None for any other block."""
+        a terminator (the ISA's suffix) — as (how many, an iterator making each as it is taken: a
+        block's segments never live all at once, which would wake the garbage collector thousands of
+        times a file); None for any other block."""
         term, suffix = terminator.decode("latin-1"), delimiters.suffix
         if self._after_blank or not block.isascii() or not terminator.isascii() or terminator.isalnum() or term in "ISA\r\n":
             return None
@@ -382,16 +394,17 @@ class X12Reader:
             if stop is not None:
                 pieces = pieces[:stop]
         step = len(terminator) + len(suffix)
-        starts = accumulate((len(piece) + step for piece in pieces), initial=self._base)
-        new, element = tuple.__new__, delimiters.element
-        run = [new(Segment, (tuple(piece.split(element)), number, start, delimiters, True, False))
-               for piece, number, start in zip(pieces, count(index + 1), starts)]
+        # map, zip and accumulate only: no Python code runs per segment
+        starts = accumulate(map(step.__add__, map(len, pieces)), initial=self._base)
+        elements = map(tuple, map(str.split, pieces, repeat(delimiters.element)))
+        fields = zip(elements, count(index + 1), starts, repeat(delimiters), repeat(True), repeat(False))
+        run = map(tuple.__new__, repeat(Segment), fields)
         if len(pieces) < len(text.split(term + suffix)):
             self._consume(sum(len(piece) + step for piece in pieces))  # up to the ISA that follows
         else:
             self._consume(len(block) + len(terminator))
             self._skip_line_breaks(terminator)
-        return run
+        return len(pieces), run
 
     def _find_isa(self) -> int | None:
         """Position the buffer on the first ISA; report and skip any bytes before it."""
@@ -452,6 +465,16 @@ class X12Reader:
             if not self._fill(len(self._buf) + 1):
                 self._consume(len(self._buf))
                 return
+
+
+def _singly(segments: Generator[Segment, None, int]) -> Generator[tuple[Segment], None, int]:
+    """Each segment of `segments` as a run of its own; the generator's return value passed on."""
+    while True:
+        try:
+            seg = next(segments)
+        except StopIteration as stop:
+            return stop.value
+        yield (seg,)
 
 
 def _encode(delimiter: str) -> bytes:

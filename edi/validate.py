@@ -10,7 +10,8 @@ One pass over the stream (`edi.reader`), memory flat:
 * **Sets** of a supported group are checked segment by segment against
   `mappings/820.4010.CARM.xml`, giving the AK3/AK4 detail, by one of two engines
   (`Limits.engine`, decision E22): `compiled` — the tables `edi.compiled` generated
-  from the map, handing pyx12 the steps they cannot vouch for — or `pyx12` — its map
+  from the map, walked over a set body as one run (`_Validator._body_run`), handing pyx12
+  the steps they cannot vouch for — or `pyx12` — its map
   walker (`walk_tree.walk_errors`) and element validator (`segment_if.is_valid_errors`)
   on every segment; the answers are the same.  The guide's own syntax rules that a map
   cannot express are added by `edi.payments.PaymentBuilder`, which builds the typed
@@ -23,10 +24,13 @@ or the guide leave room (strict ISA width, string comparison of ISA13/IEA02…).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -50,7 +54,7 @@ from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
-from .compiled import GUIDE_MAP, KNOWN, NODES, UNKNOWN, VOUCHED, Cursor, compiled_for
+from .compiled import GUIDE_MAP, KNOWN, NODES, UNKNOWN, VOUCHED, WALKED, WALKS, Cursor, compiled_for
 from .errors import EdiError, MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
@@ -723,13 +727,15 @@ class _Validator:
         except Exception as exc:
             self._failed(state, seg, exc)
 
-    def _step(self, state: _Set, seg: Segment) -> None:
+    def _step(self, state: _Set, seg: Segment, done: int | None = None) -> None:
         """The segment through the compiled engine: its tables where they vouch for it, pyx12 for the
-        step they cannot (a walk with errors, a segment its pattern does not match)."""
+        step they cannot (a walk with errors, a segment its pattern does not match).  `done`: what
+        `Cursor.vouch` already said of it (`_body_run` walked it, its elements are to be judged)."""
         cursor = state.cursor
         assert cursor is not None
         try:
-            done = cursor.vouch(seg)
+            if done is None:
+                done = cursor.vouch(seg)
             if done == VOUCHED:
                 return
             if done == UNKNOWN and (self._pyx12_step(state, seg) is None or cursor.valid(seg.elements)):
@@ -740,6 +746,61 @@ class _Validator:
             raise
         except Exception as exc:
             self._failed(state, seg, exc)
+
+    def _body_run(self, state: _Set, segments: Iterator[Segment]) -> Segment | None:
+        """Take the body segments of the open set from `segments` while the compiled tables vouch for
+        them — `Cursor.vouch`, `_check` and `body` run with locals, one segment after another — and
+        any other body segment through `_check`; return the first segment that is not the set's body
+        (the envelope's, or one cut short), or None when `segments` ends.  The same walk, counts,
+        errors and payment as `feed` one segment at a time."""
+        cursor = state.cursor
+        assert cursor is not None
+        node, counts, position, errors = cursor.node, cursor.counts, state.position, state.errors
+        feed = None if state.builder is None else state.builder.feed
+        limit = self._max_set_errors if self._notes < self._max_file_errors else 1
+        matchers, join = cursor.matchers, cursor.delimiters.element.join
+        envelope, follow = _ENVELOPE, WALKS[node]
+        room = len(errors) < limit  # the set may take more notes: checked again when errors are added
+        for seg in segments:
+            elements = seg[0]
+            sid = elements[0]
+            if sid in envelope or seg[5]:  # seg.cut
+                cursor.node, state.position = node, position
+                return seg
+            position += 1
+            step = follow.get(sid) if room else None  # None too for an ID unknown or with a qualifier
+            if step is not None:
+                for guarded, low, high in step[1]:
+                    if not low <= counts[guarded] <= high:
+                        break
+                else:
+                    pair = matchers.get(step[0])  # None: its pattern not made yet (`Cursor.vouch` makes it)
+                    if pair is not None:
+                        node, follow = step[0], step[4]
+                        for reset in step[2]:
+                            counts[reset] = 0
+                        for inc in step[3]:
+                            counts[inc] += 1
+                        matches, rules, unasked = pair
+                        if matches(join(elements)) is None or (len(elements) > unasked and not rules(elements)):
+                            cursor.node, state.position = node, position
+                            self._step(state, seg, WALKED)
+                            node, counts, room = cursor.node, cursor.counts, len(errors) < limit
+                        if feed is not None:
+                            found = feed(seg, position)
+                            if found:
+                                errors += found
+                                room = len(errors) < limit
+                        continue
+            # the tables cannot take it alone: the step as `_check` takes it
+            cursor.node, state.position = node, position
+            self._check(state, seg)
+            node, counts = cursor.node, cursor.counts
+            follow, room = WALKS[node], len(errors) < limit
+            if state.builder is None:
+                feed = None
+        cursor.node, state.position = node, position
+        return None
 
     def _pyx12_step(self, state: _Set, seg: Segment) -> Any:
         """One step of pyx12's walker from where the compiled walk stands, with its counts; the
@@ -815,6 +876,22 @@ class _Validator:
         self._group.sets.append(result)
 
     # -- dispatch --------------------------------------------------------------------
+    def run(self, runs: Iterable[Iterable[Segment]]) -> None:
+        """`feed` each segment of `runs` (`X12Reader.runs`); the body of a set the compiled engine
+        checks is taken by `_body_run`, as far as the run goes."""
+        for run in runs:
+            segments = iter(run)
+            for seg in segments:
+                while True:
+                    self.feed(seg)
+                    state = self._set
+                    if state is None or state.cursor is None:
+                        break
+                    after = self._body_run(state, segments)
+                    if after is None:
+                        break  # the run is over (the set goes on in the next one)
+                    seg = after
+
     def feed(self, seg: Segment) -> None:
         if seg.elements[0] not in _ENVELOPE and not seg.cut and self._set is not None:
             self.body(seg)  # the usual segment: inside a set, nothing of the envelope to look at
@@ -889,6 +966,38 @@ class _HashingReader:
         return data
 
 
+#: New objects between two young collections while a file is validated (Python's default: 700), and
+#: young collections between two full ones (default: 10); `_seldom_collections`.
+_YOUNG_COLLECTION_EVERY = 50_000
+_FULL_COLLECTION_EVERY = 1000
+_collections_lock = threading.Lock()
+_collections_kept: list = [0, None]  # files being validated, the thresholds to put back after the last
+
+
+@contextmanager
+def _seldom_collections() -> Iterator[None]:
+    """Let the garbage collector run seldom while a file is validated (decision E28): a payment
+    keeps an object per line until its set is judged (its lines, their verdicts), and at Python's
+    default thresholds so many objects that live on are walked by each generation in turn, then make
+    Python walk every object of the process again and again — a fifth of the time of a 100,000-line
+    file.  Cycles are still collected, 50,000 new objects at most after they are made; the thresholds
+    are put back when the last file in validation ends, whichever thread it runs in."""
+    with _collections_lock:
+        if _collections_kept[0] == 0:
+            _collections_kept[1] = gc.get_threshold()
+            young, middle, _ = _collections_kept[1]
+            if young:  # 0: collection is off; it stays so
+                gc.set_threshold(max(young, _YOUNG_COLLECTION_EVERY), middle, _FULL_COLLECTION_EVERY)
+        _collections_kept[0] += 1
+    try:
+        yield
+    finally:
+        with _collections_lock:
+            _collections_kept[0] -= 1
+            if _collections_kept[0] == 0:
+                gc.set_threshold(*_collections_kept[1])
+
+
 def _size(stream: BinaryIO) -> int:
     """Bytes left in `stream` when it can tell (a file, a buffer), else 0."""
     try:
@@ -937,8 +1046,8 @@ def validate_stream(
     reader = X12Reader(hashing)  # type: ignore[arg-type]
     validator = _Validator(_maps(map_dir), limits, sink, digest or "")
     try:
-        for seg in reader:
-            validator.feed(seg)
+        with _seldom_collections():
+            validator.run(reader.runs())
     except _TooLarge:
         if digest is not None:
             raise FileChanged("the file grew past the size limit after it was hashed") from None

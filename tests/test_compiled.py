@@ -7,6 +7,7 @@ same.  The full run (100,000 mutations) is `bench/differential.py`, by hand.
 
 from __future__ import annotations
 
+import gc
 import io
 import random
 import shutil
@@ -15,6 +16,7 @@ from datetime import datetime
 import pytest
 
 from bench import differential
+from bench.gen820 import generate
 from core.clock import EASTERN
 from core.errors import ConfigError
 from core.settings import Settings
@@ -24,7 +26,7 @@ from edi.pipeline import acknowledge_file
 from edi.reader import X12Reader
 from edi.samples import LineSpec, PaymentSpec, file_820
 from edi.store import MemoryEdiStore
-from edi.validate import _maps, validate_stream
+from edi.validate import FileChanged, _maps, validate_stream
 from mappings import MAP_DIR
 
 from .conftest import CORPUS, FIXTURES
@@ -199,3 +201,51 @@ def test_both_engines_build_the_same_payments_for_a_broker_file():
     built = [validate_stream(io.BytesIO(data), limits=Limits(engine=engine)) for engine in ("compiled", "pyx12")]
     payments = [[st.payload for g in r.interchanges[0].groups for st in g.sets] for r in built]
     assert payments[0] == payments[1] and [p.kind for p in payments[0]] == ["SOA", "INT"]
+
+
+class _Unsized(io.BytesIO):
+    """A stream that cannot tell its size (a pipe): how big it is is found by reading it."""
+
+    def seekable(self) -> bool:
+        return False
+
+
+class _ThresholdsSeen:
+    """A `SetSink` that notes the collector's thresholds as each set closes."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, int, int]] = []
+
+    def set_closed(self, group, st, rejected):
+        self.seen.append(gc.get_threshold())
+        return st
+
+    def group_closed(self, group) -> None:
+        pass
+
+    def interchange_settled(self, ic) -> None:
+        pass
+
+
+def test_the_collector_runs_seldom_while_a_file_is_validated_and_as_before_after(tmp_path):
+    """Decision E28: a young collection every 50,000 new objects and a full one after 1,000 sweeps while
+    the sets are validated and judged; the thresholds found are put back — also when validation
+    fails, and a collector switched off (threshold 0) stays off."""
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        sink = _ThresholdsSeen()
+        validate_stream(io.BytesIO(base_file()), sink=sink)
+        assert sink.seen == [(50_000, 10, 1000)] and gc.get_threshold() == (700, 10, 10)
+        generate(tmp_path / "big.x12", 6000, 20)  # 20 sets: the first close before the file is read whole
+        cut_short = _ThresholdsSeen()  # the reading stops inside the validation: a stream that grows too large
+        with pytest.raises(FileChanged):
+            validate_stream(_Unsized((tmp_path / "big.x12").read_bytes()), sink=cut_short, digest="0" * 64,
+                            limits=Limits(max_file_bytes=200_000))
+        assert cut_short.seen and gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(0, 10, 10)
+        off = _ThresholdsSeen()
+        validate_stream(io.BytesIO(base_file()), sink=off)
+        assert off.seen == [(0, 10, 10)] and gc.get_threshold() == (0, 10, 10)
+    finally:
+        gc.set_threshold(*before)
