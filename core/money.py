@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-__all__ = ["parse_amount", "format_cents", "format_x12_amount", "is_number", "digit_count", "MAX_DIGITS"]
+__all__ = ["parse_amount", "format_cents", "format_x12_amount", "is_number", "digit_count", "MAX_DIGITS", "TWO_PLACES"]
 
 _AMOUNT = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 #: At most 16 digits, then at most two places: cents at once, at most 18 digits
 _CENTS = re.compile(r"(-?)([0-9]{1,16})(?:\.([0-9]{1,2}))?")
-_TWO_PLACES = re.compile(r"-?[0-9]{1,16}\.[0-9]{2}")
+#: The usual amount, `1234.56`: its digits are its cents (`int(text.replace(".", ""))`), at most
+#: 18 of them — what `parse_amount` returns for it; a hot loop may match it before calling that.
+TWO_PLACES = re.compile(r"-?[0-9]{1,16}\.[0-9]{2}")
 
 #: The most digits an amount may be written with: X12's R 1/18 (the 820's BPR02 and RMR04,
 #: the 824's AMT02).  Longer text is not an amount the engine reads.
@@ -39,7 +41,7 @@ def parse_amount(text: str) -> int | None:
     >>> parse_amount("1234.5"), parse_amount("12.340"), parse_amount("12.345"), parse_amount("1" * 19)
     (123450, 1234, None, None)
     """
-    if _TWO_PLACES.fullmatch(text) is not None:  # the usual `1234.56`: its digits are its cents
+    if TWO_PLACES.fullmatch(text) is not None:  # the usual `1234.56`: its digits are its cents
         return int(text.replace(".", ""))
     plain = _CENTS.fullmatch(text)
     if plain is not None:  # `1234`, `1234.5`: no Decimal needed

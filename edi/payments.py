@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from core.money import MAX_DIGITS, digit_count, is_number, parse_amount
+from core.money import MAX_DIGITS, TWO_PLACES, digit_count, is_number, parse_amount
 from core.text import number as ascii_number
 
 from .limits import HARD_MAX_PAYMENT_CENTS
@@ -129,6 +129,9 @@ class Payment:
         return sum(line.amount_cents for line in self.lines)
 
 
+_NO_REFS: dict = {}  # a line without REF*ZZ/TN (never written to: `_line_ref` makes a line's own)
+_NONE: list = []  # no errors (never appended to: `feed` returns a new list when it has something to say)
+_two_places = TWO_PLACES.fullmatch  # RMR04 as usually written: its cents without `parse_amount`'s call
 _new_line = tuple.__new__  # RemittanceLine's fields in order, without the generated __new__'s keyword handling
 
 
@@ -151,7 +154,7 @@ class PaymentBuilder:
         self._ent_number: int | None = None
         self._ent_position = 0
         self._rmr: tuple[str, int | None, int, int] | None = None
-        self._line_refs: dict[str, tuple[str, int]] = {}
+        self._line_refs: dict[str, tuple[str, int]] = _NO_REFS  # a dict of its own once a line has a REF
         self._line_ref_count = 0
         self._ordinal = 0
         self._total: int | None = None
@@ -190,23 +193,42 @@ class PaymentBuilder:
 
     def feed(self, seg: Segment, position: int) -> list[SegmentError]:
         """Take the next segment of the set; return guide-level syntax errors."""
-        sid = seg.elements[0]
-        errors: list[SegmentError] = []
-        if sid in ("ENT", "SE"):
-            errors += self._close_line(seg, position, directly_after_ent=self._previous == "ENT" and sid == "ENT")
-        self._previous = sid
+        elements = seg.elements
+        sid = elements[0]
+        previous, self._previous = self._previous, sid
+        errors: list[SegmentError] = _NONE
         if sid == "RMR":  # the remittance lines first: most of a set
             if self._loop == "ent" and self._rmr is None:
-                elements = seg.elements
                 account = elements[2] if len(elements) > 2 else ""
-                cents = parse_amount(elements[4]) if len(elements) > 4 else None
+                amount = elements[4] if len(elements) > 4 else ""
+                cents = int(amount.replace(".", "")) if _two_places(amount) is not None else parse_amount(amount) if amount else None
                 if cents is None or not -HARD_MAX_PAYMENT_CENTS <= cents <= HARD_MAX_PAYMENT_CENTS or account != account.strip(" "):
                     # something to say of it: `_amount` and `_key_errors` say it
                     cents, errors = self._amount(seg, position, 4, "782")
                     errors += self._key_errors(seg, position, "account")
                 self._rmr = (account, cents, position, seg.index)
-        elif sid == "ENT":
-            errors = self._open_line(seg, position) or errors
+            return errors
+        if sid == "ENT":
+            rmr = self._rmr
+            if rmr is not None and self._line_refs is _NO_REFS and self._ent_number is not None and self._loop == "ent":
+                # the usual line — ENT, RMR, no REF — closed here: `_close_line` says the same of it
+                if rmr[1] is not None:
+                    self._lines.append(_new_line(RemittanceLine, (self._ent_number, rmr[0], rmr[1], None, rmr[2], rmr[3],
+                                                                  None, None, None)))
+                self._ent_number = self._rmr = None
+                self._line_ref_count = 0
+            else:
+                errors = self._close_line(seg, position, directly_after_ent=previous == "ENT")
+            self._loop = "ent"
+            self._ordinal = ordinal = self._ordinal + 1
+            self._ent_number = ordinal
+            self._ent_position = position
+            number = elements[1] if len(elements) > 1 else ""
+            if number == str(ordinal) or ascii_number(number, 6) == ordinal:  # ENT01 N0 1/6
+                return errors
+            return self._misnumbered(seg, position, number)
+        if sid == "SE":
+            errors = self._close_line(seg, position, directly_after_ent=False)
         elif sid == "BPR":
             self._positions["BPR"] = position
             self._fields.update(handling=seg.get(1), credit_debit=seg.get(3), method=seg.get(4), date=seg.get(16))
@@ -245,14 +267,7 @@ class PaymentBuilder:
             errors = self._line_ref(seg, position)
         return errors
 
-    def _open_line(self, seg: Segment, position: int) -> list[SegmentError]:
-        self._loop = "ent"
-        self._ordinal += 1
-        number = seg.get(1)
-        self._ent_number = self._ordinal
-        self._ent_position = position
-        if number == str(self._ordinal) or ascii_number(number, 6) == self._ordinal:  # ENT01 N0 1/6
-            return []
+    def _misnumbered(self, seg: Segment, position: int, number: str) -> list[SegmentError]:
         # the guide numbers lines 1, 2, 3… in file order; the number keys the line's verdict
         error = ElementError(1, None, "554", "7", number, f"ENT01 {number[:12]!r} is not line number {self._ordinal}")
         return [SegmentError("ENT", position, "", "8", error.message, (error,), seg.index, seg.offset)]
@@ -267,6 +282,8 @@ class PaymentBuilder:
                 return []
             message = f"REF*{qualifier} is sent twice in ENT {self._ent_number} - segment exceeds maximum use"
             return [SegmentError("REF", position, "", "5", message, (), seg.index, seg.offset)]
+        if self._line_refs is _NO_REFS:
+            self._line_refs = {}
         self._line_refs[qualifier] = (seg.get(2), position)
         return []
 
@@ -274,7 +291,7 @@ class PaymentBuilder:
         if self._loop != "ent" or self._ent_number is None:
             return []
         number, rmr, refs = self._ent_number, self._rmr, self._line_refs
-        self._ent_number, self._rmr, self._line_refs, self._line_ref_count = None, None, {}, 0
+        self._ent_number, self._rmr, self._line_refs, self._line_ref_count = None, None, _NO_REFS, 0
         if rmr is None:
             if not directly_after_ent:
                 return []  # pyx12's walker reports this one (the ENT loop held another segment, or SE came)
