@@ -107,7 +107,7 @@ def write_documents(documents: Iterable[Document], out: Path, report: RunReport,
     if unknown:
         raise ValueError(f"unknown formats {sorted(unknown)}; choose among {FORMATS}")
     sequence = Counter(numbered or {})
-    pending: deque[tuple[Output, Future]] = deque()
+    pending: deque[tuple[Path, str, str, Future]] = deque()
     with ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="statements-write") as writers:
         for doc in documents:
             counter = (doc.recipient.bn9, doc.doc_date.isoformat())
@@ -117,7 +117,7 @@ def write_documents(documents: Iterable[Document], out: Path, report: RunReport,
             view = view_of(doc) if {"html", "pdf"} & set(formats) else None  # one wording for both renderings
             for fmt in formats:
                 path = out / f"{stem}.{fmt}"
-                pending.append((Output(path, doc.recipient.bn9, fmt), writers.submit(write_if_changed, path, _RENDER[fmt](doc, view, paper))))
+                pending.append((path, doc.recipient.bn9, fmt, writers.submit(write_if_changed, path, _RENDER[fmt](doc, view, paper))))
             report.documents += 1
             if doc.holder.kind == "importer":
                 report.importer += 1
@@ -130,14 +130,14 @@ def write_documents(documents: Iterable[Document], out: Path, report: RunReport,
     return sequence
 
 
-def _settle(report: RunReport, output: Output, write: Future) -> None:
+def _settle(report: RunReport, path: Path, recipient_bn9: str, fmt: str, write: Future) -> None:
     """Count a file in, in the order of the documents, once it is on disk (its error raised here)."""
     written = write.result()
     if written:
         report.written += 1
     else:
         report.unchanged += 1
-    report.outputs.append(replace(output, written=written))
+    report.outputs.append(Output(path, recipient_bn9, fmt, written))
 
 
 def log_report(report: RunReport) -> None:

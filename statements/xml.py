@@ -46,7 +46,8 @@ def schema_for(doc_type: str) -> etree.XMLSchema:
 
 def document_id(doc: Document) -> str:
     """`<recipient BN9>-<DN|SOA>-<YYYYMMDD>-<sequence>`: also the file name stem."""
-    return f"{doc.recipient.bn9}-{doc.doc_type}-{doc.doc_date:%Y%m%d}-{doc.sequence:04d}"
+    day = doc.doc_date.isoformat().replace("-", "")  # YYYYMMDD, without strftime's cost
+    return f"{doc.recipient.bn9}-{doc.doc_type}-{day}-{doc.sequence:04d}"
 
 
 def _escape(text: str) -> str:
@@ -88,7 +89,10 @@ def _line(out: list[str], line: DocumentLine, language: str, indent: str) -> Non
 
 
 def _section(out: list[str], tag: str, lines: tuple[DocumentLine, ...], language: str, indent: str) -> None:
-    """A section of lines and its total; an empty one holds its (zero) total alone."""
+    """A section of lines and its total; an empty one (most of a statement's) holds its zero total alone."""
+    if not lines:
+        out.append(f"{indent}<{tag}>\n{indent}  <Total>0.00</Total>\n{indent}</{tag}>\n")
+        return
     i = indent + "  "
     out.append(f"{indent}<{tag}>\n")
     total = 0
