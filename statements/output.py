@@ -11,6 +11,7 @@ file.  Re-running on the same ledger state therefore rewrites nothing.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -107,6 +108,7 @@ def write_documents(documents: Iterable[Document], out: Path, report: RunReport,
     if unknown:
         raise ValueError(f"unknown formats {sorted(unknown)}; choose among {FORMATS}")
     sequence = Counter(numbered or {})
+    folder = os.fspath(out)
     pending: deque[tuple[Path, str, str, Future]] = deque()
     with ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="statements-write") as writers:
         for doc in documents:
@@ -116,8 +118,9 @@ def write_documents(documents: Iterable[Document], out: Path, report: RunReport,
             stem = document_id(doc)
             view = view_of(doc) if {"html", "pdf"} & set(formats) else None  # one wording for both renderings
             for fmt in formats:
-                path = out / f"{stem}.{fmt}"
-                pending.append((path, doc.recipient.bn9, fmt, writers.submit(write_if_changed, path, _RENDER[fmt](doc, view, paper))))
+                name = f"{stem}.{fmt}"
+                write = writers.submit(write_if_changed, os.path.join(folder, name), _RENDER[fmt](doc, view, paper))
+                pending.append((out / name, doc.recipient.bn9, fmt, write))  # the writer given text: a Path's costs more
             report.documents += 1
             if doc.holder.kind == "importer":
                 report.importer += 1
