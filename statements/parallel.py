@@ -105,7 +105,7 @@ def run_split(conn: Connection, period: str, out: Path, report: RunReport, accou
             pipe.send(Counter({key: numbered[key] for key in counts if key in numbered}))  # its own recipients'
             numbered.update(counts)
         broker_parts: BrokerParts = {}
-        for pipe in pipes:  # read while the workers write
+        for pipe in pipes:  # a worker starts writing once its parts are read
             for key, accounts in pickle.loads(_receive(pipe)).items():
                 broker_parts.setdefault(key, []).extend(accounts)
         brokers = RunReport(report.doc_type, report.label)
