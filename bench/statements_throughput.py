@@ -247,7 +247,7 @@ def main() -> int:
         seconds = sorted(r["seconds"] for r in runs)
         best = min(runs, key=lambda r: r["seconds"])
         cpu = min(r["child_cpu_s"] for r in runs)
-        print(f"| {label} | {seconds[0]} | {statistics.median(seconds)} | {cpu} | {best['accounts_per_s']} | "
+        print(f"| {label} | {seconds[0]} | {round(statistics.median(seconds), 2)} | {cpu} | {best['accounts_per_s']} | "
               f"{max(r['peak_rss_mib'] for r in runs)} | {' '.join(sorted({r['digest'] for r in runs}))} |")
     if first["problems"]:
         print(f"problems: {first['problems']}")
