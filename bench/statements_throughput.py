@@ -17,8 +17,8 @@ peak RSS is the run's own: once per number of `--workers` (statements split acro
 that many processes, decision S11; the peak is the parent's) and, with `--baseline`,
 with the code of that checkout (its own copy of this script) — the same ledger, the
 measurements interleaved `--repeat` times. Every measurement writes into a fresh
-folder, and the digest of all its files (names and bytes) is printed: the same
-digest means byte-identical output.
+folder, kept until the end (see `main`), and the digest of all its files (names and
+bytes) is printed: the same digest means byte-identical output.
 
 Default database: SQLite in a temporary folder; `--url postgresql+psycopg://…`
 for PostgreSQL (a fresh database is created and dropped).
@@ -32,7 +32,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -181,7 +180,6 @@ def _child(label: str, script: Path, args, url: str, out: Path) -> dict:
     # CPU of the child and its workers, imports and ledger reads included: the baseline's script reports none itself
     result["child_cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2)
     result["digest"] = _digest(out)
-    shutil.rmtree(out)
     return result
 
 
@@ -223,16 +221,21 @@ def main() -> int:
             generate(engine, args.accounts)
             engine.dispose()
             generated = time.perf_counter() - t0
+            load_before = os.getloadavg()[0]
+            # every measurement writes into a folder of its own, all removed at the end: creating files just
+            # after deleting as many costs ext4 several times the CPU (a new inode skips the ones deleted in
+            # the last minutes), which would charge one measurement for the one before it
             for rep in range(args.repeat):
-                for label, script in paths.items():
-                    results[label].append(_child(label, script, args, url, Path(tmp) / f"out-{rep}"))
+                for k, (label, script) in enumerate(paths.items()):
+                    results[label].append(_child(label, script, args, url, Path(tmp) / f"out-{rep}-{k}"))
         finally:
             if created:
                 admin, name = created
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
-    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"load average {load_before:.2f} before the measurements, {os.getloadavg()[0]:.2f} at the end")
     print(f"database: {'PostgreSQL' if args.url else 'SQLite'}; {args.accounts} accounts generated in {generated:.1f} s")
     what = "daily notices of 2026-11-06" if args.document == "dn" else "statements of account, period 2026-11"
     print(f"documents: {what}; formats: {args.formats}; {args.repeat} interleaved repeat(s)")
@@ -244,7 +247,7 @@ def main() -> int:
         seconds = sorted(r["seconds"] for r in runs)
         best = min(runs, key=lambda r: r["seconds"])
         cpu = min(r["child_cpu_s"] for r in runs)
-        print(f"| {label} | {seconds[0]} | {statistics.median(seconds)} | {cpu} | {best['accounts_per_s']} | "
+        print(f"| {label} | {seconds[0]} | {round(statistics.median(seconds), 2)} | {cpu} | {best['accounts_per_s']} | "
               f"{max(r['peak_rss_mib'] for r in runs)} | {' '.join(sorted({r['digest'] for r in runs}))} |")
     if first["problems"]:
         print(f"problems: {first['problems']}")

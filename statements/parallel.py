@@ -6,24 +6,29 @@ under Airflow's task runner), with its own connection — on PostgreSQL inside t
 caller's transaction exported, so every worker reads the same books. A run goes in two steps:
 
 1. each worker builds the importer statements of its range and reports, per recipient, how
-   many it holds, with its accounts' parts of the brokers' statements;
-2. the caller tells each worker how many documents each recipient received from the ranges
-   before it, so the worker numbers its own (`<NNNN>`, decision S6) exactly as one process
-   would; the workers write, while the caller assembles and writes the brokers' statements,
-   which come after every importer's.
+   many it holds, then sends its accounts' parts of the brokers' statements;
+2. the caller tells each worker how many documents each of its recipients received from the
+   ranges before it — as soon as it has the counts, before reading the parts — so the worker numbers
+   its own (`<NNNN>`, decision S6) exactly as one process would; the workers write, while the
+   caller assembles and writes the brokers' statements, which come after every importer's.
 
 The run report is the workers' reports in range order, then the brokers': the one-process
-report, output for output (decision S11).
+report, output for output (decision S11). What crosses between processes is kept lean: the
+parts' records pickled as their constructors' arguments, a worker's files as names.
 """
 
 from __future__ import annotations
 
+import copyreg
+import io
 import multiprocessing
+import pickle
 import re
 import traceback
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from operator import attrgetter
 from pathlib import Path
 
 import structlog
@@ -33,7 +38,8 @@ from core.db import make_engine
 from ledger.policy import Policy
 
 from .errors import StatementsError
-from .output import RunReport, write_documents
+from .model import BrokerTotal, DaySummary, DocumentLine, StatementAccount
+from .output import Output, RunReport, write_documents
 from .query import AccountRow
 from .soa import BrokerParts, broker_statements, importer_statements, run_context
 
@@ -94,17 +100,20 @@ def run_split(conn: Connection, period: str, out: Path, report: RunReport, accou
             pipes.append(ours)
             processes.append(process)
         numbered: Counter = Counter()
-        broker_parts: BrokerParts = {}
         for pipe in pipes:  # step 1, in range order: each range numbers after the ones before it
-            counts, parts = _receive(pipe)
-            pipe.send(numbered.copy())
+            counts = _receive(pipe)
+            pipe.send(Counter({key: numbered[key] for key in counts if key in numbered}))  # its own recipients'
             numbered.update(counts)
-            for key, accounts in parts.items():
+        broker_parts: BrokerParts = {}
+        for pipe in pipes:  # a worker starts writing once its parts are read
+            for key, accounts in pickle.loads(_receive(pipe)).items():
                 broker_parts.setdefault(key, []).extend(accounts)
         brokers = RunReport(report.doc_type, report.label)
         write_documents(broker_statements(ctx, broker_parts), out, brokers, formats, paper=paper, numbered=numbered)
         for pipe in pipes:
-            report.add(_receive(pipe))
+            part, outputs = _receive(pipe)
+            part.outputs = [Output(out / name, recipient, fmt, written) for name, recipient, fmt, written in outputs]
+            report.add(part)
         report.add(brokers)
     finally:
         for process in processes:
@@ -113,6 +122,25 @@ def run_split(conn: Connection, period: str, out: Path, report: RunReport, accou
                 process.terminate()
                 process.join()
     return report
+
+
+#: The records of a broker's parts, pickled as their constructors' arguments: loading them so takes half
+#: the time of the dataclasses' own pickling, which sets their fields one by one.
+_RECORDS = (DocumentLine, DaySummary, BrokerTotal, StatementAccount)
+
+
+def _dumps(parts: BrokerParts) -> bytes:
+    """`parts` pickled (read back with `pickle.loads`)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, **{kind: _positional(kind) for kind in _RECORDS}}
+    pickler.dump(parts)
+    return buffer.getvalue()
+
+
+def _positional(kind: type):
+    values = attrgetter(*(f.name for f in fields(kind)))
+    return lambda record: (kind, values(record))
 
 
 def _receive(pipe):
@@ -140,11 +168,13 @@ def _work(job: _Job, pipe) -> None:
             broker_parts: BrokerParts = {}
             documents = list(importer_statements(conn, ctx, job.rows, broker_parts))
         engine.dispose()
-        pipe.send(("built", (Counter((d.recipient.bn9, d.doc_date.isoformat()) for d in documents), broker_parts)))
-        numbered = pipe.recv()
+        pipe.send(("counted", Counter((d.recipient.bn9, d.doc_date.isoformat()) for d in documents)))
+        numbered = pipe.recv()  # before sending the parts: the caller answers every worker's counts first
+        pipe.send(("parts", _dumps(broker_parts)))
         report = RunReport(job.doc_type, job.label)
         write_documents(documents, job.out, report, job.formats, paper=job.paper, numbered=numbered)
-        pipe.send(("written", report))
+        outputs = [(o.path.name, o.recipient_bn9, o.format, o.written) for o in report.outputs]
+        pipe.send(("written", (replace(report, outputs=[]), outputs)))  # names, not paths: a tenth of the pickling
     except BaseException:  # every failure goes back to the caller, who raises it
         pipe.send(("error", traceback.format_exc()))
     finally:

@@ -85,7 +85,10 @@ def _reference(reason: str, entry_key: str, trace: str | None) -> str | None:
 
 def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date, last: date) -> dict[str, list[DocumentLine]]:
     """The AR movements of accounts `lo`…`hi` (every account when None) with an entry date in
-    [first, last], per RM15, one `DocumentLine` per (entry, item), in entry order."""
+    [first, last], per RM15, one `DocumentLine` per (entry, item), in entry order.
+
+    A statements run reads every account's lines through here (~4 lines an account, 400,000
+    for a run of 100,000): rows are unpacked as tuples, and the lines built positionally."""
     query = (
         select(
             journal_line.c.rm15, journal_line.c.debit_cents, journal_line.c.credit_cents,
@@ -109,25 +112,21 @@ def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date,
     if lo is not None and hi is not None:
         query = query.where(journal_line.c.rm15 >= lo, journal_line.c.rm15 <= hi)
     out: dict[str, list[DocumentLine]] = defaultdict(list)
-    for r in conn.execute(query):
-        amount = int(r.debit_cents) - int(r.credit_cents)
-        lines = out[r.rm15]
-        if lines and lines[-1].entry_id == r.entry_id and lines[-1].item_id == r.item_id:
+    for (rm15, debit, credit, entry_id, entry_date, reason, entry_key, item_id, kind, component, number, asec, due_date,
+         under_review, description, trace) in conn.execute(query).all():
+        amount = debit - credit
+        lines = out[rm15]
+        if lines and lines[-1].entry_id == entry_id and lines[-1].item_id == item_id:
             prev = lines[-1]
             lines[-1] = replace(prev, amount_cents=prev.amount_cents + amount)
             continue
-        lines.append(
-            DocumentLine(
-                date=r.entry_date, type=_line_type(r.reason, r.kind, amount), amount_cents=amount, description=r.description, kind=r.kind,
-                component=r.component, transaction_number=r.transaction_number, asec=r.asec,
-                due_date=r.due_date, under_review=bool(r.under_review),
-                reference=_reference(r.reason, r.entry_key, r.trace),
-                status="O" if r.reason == "OFFSET" else None,
-                entry_id=int(r.entry_id), item_id=int(r.item_id),
-            )
-        )
-    for rm15 in list(out):
-        out[rm15] = [line for line in out[rm15] if line.amount_cents != 0]
+        lines.append(DocumentLine(
+            entry_date, _line_type(reason, kind, amount), amount, description, kind, component, number, asec, due_date,
+            bool(under_review), _reference(reason, entry_key, trace), "O" if reason == "OFFSET" else None, entry_id, item_id,
+        ))
+    for rm15, lines in out.items():
+        if any(line.amount_cents == 0 for line in lines):
+            out[rm15] = [line for line in lines if line.amount_cents != 0]
     return out
 
 
@@ -149,7 +148,7 @@ def balances_before(conn: Connection, lo: str | Sequence[str], hi: str | None, d
     else:
         query = query.where(journal_line.c.rm15.in_(list(lo)))
     out: dict[str, dict[str | None, int]] = defaultdict(dict)
-    for rm15, asec, cents in conn.execute(query):
+    for rm15, asec, cents in conn.execute(query).all():
         if int(cents):
             out[rm15][asec] = int(cents)
     return out

@@ -60,13 +60,20 @@ PAYMENT_TYPES = ("PAYMENT", "CREDIT", "OFFSET", "DISBURSEMENT")
 def _daily(lines: list[DocumentLine]) -> tuple[DaySummary, ...]:
     """One row per declaration and security account: a declaration whose GST the importer owes
     directly (D17-R5) shows the broker-secured part and the importer's own part apart."""
-    per_day: dict[date, dict[tuple[str, str | None], int]] = defaultdict(lambda: defaultdict(int))
+    per_day: dict[date, dict[tuple[str, str | None], int]] = {}
     for line in lines:
-        per_day[line.date][(line.transaction_number or "", line.asec)] += line.amount_cents
+        txns = per_day.setdefault(line.date, {})
+        key = (line.transaction_number or "", line.asec)
+        txns[key] = txns.get(key, 0) + line.amount_cents
     return tuple(
-        DaySummary(day, tuple((number, asec, cents) for (number, asec), cents in sorted(txns.items(), key=lambda t: (t[0][0], t[0][1] or ""))))
+        DaySummary(day, tuple([(number, asec, cents) for (number, asec), cents in sorted(txns.items(), key=_by_number_and_asec)]))
         for day, txns in sorted(per_day.items())
     )
+
+
+def _by_number_and_asec(txn: tuple[tuple[str, str | None], int]) -> tuple[str, str]:
+    (number, asec), _ = txn
+    return number, asec or ""
 
 
 def account_part(
