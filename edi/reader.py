@@ -71,6 +71,8 @@ class Segment(NamedTuple):
         terminated: False when the file ended before the segment's terminator.
         cut: True when the segment had no terminator within `MAX_SEGMENT_BYTES` and only
             its first bytes were kept.
+        written: the elements as read, joined by the element separator (what `elements` was split
+            from: `text()` without joining them again, which the validator's patterns match on).
     """
 
     elements: tuple[str, ...]
@@ -79,6 +81,7 @@ class Segment(NamedTuple):
     delimiters: Delimiters
     terminated: bool = True
     cut: bool = False
+    written: str = ""
 
     @property
     def id(self) -> str:
@@ -96,7 +99,7 @@ class Segment(NamedTuple):
 
     def text(self) -> str:
         """The segment as written, without its terminator."""
-        return self.delimiters.element.join(self.elements)
+        return self.written or self.delimiters.element.join(self.elements)
 
 
 def at_byte(code: str, message: str, offset: int) -> Problem:
@@ -368,7 +371,8 @@ class X12Reader:
             if self._after_blank:
                 continue
             index += 1
-            yield new(Segment, (tuple((raw if text_mode else _decode(raw)).split(element)), index, start, delimiters, True, False))
+            text = raw if text_mode else _decode(raw)
+            yield new(Segment, (tuple(text.split(element)), index, start, delimiters, True, False, text))
         self._consume(offset - base)
         if not self._after_blank:
             self._skip_line_breaks(terminator)
@@ -397,7 +401,7 @@ class X12Reader:
         # map, zip and accumulate only: no Python code runs per segment
         starts = accumulate(map(step.__add__, map(len, pieces)), initial=self._base)
         elements = map(tuple, map(str.split, pieces, repeat(delimiters.element)))
-        fields = zip(elements, count(index + 1), starts, repeat(delimiters), repeat(True), repeat(False))
+        fields = zip(elements, count(index + 1), starts, repeat(delimiters), repeat(True), repeat(False), pieces)
         run = map(tuple.__new__, repeat(Segment), fields)
         if len(pieces) < len(text.split(term + suffix)):
             self._consume(sum(len(piece) + step for piece in pieces))  # up to the ISA that follows
@@ -483,4 +487,4 @@ def _encode(delimiter: str) -> bytes:
 
 def _make_segment(raw: bytes, index: int, offset: int, delimiters: Delimiters, terminated: bool, cut: bool = False) -> Segment:
     text = _decode(raw)
-    return Segment(tuple(text.split(delimiters.element)), index, offset, delimiters, terminated, cut)
+    return Segment(tuple(text.split(delimiters.element)), index, offset, delimiters, terminated, cut, text)

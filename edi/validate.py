@@ -782,7 +782,7 @@ class _Validator:
                         for inc in step[3]:
                             counts[inc] += 1
                         matches, rules, unasked = pair
-                        if matches(join(elements)) is None or (len(elements) > unasked and not rules(elements)):
+                        if matches(seg[6] or join(elements)) is None or (len(elements) > unasked and not rules(elements)):
                             cursor.node, state.position = node, position
                             self._step(state, seg, WALKED)
                             node, counts, room = cursor.node, cursor.counts, len(errors) < limit
