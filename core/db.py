@@ -7,12 +7,12 @@ its migrations the application's (`carm.db`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["make_engine", "insert_for", "insert_rows"]
+__all__ = ["make_engine", "insert_for", "insert_rows", "chunks"]
 
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
@@ -73,3 +73,10 @@ def _bound(conn: Connection, table: Table, columns: Sequence[str], rows: Sequenc
                 values[n] = process(values[n])
         bound.append(tuple(values))
     return bound
+
+
+def chunks(values: Sequence, size: int = 1000) -> Iterator[Sequence]:
+    """`values` a `size` at a time: the lists a query takes as one expanding parameter stay short
+    (a statement of tens of thousands of parameters costs SQLite tens of MiB to parse)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

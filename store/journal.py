@@ -22,7 +22,7 @@ from operator import attrgetter
 
 from sqlalchemy import ARRAY, Connection, String, Table, any_, bindparam, func, select
 
-from core.db import insert_for, insert_rows
+from core.db import chunks, insert_for, insert_rows
 from core.problems import Problem
 from ledger.errors import IdempotencyConflict
 from ledger.history import AccountHistory, Movement
@@ -44,11 +44,6 @@ class Written:
 
     entry_ids: dict[str, int]
     notices: int
-
-
-def _chunks(values: Sequence, size: int = 1000) -> Iterable[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 # The statements of the posting path are built once, their lists one expanding parameter each:
@@ -74,7 +69,7 @@ def _item_ids(conn: Connection, keys: Iterable[str]) -> dict[str, int]:
     wanted = sorted(set(keys))
     found: dict[str, int] = {}
     postgresql = conn.dialect.name == "postgresql"
-    for chunk in _chunks(wanted, 10_000 if postgresql else 1000):
+    for chunk in chunks(wanted, 10_000 if postgresql else 1000):
         found.update((k, int(i)) for k, i in conn.execute(_ITEM_IDS_PG if postgresql else _ITEM_IDS, {"keys": list(chunk)}))
     return found
 
@@ -106,7 +101,7 @@ def _new_entries(conn: Connection, entries: Sequence[Entry]) -> list[Entry]:
     """The entries not posted yet; a key posted with other content raises IdempotencyConflict."""
     existing: dict[str, tuple[str, int]] = {}
     keys = [e.key for e in entries]
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         existing.update((k, (r, int(t))) for k, r, t in conn.execute(_POSTED_TOTALS, {"keys": list(chunk)}))
     fresh = []
     for entry in entries:
@@ -161,7 +156,7 @@ def record_notices(conn: Connection, notices: Sequence[Notice]) -> int:
         return 0
     keys = [n.key for n in notices]
     known: set[str] = set()
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         known.update(conn.execute(_KNOWN_NOTICES, {"keys": list(chunk)}).scalars())
     rows, seen = [], set()
     for n in notices:
@@ -200,7 +195,7 @@ def _insert_entries(conn: Connection, entries: Sequence[Entry], at: datetime) ->
         for e in entries
     ])
     entry_ids: dict[str, int] = {}
-    for chunk in _chunks([e.key for e in entries]):
+    for chunk in chunks([e.key for e in entries]):
         entry_ids.update((k, int(i)) for k, i in conn.execute(_ENTRY_IDS, {"keys": list(chunk)}))
     return entry_ids
 
@@ -286,7 +281,7 @@ def open_items(conn: Connection, rm15s: Iterable[str], *, debts_only: bool = Fal
     wanted = sorted(set(rm15s))
     out: list[Item] = []
     query = _OPEN_DEBTS if debts_only else _OPEN_ITEMS
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         out += [Item(*row) for row in conn.execute(query, {"rm15s": list(chunk)}).all()]  # the columns in the order of Item's fields
     out.sort(key=attrgetter("id"))
     return out

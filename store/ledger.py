@@ -24,7 +24,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from core.db import insert_for, insert_rows
+from core.db import chunks, insert_for, insert_rows
 from core.gcpause import collector_paused
 from core.money import format_cents
 from core.problems import Problem
@@ -126,14 +126,13 @@ _ACCOUNT_STATUS = select(program_account.c.rm15, program_account.c.status).where
 
 
 def _program_accounts(conn: Connection, rm15s: Sequence[str]) -> dict[str, str]:
-    """The status of each of the accounts, a thousand per query: a statement of 45,000 parameters costs
-    SQLite tens of MiB to parse, which the process keeps (a file paying that many accounts, issue 11).
-    The keys are the lines' own strings, each status one string."""
+    """The status of each of the accounts, a thousand per query (`core.db.chunks`: a file may pay
+    45,000 accounts). The keys are the lines' own strings, each status one string."""
     wanted = {rm15: rm15 for rm15 in rm15s}
     statuses: dict[str, str] = {}
     found: dict[str, str] = {}
-    for start in range(0, len(rm15s), 1000):
-        for rm15, status in conn.execute(_ACCOUNT_STATUS, {"rm15s": list(rm15s[start:start + 1000])}):
+    for chunk in chunks(rm15s):
+        for rm15, status in conn.execute(_ACCOUNT_STATUS, {"rm15s": list(chunk)}):
             found[wanted.get(rm15, rm15)] = statuses.setdefault(status, status)
     return found
 
@@ -180,10 +179,7 @@ def post_payments(
     lock_accounts(conn, accounts)  # every account of the file at once, in one order: no deadlock
     payers = sorted({p.payer_bn9 for p, _ in production})
     brokers = frozenset(conn.execute(_ACTIVE_BROKERS, {"bn9s": payers}).scalars()) if payers else frozenset()
-    ordered = sorted(accounts)
-    monthly = frozenset(rm15 for start in range(0, len(ordered), 1000)  # a thousand per query, as `_program_accounts`
-                        for rm15 in conn.execute(_BY_CALENDAR_MONTH, {"rm15s": ordered[start:start + 1000]}).scalars())
-    del ordered
+    monthly = frozenset(rm15 for chunk in chunks(sorted(accounts)) for rm15 in conn.execute(_BY_CALENDAR_MONTH, {"rm15s": list(chunk)}).scalars())
     snapshot = Snapshot(open_items(conn, accounts, debts_only=True))  # a payment reaches only debts (L3)
     del accounts
     batch = _PartBatch(conn, PartWriter(conn, received_at, snapshot.ids()), part_lines)
