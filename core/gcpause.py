@@ -1,4 +1,5 @@
-"""Bulk work without the cyclic garbage collector's full passes.
+"""Bulk work without the cyclic garbage collector's full passes: paused for a posting
+(`collector_paused`, decision L30), run seldom while a file is validated (`collections_seldom`, E28).
 
 A bulk step (posting a file's allocations) creates a few small objects per line —
 hundreds of thousands for a large file, none of them in reference cycles — and each
@@ -10,10 +11,11 @@ the step, it resumes on its usual thresholds after it.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["collector_paused"]
+__all__ = ["collector_paused", "collections_seldom"]
 
 
 @contextmanager
@@ -28,3 +30,35 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+#: New objects between two young collections while a file is validated (Python's default: 700), and
+#: young collections between two full ones (default: 10); `collections_seldom`.
+_YOUNG_COLLECTION_EVERY = 50_000
+_FULL_COLLECTION_EVERY = 1000
+_collections_lock = threading.Lock()
+_collections_kept: list = [0, None]  # files being validated, the thresholds to put back after the last
+
+
+@contextmanager
+def collections_seldom() -> Iterator[None]:
+    """Let the garbage collector run seldom while a file is validated (decision E28): a payment
+    keeps an object per line until its set is judged (its lines, their verdicts), and at Python's
+    default thresholds so many objects that live on are walked by each generation in turn, then make
+    Python walk every object of the process again and again — a fifth of the time of a 100,000-line
+    file.  Cycles are still collected, 50,000 new objects at most after they are made; the thresholds
+    are put back when the last file in validation ends, whichever thread it runs in."""
+    with _collections_lock:
+        if _collections_kept[0] == 0:
+            _collections_kept[1] = gc.get_threshold()
+            young, middle, _ = _collections_kept[1]
+            if young:  # 0: collection is off; it stays so
+                gc.set_threshold(max(young, _YOUNG_COLLECTION_EVERY), middle, _FULL_COLLECTION_EVERY)
+        _collections_kept[0] += 1
+    try:
+        yield
+    finally:
+        with _collections_lock:
+            _collections_kept[0] -= 1
+            if _collections_kept[0] == 0:
+                gc.set_threshold(*_collections_kept[1])

@@ -24,13 +24,10 @@ or the guide leave room (strict ISA width, string comparison of ISA13/IEA02…).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -48,6 +45,7 @@ from pyx12.map_if._composite import composite_if
 from pyx12.map_walker import walk_tree
 from pyx12.nodeCounter import NodeCounter
 
+from core.gcpause import collections_seldom
 from core.problems import Problem
 from core.text import is_digits, is_gs_code, is_x12_id, number
 from core.text import shown as _shown
@@ -966,38 +964,6 @@ class _HashingReader:
         return data
 
 
-#: New objects between two young collections while a file is validated (Python's default: 700), and
-#: young collections between two full ones (default: 10); `_seldom_collections`.
-_YOUNG_COLLECTION_EVERY = 50_000
-_FULL_COLLECTION_EVERY = 1000
-_collections_lock = threading.Lock()
-_collections_kept: list = [0, None]  # files being validated, the thresholds to put back after the last
-
-
-@contextmanager
-def _seldom_collections() -> Iterator[None]:
-    """Let the garbage collector run seldom while a file is validated (decision E28): a payment
-    keeps an object per line until its set is judged (its lines, their verdicts), and at Python's
-    default thresholds so many objects that live on are walked by each generation in turn, then make
-    Python walk every object of the process again and again — a fifth of the time of a 100,000-line
-    file.  Cycles are still collected, 50,000 new objects at most after they are made; the thresholds
-    are put back when the last file in validation ends, whichever thread it runs in."""
-    with _collections_lock:
-        if _collections_kept[0] == 0:
-            _collections_kept[1] = gc.get_threshold()
-            young, middle, _ = _collections_kept[1]
-            if young:  # 0: collection is off; it stays so
-                gc.set_threshold(max(young, _YOUNG_COLLECTION_EVERY), middle, _FULL_COLLECTION_EVERY)
-        _collections_kept[0] += 1
-    try:
-        yield
-    finally:
-        with _collections_lock:
-            _collections_kept[0] -= 1
-            if _collections_kept[0] == 0:
-                gc.set_threshold(*_collections_kept[1])
-
-
 def _size(stream: BinaryIO) -> int:
     """Bytes left in `stream` when it can tell (a file, a buffer), else 0."""
     try:
@@ -1046,7 +1012,7 @@ def validate_stream(
     reader = X12Reader(hashing)  # type: ignore[arg-type]
     validator = _Validator(_maps(map_dir), limits, sink, digest or "")
     try:
-        with _seldom_collections():
+        with collections_seldom():
             validator.run(reader.runs())
     except _TooLarge:
         if digest is not None:
