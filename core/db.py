@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 __all__ = ["make_engine", "insert_for", "insert_rows", "chunks"]
 
@@ -54,9 +55,14 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join('?' * len(columns))})",
                              _bound(conn, table, columns, rows))
         return
-    with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    statement = f"COPY {quote(table.name)} ({names}) FROM STDIN"
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi.Error as error:  # raised as SQLAlchemy raises a statement's: IntegrityError, as an insert's would
+        raise DBAPIError.instance(statement, None, error, dbapi.Error) from error
 
 
 def _bound(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> list:
