@@ -285,7 +285,7 @@ declaration_adjustment = Table(
 
 # ------------------------------------------------------------------ the books
 #: References that PostgreSQL checks once per statement, by trigger, instead of once per row by a
-#: foreign key (migration 0016, decision L33): the rows a payment writes by the thousand. They stay
+#: foreign key (migration 0016, decision L32): the rows a payment writes by the thousand. They stay
 #: foreign keys here, and on SQLite; a row naming no such entry, item or payment is refused on both.
 CHECKED_PER_STATEMENT = frozenset({("journal_line", "entry_id"), ("journal_line", "item_id"), ("payment_line", "payment_id")})
 

@@ -1,5 +1,5 @@
 """A journal line names an entry and an item that exist, a payment line a payment that exists:
-on SQLite by foreign key, on PostgreSQL by a trigger run once per statement (decision L33,
+on SQLite by foreign key, on PostgreSQL by a trigger run once per statement (decision L32,
 migration 0016) — through both write paths, the bulk one (`insert_rows`: COPY on PostgreSQL)
 and a plain insert. On PostgreSQL the rows named are kept: never deleted, their ids never changed."""
 

@@ -15,7 +15,7 @@ from store.schema import CHECKED_PER_STATEMENT, metadata
 
 
 def _compared(dialect: str):
-    """Everything, except on PostgreSQL the foreign keys it checks per statement (decision L33):
+    """Everything, except on PostgreSQL the foreign keys it checks per statement (decision L32):
     their triggers are tested in tests/test_references.py."""
 
     def include(obj, name, type_, reflected, compare_to) -> bool:

@@ -1,5 +1,5 @@
 """PostgreSQL checks the references of the posting path's rows once per statement, not once per row
-(decision L33; issue 11, bulk posting, `docs/performance.md`).
+(decision L32; issue 11, bulk posting, `docs/performance.md`).
 
 A foreign key checks each inserted row with a query of its own, which locks the row it names
 (`FOR KEY SHARE`): for a payment of 10,000 lines, 10,000 queries and locks on `ar_item`, 10,000
