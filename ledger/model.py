@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = [
     "Account", "Reason", "ItemKind", "PaymentStatus", "NoticeKind", "ACCOUNTS", "REASONS",
@@ -189,9 +190,8 @@ class NewItem:
                     self.transaction_number, self.posted_on, self.due_date, self.under_review, self.description, balance_cents)
 
 
-@dataclass(frozen=True, slots=True)
-class JournalLine:
-    """One side of one movement.
+class JournalLine(NamedTuple):
+    """One side of one movement (a named tuple, decision L33: a payment makes one per allocation).
 
     Attributes:
         account: an `Account`.

@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from core.identifiers import is_valid_bn9
 from edi.advice import LineVerdict, PaymentVerdict
@@ -120,8 +121,9 @@ class PaymentRecord:
     entry_key: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentLineRecord:
+class PaymentLineRecord(NamedTuple):
+    """A remittance line as received and what became of it (a named tuple, decision L33)."""
+
     line_no: int
     rm15: str
     asec: str | None
@@ -272,7 +274,7 @@ def _record(
 
 
 #: Remittance lines planned and written at a time (decision L31): a payment's memory is that of a part, not of its lines.
-PART_LINES = 5_000
+PART_LINES = 2_000
 
 
 class PaymentPlan:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from operator import attrgetter
 
-from sqlalchemy import ARRAY, Connection, String, Table, any_, bindparam, func, select
+from sqlalchemy import Connection, Table, bindparam, func, select
 
-from core.db import chunks, insert_for, insert_rows
+from core.db import AmongValues, Writes, array_literal, chunks, insert_for, insert_rows
 from core.problems import Problem
 from ledger.errors import IdempotencyConflict
 from ledger.history import AccountHistory, Movement
@@ -50,10 +50,10 @@ class Written:
 # SQLAlchemy then compiles each once, where a statement built per call with a literal list is
 # coerced value by value and keyed anew every time (the fixed cost of posting a small set).
 _KEYS = bindparam("keys", expanding=True)
-_ITEM_IDS = select(ar_item.c.key, ar_item.c.id).where(ar_item.c.key.in_(_KEYS))
-# one array parameter: the planner looks the keys up in the unique index, where a list of
-# 1,000 parameters made it scan the table once per key (6.6 s for 10,000 keys among 20,000 items)
-_ITEM_IDS_PG = select(ar_item.c.key, ar_item.c.id).where(ar_item.c.key == any_(bindparam("keys", type_=ARRAY(String))))
+# The lists of the hot path (item keys, accounts: thousands a file) as `AmongValues`: one array on
+# PostgreSQL — the planner looks each key up in its index, where a list of 1,000 parameters made it
+# scan the table once per key (6.6 s for 10,000 keys among 20,000 items) — a chunk at a time on SQLite.
+_ITEM_IDS = AmongValues(lambda among: select(ar_item.c.key, ar_item.c.id).where(among(ar_item.c.key)))
 _POSTED_TOTALS = (
     select(journal_entry.c.key, journal_entry.c.reason, func.coalesce(func.sum(journal_line.c.debit_cents), 0))
     .select_from(journal_entry.outerjoin(journal_line, journal_line.c.entry_id == journal_entry.c.id))
@@ -66,12 +66,7 @@ _INSERT_ENTRIES = journal_entry.insert()
 
 
 def _item_ids(conn: Connection, keys: Iterable[str]) -> dict[str, int]:
-    wanted = sorted(set(keys))
-    found: dict[str, int] = {}
-    postgresql = conn.dialect.name == "postgresql"
-    for chunk in chunks(wanted, 10_000 if postgresql else 1000):
-        found.update((k, int(i)) for k, i in conn.execute(_ITEM_IDS_PG if postgresql else _ITEM_IDS, {"keys": list(chunk)}))
-    return found
+    return {k: int(i) for result in _ITEM_IDS.execute(conn, sorted(set(keys))) for k, i in result}
 
 
 _ITEM_COLUMNS = ("key", "rm15", "asec", "agent_bn9", "kind", "component", "transaction_number", "posted_on", "due_date", "under_review",
@@ -115,7 +110,7 @@ def _new_entries(conn: Connection, entries: Sequence[Entry]) -> list[Entry]:
     return fresh
 
 
-def _update_caches(conn: Connection, lines: Iterable[JournalLine], ids: dict[str, int]) -> None:
+def _update_caches(conn: Connection, lines: Iterable[JournalLine], ids: dict[str, int], writes: Writes | None = None) -> None:
     per_item: dict[int, tuple[str, int]] = {}
     per_account: dict[str, int] = {}
     for line in lines:
@@ -126,16 +121,18 @@ def _update_caches(conn: Connection, lines: Iterable[JournalLine], ids: dict[str
             item_id = ids[line.item_key]
             per_item[item_id] = (line.rm15, per_item.get(item_id, (None, 0))[1] + cents)
         per_account[line.rm15] = per_account.get(line.rm15, 0) + cents
-    _add_to_cache(conn, item_balance, [(i, r, d) for i, (r, d) in sorted(per_item.items())])
-    _add_to_cache(conn, account_balance, sorted(per_account.items()))
+    _add_to_cache(conn, item_balance, [(i, r, d) for i, (r, d) in sorted(per_item.items())], writes)
+    _add_to_cache(conn, account_balance, sorted(per_account.items()), writes)
 
 
-def _add_to_cache(conn: Connection, table: Table, rows: Sequence[tuple]) -> None:
+def _add_to_cache(conn: Connection, table: Table, rows: Sequence[tuple], writes: Writes | None = None) -> None:
     """Add each row's last value (a delta of cents) to the cached balance of its key (the table's
     first column; the row is created when missing), in one statement, in key order.
 
-    PostgreSQL gets the rows as one array per column (`unnest`): one statement, one round trip,
-    whatever their number; SQLite, in-process, one prepared statement run over them."""
+    PostgreSQL gets the rows as one array per column (`unnest`), each sent as one literal
+    (`core.db.array_literal`): one statement, one round trip, whatever their number; SQLite,
+    in-process, one prepared statement run over them.  With `writes`, PostgreSQL's is sent there
+    (not waited for)."""
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
@@ -145,9 +142,13 @@ def _add_to_cache(conn: Connection, table: Table, rows: Sequence[tuple]) -> None
     if conn.dialect.name != "postgresql":
         conn.exec_driver_sql(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) {upsert}", list(rows))
         return
-    arrays = ", ".join(f"CAST(%(c{n})s AS {c.type.compile(conn.dialect)}[])" for n, c in enumerate(table.c))
-    conn.exec_driver_sql(f"INSERT INTO {name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) ORDER BY 1 {upsert}",
-                         {f"c{n}": list(values) for n, values in enumerate(zip(*rows, strict=True))})
+    arrays = ", ".join(f"CAST(%s AS {c.type.compile(conn.dialect)}[])" for c in table.c)
+    statement = f"INSERT INTO {name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) ORDER BY 1 {upsert}"
+    params = [array_literal(values) for values in zip(*rows, strict=True)]
+    if writes is not None:
+        writes.send(statement, params)
+    else:
+        conn.exec_driver_sql(statement, tuple(params))
 
 
 def record_notices(conn: Connection, notices: Sequence[Notice]) -> int:
@@ -207,12 +208,25 @@ class PartWriter:
     `begin` posts an entry's row — its key must be new: a part-written entry has no whole to
     compare a replay with, so its caller makes sure it is not one (a payment's set is posted once,
     `store.ledger.recorded_sets`); `write` opens a part's items and writes its lines and the
-    balance caches; `close` checks each entry whole (`ledger.journal.check_totals`: lines, debits
-    equal to credits), raising `UnbalancedEntry` — the caller's transaction then writes nothing."""
+    balance caches, through `writes` (`core.db.Writes`: on PostgreSQL sent without waiting, so the
+    caller plans the next part while the server writes this one, decision L33); leaving the `with`
+    block waits for every write and checks each entry whole (`ledger.journal.check_totals`: lines,
+    debits equal to credits), raising `UnbalancedEntry` or the database's error — the caller's
+    transaction then writes nothing."""
 
     def __init__(self, conn: Connection, at: datetime, item_ids: Mapping[str, int]) -> None:
         self._conn, self._at, self._known = conn, at, item_ids
         self._entries: dict[str, list] = {}  # key → [id, reason, lines, debits, credits]
+        self.writes = Writes(conn)
+
+    def __enter__(self) -> PartWriter:
+        return self
+
+    def __exit__(self, kind, error, _traceback) -> None:
+        self.writes.close(failed=kind is not None)
+        if kind is None:
+            for key, (_, reason, count, debits, credits) in self._entries.items():
+                check_totals(key, reason, count, debits, credits)
 
     def begin(self, entry: Entry) -> int:
         """Post the row of `entry` (its lines come with `write`); its id."""
@@ -235,24 +249,20 @@ class PartWriter:
             rows.append((entry[0], line.account, line.rm15, ids[line.item_key] if line.item_key else None, line.party, line.trace,
                          line.debit_cents, line.credit_cents))
         if rows:
-            insert_rows(self._conn, journal_line, _LINE_COLUMNS, rows)
-            _update_caches(self._conn, (line for _, line in lines), ids)
-
-    def close(self) -> None:
-        """Check every begun entry whole."""
-        for key, (_, reason, count, debits, credits) in self._entries.items():
-            check_totals(key, reason, count, debits, credits)
+            self.writes.insert(journal_line, _LINE_COLUMNS, rows)
+            _update_caches(self._conn, (line for _, line in lines), ids, self.writes)
 
 
-_LOCK = (select(program_account.c.rm15).where(program_account.c.rm15.in_(bindparam("rm15s", expanding=True)))
-         .order_by(program_account.c.rm15).with_for_update())
+_LOCK = AmongValues(lambda among: select(program_account.c.rm15).where(among(program_account.c.rm15))
+                    .order_by(program_account.c.rm15).with_for_update())
 
 
 def lock_accounts(conn: Connection, rm15s: Iterable[str]) -> None:
     """Serialize work on the same accounts across workers: PostgreSQL row locks, in one global order."""
     wanted = sorted(set(rm15s))
-    if conn.dialect.name == "postgresql" and wanted:
-        conn.execute(_LOCK, {"rm15s": wanted}).all()
+    if conn.dialect.name == "postgresql":
+        for result in _LOCK.execute(conn, wanted):
+            result.all()
 
 
 def _item(row, balance: int) -> Item:
@@ -264,25 +274,25 @@ def _item(row, balance: int) -> Item:
 
 
 _ITEM_FIELDS = [ar_item.c[f.name] for f in fields(Item) if f.name != "balance_cents"]
-_OPEN_ITEMS = (
-    select(*_ITEM_FIELDS, item_balance.c.balance_cents)
-    .join(item_balance, item_balance.c.item_id == ar_item.c.id)
-    .where(item_balance.c.rm15.in_(bindparam("rm15s", expanding=True)), item_balance.c.balance_cents != 0)
-)
 
 
-_OPEN_DEBTS = _OPEN_ITEMS.where(item_balance.c.balance_cents > 0)
+def _open_items_of(among, *, debts_only: bool):
+    query = (select(*_ITEM_FIELDS, item_balance.c.balance_cents)
+             .join(item_balance, item_balance.c.item_id == ar_item.c.id)
+             .where(among(item_balance.c.rm15), item_balance.c.balance_cents != 0))
+    return query.where(item_balance.c.balance_cents > 0) if debts_only else query
+
+
+_OPEN_ITEMS = AmongValues(lambda among: _open_items_of(among, debts_only=False))
+_OPEN_DEBTS = AmongValues(lambda among: _open_items_of(among, debts_only=True))
 
 
 def open_items(conn: Connection, rm15s: Iterable[str], *, debts_only: bool = False) -> list[Item]:
     """Items with a non-zero balance on the accounts, from the cache (the allocation hot path), in creation order;
     `debts_only`: those owed (positive), without the credits — what a payment can reach (L3): an account paid
     by every set of a file holds a credit per earlier line, which the next set need not read (decision L31)."""
-    wanted = sorted(set(rm15s))
-    out: list[Item] = []
     query = _OPEN_DEBTS if debts_only else _OPEN_ITEMS
-    for chunk in chunks(wanted):
-        out += [Item(*row) for row in conn.execute(query, {"rm15s": list(chunk)}).all()]  # the columns in the order of Item's fields
+    out = [Item(*row) for result in query.execute(conn, sorted(set(rm15s))) for row in result]  # the columns in Item's order
     out.sort(key=attrgetter("id"))
     return out
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from core.db import chunks, insert_for, insert_rows
+from core.db import AmongValues, chunks, insert_for
 from core.gcpause import collector_paused
 from core.money import format_cents
 from core.problems import Problem
@@ -39,7 +39,7 @@ from ledger.collections import Security, plan_collections, security_notices
 from ledger.declarations import Adjustment, Declaration, DeclarationFacts, plan_declarations, read_rows
 from ledger.model import Account, PaymentStatus, Plan
 from ledger.policy import COMPONENTS, Policy
-from ledger.posting import PART_LINES, PaymentPart, PostedPayment, plan_payments
+from ledger.posting import PART_LINES, PaymentLineRecord, PaymentPart, PostedPayment, plan_payments
 from ledger.reference import SECTIONS, parse_reference
 from ledger.snapshot import Snapshot
 from ledger.standing import judge_standing
@@ -142,8 +142,8 @@ _RECORDED_SETS = (select(payment_table.c.interchange, payment_table.c.group_cont
                   .where(payment_table.c.file_digest == bindparam("digest")))
 _ACTIVE_BROKERS = select(licensed_broker.c.bn9).where(licensed_broker.c.bn9.in_(bindparam("bn9s", expanding=True)),
                                                       licensed_broker.c.active.is_(True))
-_BY_CALENDAR_MONTH = select(program_account.c.rm15).where(program_account.c.rm15.in_(bindparam("rm15s", expanding=True)),
-                                                          program_account.c.calendar_month.is_(True))
+_BY_CALENDAR_MONTH = AmongValues(lambda among: select(program_account.c.rm15).where(among(program_account.c.rm15),
+                                                                                    program_account.c.calendar_month.is_(True)))
 _INSERT_PAYMENT = payment_table.insert().returning(payment_table.c.id)
 
 
@@ -152,7 +152,7 @@ def recorded_sets(conn: Connection, digest: str) -> set[tuple[str, str, str]]:
     return {tuple(r) for r in conn.execute(_RECORDED_SETS, {"digest": digest})}
 
 
-_PAYMENT_LINE_COLUMNS = ("payment_id", "line_no", "rm15", "asec", "amount_cents", "applied", "reason", "transaction_number")
+_PAYMENT_LINE_COLUMNS = ("payment_id", *PaymentLineRecord._fields)  # payment_line's columns, named as the record's fields
 
 
 @collector_paused()  # a file's lines make objects by the hundred thousand, none in cycles
@@ -179,26 +179,26 @@ def post_payments(
     lock_accounts(conn, accounts)  # every account of the file at once, in one order: no deadlock
     payers = sorted({p.payer_bn9 for p, _ in production})
     brokers = frozenset(conn.execute(_ACTIVE_BROKERS, {"bn9s": payers}).scalars()) if payers else frozenset()
-    monthly = frozenset(rm15 for chunk in chunks(sorted(accounts)) for rm15 in conn.execute(_BY_CALENDAR_MONTH, {"rm15s": list(chunk)}).scalars())
+    monthly = frozenset(rm15 for result in _BY_CALENDAR_MONTH.execute(conn, sorted(accounts)) for rm15 in result.scalars())
     snapshot = Snapshot(open_items(conn, accounts, debts_only=True))  # a payment reaches only debts (L3)
     del accounts
-    batch = _PartBatch(conn, PartWriter(conn, received_at, snapshot.ids()), part_lines)
     posted, notices = [], []
-    for planned in plan_payments(production, received_at=received_at, snapshot=snapshot, policy=policy, brokers=brokers,
-                                 monthly=monthly, part_lines=part_lines):
-        record = planned.record
-        entry_id = batch.writer.begin(planned.entry) if planned.entry is not None else None
-        values = {k: getattr(record, k) for k in record.__slots__ if k != "entry_key"}
-        payment_id = conn.execute(_INSERT_PAYMENT, dict(values, entry_id=entry_id)).scalar_one()
-        for part in planned.parts():
-            batch.add(planned.entry.key if planned.entry is not None else "", payment_id, part)
-            snapshot.apply_payment(part.items, part.lines)
-        if planned.notice is not None:
-            notices.append(planned.notice)
-        posted.append(planned.posted)
-        _log_posted(record, planned.posted)
-    batch.flush()
-    batch.writer.close()
+    with PartWriter(conn, received_at, snapshot.ids()) as writer:
+        batch = _PartBatch(writer, part_lines)
+        for planned in plan_payments(production, received_at=received_at, snapshot=snapshot, policy=policy, brokers=brokers,
+                                     monthly=monthly, part_lines=part_lines):
+            record = planned.record
+            entry_id = writer.begin(planned.entry) if planned.entry is not None else None
+            values = {k: getattr(record, k) for k in record.__slots__ if k != "entry_key"}
+            payment_id = conn.execute(_INSERT_PAYMENT, dict(values, entry_id=entry_id)).scalar_one()
+            for part in planned.parts():
+                batch.add(planned.entry.key if planned.entry is not None else "", payment_id, part)
+                snapshot.apply_payment(part.items, part.lines)
+            if planned.notice is not None:
+                notices.append(planned.notice)
+            posted.append(planned.posted)
+            _log_posted(record, planned.posted)
+        batch.flush()
     record_notices(conn, notices)
     if record_file:
         record_posted_file(conn, digest, name, received_at, len(posted))
@@ -209,8 +209,8 @@ class _PartBatch:
     """Payments' parts gathered until about `size` lines, then written: small payments together
     (one statement per table for many sets), a large one a part at a time (decision L31)."""
 
-    def __init__(self, conn: Connection, writer: PartWriter, size: int) -> None:
-        self.conn, self.writer, self.size = conn, writer, size
+    def __init__(self, writer: PartWriter, size: int) -> None:
+        self.writer, self.size = writer, size
         self.items: list = []
         self.lines: list = []
         self.records: list[tuple] = []
@@ -218,8 +218,7 @@ class _PartBatch:
     def add(self, entry_key: str, payment_id: int, part: PaymentPart) -> None:
         self.items += part.items
         self.lines += [(entry_key, line) for line in part.lines]
-        self.records += [(payment_id, r.line_no, r.rm15, r.asec, r.amount_cents, r.applied, r.reason, r.transaction_number)
-                         for r in part.records]
+        self.records += [(payment_id, *r) for r in part.records]
         if len(self.lines) + len(self.records) >= self.size:
             self.flush()
 
@@ -227,7 +226,7 @@ class _PartBatch:
         if self.items or self.lines:
             self.writer.write(self.items, self.lines)
         if self.records:
-            insert_rows(self.conn, payment_line, _PAYMENT_LINE_COLUMNS, self.records)
+            self.writer.writes.insert(payment_line, _PAYMENT_LINE_COLUMNS, self.records)
         self.items, self.lines, self.records = [], [], []
 
 

@@ -214,11 +214,9 @@ def test_an_entry_written_in_parts_is_checked_whole_and_posted_once(world):
 
     header = Entry("pay:test:P1", ON_TIME.date(), Reason.PAYMENT, "parts", ())
     with world.connect() as conn, conn.begin():
-        writer = PartWriter(conn, ON_TIME, {})
-        writer.begin(header)
-        writer.write([], [(header.key, JournalLine(Account.BANK, debit_cents=10_00, party="FI", trace="P1"))])
-        writer.write([], [(header.key, JournalLine(Account.SUSPENSE, credit_cents=9_99, party=IMPORTER, trace="P1"))])
-        with pytest.raises(UnbalancedEntry, match="debits 1000 != credits 999"):
-            writer.close()
-        with pytest.raises(IdempotencyConflict):
-            PartWriter(conn, ON_TIME, {}).begin(header)
+        with pytest.raises(UnbalancedEntry, match="debits 1000 != credits 999"), PartWriter(conn, ON_TIME, {}) as writer:
+            writer.begin(header)
+            writer.write([], [(header.key, JournalLine(Account.BANK, debit_cents=10_00, party="FI", trace="P1"))])
+            writer.write([], [(header.key, JournalLine(Account.SUSPENSE, credit_cents=9_99, party=IMPORTER, trace="P1"))])
+        with pytest.raises(IdempotencyConflict), PartWriter(conn, ON_TIME, {}) as writer:
+            writer.begin(header)

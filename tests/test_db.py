@@ -1,0 +1,85 @@
+"""`core.db`: array literals PostgreSQL reads back exactly; lists of values looked up on both databases;
+writes sent without waiting (`Writes`) seen by the next read, and their errors raised."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from core.db import AmongValues, Writes, array_literal
+from store.schema import business, payment_line
+
+# PostgreSQL text holds any character but NUL
+TEXTS = st.lists(st.one_of(st.none(), st.text(st.characters(blacklist_characters="\x00"))), max_size=20)
+INTEGERS = st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), max_size=20)
+BOOLEANS = st.lists(st.one_of(st.none(), st.booleans()), max_size=20)
+
+
+def test_an_array_literal_quotes_text_and_writes_null():
+    assert array_literal([]) == "{}"
+    assert array_literal([1, -5, None]) == "{1,-5,NULL}"
+    assert array_literal([True, False, None]) == "{t,f,NULL}"
+    assert array_literal(['a"b\\c', "x y", "NULL", None]) == '{"a\\"b\\\\c","x y","NULL",NULL}'
+
+
+@pytest.mark.parametrize("value", [1.5, Decimal("1.00"), b"bytes"])
+def test_an_array_literal_takes_no_floats_decimals_or_bytes(value):
+    with pytest.raises(TypeError):
+        array_literal([value])
+
+
+def test_postgresql_reads_back_every_text_and_integer(pg_engine):
+    with pg_engine.connect() as conn:
+
+        @settings(max_examples=150, deadline=None)
+        @given(texts=TEXTS, integers=INTEGERS, booleans=BOOLEANS)
+        def round_trip(texts, integers, booleans):
+            read = conn.execute(text("SELECT CAST(:t AS TEXT[]), CAST(:i AS BIGINT[]), CAST(:b AS BOOLEAN[])"),
+                                {"t": array_literal(texts), "i": array_literal(integers), "b": array_literal(booleans)}).one()
+            assert (list(read[0]), list(read[1]), list(read[2])) == (texts, integers, booleans)
+
+        round_trip()
+
+
+def test_among_values_finds_exactly_the_rows_of_a_long_list_on_both_databases(engine):
+    """2,500 businesses; 1,500 asked for (more than one SQLite chunk), 500 of them unknown: the
+    1,000 known, each once — and nothing, without a statement, for no values."""
+    names = AmongValues(lambda among: select(business.c.bn9, business.c.name).where(among(business.c.bn9)))
+    with engine.begin() as conn:
+        conn.execute(insert(business), [{"bn9": f"{n:09d}", "name": f"B{n}", "role": "importer"} for n in range(2_500)])
+        asked = [f"{n:09d}" for n in range(1_500, 3_000)]
+        found = [tuple(row) for result in names.execute(conn, asked) for row in result]
+        assert list(names.execute(conn, [])) == []
+    assert sorted(found) == [(f"{n:09d}", f"B{n}") for n in range(1_500, 2_500)]
+
+
+def test_writes_sent_without_waiting_are_seen_by_the_next_read_in_their_order(engine):
+    with engine.begin() as conn, Writes(conn) as writes:
+        writes.insert(business, ("bn9", "name", "role"), [(f"{n:09d}", f"B {n}", "importer") for n in range(3_000)])
+        writes.insert(business, ("bn9", "name", "role"), [("999999999", 'Quote " and \\ backslash', "broker")])
+        rows = conn.execute(select(business.c.bn9, business.c.name).order_by(business.c.bn9)).all()
+    assert len(rows) == 3_001
+    assert rows[0] == ("000000000", "B 0") and rows[-1] == ("999999999", 'Quote " and \\ backslash')
+
+
+def test_a_failed_write_raises_as_sqlalchemy_raises_and_its_transaction_writes_nothing(engine):
+    bad = [(10_000, 1, "123456782RM0001", None, 100, True, None, None)]  # no payment 10,000
+    columns = ("payment_id", "line_no", "rm15", "asec", "amount_cents", "applied", "reason", "transaction_number")
+    with pytest.raises(IntegrityError), engine.begin() as conn, Writes(conn) as writes:
+        writes.insert(business, ("bn9", "name", "role"), [("111111111", "B", "importer")])
+        writes.insert(payment_line, columns, bad)
+    with pytest.raises(RuntimeError, match="the caller's"), engine.begin() as conn, Writes(conn) as writes:
+        writes.insert(business, ("bn9", "name", "role"), [("222222222", "B", "importer")])
+        raise RuntimeError("the caller's own error goes on")
+    if engine.dialect.name == "postgresql":  # a failed write still in flight when the caller fails: the caller's error goes on
+        with pytest.raises(RuntimeError, match="the caller's"), engine.begin() as conn, Writes(conn) as writes:
+            writes.insert(payment_line, columns, bad)
+            raise RuntimeError("the caller's own error goes on")
+    with engine.begin() as conn:  # the connection came back usable, and nothing was written
+        assert conn.execute(select(business.c.bn9)).all() == []
+        assert conn.execute(select(payment_line.c.payment_id)).all() == []
