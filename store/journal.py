@@ -66,7 +66,7 @@ _INSERT_ENTRIES = journal_entry.insert()
 
 
 def _item_ids(conn: Connection, keys: Iterable[str]) -> dict[str, int]:
-    return {k: int(i) for result in _ITEM_IDS.execute(conn, sorted(set(keys))) for k, i in result}
+    return {k: int(i) for result in _ITEM_IDS.execute(conn, sorted(set(keys))) for k, i in result.all()}
 
 
 _ITEM_COLUMNS = ("key", "rm15", "asec", "agent_bn9", "kind", "component", "transaction_number", "posted_on", "due_date", "under_review",
@@ -292,7 +292,7 @@ def open_items(conn: Connection, rm15s: Iterable[str], *, debts_only: bool = Fal
     `debts_only`: those owed (positive), without the credits — what a payment can reach (L3): an account paid
     by every set of a file holds a credit per earlier line, which the next set need not read (decision L31)."""
     query = _OPEN_DEBTS if debts_only else _OPEN_ITEMS
-    out = [Item(*row) for result in query.execute(conn, sorted(set(rm15s))) for row in result]  # the columns in Item's order
+    out = [Item(*row) for result in query.execute(conn, sorted(set(rm15s))) for row in result.all()]  # the columns in Item's order
     out.sort(key=attrgetter("id"))
     return out
 

@@ -179,7 +179,7 @@ def post_payments(
     lock_accounts(conn, accounts)  # every account of the file at once, in one order: no deadlock
     payers = sorted({p.payer_bn9 for p, _ in production})
     brokers = frozenset(conn.execute(_ACTIVE_BROKERS, {"bn9s": payers}).scalars()) if payers else frozenset()
-    monthly = frozenset(rm15 for result in _BY_CALENDAR_MONTH.execute(conn, sorted(accounts)) for rm15 in result.scalars())
+    monthly = frozenset(rm15 for result in _BY_CALENDAR_MONTH.execute(conn, sorted(accounts)) for rm15 in result.scalars().all())
     snapshot = Snapshot(open_items(conn, accounts, debts_only=True))  # a payment reaches only debts (L3)
     del accounts
     posted, notices = [], []
