@@ -8,7 +8,7 @@ answer — and fold each entry they plan back in, so every later step sees the e
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from .model import Entry, Item, NewItem
@@ -31,7 +31,7 @@ class AccountHistory:
 
     def __init__(self, rm15: str, items: Iterable[Item], movements: Iterable[Movement]) -> None:
         self.rm15 = rm15
-        self._items: dict[str, Item] = {it.key: replace(it, balance_cents=0) for it in items}
+        self._items: dict[str, Item] = {it.key: it._replace(balance_cents=0) for it in items}
         self._movements: list[Movement] = list(movements)
         self._entry_keys = {m.entry_key for m in self._movements}
 
@@ -56,7 +56,7 @@ class AccountHistory:
             if as_of is None or m.day <= as_of:
                 balances[m.item_key] = balances.get(m.item_key, 0) + m.cents
         return [
-            replace(it, balance_cents=balances[key])
+            it._replace(balance_cents=balances[key])
             for key, it in self._items.items()
             if key in balances and (not open_only or balances[key] != 0)
         ]

@@ -136,9 +136,9 @@ URGENT_KINDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """A receivable item with its balance (positive = owed, negative = credit).
+class Item(NamedTuple):
+    """A receivable item with its balance (positive = owed, negative = credit); a named tuple
+    (decision L33: a payment's accounts' open items are read by the thousand).
 
     Attributes:
         id: the store's row id (its order is the order items were created), or None for an

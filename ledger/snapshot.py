@@ -9,7 +9,6 @@ is written.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from .model import DEBT_KINDS, Entry, Item, JournalLine, NewItem
 
@@ -41,7 +40,7 @@ class Snapshot:
     def _current(self, key: str) -> Item:
         it = self._items[key]
         if it.balance_cents != self._balances[key]:
-            it = self._items[key] = replace(it, balance_cents=self._balances[key])
+            it = self._items[key] = it._replace(balance_cents=self._balances[key])
         return it
 
     def items(self, rm15s: Iterable[str] | str | None = None, *, open_only: bool = True) -> list[Item]:

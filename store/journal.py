@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
 from operator import attrgetter
 
@@ -273,7 +273,7 @@ def _item(row, balance: int) -> Item:
     )
 
 
-_ITEM_FIELDS = [ar_item.c[f.name] for f in fields(Item) if f.name != "balance_cents"]
+_ITEM_FIELDS = [ar_item.c[name] for name in Item._fields if name != "balance_cents"]
 
 
 def _open_items_of(among, *, debts_only: bool):
