@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, Engine, Executable, Result, Table, any_, bindparam, cast, create_engine, event
+from sqlalchemy import ARRAY, Boolean, ColumnElement, Connection, Engine, Executable, Result, Table, any_, bindparam, cast, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import NullType
@@ -67,11 +67,13 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
 
 
 def _bound(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> list:
-    """`rows` as the driver takes them: each value through its column type's bind processor, if it has one."""
+    """`rows` as the driver takes them: each value through its column type's bind processor, if it has one —
+    except a boolean's, which turns True into 1: the driver stores a bool as the integer it is."""
     dialect = conn.dialect
-    processors = [(n, p) for n, c in enumerate(columns) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
+    processors = [(n, p) for n, c in enumerate(columns)
+                  if not isinstance(table.c[c].type, Boolean) and (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
     if not processors:
-        return [tuple(row) for row in rows]
+        return rows
     bound = []
     for row in rows:
         values = list(row)
