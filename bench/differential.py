@@ -30,6 +30,7 @@ import random
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -54,14 +55,20 @@ _PAYER = "123456782"
 
 
 def seeds() -> list[bytes]:
-    """Small valid 820s: one set, several, a broker's ASECs and transaction numbers, CUR and DTM."""
+    """Small valid 820s: one set, several, a broker's ASECs and transaction numbers, CUR and DTM;
+    sets of a dozen lines, which the compiled engine takes several at once (`edi.validate._Validator._lines`)."""
     lines = [LineSpec(f"{_PAYER}RM000{n}", 100_00 * n) for n in (1, 2, 3)]
+    dozen = [LineSpec(f"{_PAYER}RM{n:04d}", 1_00 * n + n % 7) for n in range(1, 13)]
     return [
         file_820([PaymentSpec("TRACE0001", _PAYER, lines)]),
         file_820([PaymentSpec("TRACE0002", "300000007", [LineSpec(f"{_PAYER}RM0001", 5_00, "40001")], kind="INT"),
                   PaymentSpec("TRACE0003", "300000007", [LineSpec(f"{_PAYER}RM0002", 7_00, "40001")], kind="ADV")],
                  control_number=2, ack_requested=True),
         file_820([PaymentSpec(f"TRACE1{n:04d}", _PAYER, lines[: 1 + n % 3]) for n in range(4)], control_number=3),
+        file_820([PaymentSpec("TRACE2001", _PAYER, dozen),
+                  PaymentSpec("TRACE2002", "300000007", [replace(line, asec="40001") for line in dozen], kind="INT"),
+                  PaymentSpec("TRACE2003", "300000007", [replace(line, transaction_number=f"{n:014d}") if n % 4 == 0 else line
+                                                          for n, line in enumerate(dozen)], kind="ADV")], control_number=4),
     ]
 
 
@@ -187,11 +194,12 @@ def answers(data: bytes, limits: Limits) -> tuple:
 
 
 class _Asked:
-    """Counts the compiled engine's calls on pyx12 (a walker step, an element validation) while on."""
+    """Counts the compiled engine's calls on pyx12 (a walker step, an element validation), and the
+    times it took several lines at once (`edi.validate._Validator._lines`), while on."""
 
     def __init__(self) -> None:
-        self.on, self.walks, self.elements = False, 0, 0
-        step, check = validate._Validator._pyx12_step, validate._Validator._validate_elements
+        self.on, self.walks, self.elements, self.lines = False, 0, 0, 0
+        step, check, lines = validate._Validator._pyx12_step, validate._Validator._validate_elements, validate._Validator._lines
 
         def counted_step(validator, state, seg):
             self.walks += self.on
@@ -201,8 +209,14 @@ class _Asked:
             self.elements += self.on and state.cursor is not None
             return check(validator, state, seg, node, p12)
 
+        def counted_lines(validator, *args):
+            taken = lines(validator, *args)
+            self.lines += self.on and taken[0] > 0
+            return taken
+
         validate._Validator._pyx12_step = counted_step
         validate._Validator._validate_elements = counted_check
+        validate._Validator._lines = counted_lines
 
 
 ASKED = _Asked()
@@ -220,7 +234,14 @@ def compare(data: bytes) -> str | None:
         return "documents differ: " + ", ".join(k for k in sorted(set(docs_c) | set(docs_p)) if docs_c.get(k) != docs_p.get(k))
     if result_c != result_p:
         return "results differ (documents alike)"
+    if payments(data, COMPILED) != payments(data, PYX12):
+        return "payments differ (results and documents alike)"
     return None
+
+
+def payments(data: bytes, limits: Limits) -> list:
+    """The payments `validate_stream` builds, every line in them (`answers` has them judged and let go)."""
+    return [st.payload for _, _, st in validate.validate_stream(io.BytesIO(data), limits=limits).sets()]
 
 
 def _errors(data: bytes) -> bool:
@@ -234,14 +255,15 @@ def run(task: tuple[int, int, str]) -> dict:
     rng = random.Random(seed)
     files = seeds()
     kinds: Counter[str] = Counter()
-    with_errors = asked = 0
+    with_errors = asked = at_once = 0
     failures = []
     for n in range(count):
         kind, data = mutation(rng, files)
         kinds[kind] += 1
-        before = ASKED.walks + ASKED.elements
+        before, lines_before = ASKED.walks + ASKED.elements, ASKED.lines
         problem = compare(data)
         asked += ASKED.walks + ASKED.elements > before
+        at_once += ASKED.lines > lines_before
         if problem is None:
             with_errors += _errors(data) if n % 10 == 0 else 0
             continue
@@ -249,7 +271,7 @@ def run(task: tuple[int, int, str]) -> dict:
         path.write_bytes(data)
         failures.append({"input": str(path), "kind": kind, "problem": problem})
     return {"count": count, "kinds": dict(kinds), "sampled_with_errors": with_errors, "failures": failures,
-            "asked_pyx12": asked, "pyx12_walks": ASKED.walks, "pyx12_element_checks": ASKED.elements}
+            "asked_pyx12": asked, "pyx12_walks": ASKED.walks, "pyx12_element_checks": ASKED.elements, "lines_at_once": at_once}
 
 
 def fixed_inputs() -> list[Path]:
@@ -277,12 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     chunk = 1_000
     tasks = [(args.seed + i, min(chunk, args.mutations - i * chunk), str(args.out)) for i in range((args.mutations + chunk - 1) // chunk)]
     total: dict = {"count": 0, "kinds": Counter(), "sampled_with_errors": 0, "failures": [], "asked_pyx12": 0,
-                   "pyx12_walks": 0, "pyx12_element_checks": 0}
+                   "pyx12_walks": 0, "pyx12_element_checks": 0, "lines_at_once": 0}
     with mp.Pool(args.workers) as pool:
         for part in pool.imap_unordered(run, tasks):
             total["count"] += part["count"]
             total["kinds"].update(part["kinds"])
-            for key in ("sampled_with_errors", "asked_pyx12", "pyx12_walks", "pyx12_element_checks"):
+            for key in ("sampled_with_errors", "asked_pyx12", "pyx12_walks", "pyx12_element_checks", "lines_at_once"):
                 total[key] += part[key]
             total["failures"] += part["failures"]
             print(f"  {total['count']:,} mutations, {len(total['failures'])} disagreements, "
@@ -293,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         "sampled_with_errors": f"{total['sampled_with_errors']} of {(total['count'] + 9) // 10} sampled",
         "inputs on which the compiled engine asked pyx12": total["asked_pyx12"],
         "pyx12 walker steps": total["pyx12_walks"], "pyx12 element validations": total["pyx12_element_checks"],
+        "inputs on which the compiled engine took lines at once": total["lines_at_once"],
         "disagreements": len(total["failures"]), "first": total["failures"][:20],
         "seconds": round(time.perf_counter() - start, 1), "seed": args.seed, "workers": args.workers,
     }

@@ -17,7 +17,9 @@ two engines (decision E22):
 A clean set never touches pyx12 (its map is not even loaded); a broken one pays pyx12's
 price only for the segments that are in error.  `Cursor.vouch` takes one segment; `WALKS` is
 the same transition table as `edi.validate` walks a whole set body with it, each step knowing
-which guards the step before it already made hold.
+which guards the step before it already made hold; `line_run` and `walk_repeated` take whole
+remittance lines at once — the segments' own patterns joined into one expression, the line's
+steps walked once and repeated (decision E30).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from typing import Any
 from . import guide820_compiled as guide
 from .reader import Delimiters, Segment
 
-__all__ = ["GUIDE_MAP", "KNOWN", "NODES", "UNKNOWN", "VOUCHED", "WALKED", "WALKS", "Cursor", "compiled_for", "element_matcher"]
+__all__ = ["GUIDE_MAP", "KNOWN", "LINE_NODE", "LINE_START", "NODES", "UNKNOWN", "VOUCHED", "WALKED", "WALKS", "Cursor", "compiled_for",
+           "element_matcher", "line_run", "walk_repeated"]
 
 #: pyx12's extended character set for AN and ID values (`validation.rec_ID_E`, charset "E").
 _CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"&'()*+,-./:;?= abcdefghijklmnopqrstuvwxyz%~@[]_{}\\|<>#$"
@@ -70,8 +73,9 @@ def _code_ok(code: str, kind: str, low: int, high: int, allowed: str, body: str 
     )
 
 
-def _value_pattern(spec: tuple, allowed: str, sep: str) -> str:
-    """A pattern for a non-empty value pyx12 accepts at this position (a subset of what it accepts)."""
+def _value_pattern(spec: tuple, allowed: str, sep: str, last: str = r"\Z") -> str:
+    r"""A pattern for a non-empty value pyx12 accepts at this position (a subset of what it accepts);
+    `last` matches where the segment's text ends (`\Z` when the pattern is matched on one segment)."""
     _, kind, low, high, codes, body = spec
     low = max(low, 1)
     if body is not None and body != _NEVER and any(c.isalnum() or c == "-" for c in sep):
@@ -86,7 +90,7 @@ def _value_pattern(spec: tuple, allowed: str, sep: str) -> str:
     elif kind.startswith("N"):
         pattern = f"-?[0-9]{{{low},{high}}}"
     elif kind == "R":
-        end = "(?:" + re.escape(sep[0]) + r"|\Z)"
+        end = "(?:" + re.escape(sep[0]) + "|" + last + ")"
         # the usual amount (`12.34`) first; possessive (`*+`, `++`): a digit given back never lets a separator match
         pattern = f"-?(?:(?=[0-9.]{{{low + 1},{high + 1}}}{end})[0-9]*+\\.[0-9]++|[0-9]{{{low},{high}}}+)"
     elif kind == "DT" and low <= 8 <= high:
@@ -97,7 +101,7 @@ def _value_pattern(spec: tuple, allowed: str, sep: str) -> str:
     else:
         return _NEVER
     if body is not None:
-        end = "(?:" + re.escape(sep[0]) + r"|\Z)"
+        end = "(?:" + re.escape(sep[0]) + "|" + last + ")"
         pattern = f"(?=(?:{body}){end}){pattern}"
     return pattern
 
@@ -117,20 +121,20 @@ _TIME_TAIL = {
 }
 
 
-def _element_pattern(spec: tuple, allowed: str, sep: str) -> str:
+def _element_pattern(spec: tuple, allowed: str, sep: str, last: str = r"\Z") -> str:
     usage, kind = spec[0], spec[1]
     if kind == "composite":
         return _NEVER if usage == "R" else ""
     if usage == "N":
         return ""
-    value = _value_pattern(spec, allowed, sep)
+    value = _value_pattern(spec, allowed, sep, last)
     return value if usage == "R" else f"(?:{value})?"
 
 
-def _segment_pattern(seg_id: str, specs: tuple, allowed: str, sep: str) -> str:
+def _segment_pattern(seg_id: str, specs: tuple, allowed: str, sep: str, last: str = r"\Z") -> str:
     """The whole segment: its ID, then each position; positions after the last mandatory one may be left off."""
     esc = re.escape(sep)
-    parts = [_element_pattern(spec, allowed, sep) for spec in specs]
+    parts = [_element_pattern(spec, allowed, sep, last) for spec in specs]
     last_required = max((i for i, spec in enumerate(specs) if spec[0] == "R"), default=-1)
     tail = ""
     for i in range(len(parts) - 1, last_required, -1):
@@ -183,12 +187,20 @@ def element_matcher(node: int, delimiters: Delimiters) -> tuple[Callable[[str], 
     """(fullmatch over the segment's text, syntax check, how many elements a segment may have for the
     check to hold unasked — `_rules_check`) for map segment `node`."""
     seg_id, specs, rules = guide.ELEMENTS[node]
+    return (re.compile(_node_pattern(node, delimiters), re.ASCII).fullmatch, *_rules_check(rules, specs))
+
+
+def _node_pattern(node: int, delimiters: Delimiters, last: str = r"\Z", most: int = sys.maxsize) -> str:
+    """The pattern of map segment `node` (`_segment_pattern`) with this set's separators; `most`: for
+    segments of at most that many elements (the ID included) only."""
+    seg_id, specs, _ = guide.ELEMENTS[node]
     separators = {delimiters.element, delimiters.component, delimiters.segment} | ({delimiters.repetition} - {None})
-    allowed = "".join(c for c in _CHARSET if c not in separators)
-    pattern = _segment_pattern(seg_id, specs, allowed, delimiters.element)
     if any(c.isalnum() or c in "-. " for c in "".join(separators)):
-        pattern = _NEVER  # a separator a number or a date may hold (the envelope rejects it): pyx12 judges every segment
-    return (re.compile(pattern, re.ASCII).fullmatch, *_rules_check(rules, specs))
+        return _NEVER  # a separator a number or a date may hold (the envelope rejects it): pyx12 judges every segment
+    if most < 1 or any(spec[0] == "R" for spec in specs[max(most - 1, 0):]):
+        return _NEVER  # a mandatory element past `most`
+    allowed = "".join(c for c in _CHARSET if c not in separators)
+    return _segment_pattern(seg_id, specs[: max(most - 1, 0)], allowed, delimiters.element, last)
 
 
 # --------------------------------------------------------------------------- cursor
@@ -324,3 +336,96 @@ KEYS = guide.KEYS
 QUALIFIERS = {seg_id: frozenset(codes) for seg_id, codes in guide.QUALIFIERS.items()}
 #: every segment ID of the map (another is unrecognized wherever it stands)
 KNOWN = frozenset(seg_id for seg_id, _, _ in guide.ELEMENTS.values())
+
+
+# ------------------------------------------------------------------ lines at once
+#: the map nodes of a remittance line (ENT, its RMR, a REF after the RMR), when the map has them
+_LINE_NODES = tuple(_NUMBER.get(f"/ISA_LOOP/GS_LOOP/ST_LOOP/ENT_LOOP/{seg_id}") for seg_id in ("ENT", "RMR", "REF"))
+#: the segment that opens a line, and the map node it lands on
+LINE_START, LINE_NODE = "ENT", _LINE_NODES[0]
+#: the most lines `line_run` matches at once: what is matched and then not taken (a line further on that
+#: the builder speaks of) is bounded, and a run of lines costs one line taken alone every so many
+LINES_AT_ONCE = 256
+#: a map's own regular expression for a value that can only match letters and digits (see `line_run`)
+_PLAIN_BODY = re.compile(r"[A-Za-z0-9|()]*")
+
+
+@lru_cache(maxsize=16)
+def line_run(delimiters: Delimiters, joiner: str, qualifier: str | None) -> tuple[Callable[..., Any], tuple[str, ...]] | None:
+    r"""(match, signatures) for lines written one after another — an RMR, a REF with this `qualifier` when
+    one is given, then the ENT of the next line, each segment followed by `joiner` (the terminator and
+    the line break after it) — or None when the map has no such line or its patterns cannot be joined.
+    ``match(text, pos)`` matches as many whole lines from `pos` (`LINES_AT_ONCE` at most) as each segment's own pattern
+    (`element_matcher`) accepts, and only segments whose syntax rules hold unasked: `\Z` in a segment's
+    pattern becomes "the terminator follows" (no segment holds the terminator, so a pattern ends at
+    its segment's end and nowhere else), and a value the map constrains by its own regular expression
+    is looked ahead for only when that expression can match letters and digits alone."""
+    if None in _LINE_NODES or not joiner.startswith(delimiters.segment):
+        return None
+    nodes = (_LINE_NODES[1], _LINE_NODES[0]) if qualifier is None else (_LINE_NODES[1], _LINE_NODES[2], _LINE_NODES[0])
+    end, parts = re.escape(joiner), []
+    for node in nodes:
+        seg_id, specs, rules = guide.ELEMENTS[node]
+        if any(spec[5] is not None and _PLAIN_BODY.fullmatch(spec[5]) is None for spec in specs):
+            return None
+        pattern = _node_pattern(node, delimiters, "(?=" + re.escape(delimiters.segment) + ")", _rules_check(rules, specs)[1])
+        if pattern == _NEVER:
+            return None
+        if node == _LINE_NODES[2]:
+            pattern = "(?=" + re.escape(delimiters.element.join((seg_id, qualifier, ""))) + ")" + pattern
+        parts.append(pattern + end)
+    signatures = tuple(guide.ELEMENTS[node][0] for node in nodes)
+    return re.compile("(?:" + "".join(parts) + f"){{0,{LINES_AT_ONCE}}}", re.ASCII).match, signatures
+
+
+def walk_repeated(node: int, counts: list[int], signatures: tuple[str, ...], times: int) -> tuple[int, list[int]]:
+    """Walk `signatures` — a cycle of steps from map node `node` back to it — up to `times` times over
+    `counts`: (how many times every guard held, the counts after them), as that many steps one
+    after another would find.  A count is only ever reset or incremented, so from the second cycle
+    on each count, and each value a guard is checked against, moves by the same amount every cycle:
+    three cycles are walked step by step, the rest worked out."""
+    seen: list[tuple[list[int], list[tuple]]] = []
+    after = [counts]
+    for _ in range(min(times, 3)):
+        walked = _walk_once(node, list(after[-1]), signatures)
+        if walked is None:
+            return len(seen), after[-1]
+        seen.append(walked[0])
+        after.append(walked[1])
+    if times <= 3:
+        return len(seen), after[-1]
+    one, two, three = after[1], after[2], after[3]
+    if any(c3 - c2 != c2 - c1 for c1, c2, c3 in zip(one, two, three, strict=True)):
+        return 3, three  # not moving as a cycle does: the rest step by step
+    most = times
+    for (_, _low, high), g1, g2 in zip(seen[1][1], seen[1][0], seen[2][0], strict=True):
+        if g2 < g1:
+            return 3, three
+        if g2 > g1:  # cycle j (from 0) checks g1 + (g2 - g1) * (j - 1), below `high` while j <= this
+            most = min(most, (high - g1) // (g2 - g1) + 2)
+    most = max(most, 3)
+    return most, [c1 + (c2 - c1) * (most - 1) for c1, c2 in zip(one, two, strict=True)]
+
+
+def _walk_once(node: int, counts: list[int], signatures: tuple[str, ...]) -> tuple[tuple[list[int], list[tuple]], list[int]] | None:
+    """One cycle of `walk_repeated` over `counts` (changed): ((the values the guards were checked
+    against, the guards), the counts), or None when a step is not in the tables or a guard fails."""
+    values: list[int] = []
+    guards: list[tuple] = []
+    at = node
+    for signature in signatures:
+        step = STEPS[at].get(signature)
+        if step is None:
+            return None
+        target, checks, resets, incs = step
+        for guarded, low, high in checks:
+            if not low <= counts[guarded] <= high:
+                return None
+            values.append(counts[guarded])
+            guards.append((guarded, low, high))
+        for reset in resets:
+            counts[reset] = 0
+        for inc in incs:
+            counts[inc] += 1
+        at = target
+    return ((values, guards), counts) if at == node else None

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 from core.money import MAX_DIGITS, TWO_PLACES, digit_count, is_number, parse_amount
@@ -133,6 +135,7 @@ _NO_REFS: dict = {}  # a line without REF*ZZ/TN (never written to: `_line_ref` m
 _NONE: list = []  # no errors (never appended to: `feed` returns a new list when it has something to say)
 _two_places = TWO_PLACES.fullmatch  # RMR04 as usually written: its cents without `parse_amount`'s call
 _new_line = tuple.__new__  # RemittanceLine's fields in order, without the generated __new__'s keyword handling
+_ACCOUNT, _RMR04, _REF02 = itemgetter(2), itemgetter(4), itemgetter(2)  # of a segment's elements
 
 
 def _parse_date(text: str) -> date | None:
@@ -266,6 +269,52 @@ class PaymentBuilder:
         elif sid == "REF" and seg.get(1) == "TN" and self._loop == "ent" and self._rmr is not None:
             errors = self._line_ref(seg, position)
         return errors
+
+    def take_lines(self, pieces: list[str], shape: int, qualifier: str | None, element: str, position: int, index: int) -> int:
+        """Take whole lines at once, as `feed` would one segment at a time: `pieces` are the segments that
+        follow the ENT just fed (at `position` in the set, `index` in the file), written one after
+        another, `shape` a line — its RMR, a REF with this `qualifier` when `shape` is 3, then the next
+        line's ENT (each segment one its map's pattern accepts).  The lines are taken up to the first
+        one `feed` would have something to say of — an amount not written with two decimal places, an
+        account with spaces around it, an ENT not numbered next; returns how many were taken.  Each
+        check is a C function mapped over the lines (a Python loop only finds where one fails).  None
+        is taken unless the ENT just fed opened a line of its own (not after a segment out of place,
+        which leaves the line before it open: `feed` then says more)."""
+        first = self._ordinal
+        if (self._previous != "ENT" or self._loop != "ent" or self._ent_number != first or self._rmr is not None
+                or self._line_refs is not _NO_REFS or self._line_ref_count):
+            return 0
+        count = len(pieces) // shape
+        rmrs = list(map(str.split, pieces[0 : count * shape : shape], repeat(element)))
+        accounts, amounts = list(map(_ACCOUNT, rmrs)), list(map(_RMR04, rmrs))
+        ents = pieces[shape - 1 : count * shape : shape]
+        expected = list(map(f"ENT{element}".__add__, map(str, range(first + 1, first + count + 1))))
+        if not (all(map(_two_places, amounts)) and list(map(str.strip, accounts, repeat(" "))) == accounts and ents == expected):
+            for i, (account, amount, ent, number) in enumerate(zip(accounts, amounts, ents, expected, strict=True)):
+                if _two_places(amount) is None or account != account.strip(" ") or ent != number:
+                    count = i
+                    break
+            del accounts[count:], amounts[count:]
+        numbers = range(first, first + count)
+        cents = map(int, map(str.replace, amounts, repeat("."), repeat("")))
+        positions = range(position + 1, position + 1 + count * shape, shape)
+        indexes = range(index + 1, index + 1 + count * shape, shape)
+        nones = repeat(None)
+        if shape == 2:
+            fields = zip(numbers, accounts, cents, nones, positions, indexes, nones, nones, nones, strict=False)
+        else:
+            refs = map(_REF02, map(str.split, pieces[1 : count * shape : shape], repeat(element)))
+            ref_positions = range(position + 2, position + 2 + count * shape, shape)
+            if qualifier == "ZZ":  # the line's security account
+                fields = zip(numbers, accounts, cents, refs, positions, indexes, nones, ref_positions, nones, strict=False)
+            else:  # REF*TN: the debt the line pays
+                fields = zip(numbers, accounts, cents, nones, positions, indexes, refs, nones, ref_positions, strict=False)
+        self._lines += map(_new_line, repeat(RemittanceLine), fields)
+        if count:
+            self._ordinal = self._ent_number = first + count
+            self._ent_position = position + count * shape
+            self._previous = "ENT"
+        return count
 
     def _misnumbered(self, seg: Segment, position: int, number: str) -> list[SegmentError]:
         # the guide numbers lines 1, 2, 3… in file order; the number keys the line's verdict

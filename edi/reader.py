@@ -28,7 +28,7 @@ from typing import BinaryIO, NamedTuple
 
 from core.problems import Problem
 
-__all__ = ["Delimiters", "Segment", "X12Reader", "ISA_LENGTH", "at_byte", "ends_with_iea"]
+__all__ = ["Delimiters", "PlainRun", "Segment", "X12Reader", "ISA_LENGTH", "at_byte", "ends_with_iea"]
 
 #: A well-formed ISA is exactly 106 characters, its terminator included.
 ISA_LENGTH = 106
@@ -188,6 +188,41 @@ def _utf8_char(data: bytes, pos: int) -> bytes:
             except UnicodeDecodeError:
                 continue
     return first
+
+
+class PlainRun:
+    """The segments of a block of the usual layout (`X12Reader.runs`), made as they are taken — map,
+    zip and accumulate only: no Python code runs per segment — with what they are made from, so a
+    consumer that can take several at once from the text skips them (`after`).
+
+    Attributes:
+        pieces: each segment's text, in file order.
+        text: the block's text: the pieces, each followed by `joiner` (the last one may not be).
+        joiner: the segment terminator and the line break written after it.
+        base: the file offset of the block's first byte (`text[0]`).
+        first: the index in the file of the first piece's segment.
+        delimiters: the delimiters of the block's interchange.
+    """
+
+    __slots__ = ("pieces", "text", "joiner", "base", "first", "delimiters", "_segments")
+
+    def __init__(self, pieces: list[str], text: str, joiner: str, base: int, first: int, delimiters: Delimiters) -> None:
+        self.pieces, self.text, self.joiner, self.base, self.first, self.delimiters = pieces, text, joiner, base, first, delimiters
+        self._segments = self._made(pieces, 0, base)
+
+    def __iter__(self) -> Iterator[Segment]:
+        return self._segments
+
+    def after(self, piece: int, offset: int) -> Iterator[Segment]:
+        """The segments from piece number `piece` on, the first at file offset `offset`."""
+        return self._made(self.pieces[piece:], piece, offset)
+
+    def _made(self, pieces: list[str], piece: int, offset: int) -> Iterator[Segment]:
+        step = len(self.joiner)
+        starts = accumulate(map(step.__add__, map(len, pieces)), initial=offset)
+        elements = map(tuple, map(str.split, pieces, repeat(self.delimiters.element)))
+        fields = zip(elements, count(self.first + piece), starts, repeat(self.delimiters), repeat(True), repeat(False), pieces)
+        return map(tuple.__new__, repeat(Segment), fields)
 
 
 class X12Reader:
@@ -378,7 +413,7 @@ class X12Reader:
             self._skip_line_breaks(terminator)
         return index
 
-    def _plain_run(self, block: bytes, terminator: bytes, delimiters: Delimiters, index: int) -> tuple[int, Iterator[Segment]] | None:
+    def _plain_run(self, block: bytes, terminator: bytes, delimiters: Delimiters, index: int) -> tuple[int, PlainRun] | None:
         """The segments of `block` when it has the usual layout — ASCII, every line break right after
         a terminator (the ISA's suffix) — as (how many, an iterator making each as it is taken: a
         block's segments never live all at once, which would wake the garbage collector thousands of
@@ -397,12 +432,8 @@ class X12Reader:
             stop = next((i for i, piece in enumerate(pieces) if piece[:3] == "ISA" and not piece[3:4].isalnum()), None)
             if stop is not None:
                 pieces = pieces[:stop]
-        step = len(terminator) + len(suffix)
-        # map, zip and accumulate only: no Python code runs per segment
-        starts = accumulate(map(step.__add__, map(len, pieces)), initial=self._base)
-        elements = map(tuple, map(str.split, pieces, repeat(delimiters.element)))
-        fields = zip(elements, count(index + 1), starts, repeat(delimiters), repeat(True), repeat(False), pieces)
-        run = map(tuple.__new__, repeat(Segment), fields)
+        run = PlainRun(pieces, text, term + suffix, self._base, index + 1, delimiters)
+        step = len(run.joiner)
         if len(pieces) < len(text.split(term + suffix)):
             self._consume(sum(len(piece) + step for piece in pieces))  # up to the ISA that follows
         else:

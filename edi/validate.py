@@ -10,8 +10,9 @@ One pass over the stream (`edi.reader`), memory flat:
 * **Sets** of a supported group are checked segment by segment against
   `mappings/820.4010.CARM.xml`, giving the AK3/AK4 detail, by one of two engines
   (`Limits.engine`, decision E22): `compiled` — the tables `edi.compiled` generated
-  from the map, walked over a set body as one run (`_Validator._body_run`), handing pyx12
-  the steps they cannot vouch for — or `pyx12` — its map
+  from the map, walked over a set body as one run (`_Validator._body_run`), whole
+  remittance lines taken at once where they can be (`_Validator._lines`, decision E30),
+  handing pyx12 the steps they cannot vouch for — or `pyx12` — its map
   walker (`walk_tree.walk_errors`) and element validator (`segment_if.is_valid_errors`)
   on every segment; the answers are the same.  The guide's own syntax rules that a map
   cannot express are added by `edi.payments.PaymentBuilder`, which builds the typed
@@ -52,12 +53,12 @@ from core.text import shown as _shown
 from mappings import MAP_DIR
 
 from .charset import is_x12_text
-from .compiled import GUIDE_MAP, KNOWN, NODES, UNKNOWN, VOUCHED, WALKED, WALKS, Cursor, compiled_for
+from .compiled import GUIDE_MAP, KNOWN, LINE_NODE, LINE_START, NODES, UNKNOWN, VOUCHED, WALKED, WALKS, Cursor, compiled_for, line_run, walk_repeated
 from .errors import EdiError, MapError
 from .guide import ISA_QUALIFIERS, RECEIVER_ID, RECEIVER_QUALIFIER, SET_CONTROL, SUPPORTED
 from .limits import DEFAULT_LIMITS, Limits
 from .payments import PaymentBuilder, Source
-from .reader import ISA_LENGTH, MAX_SEGMENT_BYTES, Segment, X12Reader
+from .reader import ISA_LENGTH, MAX_SEGMENT_BYTES, PlainRun, Segment, X12Reader
 from .results import ElementError, FileResult, GroupHeader, GroupResult, InterchangeResult, SegmentError, SetResult
 
 __all__ = ["validate_stream", "validate_path", "with_problem", "file_digest", "SetSink", "FileChanged"]
@@ -497,6 +498,9 @@ class _Validator:
         self._set: _Set | None = None
         self._seen_isa13: set[tuple[str, str]] = set()
         self._after_iea = False
+        self._lines_stopped: PlainRun | None = None  # the run in which `_lines` takes no more lines
+        self._cycles: tuple[Any, str, dict] = (None, "", {})  # `line_run`'s answers for these delimiters and joiner
+        self._declined = 0  # `_lines` calls in a row that found no two lines alike to take
 
     # -- interchange ----------------------------------------------------------
     def _flag(self, code: str, message: str) -> None:
@@ -745,12 +749,13 @@ class _Validator:
         except Exception as exc:
             self._failed(state, seg, exc)
 
-    def _body_run(self, state: _Set, segments: Iterator[Segment]) -> Segment | None:
+    def _body_run(self, state: _Set, segments: Iterator[Segment], run: Any = None) -> tuple[Segment | None, Iterator[Segment]]:
         """Take the body segments of the open set from `segments` while the compiled tables vouch for
         them — `Cursor.vouch`, `_check` and `body` run with locals, one segment after another — and
-        any other body segment through `_check`; return the first segment that is not the set's body
-        (the envelope's, or one cut short), or None when `segments` ends.  The same walk, counts,
-        errors and payment as `feed` one segment at a time."""
+        any other body segment through `_check`; after an ENT of a `PlainRun`, the whole lines that
+        follow it at once (`_lines`).  Return the first segment that is not the set's body (the
+        envelope's, or one cut short), or None when the run ends, and the segments left after it.
+        The same walk, counts, errors and payment as `feed` one segment at a time."""
         cursor = state.cursor
         assert cursor is not None
         node, counts, position, errors = cursor.node, cursor.counts, state.position, state.errors
@@ -759,46 +764,115 @@ class _Validator:
         matchers, join = cursor.matchers, cursor.delimiters.element.join
         envelope, follow = _ENVELOPE, WALKS[node]
         room = len(errors) < limit  # the set may take more notes: checked again when errors are added
-        for seg in segments:
-            elements = seg[0]
-            sid = elements[0]
-            if sid in envelope or seg[5]:  # seg.cut
+        lines = isinstance(run, PlainRun) and run.delimiters == cursor.delimiters
+        while True:
+            for seg in segments:
+                elements = seg[0]
+                sid = elements[0]
+                if sid in envelope or seg[5]:  # seg.cut
+                    cursor.node, state.position = node, position
+                    return seg, segments
+                position += 1
+                step = follow.get(sid) if room else None  # None too for an ID unknown or with a qualifier
+                if step is not None:
+                    for guarded, low, high in step[1]:
+                        if not low <= counts[guarded] <= high:
+                            break
+                    else:
+                        pair = matchers.get(step[0])  # None: its pattern not made yet (`Cursor.vouch` makes it)
+                        if pair is not None:
+                            node, follow = step[0], step[4]
+                            for reset in step[2]:
+                                counts[reset] = 0
+                            for inc in step[3]:
+                                counts[inc] += 1
+                            matches, rules, unasked = pair
+                            if matches(seg[6] or join(elements)) is None or (len(elements) > unasked and not rules(elements)):
+                                cursor.node, state.position = node, position
+                                self._step(state, seg, WALKED)
+                                node, counts, room = cursor.node, cursor.counts, len(errors) < limit
+                            elif sid == LINE_START and lines and feed is not None:
+                                found = feed(seg, position)
+                                if found:
+                                    errors += found
+                                    room = len(errors) < limit
+                                elif node == LINE_NODE and room:
+                                    taken, offset = self._lines(state, run, seg, position, counts)
+                                    if taken:  # the lines' segments skipped: the run goes on after them
+                                        position += taken
+                                        follow = WALKS[node]
+                                        segments = run.after(seg[1] - run.first + 1 + taken, offset)
+                                        break
+                                    lines = run is not self._lines_stopped
+                                continue
+                            if feed is not None:
+                                found = feed(seg, position)
+                                if found:
+                                    errors += found
+                                    room = len(errors) < limit
+                            continue
+                # the tables cannot take it alone: the step as `_check` takes it
                 cursor.node, state.position = node, position
-                return seg
-            position += 1
-            step = follow.get(sid) if room else None  # None too for an ID unknown or with a qualifier
-            if step is not None:
-                for guarded, low, high in step[1]:
-                    if not low <= counts[guarded] <= high:
-                        break
-                else:
-                    pair = matchers.get(step[0])  # None: its pattern not made yet (`Cursor.vouch` makes it)
-                    if pair is not None:
-                        node, follow = step[0], step[4]
-                        for reset in step[2]:
-                            counts[reset] = 0
-                        for inc in step[3]:
-                            counts[inc] += 1
-                        matches, rules, unasked = pair
-                        if matches(seg[6] or join(elements)) is None or (len(elements) > unasked and not rules(elements)):
-                            cursor.node, state.position = node, position
-                            self._step(state, seg, WALKED)
-                            node, counts, room = cursor.node, cursor.counts, len(errors) < limit
-                        if feed is not None:
-                            found = feed(seg, position)
-                            if found:
-                                errors += found
-                                room = len(errors) < limit
-                        continue
-            # the tables cannot take it alone: the step as `_check` takes it
-            cursor.node, state.position = node, position
-            self._check(state, seg)
-            node, counts = cursor.node, cursor.counts
-            follow, room = WALKS[node], len(errors) < limit
-            if state.builder is None:
-                feed = None
-        cursor.node, state.position = node, position
-        return None
+                self._check(state, seg)
+                node, counts = cursor.node, cursor.counts
+                follow, room = WALKS[node], len(errors) < limit
+                if state.builder is None:
+                    feed = None
+            else:
+                cursor.node, state.position = node, position
+                return None, segments
+
+    def _lines(self, state: _Set, run: PlainRun, ent: Segment, position: int, counts: list[int]) -> tuple[int, int]:
+        """After `ent`, a line's ENT just fed (at `position` in the set, the walk at `LINE_NODE` with
+        `counts`): the whole lines written after it in `run`, each an RMR, perhaps a REF, and the next
+        ENT, taken at once — matched by one regular expression (`edi.compiled.line_run`, the segments'
+        own patterns joined), walked by `walk_repeated`, built by `PaymentBuilder.take_lines` — as far
+        as each segment, step and line would pass alone.  Returns how many segments were taken (0:
+        none, the caller goes on one at a time) and the file offset of the segment after them; `counts`
+        are changed as the walk leaves them.  Once a line the expression matched could not be taken
+        (a check of the builder's, a guard), the rest of the run goes one segment at a time: no
+        segment is matched again and again."""
+        builder = state.builder
+        assert builder is not None
+        if run is self._lines_stopped:
+            return 0, 0
+        pieces, element, joiner = run.pieces, run.delimiters.element, run.joiner
+        at = ent[1] - run.first + 1  # the piece after the ENT
+        after_rmr = pieces[at + 1] if at + 1 < len(pieces) else ""
+        shape = 3 if after_rmr[:4] == "REF" + element else 2
+        second = at + 2 * shape - 1  # the ENT that ends the second line: the next line alike, or nothing to take
+        if second >= len(pieces) or pieces[second][:4] != "ENT" + element or pieces[at + shape + 1][:4] != after_rmr[:4]:
+            self._declined += 1
+            if self._declined > _MAX_DECLINED:  # lines of changing shapes: one at a time, without asking, for the rest of the run
+                self._lines_stopped = run
+            return 0, 0
+        self._declined = 0
+        qualifier = after_rmr.split(element, 2)[1] if shape == 3 else None
+        if qualifier not in (None, "ZZ", "TN"):
+            return 0, 0
+        if run.delimiters is not self._cycles[0] or joiner != self._cycles[1]:
+            self._cycles = (run.delimiters, joiner, {})
+        cycles = self._cycles[2]
+        if qualifier not in cycles:
+            cycles[qualifier] = line_run(run.delimiters, joiner, qualifier)
+        cycle = cycles[qualifier]
+        if cycle is None:
+            return 0, 0
+        match, signatures = cycle
+        start = ent[2] - run.base + len(ent[6]) + len(joiner)  # where the piece after the ENT starts in the text
+        end = match(run.text, start).end()
+        matched = min(run.text.count(joiner, start, end), len(pieces) - at) // shape
+        if matched < 2:
+            return 0, 0
+        walkable, _ = walk_repeated(LINE_NODE, counts, signatures, matched)
+        count = builder.take_lines(pieces[at : at + walkable * shape], shape, qualifier, element, position, ent[1])
+        if count < matched:
+            self._lines_stopped = run
+        if count < 1:
+            return 0, 0
+        counts[:] = walk_repeated(LINE_NODE, counts, signatures, count)[1]
+        taken = pieces[at : at + count * shape]
+        return count * shape, ent[2] + len(ent[6]) + len(joiner) + sum(map(len, taken)) + len(taken) * len(joiner)
 
     def _pyx12_step(self, state: _Set, seg: Segment) -> Any:
         """One step of pyx12's walker from where the compiled walk stands, with its counts; the
@@ -879,16 +953,14 @@ class _Validator:
         checks is taken by `_body_run`, as far as the run goes."""
         for run in runs:
             segments = iter(run)
-            for seg in segments:
-                while True:
-                    self.feed(seg)
-                    state = self._set
-                    if state is None or state.cursor is None:
-                        break
-                    after = self._body_run(state, segments)
-                    if after is None:
-                        break  # the run is over (the set goes on in the next one)
-                    seg = after
+            seg = next(segments, None)
+            while seg is not None:
+                self.feed(seg)
+                state = self._set
+                if state is None or state.cursor is None:
+                    seg = next(segments, None)
+                    continue
+                seg, segments = self._body_run(state, segments, run)  # None: the run is over (the set goes on in the next one)
 
     def feed(self, seg: Segment) -> None:
         if seg.elements[0] not in _ENVELOPE and not seg.cut and self._set is not None:
@@ -936,6 +1008,10 @@ class _Validator:
                 self._sink.interchange_settled(ic)
         self._settled = len(self.interchanges)
 
+
+#: `_Validator._lines` calls in a row that find no two lines alike before the rest of the run goes one
+#: segment at a time without asking (lines of changing shapes: with and without a REF in turn)
+_MAX_DECLINED = 8
 
 #: Segments `_Validator.feed` hands to the envelope checks (any other goes to the open set).
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1", "ISB", "ISE"})

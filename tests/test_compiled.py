@@ -249,3 +249,103 @@ def test_the_collector_runs_seldom_while_a_file_is_validated_and_as_before_after
         assert off.seen == [(0, 10, 10)] and gc.get_threshold() == (0, 10, 10)
     finally:
         gc.set_threshold(*before)
+
+
+def _lines_taken(monkeypatch) -> list[int]:
+    """The segments `_Validator._lines` takes at once, call by call (a spy)."""
+    from edi import validate as validate_module
+
+    taken: list[int] = []
+    lines = validate_module._Validator._lines
+
+    def spy(validator, *args):
+        found = lines(validator, *args)
+        taken.append(found[0])
+        return found
+
+    monkeypatch.setattr(validate_module._Validator, "_lines", spy)
+    return taken
+
+
+def _both_built(data: bytes) -> tuple[tuple, tuple]:
+    """The results of `validate_stream` (payments and every line in them) and the answers, of each engine."""
+    return tuple((validate_stream(io.BytesIO(data), limits=Limits(engine=engine)), differential.answers(data, Limits(engine=engine)))
+                 for engine in ("compiled", "pyx12"))
+
+
+@pytest.mark.parametrize("layout", ["~\n", "~", "~\r\n"])
+def test_whole_lines_are_taken_at_once_as_one_at_a_time(tmp_path, monkeypatch, layout):
+    """Lines without a REF, with REF*ZZ (the INT set) and with REF*TN, over several of the reader's
+    blocks: the compiled engine takes most of them at once (`_Validator._lines`), and builds the same
+    payments — every line, its positions and file indexes — and the same answers as pyx12's engine."""
+    path = tmp_path / "lines.x12"
+    generate(path, 3_000, 3)  # SOA, ADV, INT: 3,000 lines, ~140 KiB
+    text = path.read_text().replace("~\n", layout)
+    text = text.replace(f"RM0004**1.00{layout}", f"RM0004**1.00{layout}REF*TN*12345678901234{layout}")  # lines that name a debt
+    taken = _lines_taken(monkeypatch)
+    (built_c, answers_c), (built_p, answers_p) = _both_built(text.encode())
+    assert built_c == built_p and answers_c == answers_p
+    assert [len(st.payload.lines) for _, _, st in built_c.sets()] == [1_000, 1_000, 1_000]
+    assert sum(taken) > 0.9 * 7_000  # of the ~7,000 segments of the lines, most taken at once
+
+
+#: edits of a line's segment (ENT or its RMR) that someone would say something of
+_LINE_EDITS = {
+    "not whole cents": ("RMR", lambda s: s + "5"),  # AK4 code 6
+    "no decimal point": ("RMR", lambda s: s.replace(".", "")),  # fine, read by `parse_amount`
+    "a space before the account": ("RMR", lambda s: s.replace("*11*", "*11* ")),
+    "an element the map does not use": ("RMR", lambda s: s + "*1.00"),
+    "two REF*ZZ": ("RMR", lambda s: s + "~REF*ZZ*40001~REF*ZZ*40002"),
+    "a REF with REF03": ("RMR", lambda s: s + "~REF*ZZ*40001*X"),
+    "a REF*TN among lines without": ("RMR", lambda s: s + "~REF*TN*12345678901234"),
+    "a leading zero": ("ENT", lambda s: s.replace("*", "*0")),
+    "not numbered next": ("ENT", lambda s: s + "1"),
+    "syntax rules to ask": ("ENT", lambda s: s + "*ZZ*X*Y"),
+    "a segment out of place": ("RMR", lambda s: s + "~N1*PE*CANADA BORDER SERVICES AGENCY*ZZ*CBSA"),  # the line stays open
+    "a segment out of place after a REF": ("RMR", lambda s: s + "~REF*ZZ*40001~N1*PE*CANADA BORDER SERVICES AGENCY*ZZ*CBSA"),
+    "no RMR": ("ENT", lambda s: s + "~" + s),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(_LINE_EDITS))
+def test_a_line_taken_alone_is_judged_as_before(tmp_path, edit):
+    """A line that the map, a syntax rule or the payment's builder would say something of — among
+    lines taken at once — is taken alone: the same payments, AK3/AK4 and 824 from both engines."""
+    path = tmp_path / "edit.x12"
+    generate(path, 600, 2)
+    seg_id, change = _LINE_EDITS[edit]
+    segments = path.read_text().split("~\n")
+    for at in [i for i, segment in enumerate(segments) if segment in ("ENT*3", "ENT*200")]:  # in each set
+        at += seg_id == "RMR"
+        segments[at] = change(segments[at])
+    (built_c, answers_c), (built_p, answers_p) = _both_built("~".join(segments).replace("~", "~\n").encode())
+    assert built_c == built_p and answers_c == answers_p
+
+
+def test_lines_walked_at_once_stop_where_one_step_at_a_time_would():
+    """`walk_repeated` gives the counts and the number of lines a walk one step at a time gives, up to
+    the ENT loop's 100,000th repeat, for lines with and without a REF."""
+    from edi.compiled import LINE_NODE, STEPS, walk_repeated
+
+    for signatures in (("RMR", "ENT"), ("RMR", "REF", "ENT")):
+        for start, times in ((1, 5), (7, 1_000), (99_990, 20), (99_999, 3), (100_000, 2)):
+            counts = [0] * len(STEPS)
+            counts[LINE_NODE - 1], counts[LINE_NODE] = start, 1  # the ENT loop's count, then the ENT's
+            done, walked = 0, list(counts)
+            while done < times:
+                step = list(walked)
+                at = LINE_NODE
+                for signature in signatures:
+                    target, guards, resets, incs = STEPS[at][signature]
+                    if not all(low <= step[node] <= high for node, low, high in guards):
+                        break
+                    for node in resets:
+                        step[node] = 0
+                    for node in incs:
+                        step[node] += 1
+                    at = target
+                else:
+                    walked, done = step, done + 1
+                    continue
+                break
+            assert walk_repeated(LINE_NODE, counts, signatures, times) == (done, walked), (signatures, start, times)
