@@ -12,9 +12,10 @@ Each `carm` command is one call:
 
 Documents are built from the journal (`iter_daily_notices`, `iter_statements`),
 written as XML validated against `mappings/*.xsd` (`to_xml`), and rendered
-as HTML and PDF in the recipient's language (`render_html`, `render_pdf`; a PDF drawn from
-the stored HTML when asked for: `ondemand.PdfCache`, decision S12). A statements run may be
-split across worker processes (`workers=`, `parallel`, decision S11).
+as HTML and PDF in the recipient's language (`render_html`; `pdf.render_pdf`, a module of
+its own, decision S14; a PDF drawn from the stored HTML when asked for: `ondemand.PdfCache`,
+decision S12). A statements run may be split across worker processes (`workers=`, `parallel`,
+decision S11).
 """
 
 from __future__ import annotations
@@ -43,13 +44,13 @@ from .notices import (
 )
 from .output import FORMATS, RunReport, emit, log_report
 from .parallel import run_split
-from .render import render_html, render_pdf
+from .render import render_html
 from .soa import iter_statements, run_accounts, statement_problems
 from .xml import to_xml
 
 __all__ = [
     "issue_daily_notices", "run_statements", "send_day_notices", "list_notices", "notice_detail",
-    "iter_daily_notices", "iter_statements", "to_xml", "render_html", "render_pdf", "render_notice",
+    "iter_daily_notices", "iter_statements", "to_xml", "render_html", "render_notice",
     "record_relationship_notices", "send_notices",
     "DailyNotice", "Statement", "RunReport", "SendReport", "NoticeEntry", "NoticePage",
     "StatementsError", "InvalidDocument", "DeliveryError", "FORMATS",

@@ -23,8 +23,9 @@ from sqlalchemy import insert, select
 from ledger.model import Entry, JournalLine, NewItem, Plan
 from statements import InvalidDocument, issue_daily_notices, run_statements, to_xml
 from statements.model import DailyAccount, DailyNotice, Holder, Party
-from statements.render import Table, View, _cell, _fit, _Pdf, pdf_of_html
-from statements.render import pdf_text as latin_1
+from statements.pdf import _cell, _fit, _Pdf, pdf_of_html
+from statements.pdf import pdf_text as latin_1
+from statements.render import Table, View
 from store.journal import balance, write_plan
 from store.ledger import load_reference
 from store.schema import ar_item, designated_agent
