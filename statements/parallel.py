@@ -14,7 +14,9 @@ caller's transaction exported, so every worker reads the same books. A run goes 
 
 The run report is the workers' reports in range order, then the brokers': the one-process
 report, output for output (decision S11). What crosses between processes is kept lean: the
-parts' records pickled as their constructors' arguments, a worker's files as names.
+parts' records pickled as their constructors' arguments, a worker's files as names. A worker reads
+the reference data of its own range of accounts, the caller only the brokers' (S14), while its
+workers start.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from ledger.policy import Policy
 from .errors import StatementsError
 from .model import BrokerTotal, DaySummary, DocumentLine, StatementAccount
 from .output import Output, RunReport, write_documents
-from .query import AccountRow
+from .query import NO_ACCOUNTS, AccountRow
 from .soa import BrokerParts, broker_statements, importer_statements, run_context
 
 __all__ = ["run_split", "ranges"]
@@ -83,7 +85,6 @@ def run_split(conn: Connection, period: str, out: Path, report: RunReport, accou
               formats: tuple[str, ...], paper: str, calendar_month: bool, workers: int) -> RunReport:
     """Write the statements of `period` — of `accounts`, the run's (`run_accounts`) — with `workers` processes,
     adding to `report` (see the module docstring)."""
-    ctx = run_context(conn, period, policy, calendar_month)
     url = conn.engine.url.render_as_string(hide_password=False)
     snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one() if conn.dialect.name == "postgresql" else None
     jobs = [_Job(url, snapshot, period, policy, calendar_month, rows, out, formats, paper, report.doc_type, report.label)
@@ -99,6 +100,7 @@ def run_split(conn: Connection, period: str, out: Path, report: RunReport, accou
             theirs.close()
             pipes.append(ours)
             processes.append(process)
+        ctx = run_context(conn, period, policy, calendar_month, span=NO_ACCOUNTS)  # while the workers start: brokers' names
         numbered: Counter = Counter()
         for pipe in pipes:  # step 1, in range order: each range numbers after the ones before it
             counts = _receive(pipe)
@@ -164,7 +166,7 @@ def _work(job: _Job, pipe) -> None:
                     raise StatementsError(f"unexpected snapshot id {job.snapshot!r}")
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 conn.execute(text(f"SET TRANSACTION SNAPSHOT '{job.snapshot}'"))
-            ctx = run_context(conn, job.period, job.policy, job.calendar_month)
+            ctx = run_context(conn, job.period, job.policy, job.calendar_month, span=(job.rows[0].rm15, job.rows[-1].rm15))
             broker_parts: BrokerParts = {}
             documents = list(importer_statements(conn, ctx, job.rows, broker_parts))
         engine.dispose()
