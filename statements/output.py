@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -118,7 +118,7 @@ def write_documents(documents: Iterable[Document], out: Path, report: RunReport,
     for doc in documents:
         counter = (doc.recipient.bn9, doc.doc_date.isoformat())
         sequence[counter] += 1
-        doc = replace(doc, sequence=sequence[counter])
+        doc = doc._replace(sequence=sequence[counter])
         stem = document_id(doc)
         view = view_of(doc) if {"html", "pdf"} & set(formats) else None  # one wording for both renderings
         for fmt in formats:

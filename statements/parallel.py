@@ -14,23 +14,20 @@ caller's transaction exported, so every worker reads the same books. A run goes 
 
 The run report is the workers' reports in range order, then the brokers': the one-process
 report, output for output (decision S11). What crosses between processes is kept lean: the
-parts' records pickled as their constructors' arguments, a worker's files as names. A worker reads
+parts' records (named tuples) pickled as their values, a worker's files as names. A worker reads
 the reference data of its own range of accounts, the caller only the brokers' (S14), while its
 workers start.
 """
 
 from __future__ import annotations
 
-import copyreg
-import io
 import multiprocessing
 import pickle
 import re
 import traceback
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
-from operator import attrgetter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import structlog
@@ -40,7 +37,6 @@ from core.db import make_engine
 from ledger.policy import Policy
 
 from .errors import StatementsError
-from .model import BrokerTotal, DaySummary, DocumentLine, StatementAccount
 from .output import Output, RunReport, write_documents
 from .query import NO_ACCOUNTS, AccountRow
 from .soa import BrokerParts, broker_statements, importer_statements, run_context
@@ -126,23 +122,9 @@ def run_split(conn: Connection, period: str, out: Path, report: RunReport, accou
     return report
 
 
-#: The records of a broker's parts, pickled as their constructors' arguments: loading them so takes half
-#: the time of the dataclasses' own pickling, which sets their fields one by one.
-_RECORDS = (DocumentLine, DaySummary, BrokerTotal, StatementAccount)
-
-
 def _dumps(parts: BrokerParts) -> bytes:
-    """`parts` pickled (read back with `pickle.loads`)."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = {**copyreg.dispatch_table, **{kind: _positional(kind) for kind in _RECORDS}}
-    pickler.dump(parts)
-    return buffer.getvalue()
-
-
-def _positional(kind: type):
-    values = attrgetter(*(f.name for f in fields(kind)))
-    return lambda record: (kind, values(record))
+    """`parts` pickled (read back with `pickle.loads`): the records, named tuples, as their values."""
+    return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _receive(pipe):

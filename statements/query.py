@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, and_, func, or_, select
@@ -90,12 +90,15 @@ def _reference(reason: str, entry_key: str, trace: str | None) -> str | None:
     return None
 
 
+_new = tuple.__new__  # a named tuple from its values in field order, without the generated `__new__`
+
+
 def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date, last: date) -> dict[str, list[DocumentLine]]:
     """The AR movements of accounts `lo`…`hi` (every account when None) with an entry date in
     [first, last], per RM15, one `DocumentLine` per (entry, item), in entry order.
 
     A statements run reads every account's lines through here (~4 lines an account, 400,000
-    for a run of 100,000): rows are unpacked as tuples, and the lines built positionally."""
+    for a run of 100,000): rows are unpacked as tuples, and the lines made as tuples are, in C."""
     query = (
         select(
             journal_line.c.rm15, journal_line.c.debit_cents, journal_line.c.credit_cents,
@@ -125,12 +128,12 @@ def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date,
         lines = out[rm15]
         if lines and lines[-1].entry_id == entry_id and lines[-1].item_id == item_id:
             prev = lines[-1]
-            lines[-1] = replace(prev, amount_cents=prev.amount_cents + amount)
+            lines[-1] = prev._replace(amount_cents=prev.amount_cents + amount)
             continue
-        lines.append(DocumentLine(
+        lines.append(_new(DocumentLine, (
             entry_date, _line_type(reason, kind, amount), amount, description, kind, component, number, asec, due_date,
             bool(under_review), _reference(reason, entry_key, trace), "O" if reason == "OFFSET" else None, entry_id, item_id,
-        ))
+        )))
     for rm15, lines in out.items():
         if any(line.amount_cents == 0 for line in lines):
             out[rm15] = [line for line in lines if line.amount_cents != 0]

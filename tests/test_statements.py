@@ -515,7 +515,7 @@ def test_the_xml_written_is_what_lxml_would_write_with_names_escaped():
     assert etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True) == data
     assert root.findtext("{*}Recipient/{*}Name") == name
     with pytest.raises(InvalidDocument, match="not well-formed"):
-        to_xml(replace(doc, recipient=Party(IMPORTER, "BELL\x07", "en")))
+        to_xml(doc._replace(recipient=Party(IMPORTER, "BELL\x07", "en")))
 
 
 # ------------------------------------------------------------------ PDF on demand
