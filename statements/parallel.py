@@ -34,6 +34,7 @@ import structlog
 from sqlalchemy import Connection, text
 
 from core.db import make_engine
+from core.gcpause import collector_paused
 from ledger.policy import Policy
 
 from .errors import StatementsError
@@ -139,27 +140,33 @@ def _receive(pipe):
 
 
 def _work(job: _Job, pipe) -> None:
-    """One worker: build its range's importer statements, report the counts, learn its numbering, write."""
+    """One worker: build its range's importer statements, report the counts, learn its numbering, write
+    (the garbage collector paused, as for the whole run: `run_statements`)."""
     try:
-        engine = make_engine(job.url)
-        with engine.connect() as conn:
-            if job.snapshot:
-                if not _SNAPSHOT.fullmatch(job.snapshot):
-                    raise StatementsError(f"unexpected snapshot id {job.snapshot!r}")
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
-                conn.execute(text(f"SET TRANSACTION SNAPSHOT '{job.snapshot}'"))
-            ctx = run_context(conn, job.period, job.policy, job.calendar_month, span=(job.rows[0].rm15, job.rows[-1].rm15))
-            broker_parts: BrokerParts = {}
-            documents = list(importer_statements(conn, ctx, job.rows, broker_parts))
-        engine.dispose()
-        pipe.send(("counted", Counter((d.recipient.bn9, d.doc_date.isoformat()) for d in documents)))
-        numbered = pipe.recv()  # before sending the parts: the caller answers every worker's counts first
-        pipe.send(("parts", _dumps(broker_parts)))
-        report = RunReport(job.doc_type, job.label)
-        write_documents(documents, job.out, report, job.formats, paper=job.paper, numbered=numbered)
-        outputs = [(o.path.name, o.recipient_bn9, o.format, o.written) for o in report.outputs]
-        pipe.send(("written", (replace(report, outputs=[]), outputs)))  # names, not paths: a tenth of the pickling
+        with collector_paused():
+            _work_paused(job, pipe)
     except BaseException:  # every failure goes back to the caller, who raises it
         pipe.send(("error", traceback.format_exc()))
     finally:
         pipe.close()
+
+
+def _work_paused(job: _Job, pipe) -> None:
+    engine = make_engine(job.url)
+    with engine.connect() as conn:
+        if job.snapshot:
+            if not _SNAPSHOT.fullmatch(job.snapshot):
+                raise StatementsError(f"unexpected snapshot id {job.snapshot!r}")
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            conn.execute(text(f"SET TRANSACTION SNAPSHOT '{job.snapshot}'"))
+        ctx = run_context(conn, job.period, job.policy, job.calendar_month, span=(job.rows[0].rm15, job.rows[-1].rm15))
+        broker_parts: BrokerParts = {}
+        documents = list(importer_statements(conn, ctx, job.rows, broker_parts))
+    engine.dispose()
+    pipe.send(("counted", Counter((d.recipient.bn9, d.doc_date.isoformat()) for d in documents)))
+    numbered = pipe.recv()  # before sending the parts: the caller answers every worker's counts first
+    pipe.send(("parts", _dumps(broker_parts)))
+    report = RunReport(job.doc_type, job.label)
+    write_documents(documents, job.out, report, job.formats, paper=job.paper, numbered=numbered)
+    outputs = [(o.path.name, o.recipient_bn9, o.format, o.written) for o in report.outputs]
+    pipe.send(("written", (replace(report, outputs=[]), outputs)))  # names, not paths: a tenth of the pickling
