@@ -5,9 +5,9 @@ raises what the holder owes (a debt), negative lowers it (a payment, a credit).
 Every `DocumentLine` points back at the journal entry and receivable item it comes
 from (`entry_id`, `item_id`), so each number on a document traces to the books.
 
-The records are named tuples, made in C: a monthly run makes ~10 for each of 100,000 accounts,
-and a frozen dataclass's generated `__init__` cost several times as much (decision S14). A
-record with another value is `record._replace(field=value)`.
+The records are named tuples: a monthly run makes ~10 for each of 100,000 accounts, and a
+frozen dataclass's generated `__init__`, setting its fields one by one, cost several times as
+much (decision S14). A record with another value is `record._replace(field=value)`.
 """
 
 from __future__ import annotations
