@@ -11,11 +11,11 @@ warm: fonts, templates and the parser are loaded inside the first timed call), t
 each document in turn:
 
 * `on demand`: `PdfCache.pdf_of(html)` with an empty cache — the first download: the HTML
-  read back into its view and drawn (`statements.render.pdf_of_html`), the PDF kept;
+  read back into its view and drawn (`statements.pdf.pdf_of_html`), the PDF kept;
   (`on demand, CPU`: the CPU time of that call, what its latency would be on an idle core);
 * `cached`: the same call again — every later download: the kept PDF read back;
 * `from the document`: `render_pdf(document)`, what a run asked for PDFs does;
-* `before`, with `--baseline`: `render_pdf(document)` of that checkout's `statements/render.py`
+* `before`, with `--baseline`: `render_pdf(document)` of that checkout's `statements/pdf.py` (`render.py` before it)
   (what the run did for every document before).
 
 Each on-demand PDF is checked to be byte for byte the one drawn from the document, and the
@@ -88,8 +88,12 @@ def documents(count: int, seed: int) -> list[Statement]:
 
 
 def _baseline_renderer(checkout: Path):
-    """`render_pdf` of the checkout's `statements/render.py`, on this package's model and wording."""
-    spec = importlib.util.spec_from_file_location("statements.render_before", checkout / "statements" / "render.py")
+    """`render_pdf` of the checkout's `statements/pdf.py` (or `render.py`, where it was before), on this
+    package's model and wording."""
+    source = checkout / "statements" / "pdf.py"
+    if not source.exists():
+        source = source.with_name("render.py")
+    spec = importlib.util.spec_from_file_location("statements.render_before", source)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -98,7 +102,7 @@ def _baseline_renderer(checkout: Path):
 
 def measure(folder: Path, baseline: Path | None) -> dict:
     from statements.ondemand import PdfCache
-    from statements.render import render_pdf
+    from statements.pdf import render_pdf
 
     docs = pickle.loads((folder / "documents.pickle").read_bytes())
     cache = PdfCache(folder / "cache")

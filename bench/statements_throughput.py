@@ -15,7 +15,7 @@ statement of period 2026-11 (or, with `--document dn`,
 reporting the 11-05 declarations of every account) in a child process, so its
 peak RSS is the run's own: once per number of `--workers` (statements split across
 that many processes, decision S11; the peak is the parent's) and, with `--baseline`,
-with the code of that checkout (its own copy of this script) — the same ledger, the
+with the code of that checkout (its own copy of this script, with as many workers) — the same ledger, the
 measurements interleaved `--repeat` times. Every measurement writes into a fresh
 folder, kept until the end (see `main`), and the digest of all its files (names and
 bytes) is printed: the same digest means byte-identical output.
@@ -168,8 +168,8 @@ def _digest(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _child(label: str, script: Path, args, url: str, out: Path) -> dict:
-    workers = ["--workers", label.split("×")[0]] if "×" in label else []
+def _child(script: Path, workers: int, args, url: str, out: Path) -> dict:
+    workers = ["--workers", str(workers)] if workers > 1 else []
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = subprocess.run(
         [sys.executable, str(script), "--formats", args.formats, "--document", args.document, *workers, "--measure", url, str(out)],
@@ -199,9 +199,11 @@ def main() -> int:
         print(json.dumps(measure(args.measure[0], args.measure[1], formats, args.document, int(args.workers))))
         return 0
     os.environ.setdefault("CARM_LOG_LEVEL", "WARNING")
-    paths = {f"{w}×" if int(w) > 1 else "1 process": Path(__file__) for w in args.workers.split(",")}
-    if args.baseline:
-        paths = {"before": args.baseline / "bench" / "statements_throughput.py", **paths}
+    counts = [int(w) for w in args.workers.split(",")]
+    paths = {f"{w}×" if w > 1 else "1 process": (Path(__file__), w) for w in counts}
+    if args.baseline:  # the code before, with the same numbers of workers (its run_statements may know none: one process)
+        before = args.baseline / "bench" / "statements_throughput.py"
+        paths = {**{f"before, {w}×" if w > 1 else "before": (before, w) for w in counts}, **paths}
     results: dict[str, list[dict]] = {label: [] for label in paths}
     with tempfile.TemporaryDirectory(prefix="carm-bench-") as tmp:
         created = None
@@ -226,8 +228,8 @@ def main() -> int:
             # after deleting as many costs ext4 several times the CPU (a new inode skips the ones deleted in
             # the last minutes), which would charge one measurement for the one before it
             for rep in range(args.repeat):
-                for k, (label, script) in enumerate(paths.items()):
-                    results[label].append(_child(label, script, args, url, Path(tmp) / f"out-{rep}-{k}"))
+                for k, (label, (script, workers)) in enumerate(paths.items()):
+                    results[label].append(_child(script, workers, args, url, Path(tmp) / f"out-{rep}-{k}"))
         finally:
             if created:
                 admin, name = created

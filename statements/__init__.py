@@ -12,9 +12,10 @@ Each `carm` command is one call:
 
 Documents are built from the journal (`iter_daily_notices`, `iter_statements`),
 written as XML validated against `mappings/*.xsd` (`to_xml`), and rendered
-as HTML and PDF in the recipient's language (`render_html`, `render_pdf`; a PDF drawn from
-the stored HTML when asked for: `ondemand.PdfCache`, decision S12). A statements run may be
-split across worker processes (`workers=`, `parallel`, decision S11).
+as HTML and PDF in the recipient's language (`render_html`; `pdf.render_pdf`, a module of
+its own, decision S14; a PDF drawn from the stored HTML when asked for: `ondemand.PdfCache`,
+decision S12). A statements run may be split across worker processes (`workers=`, `parallel`,
+decision S11).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from core.gcpause import collector_paused
 from core.problems import Problem
 from ledger.calendar import period_named
 from ledger.policy import Policy
@@ -43,13 +45,13 @@ from .notices import (
 )
 from .output import FORMATS, RunReport, emit, log_report
 from .parallel import run_split
-from .render import render_html, render_pdf
+from .render import render_html
 from .soa import iter_statements, run_accounts, statement_problems
 from .xml import to_xml
 
 __all__ = [
     "issue_daily_notices", "run_statements", "send_day_notices", "list_notices", "notice_detail",
-    "iter_daily_notices", "iter_statements", "to_xml", "render_html", "render_pdf", "render_notice",
+    "iter_daily_notices", "iter_statements", "to_xml", "render_html", "render_notice",
     "record_relationship_notices", "send_notices",
     "DailyNotice", "Statement", "RunReport", "SendReport", "NoticeEntry", "NoticePage",
     "StatementsError", "InvalidDocument", "DeliveryError", "FORMATS",
@@ -75,18 +77,23 @@ def run_statements(
     """Write every Statement of Account of billing period `period` (`YYYY-MM`) into `out` — of the
     accounts billed by calendar month with `calendar_month`, else of those billed 18th → 17th — with
     `workers` processes over ranges of accounts (the same files as one process, decision S11) when
-    the run has at least `split_from` accounts."""
+    the run has at least `split_from` accounts.
+
+    The garbage collector is paused for the run, as for a posting (decision L30): its records hold
+    no reference cycles, and its passes over the documents held for numbering took a fifth of the
+    CPU (S14)."""
     period_named(period, policy)  # ValueError for a name that is not a month
     label = f"{period} calendar month" if calendar_month else period
     report = RunReport("SOA", label, problems=statement_problems(conn, period, calendar_month))
     accounts = run_accounts(conn, policy, calendar_month) if workers > 1 else ()
-    if len(accounts) >= max(2, split_from):
-        run_split(conn, period, Path(out), report, accounts, policy=policy, formats=formats, paper=policy.paper,
-                  calendar_month=calendar_month, workers=workers)
-        log_report(report)
-        return report
-    documents = iter_statements(conn, period, policy=policy, calendar_month=calendar_month)
-    return emit(documents, Path(out), report, formats, paper=policy.paper)
+    with collector_paused():
+        if len(accounts) >= max(2, split_from):
+            run_split(conn, period, Path(out), report, accounts, policy=policy, formats=formats, paper=policy.paper,
+                      calendar_month=calendar_month, workers=workers)
+            log_report(report)
+            return report
+        documents = iter_statements(conn, period, policy=policy, calendar_month=calendar_month)
+        return emit(documents, Path(out), report, formats, paper=policy.paper)
 
 
 def send_day_notices(

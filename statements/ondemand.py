@@ -2,7 +2,7 @@
 
 A run writes each document's XML (the delivered document, under its XSD) and HTML; the PDF a
 person opens in the portal, or a partner receives in its outbox, is drawn from the stored HTML
-when first asked for (`render.pdf_of_html`: the same bytes the run would have drawn) and kept
+when first asked for (`pdf.pdf_of_html`: the same bytes the run would have drawn) and kept
 under the digest of the HTML and the paper size, so each later download is the same file read
 back — and a re-issued document whose HTML changed gets a new PDF, never a stale one.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.files import atomic_write
 
-from .render import pdf_of_html
+from .pdf import pdf_of_html
 
 __all__ = ["PdfCache"]
 

@@ -12,10 +12,9 @@ file.  Re-running on the same ledger state therefore rewrites nothing.
 from __future__ import annotations
 
 import os
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -24,7 +23,7 @@ from core.files import write_if_changed
 from core.problems import Problem
 
 from .model import Document
-from .render import render_html, render_pdf, view_of
+from .render import render_html, view_of
 from .xml import document_id, to_xml
 
 __all__ = ["Output", "RunReport", "emit", "write_documents", "log_report", "FORMATS"]
@@ -32,11 +31,16 @@ __all__ = ["Output", "RunReport", "emit", "write_documents", "log_report", "FORM
 log = structlog.get_logger("statements")
 
 FORMATS = ("xml", "html", "pdf")
-#: Threads writing files, and how many files may wait for them (bounds the memory they hold).
-WRITER_THREADS = 4
-WRITES_PENDING = 256
 _RENDER = {"xml": lambda doc, view, paper: to_xml(doc), "html": lambda doc, view, paper: render_html(doc, view=view),
-           "pdf": lambda doc, view, paper: render_pdf(doc, view=view, paper=paper)}
+           "pdf": lambda doc, view, paper: _pdf(doc, view, paper)}
+
+
+def _pdf(doc: Document, view, paper: str) -> bytes:
+    # fpdf2 imported with the first PDF, not with the package: a third of the package's import
+    # time, which the scheduled runs (XML and HTML, decision S12) and their workers never use (S14)
+    from .pdf import render_pdf
+
+    return render_pdf(doc, view=view, paper=paper)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,47 +105,36 @@ def write_documents(documents: Iterable[Document], out: Path, report: RunReport,
     documents of its recipient and date counted in `numbered` (the ones written before, elsewhere
     when a run is split); the counts including these documents.
 
-    Files are written by `WRITER_THREADS` threads while the next documents are built: creating a
-    file is work in the kernel (~0.03–0.05 ms here on a quiet file system, several times that
-    just after as many files were deleted), which a thread lets run beside the building."""
+    Each file is written as soon as its document is rendered, in this thread: writer threads
+    beside it cost more CPU than they saved (the GIL handed to and fro around every file and
+    every parse; 0.27 against 0.15 ms a statement here), and a split run has no core to spare."""
     out.mkdir(parents=True, exist_ok=True)
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"unknown formats {sorted(unknown)}; choose among {FORMATS}")
     sequence = Counter(numbered or {})
     folder = os.fspath(out)
-    pending: deque[tuple[Path, str, str, Future]] = deque()
-    with ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="statements-write") as writers:
-        for doc in documents:
-            counter = (doc.recipient.bn9, doc.doc_date.isoformat())
-            sequence[counter] += 1
-            doc = replace(doc, sequence=sequence[counter])
-            stem = document_id(doc)
-            view = view_of(doc) if {"html", "pdf"} & set(formats) else None  # one wording for both renderings
-            for fmt in formats:
-                name = f"{stem}.{fmt}"
-                write = writers.submit(write_if_changed, os.path.join(folder, name), _RENDER[fmt](doc, view, paper))
-                pending.append((out / name, doc.recipient.bn9, fmt, write))  # the writer given text: a Path's costs more
-            report.documents += 1
-            if doc.holder.kind == "importer":
-                report.importer += 1
+    outputs = report.outputs
+    for doc in documents:
+        counter = (doc.recipient.bn9, doc.doc_date.isoformat())
+        sequence[counter] += 1
+        doc = doc._replace(sequence=sequence[counter])
+        stem = document_id(doc)
+        view = view_of(doc) if {"html", "pdf"} & set(formats) else None  # one wording for both renderings
+        for fmt in formats:
+            name = f"{stem}.{fmt}"
+            written = write_if_changed(os.path.join(folder, name), _RENDER[fmt](doc, view, paper))  # text: a Path's costs more
+            if written:
+                report.written += 1
             else:
-                report.broker += 1
-            while len(pending) > WRITES_PENDING:
-                _settle(report, *pending.popleft())
-        while pending:
-            _settle(report, *pending.popleft())
+                report.unchanged += 1
+            outputs.append(Output(out / name, doc.recipient.bn9, fmt, written))
+        report.documents += 1
+        if doc.holder.kind == "importer":
+            report.importer += 1
+        else:
+            report.broker += 1
     return sequence
-
-
-def _settle(report: RunReport, path: Path, recipient_bn9: str, fmt: str, write: Future) -> None:
-    """Count a file in, in the order of the documents, once it is on disk (its error raised here)."""
-    written = write.result()
-    if written:
-        report.written += 1
-    else:
-        report.unchanged += 1
-    report.outputs.append(Output(path, recipient_bn9, fmt, written))
 
 
 def log_report(report: RunReport) -> None:

@@ -8,7 +8,7 @@ due date and status, the other open items, the balance and what is overdue.
 * CSV: one row per declaration (`record` = `declaration`), one per component (`component`),
   one per other open item (`item`), and the account's `total`; amounts in dollars and cents
   (`-12.34`), RFC 4180 line ends.
-* PDF: the statements' layout (`statements.render.pdf_of_view`), Letter paper by default.
+* PDF: the statements' layout (`statements.pdf.pdf_of_view`), Letter paper by default.
 
 Output is deterministic: the same overview gives the same bytes.
 """
@@ -25,7 +25,8 @@ from core.money import format_cents
 
 from .i18n import component_label, describe, long_date, money, report_label, type_label
 from .overview import BalanceOverview, DeclarationBalance, OpenItem
-from .render import Table, View, pdf_of_view
+from .pdf import pdf_of_view
+from .render import Table, View
 from .xml import MAPPINGS, _Builder, validated_bytes
 
 __all__ = ["BAO_NS", "overview_id", "overview_xml", "overview_csv", "overview_pdf", "overview_view", "CSV_COLUMNS", "ITEM_TYPES"]

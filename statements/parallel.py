@@ -14,33 +14,32 @@ caller's transaction exported, so every worker reads the same books. A run goes 
 
 The run report is the workers' reports in range order, then the brokers': the one-process
 report, output for output (decision S11). What crosses between processes is kept lean: the
-parts' records pickled as their constructors' arguments, a worker's files as names.
+parts' records (named tuples) pickled as their values, a worker's files as names. A worker reads
+the reference data of its own range of accounts, the caller only the brokers' (S14), while its
+workers start.
 """
 
 from __future__ import annotations
 
-import copyreg
-import io
 import multiprocessing
 import pickle
 import re
 import traceback
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
-from operator import attrgetter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import structlog
 from sqlalchemy import Connection, text
 
 from core.db import make_engine
+from core.gcpause import collector_paused
 from ledger.policy import Policy
 
 from .errors import StatementsError
-from .model import BrokerTotal, DaySummary, DocumentLine, StatementAccount
 from .output import Output, RunReport, write_documents
-from .query import AccountRow
+from .query import NO_ACCOUNTS, AccountRow
 from .soa import BrokerParts, broker_statements, importer_statements, run_context
 
 __all__ = ["run_split", "ranges"]
@@ -83,7 +82,6 @@ def run_split(conn: Connection, period: str, out: Path, report: RunReport, accou
               formats: tuple[str, ...], paper: str, calendar_month: bool, workers: int) -> RunReport:
     """Write the statements of `period` — of `accounts`, the run's (`run_accounts`) — with `workers` processes,
     adding to `report` (see the module docstring)."""
-    ctx = run_context(conn, period, policy, calendar_month)
     url = conn.engine.url.render_as_string(hide_password=False)
     snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one() if conn.dialect.name == "postgresql" else None
     jobs = [_Job(url, snapshot, period, policy, calendar_month, rows, out, formats, paper, report.doc_type, report.label)
@@ -99,6 +97,7 @@ def run_split(conn: Connection, period: str, out: Path, report: RunReport, accou
             theirs.close()
             pipes.append(ours)
             processes.append(process)
+        ctx = run_context(conn, period, policy, calendar_month, span=NO_ACCOUNTS)  # while the workers start: brokers' names
         numbered: Counter = Counter()
         for pipe in pipes:  # step 1, in range order: each range numbers after the ones before it
             counts = _receive(pipe)
@@ -124,23 +123,9 @@ def run_split(conn: Connection, period: str, out: Path, report: RunReport, accou
     return report
 
 
-#: The records of a broker's parts, pickled as their constructors' arguments: loading them so takes half
-#: the time of the dataclasses' own pickling, which sets their fields one by one.
-_RECORDS = (DocumentLine, DaySummary, BrokerTotal, StatementAccount)
-
-
 def _dumps(parts: BrokerParts) -> bytes:
-    """`parts` pickled (read back with `pickle.loads`)."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = {**copyreg.dispatch_table, **{kind: _positional(kind) for kind in _RECORDS}}
-    pickler.dump(parts)
-    return buffer.getvalue()
-
-
-def _positional(kind: type):
-    values = attrgetter(*(f.name for f in fields(kind)))
-    return lambda record: (kind, values(record))
+    """`parts` pickled (read back with `pickle.loads`): the records, named tuples, as their values."""
+    return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _receive(pipe):
@@ -155,27 +140,33 @@ def _receive(pipe):
 
 
 def _work(job: _Job, pipe) -> None:
-    """One worker: build its range's importer statements, report the counts, learn its numbering, write."""
+    """One worker: build its range's importer statements, report the counts, learn its numbering, write
+    (the garbage collector paused, as for the whole run: `run_statements`)."""
     try:
-        engine = make_engine(job.url)
-        with engine.connect() as conn:
-            if job.snapshot:
-                if not _SNAPSHOT.fullmatch(job.snapshot):
-                    raise StatementsError(f"unexpected snapshot id {job.snapshot!r}")
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
-                conn.execute(text(f"SET TRANSACTION SNAPSHOT '{job.snapshot}'"))
-            ctx = run_context(conn, job.period, job.policy, job.calendar_month)
-            broker_parts: BrokerParts = {}
-            documents = list(importer_statements(conn, ctx, job.rows, broker_parts))
-        engine.dispose()
-        pipe.send(("counted", Counter((d.recipient.bn9, d.doc_date.isoformat()) for d in documents)))
-        numbered = pipe.recv()  # before sending the parts: the caller answers every worker's counts first
-        pipe.send(("parts", _dumps(broker_parts)))
-        report = RunReport(job.doc_type, job.label)
-        write_documents(documents, job.out, report, job.formats, paper=job.paper, numbered=numbered)
-        outputs = [(o.path.name, o.recipient_bn9, o.format, o.written) for o in report.outputs]
-        pipe.send(("written", (replace(report, outputs=[]), outputs)))  # names, not paths: a tenth of the pickling
+        with collector_paused():
+            _work_paused(job, pipe)
     except BaseException:  # every failure goes back to the caller, who raises it
         pipe.send(("error", traceback.format_exc()))
     finally:
         pipe.close()
+
+
+def _work_paused(job: _Job, pipe) -> None:
+    engine = make_engine(job.url)
+    with engine.connect() as conn:
+        if job.snapshot:
+            if not _SNAPSHOT.fullmatch(job.snapshot):
+                raise StatementsError(f"unexpected snapshot id {job.snapshot!r}")
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            conn.execute(text(f"SET TRANSACTION SNAPSHOT '{job.snapshot}'"))
+        ctx = run_context(conn, job.period, job.policy, job.calendar_month, span=(job.rows[0].rm15, job.rows[-1].rm15))
+        broker_parts: BrokerParts = {}
+        documents = list(importer_statements(conn, ctx, job.rows, broker_parts))
+    engine.dispose()
+    pipe.send(("counted", Counter((d.recipient.bn9, d.doc_date.isoformat()) for d in documents)))
+    numbered = pipe.recv()  # before sending the parts: the caller answers every worker's counts first
+    pipe.send(("parts", _dumps(broker_parts)))
+    report = RunReport(job.doc_type, job.label)
+    write_documents(documents, job.out, report, job.formats, paper=job.paper, numbered=numbered)
+    outputs = [(o.path.name, o.recipient_bn9, o.format, o.written) for o in report.outputs]
+    pipe.send(("written", (replace(report, outputs=[]), outputs)))  # names, not paths: a tenth of the pickling

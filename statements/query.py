@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from core.db import chunks as lists_of
 from store.schema import (
     ar_item,
     business,
@@ -33,7 +34,13 @@ from store.schema import (
 
 from .model import LINE_TYPES, DocumentLine, Party
 
-__all__ = ["AccountRow", "accounts", "chunks", "lines_between", "balances_before", "provinces", "Directory", "Coverage"]
+__all__ = ["AccountRow", "Span", "NO_ACCOUNTS", "accounts", "chunks", "lines_between", "balances_before", "provinces", "Directory",
+           "Coverage"]
+
+#: The first and last RM15 of a range of accounts (in RM15 order) that reference data is read for.
+Span = tuple[str, str]
+#: No account at all: what a reader of brokers' names alone asks for.
+NO_ACCOUNTS: Span = ("", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +90,15 @@ def _reference(reason: str, entry_key: str, trace: str | None) -> str | None:
     return None
 
 
+_new = tuple.__new__  # a named tuple from its values in field order, without the generated `__new__`
+
+
 def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date, last: date) -> dict[str, list[DocumentLine]]:
     """The AR movements of accounts `lo`…`hi` (every account when None) with an entry date in
     [first, last], per RM15, one `DocumentLine` per (entry, item), in entry order.
 
     A statements run reads every account's lines through here (~4 lines an account, 400,000
-    for a run of 100,000): rows are unpacked as tuples, and the lines built positionally."""
+    for a run of 100,000): rows are unpacked as tuples, and the lines made as tuples are, in C."""
     query = (
         select(
             journal_line.c.rm15, journal_line.c.debit_cents, journal_line.c.credit_cents,
@@ -118,12 +128,12 @@ def lines_between(conn: Connection, lo: str | None, hi: str | None, first: date,
         lines = out[rm15]
         if lines and lines[-1].entry_id == entry_id and lines[-1].item_id == item_id:
             prev = lines[-1]
-            lines[-1] = replace(prev, amount_cents=prev.amount_cents + amount)
+            lines[-1] = prev._replace(amount_cents=prev.amount_cents + amount)
             continue
-        lines.append(DocumentLine(
+        lines.append(_new(DocumentLine, (
             entry_date, _line_type(reason, kind, amount), amount, description, kind, component, number, asec, due_date,
             bool(under_review), _reference(reason, entry_key, trace), "O" if reason == "OFFSET" else None, entry_id, item_id,
-        ))
+        )))
     for rm15, lines in out.items():
         if any(line.amount_cents == 0 for line in lines):
             out[rm15] = [line for line in lines if line.amount_cents != 0]
@@ -167,20 +177,14 @@ def provinces(conn: Connection, rm15s: Sequence[str], default: str, chunk_size: 
 
 
 class Directory:
-    """Businesses, designated agents and brokers' security accounts, as of one day."""
+    """Businesses, designated agents and brokers' security accounts, as of one day.
 
-    def __init__(self, conn: Connection, on: date) -> None:
+    With `span`, only what the documents of accounts `span` need is read — their holders, their
+    agents, the brokers — for a worker of a split run, which states a range of accounts (S14):
+    a business outside them is then unknown (`name` answers its BN9)."""
+
+    def __init__(self, conn: Connection, on: date, span: Span | None = None) -> None:
         self.on = on
-        self._business = {
-            r.bn9: (r.name, r.language, r.role)
-            for r in conn.execute(select(business.c.bn9, business.c.name, business.c.language, business.c.role))
-        }
-        self._agent = {
-            r.rm15: r.agent_bn9
-            for r in conn.execute(
-                select(designated_agent.c.rm15, designated_agent.c.agent_bn9).where(designated_agent.c.effective_from <= on)
-            )
-        }
         #: security account → the broker holding it (D17-R4); importers' own securities are not brokers'.
         self.broker_asecs: dict[str, str] = {
             r.asec: r.holder_bn9
@@ -188,6 +192,21 @@ class Directory:
                 select(security_account.c.asec, security_account.c.holder_bn9).where(security_account.c.holder_kind == "broker")
             )
         }
+        agents = select(designated_agent.c.rm15, designated_agent.c.agent_bn9).where(designated_agent.c.effective_from <= on)
+        businesses = select(business.c.bn9, business.c.name, business.c.language, business.c.role)
+        if span is None:
+            self._agent = {rm15: agent for rm15, agent in conn.execute(agents)}
+            self._business = {bn9: (name, language, role) for bn9, name, language, role in conn.execute(businesses)}
+            return
+        lo, hi = span
+        self._agent = {rm15: agent for rm15, agent in conn.execute(agents.where(designated_agent.c.rm15.between(lo, hi)))}
+        # the holders of accounts lo…hi are the BNs lo[:9]…hi[:9] (an RM15 begins with its holder's BN)
+        self._business = {bn9: (name, language, role) for bn9, name, language, role
+                          in conn.execute(businesses.where(business.c.bn9.between(lo[:9], hi[:9])))}
+        others = sorted({*self._agent.values(), *self.broker_asecs.values()} - self._business.keys())
+        for part in lists_of(others):
+            self._business.update((bn9, (name, language, role)) for bn9, name, language, role
+                                  in conn.execute(businesses.where(business.c.bn9.in_(list(part)))))
 
     def name(self, bn9: str) -> str:
         found = self._business.get(bn9)
@@ -212,21 +231,26 @@ class Coverage:
     Business-management scope covers all the client's accounts, including ones
     opened later; program-management scope only the listed accounts.  A
     relationship counts on days from its start date to its end date inclusive.
-    A business always sees its own accounts.
+    A business always sees its own accounts. With `span`, only the relationships that may cover
+    accounts `span` are read (and only those accounts may be asked about).
     """
 
-    def __init__(self, conn: Connection, on: date) -> None:
+    def __init__(self, conn: Connection, on: date, span: Span | None = None) -> None:
         active = and_(relationship.c.start_date <= on, or_(relationship.c.end_date.is_(None), relationship.c.end_date >= on))
         self._clients: dict[str, set[str]] = defaultdict(set)
         self._accounts: dict[str, set[str]] = defaultdict(set)
-        for r in conn.execute(select(relationship.c.provider_bn9, relationship.c.client_bn9).where(active, relationship.c.scope == "business")):
-            self._clients[r.provider_bn9].add(r.client_bn9)
-        for r in conn.execute(
-            select(relationship.c.provider_bn9, relationship_account.c.rm15)
-            .join(relationship_account, relationship_account.c.relationship_id == relationship.c.id)
-            .where(active, relationship.c.scope == "program")
-        ):
-            self._accounts[r.provider_bn9].add(r.rm15)
+        clients = select(relationship.c.provider_bn9, relationship.c.client_bn9).where(active, relationship.c.scope == "business")
+        listed = (select(relationship.c.provider_bn9, relationship_account.c.rm15)
+                  .join(relationship_account, relationship_account.c.relationship_id == relationship.c.id)
+                  .where(active, relationship.c.scope == "program"))
+        if span is not None:
+            lo, hi = span
+            clients = clients.where(relationship.c.client_bn9.between(lo[:9], hi[:9]))
+            listed = listed.where(relationship_account.c.rm15.between(lo, hi))
+        for provider, client in conn.execute(clients):
+            self._clients[provider].add(client)
+        for provider, rm15 in conn.execute(listed):
+            self._accounts[provider].add(rm15)
 
     def covers(self, provider: str, rm15: str) -> bool:
         client = rm15[:9]

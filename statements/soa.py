@@ -47,7 +47,7 @@ from store.schema import period_close
 from store.standing import standings
 
 from .model import BrokerTotal, DaySummary, DocumentLine, Holder, Statement, StatementAccount
-from .query import AccountRow, Coverage, Directory, accounts, balances_before, chunks, lines_between
+from .query import NO_ACCOUNTS, AccountRow, Coverage, Directory, Span, accounts, balances_before, chunks, lines_between
 
 __all__ = [
     "iter_statements", "statement_problems", "run_context", "run_accounts", "importer_statements", "broker_statements",
@@ -142,10 +142,13 @@ class RunContext:
     records: dict[str, list[Standing]]
 
 
-def run_context(conn: Connection, name: str, policy: Policy, calendar_month: bool = False) -> RunContext:
-    """The context of the statements of period `name` (of the calendar-month cycle with `calendar_month`)."""
+def run_context(conn: Connection, name: str, policy: Policy, calendar_month: bool = False, span: Span | None = None) -> RunContext:
+    """The context of the statements of period `name` (of the calendar-month cycle with `calendar_month`):
+    of every account, or with `span` of accounts `span` only (`NO_ACCOUNTS`: the brokers' names alone,
+    what `broker_statements` needs once the parts are gathered)."""
     period = period_named(name, policy, calendar_month)
-    return RunContext(period, Directory(conn, period.end), Coverage(conn, period.end), standings(conn))
+    records = {} if span == NO_ACCOUNTS else standings(conn)
+    return RunContext(period, Directory(conn, period.end, span), Coverage(conn, period.end, span), records)
 
 
 def run_accounts(conn: Connection, policy: Policy, calendar_month: bool = False) -> list[AccountRow]:

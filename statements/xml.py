@@ -88,11 +88,11 @@ def _line(out: list[str], line: DocumentLine, language: str, indent: str) -> Non
     out.append(f"{i}<Amount>{format_cents(line.amount_cents)}</Amount>\n{indent}</Line>\n")
 
 
-def _section(out: list[str], tag: str, lines: tuple[DocumentLine, ...], language: str, indent: str) -> None:
-    """A section of lines and its total; an empty one (most of a statement's) holds its zero total alone."""
+def _section(out: list[str], tag: str, lines: tuple[DocumentLine, ...], language: str, indent: str) -> int:
+    """A section of lines and its total, which it returns; an empty one (most of a statement's) holds its zero total alone."""
     if not lines:
         out.append(f"{indent}<{tag}>\n{indent}  <Total>0.00</Total>\n{indent}</{tag}>\n")
-        return
+        return 0
     i = indent + "  "
     out.append(f"{indent}<{tag}>\n")
     total = 0
@@ -100,6 +100,7 @@ def _section(out: list[str], tag: str, lines: tuple[DocumentLine, ...], language
         _line(out, line, language, i)
         total += line.amount_cents
     out.append(f"{i}<Total>{format_cents(total)}</Total>\n{indent}</{tag}>\n")
+    return total
 
 
 def _party(out: list[str], tag: str, party: Party, indent: str) -> None:
@@ -146,8 +147,9 @@ def _statement(doc: Statement, doc_id: str) -> str:
         (account,) = doc.accounts
         out.append(f"  <ImporterStatement>\n    <Importer>\n{_text('RM15', holder.rm15, '      ')}"
                    f"{_text('Name', holder.name[:200], '      ')}    </Importer>\n")
-        _statement_account(out, "Account", account, due, language)
-        out.append(f"      <ImporterTotal>{format_cents(account.importer_total_cents)}</ImporterTotal>\n")
+        total = _statement_account(out, "Account", account, due, language)
+        brokers = sum(bt.amount_cents for bt in account.broker_totals)
+        out.append(f"      <ImporterTotal>{format_cents(total - brokers)}</ImporterTotal>\n")  # importer_total_cents
         for bt in account.broker_totals:
             out.append(f"      <BrokerTotal>\n{_text('BN9', bt.bn9, '        ')}{_text('SecurityAccount', bt.asec, '        ')}"
                        f"        <Amount>{format_cents(bt.amount_cents)}</Amount>\n      </BrokerTotal>\n")
@@ -155,16 +157,18 @@ def _statement(doc: Statement, doc_id: str) -> str:
     else:
         out.append(f"  <BrokerStatement>\n    <Broker>\n{_text('BN9', holder.bn9, '      ')}"
                    f"{_text('SecurityAccount', holder.asec, '      ')}{_text('Name', holder.name[:200], '      ')}    </Broker>\n")
+        grand_total = 0  # grand_total_cents
         for account in doc.accounts:
-            _statement_account(out, "ClientAccount", account, due, language)
+            grand_total += _statement_account(out, "ClientAccount", account, due, language)
             out.append("    </ClientAccount>\n")
-        out.append(f"    <GrandTotal>{format_cents(doc.grand_total_cents)}</GrandTotal>\n  </BrokerStatement>\n</StatementOfAccount>\n")
+        out.append(f"    <GrandTotal>{format_cents(grand_total)}</GrandTotal>\n  </BrokerStatement>\n</StatementOfAccount>\n")
     return "".join(out)
 
 
-def _statement_account(out: list[str], tag: str, account: StatementAccount, due: str, language: str) -> None:
+def _statement_account(out: list[str], tag: str, account: StatementAccount, due: str, language: str) -> int:
     """An account's part of a statement, up to (not including) its closing tag: an importer's
-    account goes on with its totals by broker."""
+    account goes on with its totals by broker. Its total payable (box I), which it returns, is
+    added up from the totals it writes: `total_payable_cents`, without adding every line again."""
     out.append(f"    <{tag}>\n{_text('RM15', account.rm15, '      ')}{_text('Name', account.name[:200], '      ')}"
                f'      <OpeningBalance box="D">{format_cents(account.opening_cents)}</OpeningBalance>\n'
                f"      <DailySummary>\n        <DueDate>{due}</DueDate>\n")
@@ -180,11 +184,12 @@ def _statement_account(out: list[str], tag: str, account: StatementAccount, due:
         out.append(f"          <Total>{format_cents(day_total)}</Total>\n        </Day>\n")
         daily_total += day_total
     out.append(f"        <Total>{format_cents(daily_total)}</Total>\n      </DailySummary>\n")
+    total = account.opening_cents + daily_total
     for section, lines in (("OtherItems", account.other), ("UnderReview", account.under_review),
                            ("PaymentsCreditsOffsets", account.payments), ("Interest", account.interest),
                            ("Penalties", account.penalties), ("Fees", account.fees)):
-        _section(out, section, lines, language, "      ")
-    out.append(f'      <TotalPayable box="I">{format_cents(account.total_payable_cents)}</TotalPayable>\n')
+        total += _section(out, section, lines, language, "      ")
+    out.append(f'      <TotalPayable box="I">{format_cents(total)}</TotalPayable>\n')
     measures = account.measures
     if measures is not None:  # D17-R38
         out.append(f"      <NotInGoodStanding>\n        <Since>{measures.since.isoformat()}</Since>\n"
@@ -194,6 +199,7 @@ def _statement_account(out: list[str], tag: str, account: StatementAccount, due:
             out.append(f"        <SecurityClaim>\n{_text('SecurityAccount', claim.asec, '          ')}"
                        f"          <Amount>{format_cents(claim.claim_cents)}</Amount>\n        </SecurityClaim>\n")
         out.append("      </NotInGoodStanding>\n")
+    return total
 
 
 def to_xml(doc: Document) -> bytes:

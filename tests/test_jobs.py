@@ -19,7 +19,7 @@ from carm import jobs
 from carm.runtime import open_runtime
 from core.clock import EASTERN
 from core.errors import SchemaError
-from statements.render import pdf_of_html
+from statements.pdf import pdf_of_html
 from store.ledger import account_view, load_declarations, load_reference
 from store.schema import inbound_file
 

@@ -25,7 +25,7 @@ import pytest
 
 from carm.portal import PortalConfig, create_app
 from core.clock import EASTERN
-from statements.render import pdf_of_html
+from statements.pdf import pdf_of_html
 from store.ledger import run_collections
 
 from .ledger_helpers import IMPORTER, POLICY, LineSpec, PaymentSpec, declare, pay, txn

@@ -23,8 +23,9 @@ from sqlalchemy import insert, select
 from ledger.model import Entry, JournalLine, NewItem, Plan
 from statements import InvalidDocument, issue_daily_notices, run_statements, to_xml
 from statements.model import DailyAccount, DailyNotice, Holder, Party
-from statements.render import Table, View, _cell, _fit, _Pdf, pdf_of_html
-from statements.render import pdf_text as latin_1
+from statements.pdf import _cell, _fit, _Pdf, pdf_of_html
+from statements.pdf import pdf_text as latin_1
+from statements.render import Table, View
 from store.journal import balance, write_plan
 from store.ledger import load_reference
 from store.schema import ar_item, designated_agent
@@ -514,7 +515,7 @@ def test_the_xml_written_is_what_lxml_would_write_with_names_escaped():
     assert etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True) == data
     assert root.findtext("{*}Recipient/{*}Name") == name
     with pytest.raises(InvalidDocument, match="not well-formed"):
-        to_xml(replace(doc, recipient=Party(IMPORTER, "BELL\x07", "en")))
+        to_xml(doc._replace(recipient=Party(IMPORTER, "BELL\x07", "en")))
 
 
 # ------------------------------------------------------------------ PDF on demand
