@@ -93,8 +93,8 @@ def chunks(values: Sequence, size: int = 1000) -> Iterator[Sequence]:
 
 def array_literal(values: Sequence[int | str | bool | None]) -> str:
     """`values` (integers, booleans, text, None) as one PostgreSQL array literal, for a parameter cast to an
-    array type (`CAST(:p AS BIGINT[])`): psycopg adapts a list element by element in Python (8 ms of
-    CPU for three lists of 5,000), this one string in a fraction of that.  Text is always quoted,
+    array type (`CAST(:p AS BIGINT[])`): psycopg adapts a list element by element in Python (a statement
+    of three lists of 5,000: 10.0 ms of client CPU, 1.7 ms as literals).  Text is always quoted,
     its backslashes and double quotes escaped; None is NULL."""
     if all(type(v) is int for v in values):
         return "{" + ",".join(map(str, values)) + "}"
