@@ -9,12 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import ARRAY, Boolean, ColumnElement, Connection, Engine, Executable, Result, Table, any_, bindparam, cast, create_engine, event
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    ColumnElement,
+    Connection,
+    Engine,
+    Executable,
+    Result,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.types import NullType
+from sqlalchemy.types import NullType, TypeEngine
 
-__all__ = ["make_engine", "insert_for", "insert_rows", "chunks", "array_literal", "AmongValues", "Writes"]
+__all__ = ["make_engine", "insert_for", "insert_rows", "chunks", "array_literal", "array_type", "AmongValues", "Writes"]
 
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
@@ -113,6 +129,14 @@ def _element(value: int | str | bool | None) -> str:
     raise TypeError(f"array_literal takes integers, booleans, text and None, not {type(value).__name__}")
 
 
+def array_type(column_type: TypeEngine) -> TypeEngine:
+    """The array type an `array_literal` of a column's values is cast to: text of any length for a
+    column of bounded text.  PostgreSQL cuts a value cast to `VARCHAR(n)` to n characters without a
+    word; cast to text, a value too long for its column is refused when it is written there
+    (`value too long`), as COPY refused it, and a key too long to exist matches nothing."""
+    return ARRAY(Text() if isinstance(column_type, String) else column_type)
+
+
 class AmongValues:
     """A statement whose rows are those with a column among a list of values, built once for each
     database: SQLite takes the list as an expanding parameter, a thousand values at a time
@@ -126,7 +150,7 @@ class AmongValues:
         self._sqlite = build(lambda column: column.in_(bindparam("values", expanding=True)))
         # the literal sent untyped and cast once: a parameter typed text and cast to an array is cast again
         # for every row the planner filters (a sequential scan of 67 s for 20,000 keys among 20,000 items)
-        self._postgresql = build(lambda column: column == any_(cast(bindparam("values", type_=NullType()), ARRAY(column.type))))
+        self._postgresql = build(lambda column: column == any_(cast(bindparam("values", type_=NullType()), array_type(column.type))))
 
     def execute(self, conn: Connection, values: Iterable, params: dict | None = None) -> Iterator[Result]:
         """The results of the statement over `values` (one on PostgreSQL, one per chunk on SQLite; none for no values)."""
@@ -174,7 +198,7 @@ class Writes:
             insert_rows(self.conn, table, columns, rows)
             return
         quote, dialect = self.conn.dialect.identifier_preparer.quote, self.conn.dialect
-        arrays = ", ".join(f"CAST(%s AS {table.c[c].type.compile(dialect)}[])" for c in columns)
+        arrays = ", ".join(f"CAST(%s AS {array_type(table.c[c].type).compile(dialect)})" for c in columns)
         names = ", ".join(quote(c) for c in columns)
         values = ", ".join(f"u.{quote(c)}" for c in columns)
         # a table numbering its rows (a serial id) numbers them in the rows' order, as COPY did

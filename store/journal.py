@@ -22,7 +22,7 @@ from operator import attrgetter
 
 from sqlalchemy import Connection, Table, bindparam, func, select
 
-from core.db import AmongValues, Writes, array_literal, chunks, insert_for, insert_rows
+from core.db import AmongValues, Writes, array_literal, array_type, chunks, insert_for, insert_rows
 from core.problems import Problem
 from ledger.errors import IdempotencyConflict
 from ledger.history import AccountHistory, Movement
@@ -142,7 +142,7 @@ def _add_to_cache(conn: Connection, table: Table, rows: Sequence[tuple], writes:
     if conn.dialect.name != "postgresql":
         conn.exec_driver_sql(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) {upsert}", list(rows))
         return
-    arrays = ", ".join(f"CAST(%s AS {c.type.compile(conn.dialect)}[])" for c in table.c)
+    arrays = ", ".join(f"CAST(%s AS {array_type(c.type).compile(conn.dialect)})" for c in table.c)
     statement = f"INSERT INTO {name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) ORDER BY 1 {upsert}"
     params = [array_literal(values) for values in zip(*rows, strict=True)]
     if writes is not None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.db import AmongValues, Writes, array_literal
 from store.schema import business, payment_line
@@ -83,3 +83,18 @@ def test_a_failed_write_raises_as_sqlalchemy_raises_and_its_transaction_writes_n
     with engine.begin() as conn:  # the connection came back usable, and nothing was written
         assert conn.execute(select(business.c.bn9)).all() == []
         assert conn.execute(select(payment_line.c.payment_id)).all() == []
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut_and_a_key_too_long_matches_nothing(engine):
+    """PostgreSQL cuts a value cast to VARCHAR(n) without a word: the arrays are cast to text
+    (`core.db.array_type`), so on PostgreSQL a write of a value too long for its column fails, as
+    COPY's did, and on both databases a look-up of a key one character too long finds nothing."""
+    names = AmongValues(lambda among: select(business.c.bn9).where(among(business.c.bn9)))
+    with engine.begin() as conn:
+        conn.execute(insert(business), [{"bn9": "123456782", "name": "B", "role": "importer"}])
+        assert [r.all() for r in names.execute(conn, ["1234567829"])] == [[]]
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="value too long"), engine.begin() as conn, Writes(conn) as writes:
+            writes.insert(business, ("bn9", "name", "role"), [("9876543210", "B", "importer")])
+        with engine.connect() as conn:
+            assert conn.execute(select(business.c.bn9).order_by(business.c.bn9)).scalars().all() == ["123456782"]
