@@ -24,7 +24,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from core.db import AmongValues, chunks, insert_for
+from core.db import AmongValues, insert_for
 from core.gcpause import collector_paused
 from core.money import format_cents
 from core.problems import Problem
@@ -122,17 +122,17 @@ def payment_facts(conn: Connection, payments: Sequence[Payment]) -> PaymentFacts
     )
 
 
-_ACCOUNT_STATUS = select(program_account.c.rm15, program_account.c.status).where(program_account.c.rm15.in_(bindparam("rm15s", expanding=True)))
+_ACCOUNT_STATUS = AmongValues(lambda among: select(program_account.c.rm15, program_account.c.status).where(among(program_account.c.rm15)))
 
 
 def _program_accounts(conn: Connection, rm15s: Sequence[str]) -> dict[str, str]:
-    """The status of each of the accounts, a thousand per query (`core.db.chunks`: a file may pay
-    45,000 accounts). The keys are the lines' own strings, each status one string."""
+    """The status of each of the accounts (`core.db.AmongValues`: a file may pay 45,000 accounts).
+    The keys are the lines' own strings, each status one string."""
     wanted = {rm15: rm15 for rm15 in rm15s}
     statuses: dict[str, str] = {}
     found: dict[str, str] = {}
-    for chunk in chunks(rm15s):
-        for rm15, status in conn.execute(_ACCOUNT_STATUS, {"rm15s": list(chunk)}):
+    for result in _ACCOUNT_STATUS.execute(conn, rm15s):
+        for rm15, status in result.all():
             found[wanted.get(rm15, rm15)] = statuses.setdefault(status, status)
     return found
 
