@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from core.gcpause import collector_paused
+from core.gcpause import collector_for
 from core.problems import Problem
 from ledger.calendar import period_named
 from ledger.policy import Policy
@@ -81,12 +81,12 @@ def run_statements(
 
     The garbage collector is paused for the run, as for a posting (decision L30): its records hold
     no reference cycles, and its passes over the documents held for numbering took a fifth of the
-    CPU (S14)."""
+    CPU (S14) — unless the run draws PDFs, whose cycles it then collects, seldom (`collector_for`)."""
     period_named(period, policy)  # ValueError for a name that is not a month
     label = f"{period} calendar month" if calendar_month else period
     report = RunReport("SOA", label, problems=statement_problems(conn, period, calendar_month))
     accounts = run_accounts(conn, policy, calendar_month) if workers > 1 else ()
-    with collector_paused():
+    with collector_for(cycles="pdf" in formats):  # fpdf2 leaves cycles
         if len(accounts) >= max(2, split_from):
             run_split(conn, period, Path(out), report, accounts, policy=policy, formats=formats, paper=policy.paper,
                       calendar_month=calendar_month, workers=workers)

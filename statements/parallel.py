@@ -34,7 +34,7 @@ import structlog
 from sqlalchemy import Connection, text
 
 from core.db import make_engine
-from core.gcpause import collector_paused
+from core.gcpause import collector_for
 from ledger.policy import Policy
 
 from .errors import StatementsError
@@ -141,9 +141,9 @@ def _receive(pipe):
 
 def _work(job: _Job, pipe) -> None:
     """One worker: build its range's importer statements, report the counts, learn its numbering, write
-    (the garbage collector paused, as for the whole run: `run_statements`)."""
+    (the garbage collector paused, or run seldom when it draws PDFs, as for the whole run: `run_statements`)."""
     try:
-        with collector_paused():
+        with collector_for(cycles="pdf" in job.formats):  # fpdf2 leaves cycles
             _work_paused(job, pipe)
     except BaseException:  # every failure goes back to the caller, who raises it
         pipe.send(("error", traceback.format_exc()))
