@@ -149,7 +149,7 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="carm-pdf-") as tmp:
         folder = Path(tmp)
-        docs = [d.__class__(**{**{f: getattr(d, f) for f in d.__slots__}, "sequence": 1}) for d in documents(args.documents, args.seed)]
+        docs = [d._replace(sequence=1) for d in documents(args.documents, args.seed)]
         write_documents(docs, folder / "out", RunReport("SOA", "2026-11"), ("xml", "html"))
         (folder / "documents.pickle").write_bytes(pickle.dumps(docs))
         baseline = ["--baseline", str(args.baseline)] if args.baseline else []
