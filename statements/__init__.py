@@ -81,7 +81,7 @@ def run_statements(
 
     The garbage collector is paused for the run, as for a posting (decision L30): its records hold
     no reference cycles, and its passes over the documents held for numbering took a fifth of the
-    CPU (S14) — unless the run draws PDFs, whose cycles it then collects, seldom (`collector_for`)."""
+    CPU (S14) — unless the run draws PDFs, whose cycles it must collect (`collector_for`)."""
     period_named(period, policy)  # ValueError for a name that is not a month
     label = f"{period} calendar month" if calendar_month else period
     report = RunReport("SOA", label, problems=statement_problems(conn, period, calendar_month))

@@ -141,7 +141,7 @@ def _receive(pipe):
 
 def _work(job: _Job, pipe) -> None:
     """One worker: build its range's importer statements, report the counts, learn its numbering, write
-    (the garbage collector paused, or run seldom when it draws PDFs, as for the whole run: `run_statements`)."""
+    (the garbage collector paused unless it draws PDFs, as for the whole run: `run_statements`)."""
     try:
         with collector_for(cycles="pdf" in job.formats):  # fpdf2 leaves cycles
             _work_paused(job, pipe)

@@ -1,5 +1,5 @@
 """`core.gcpause.collector_for`: work that makes reference cycles has them collected as it goes;
-work that makes none runs with the collector paused (decisions L30, E28, S14)."""
+work that makes none runs with the collector paused (decisions L30, S14)."""
 
 from __future__ import annotations
 
