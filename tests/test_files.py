@@ -16,8 +16,12 @@ def test_a_file_is_created_left_alone_when_unchanged_and_replaced_when_changed(t
     """write_if_changed says whether it wrote: True for a new file and for other bytes, False for the same bytes."""
     if not unnamed:
         monkeypatch.setattr(core.files, "_TMPFILE", 0)
+    created = []
+    create = core.files._create
+    monkeypatch.setattr(core.files, "_create", lambda name, data: created.append(create(name, data)) or created[-1])
     path = tmp_path / "123456782-SOA-20261125-0001.xml"
     assert write_if_changed(path, b"<a/>\n") is True
+    assert created == [unnamed]  # the new file went the way this case is about
     assert path.read_bytes() == b"<a/>\n"
     inode = os.stat(path).st_ino
     assert write_if_changed(path, b"<a/>\n") is False
