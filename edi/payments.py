@@ -18,6 +18,7 @@ text becomes money.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import repeat
@@ -132,7 +133,7 @@ class Payment:
 
 
 _NO_REFS: dict = {}  # a line without REF*ZZ/TN (never written to: `_line_ref` makes a line's own)
-_NONE: list = []  # no errors (never appended to: `feed` returns a new list when it has something to say)
+_NONE: tuple = ()  # no errors: immutable, so a slip that added to it would raise, not add to every later set
 _two_places = TWO_PLACES.fullmatch  # RMR04 as usually written: its cents without `parse_amount`'s call
 _new_line = tuple.__new__  # RemittanceLine's fields in order, without the generated __new__'s keyword handling
 _ACCOUNT, _RMR04, _REF02 = itemgetter(2), itemgetter(4), itemgetter(2)  # of a segment's elements
@@ -194,12 +195,12 @@ class PaymentBuilder:
             error = ElementError(2, None, "127", "7", value, f"{seg.id}02 {what} has leading or trailing spaces")
         return [SegmentError(seg.id, position, "", "8", error.message, (error,), seg.index, seg.offset)]
 
-    def feed(self, seg: Segment, position: int) -> list[SegmentError]:
+    def feed(self, seg: Segment, position: int) -> Sequence[SegmentError]:
         """Take the next segment of the set; return guide-level syntax errors."""
         elements = seg.elements
         sid = elements[0]
         previous, self._previous = self._previous, sid
-        errors: list[SegmentError] = _NONE
+        errors: Sequence[SegmentError] = _NONE
         if sid == "RMR":  # the remittance lines first: most of a set
             if self._loop == "ent" and self._rmr is None:
                 account = elements[2] if len(elements) > 2 else ""
