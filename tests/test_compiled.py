@@ -308,18 +308,32 @@ _LINE_EDITS = {
 
 
 @pytest.mark.parametrize("edit", sorted(_LINE_EDITS))
-def test_a_line_taken_alone_is_judged_as_before(tmp_path, edit):
+def test_a_line_taken_alone_is_judged_as_before(tmp_path, monkeypatch, edit):
     """A line that the map, a syntax rule or the payment's builder would say something of — among
-    lines taken at once — is taken alone: the same payments, AK3/AK4 and 824 from both engines."""
+    lines taken at once — is taken alone: the same payments, AK3/AK4 and 824 from both engines,
+    and the compiled engine did take the other lines of the file at once."""
+    from edi.validate import _Validator
+
+    taken: list[int] = []
+    lines = _Validator._lines
+
+    def spy(self, *args):
+        result = lines(self, *args)
+        taken.append(result[0])
+        return result
+
+    monkeypatch.setattr(_Validator, "_lines", spy)
     path = tmp_path / "edit.x12"
     generate(path, 600, 2)
     seg_id, change = _LINE_EDITS[edit]
     segments = path.read_text().split("~\n")
-    for at in [i for i, segment in enumerate(segments) if segment in ("ENT*3", "ENT*200")]:  # in each set
+    # the 200th line of each set: the 199 before it in the first set are taken at once, then the edited one alone
+    for at in [i for i, segment in enumerate(segments) if segment == "ENT*200"]:
         at += seg_id == "RMR"
         segments[at] = change(segments[at])
     (built_c, answers_c), (built_p, answers_p) = _both_built("~".join(segments).replace("~", "~\n").encode())
     assert built_c == built_p and answers_c == answers_p
+    assert sum(taken) >= 150  # the lines before the edit were taken at once, and judged the same
 
 
 def test_lines_walked_at_once_stop_where_one_step_at_a_time_would():
