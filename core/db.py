@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import NullType, TypeEngine
 
-__all__ = ["make_engine", "insert_for", "insert_rows", "chunks", "array_literal", "array_type", "AmongValues", "Writes"]
+__all__ = ["make_engine", "insert_for", "insert_rows", "sqlite_values", "chunks", "array_literal", "array_type", "AmongValues", "Writes"]
 
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
@@ -69,8 +69,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     quote = conn.dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
     if conn.dialect.name != "postgresql":
-        conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join('?' * len(columns))})",
-                             _bound(conn, table, columns, rows))
+        sqlite_values(conn, f"INSERT INTO {quote(table.name)} ({names})", len(columns), _bound(conn, table, columns, rows))
         return
     statement = f"COPY {quote(table.name)} ({names}) FROM STDIN"
     dbapi = conn.dialect.loaded_dbapi
@@ -80,6 +79,28 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
                 copy.write_row(row)
     except dbapi.Error as error:  # raised as SQLAlchemy raises a statement's: IntegrityError, as an insert's would
         raise DBAPIError.instance(statement, None, error, dbapi.Error) from error
+
+
+#: Rows per SQLite statement (`sqlite_values`): each step of a statement costs the driver about as much as
+#: binding a row's values; 100 rows a statement took 1.4 µs a row against 2.3 one at a time (9 columns).
+SQLITE_ROWS_PER_STATEMENT = 100
+
+
+def sqlite_values(conn: Connection, head: str, width: int, rows: Sequence[Sequence], tail: str = "") -> None:
+    """`head VALUES (…), (…) … tail` over `rows` (each of `width` values) on SQLite: one prepared statement
+    of `SQLITE_ROWS_PER_STATEMENT` rows run over them (multi-row inserts, decision L34), the rest in one
+    more.  In the rows' order: a table numbering its rows numbers them so."""
+    per = SQLITE_ROWS_PER_STATEMENT
+    whole = len(rows) - len(rows) % per
+    one = "(" + ", ".join("?" * width) + ")"
+    if whole:
+        flat = tuple(value for row in rows[:whole] for value in row)
+        step = per * width
+        conn.exec_driver_sql(f"{head} VALUES {', '.join([one] * per)} {tail}",
+                             [flat[start:start + step] for start in range(0, len(flat), step)])
+    if whole < len(rows):
+        rest = rows[whole:]
+        conn.exec_driver_sql(f"{head} VALUES {', '.join([one] * len(rest))} {tail}", tuple(value for row in rest for value in row))
 
 
 def _bound(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> list:

@@ -22,7 +22,7 @@ from operator import attrgetter
 
 from sqlalchemy import Connection, Table, bindparam, func, select
 
-from core.db import AmongValues, Writes, array_literal, array_type, chunks, insert_for, insert_rows
+from core.db import AmongValues, Writes, array_literal, array_type, chunks, insert_for, insert_rows, sqlite_values
 from core.problems import Problem
 from ledger.errors import IdempotencyConflict
 from ledger.history import AccountHistory, Movement
@@ -140,7 +140,7 @@ def _add_to_cache(conn: Connection, table: Table, rows: Sequence[tuple], writes:
     key, balance = columns[0], columns[-1]
     upsert = f"ON CONFLICT ({key}) DO UPDATE SET {balance} = {name}.{balance} + excluded.{balance}"
     if conn.dialect.name != "postgresql":
-        conn.exec_driver_sql(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) {upsert}", list(rows))
+        sqlite_values(conn, f"INSERT INTO {name} ({', '.join(columns)})", len(columns), rows, upsert)
         return
     arrays = ", ".join(f"CAST(%s AS {array_type(c.type).compile(conn.dialect)})" for c in table.c)
     statement = f"INSERT INTO {name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) ORDER BY 1 {upsert}"

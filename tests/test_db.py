@@ -3,6 +3,7 @@ writes sent without waiting (`Writes`) seen by the next read, and their errors r
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,8 +12,9 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core.db import AmongValues, Writes, array_literal
-from store.schema import business, payment_line
+from core.db import SQLITE_ROWS_PER_STATEMENT, AmongValues, Writes, array_literal, insert_rows
+from store.journal import _add_to_cache
+from store.schema import account_balance, business, journal_entry, payment_line, program_account
 
 # PostgreSQL text holds any character but NUL (and UTF-8 no lone surrogate)
 TEXTS = st.lists(st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))), max_size=20)
@@ -56,6 +58,35 @@ def test_among_values_finds_exactly_the_rows_of_a_long_list_on_both_databases(en
         found = [tuple(row) for result in names.execute(conn, asked) for row in result]
         assert list(names.execute(conn, [])) == []
     assert sorted(found) == [(f"{n:09d}", f"B{n}") for n in range(1_500, 2_500)]
+
+
+@pytest.mark.parametrize("count", [1, SQLITE_ROWS_PER_STATEMENT - 1, SQLITE_ROWS_PER_STATEMENT, 2 * SQLITE_ROWS_PER_STATEMENT + 50])
+def test_rows_written_in_bulk_are_numbered_in_their_order_whatever_their_count(engine, count):
+    """SQLite writes a hundred rows a statement and the rest in one more (`core.db.sqlite_values`),
+    PostgreSQL by COPY: every row written once, each value as given, ids in the rows' order."""
+    day = date(2026, 12, 7)
+    at = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    rows = [(f"k{count - n:05d}", day, at, "PAYMENT", f"entry {n} 'quoted' ?", None) for n in range(count)]
+    with engine.begin() as conn:
+        insert_rows(conn, journal_entry, ("key", "entry_date", "posted_at", "reason", "description", "source"), rows)
+        read = conn.execute(select(journal_entry.c.key, journal_entry.c.entry_date, journal_entry.c.description, journal_entry.c.source)
+                            .order_by(journal_entry.c.id)).all()
+    assert [tuple(r) for r in read] == [(key, day, description, None) for key, _, _, _, description, _ in rows]
+
+
+def test_a_cache_adds_each_delta_to_its_row_or_creates_it_in_one_statement(engine):
+    """`store.journal._add_to_cache` over more rows than one SQLite statement takes: existing rows
+    get the delta added, missing ones are created with it."""
+    count = SQLITE_ROWS_PER_STATEMENT + 7
+    accounts = [f"123456782RM{n:04d}" for n in range(count)]
+    with engine.begin() as conn:
+        conn.execute(insert(business), [{"bn9": "123456782", "name": "B", "role": "importer"}])
+        conn.execute(insert(program_account), [{"rm15": rm15, "bn9": "123456782", "client_type": "RPP", "opened_on": date(2026, 1, 1)}
+                                               for rm15 in accounts])
+        conn.execute(insert(account_balance), [{"rm15": rm15, "balance_cents": 1_000} for rm15 in accounts[::2]])
+        _add_to_cache(conn, account_balance, [(rm15, -n) for n, rm15 in enumerate(accounts)])
+        read = dict(conn.execute(select(account_balance.c.rm15, account_balance.c.balance_cents)).all())
+    assert read == {rm15: (1_000 - n if n % 2 == 0 else -n) for n, rm15 in enumerate(accounts)}
 
 
 def test_writes_sent_without_waiting_are_seen_by_the_next_read_in_their_order(engine):
