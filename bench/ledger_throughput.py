@@ -19,7 +19,9 @@ process serving the connection (`/proc/<pid>/stat`): on a shared machine the wal
 moves with the load, the CPU seconds much less.  *End to end* is the whole `ingest` loop.
 The one-time import of the holiday calendar is done before timing, as a running worker has
 done it.  After the run the books are proved (`store.journal.check_books`, what `carm ledger
-check` runs): a figure on books that do not balance would mean nothing.
+check` runs): a figure on books that do not balance would mean nothing.  On SQLite the bench
+also gives the time the posting's writes (its INSERT and UPDATE statements) spend in the driver
+and in SQLite, per allocation: in-process work that no planning can overlap or remove.
 
 Every measurement runs in a fresh child process; with `--baseline DIR` the same
 measurement with the code of the checkout DIR is interleaved with this one's, `--repeat`
@@ -121,16 +123,19 @@ def _server_cpu(conn) -> float:
 
 def _timed(function, spent: list[float], profiler=None):
     """`function` (`post_payments`), adding to `spent` the seconds each call takes, the CPU seconds
-    of this process, and those of the PostgreSQL backend (and profiling it with `profiler`)."""
+    of this process, and those of the PostgreSQL backend (and profiling it with `profiler`);
+    `spent[4]` is true while a call runs (`_count_writes`)."""
 
     def timed(conn, *args, **kwargs):
         server = _server_cpu(conn)
         start, cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
+        spent[4] = True
         try:
             return function(conn, *args, **kwargs)
         finally:
+            spent[4] = False
             if profiler:
                 profiler.disable()
             spent[0] += time.perf_counter() - start
@@ -138,6 +143,25 @@ def _timed(function, spent: list[float], profiler=None):
             spent[2] += _server_cpu(conn) - server
 
     return timed
+
+
+def _count_writes(engine, spent: list) -> None:
+    """On SQLite, add to `spent[3]` the seconds the posting's writes (INSERT, UPDATE) spend in the driver
+    and SQLite itself: in-process, what no change to the planning can take away.  (On PostgreSQL the
+    writes are sent without waiting; the server's CPU seconds say what they cost.)"""
+    from sqlalchemy import event
+
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def before(conn, _cursor, statement, *_args):
+        conn.info["bench_started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def after(conn, _cursor, statement, *_args):
+        if spent[4] and statement.lstrip()[:6].upper() in ("INSERT", "UPDATE"):
+            spent[3] += time.perf_counter() - conn.info["bench_started"]
 
 
 def measure(url: str, args) -> dict:
@@ -158,7 +182,8 @@ def measure(url: str, args) -> dict:
     upgrade(engine)
     payloads = files(setup(engine, args.businesses, args.accounts, args.items, when), args.sets)
     payment_day(when, "ACH", Policy())  # the holiday calendar's one-time import
-    spent, profiler = [0.0, 0.0, 0.0], None
+    spent, profiler = [0.0, 0.0, 0.0, 0.0, False], None
+    _count_writes(engine, spent)
     if args.profile:
         import cProfile
 
@@ -180,7 +205,7 @@ def measure(url: str, args) -> dict:
     engine.dispose()
     return {"code": str(Path(carm.intake.__file__).resolve().parent.parent), "allocations": allocations,
             "seconds": seconds, "posting_seconds": spent[0], "posting_cpu_seconds": spent[1],
-            "server_cpu_seconds": spent[2], "problems": problems}
+            "server_cpu_seconds": spent[2], "write_seconds": spent[3] if engine.dialect.name == "sqlite" else None, "problems": problems}
 
 
 def child(args) -> dict:
@@ -230,8 +255,10 @@ def summary(label: str, db: str, runs: list[dict]) -> str:
     whole = sorted(r["seconds"] for r in runs)
     cpu = min(r["posting_cpu_seconds"] for r in runs)
     server = min(r["server_cpu_seconds"] for r in runs)
+    writes = [r["write_seconds"] for r in runs if r.get("write_seconds") is not None]
+    written = f"{min(writes) / allocations * 1e6:.1f}" if writes else "—"
     return (f"| {label} | {db} | {allocations:,} | {whole[0]:.2f} | {posting[0]:.3f} | {statistics.median(posting):.3f} | {cpu:.3f} | "
-            f"{server:.2f} | {allocations / posting[0]:,.0f} | {allocations / statistics.median(posting):,.0f} | "
+            f"{server:.2f} | {written} | {allocations / posting[0]:,.0f} | {allocations / statistics.median(posting):,.0f} | "
             f"{allocations / (cpu + server):,.0f} |")
 
 
@@ -277,8 +304,9 @@ def main() -> None:
           f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB")
     print()
     print("| code | database | allocations | end to end s (best) | posting s (best) | posting s (median) | posting CPU s (best) "
-          "| server CPU s (best) | posting alloc/s (best) | posting alloc/s (median) | alloc/s of CPU (client + server) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| server CPU s (best) | SQLite's writes µs/alloc (best) | posting alloc/s (best) | posting alloc/s (median) "
+          "| alloc/s of CPU (client + server) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for (label, db), found in runs.items():
         print(summary(f"{label} ({codes[[c for c, _ in codes].index(label)][1].name})", db, found))
 

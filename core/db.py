@@ -8,6 +8,7 @@ its migrations the application's (`carm.db`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 
 from sqlalchemy import (
     ARRAY,
@@ -94,13 +95,13 @@ def sqlite_values(conn: Connection, head: str, width: int, rows: Sequence[Sequen
     whole = len(rows) - len(rows) % per
     one = "(" + ", ".join("?" * width) + ")"
     if whole:
-        flat = tuple(value for row in rows[:whole] for value in row)
+        flat = tuple(chain.from_iterable(rows[:whole]))
         step = per * width
         conn.exec_driver_sql(f"{head} VALUES {', '.join([one] * per)} {tail}",
                              [flat[start:start + step] for start in range(0, len(flat), step)])
     if whole < len(rows):
         rest = rows[whole:]
-        conn.exec_driver_sql(f"{head} VALUES {', '.join([one] * len(rest))} {tail}", tuple(value for row in rest for value in row))
+        conn.exec_driver_sql(f"{head} VALUES {', '.join([one] * len(rest))} {tail}", tuple(chain.from_iterable(rest)))
 
 
 def _bound(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> list:
