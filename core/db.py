@@ -62,9 +62,9 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     """Insert `rows` (tuples of the `columns`' values) into `table` in bulk, in the caller's transaction.
 
     On PostgreSQL with COPY: one stream, where psycopg's `executemany` sends a statement per row
-    (a round trip each).  On SQLite one prepared statement run over the tuples by the driver:
-    in-process, so already the fast way once SQLAlchemy's per-row parameter handling is left out —
-    only the columns whose type converts its values (dates, booleans) are converted here."""
+    (a round trip each).  On SQLite a hundred rows a statement (`sqlite_values`, decision L34),
+    without SQLAlchemy's per-row parameter handling — only the columns whose type converts its
+    values (dates) are converted here."""
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
