@@ -90,8 +90,9 @@ SQLITE_ROWS_PER_STATEMENT = 100
 def sqlite_values(conn: Connection, head: str, width: int, rows: Sequence[Sequence], tail: str = "") -> None:
     """`head VALUES (…), (…) … tail` over `rows` (each of `width` values) on SQLite: one prepared statement
     of `SQLITE_ROWS_PER_STATEMENT` rows run over them (multi-row inserts, decision L34), the rest in one
-    more.  In the rows' order: a table numbering its rows numbers them so."""
-    per = SQLITE_ROWS_PER_STATEMENT
+    more.  In the rows' order: a table numbering its rows numbers them so.  A statement holds at most
+    999 values, what a SQLite before 3.32 takes."""
+    per = max(1, min(SQLITE_ROWS_PER_STATEMENT, 999 // width))
     whole = len(rows) - len(rows) % per
     one = "(" + ", ".join("?" * width) + ")"
     if whole:

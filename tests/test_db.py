@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core.db import SQLITE_ROWS_PER_STATEMENT, AmongValues, Writes, array_literal, insert_rows
+from core.db import SQLITE_ROWS_PER_STATEMENT, AmongValues, Writes, array_literal, insert_rows, sqlite_values
 from store.journal import _add_to_cache
 from store.schema import account_balance, business, journal_entry, payment_line, program_account
 
@@ -72,6 +72,20 @@ def test_rows_written_in_bulk_are_numbered_in_their_order_whatever_their_count(e
         read = conn.execute(select(journal_entry.c.key, journal_entry.c.entry_date, journal_entry.c.description, journal_entry.c.source)
                             .order_by(journal_entry.c.id)).all()
     assert [tuple(r) for r in read] == [(key, day, description, None) for key, _, _, _, description, _ in rows]
+
+
+def test_a_wide_row_keeps_each_sqlite_statement_within_999_values(sqlite_engine):
+    """Rows of 11 values go 90 to a statement, not 100: a SQLite before 3.32 takes 999 values a statement."""
+    columns = [f"c{n}" for n in range(11)]
+    rows = [tuple(n * 100 + c for c in range(11)) for n in range(200)]
+    seen: list[int] = []
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE wide (id INTEGER PRIMARY KEY, {', '.join(columns)})")
+        event.listen(conn, "before_cursor_execute", lambda _c, _cur, statement, *_: seen.append(statement.count("?")))
+        sqlite_values(conn, f"INSERT INTO wide ({', '.join(columns)})", 11, rows)
+        read = conn.exec_driver_sql(f"SELECT {', '.join(columns)} FROM wide ORDER BY id").all()
+    assert seen == [990, 220, 0]  # 180 rows in two steps of one statement of 90, then the 20 left; then the read
+    assert [tuple(r) for r in read] == rows
 
 
 def test_a_cache_adds_each_delta_to_its_row_or_creates_it_in_one_statement(engine):
