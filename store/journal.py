@@ -111,17 +111,21 @@ def _new_entries(conn: Connection, entries: Sequence[Entry]) -> list[Entry]:
 
 
 def _update_caches(conn: Connection, lines: Iterable[JournalLine], ids: dict[str, int], writes: Writes | None = None) -> None:
-    per_item: dict[int, tuple[str, int]] = {}
+    per_item: dict[int, int] = {}
+    item_account: dict[int, str] = {}
     per_account: dict[str, int] = {}
+    ar = Account.AR
     for line in lines:
-        if line.account != Account.AR or line.rm15 is None:
+        rm15 = line.rm15
+        if line.account != ar or rm15 is None:
             continue
         cents = line.debit_cents - line.credit_cents
         if line.item_key is not None:
             item_id = ids[line.item_key]
-            per_item[item_id] = (line.rm15, per_item.get(item_id, (None, 0))[1] + cents)
-        per_account[line.rm15] = per_account.get(line.rm15, 0) + cents
-    _add_to_cache(conn, item_balance, [(i, r, d) for i, (r, d) in sorted(per_item.items())], writes)
+            per_item[item_id] = per_item.get(item_id, 0) + cents
+            item_account[item_id] = rm15
+        per_account[rm15] = per_account.get(rm15, 0) + cents
+    _add_to_cache(conn, item_balance, [(i, item_account[i], d) for i, d in sorted(per_item.items())], writes)
     _add_to_cache(conn, account_balance, sorted(per_account.items()), writes)
 
 
@@ -240,9 +244,11 @@ class PartWriter:
         """Open `items` and write `lines` (each with the key of its begun entry), caches included."""
         ids = _open_items(self._conn, items, (line.item_key for _, line in lines if line.item_key), self._known)
         rows = []
-        for key, line in lines:
+        key = entry = None
+        for line_key, line in lines:
+            if line_key != key:  # a part's lines come entry by entry
+                key, entry = line_key, self._entries[line_key]
             check_line(key, line)
-            entry = self._entries[key]
             entry[2] += 1
             entry[3] += line.debit_cents
             entry[4] += line.credit_cents
